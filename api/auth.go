@@ -1,0 +1,51 @@
+package api
+
+import (
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleyhq/parley"
+)
+
+// authenticate requires a valid bearer key and puts its principal on the
+// context.
+func (s *Server) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	scheme, secret, ok := strings.Cut(h, " ")
+	if h == "" {
+		fail(c, parley.Errorf(parley.EUnauthorized, "missing API key: send Authorization: Bearer <key>"))
+		return
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		fail(c, parley.Errorf(parley.EUnauthorized, "Authorization header must be: Bearer <key>"))
+		return
+	}
+	p, err := s.store.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Set(principalKey, p)
+	c.Set(loggerKey, logger(c).With("workspace_id", p.WorkspaceID, "key_id", p.KeyID))
+	c.Next()
+}
+
+// require lets through keys whose role is at least need.
+func require(need parley.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		if !p.Role.Allows(need) {
+			fail(c, parley.Errorf(parley.EForbidden, "this endpoint needs a key with role %s; yours is %s", need, p.Role))
+			return
+		}
+		c.Next()
+	}
+}
+
+// principal returns the authenticated caller; only valid behind authenticate.
+func principal(c *gin.Context) parley.Principal {
+	p, _ := c.Get(principalKey)
+	pr, _ := p.(parley.Principal)
+	return pr
+}

@@ -1,0 +1,107 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleyhq/parley"
+)
+
+// statusOf maps each error code to its HTTP status: the one table of it.
+var statusOf = map[string]int{
+	parley.EInvalid:      http.StatusBadRequest,
+	parley.ENotFound:     http.StatusNotFound,
+	parley.EConflict:     http.StatusConflict,
+	parley.EUnauthorized: http.StatusUnauthorized,
+	parley.EForbidden:    http.StatusForbidden,
+	parley.ETooLarge:     http.StatusRequestEntityTooLarge,
+	parley.EUnavailable:  http.StatusServiceUnavailable,
+	parley.ETimeout:      http.StatusGatewayTimeout,
+	parley.EInternal:     http.StatusInternalServerError,
+	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+}
+
+// codeMethodNotAllowed exists only at the HTTP edge.
+const codeMethodNotAllowed = "method_not_allowed"
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// fail writes err as a JSON error response and stops the chain. Internal
+// errors are logged here, once, and their details never reach the client.
+func fail(c *gin.Context, err error) {
+	code, msg := parley.ErrorCode(err), parley.ErrorMessage(err)
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		code, msg = parley.ETooLarge, fmt.Sprintf("request body is larger than the limit of %d bytes", tooBig.Limit)
+	}
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 && code == parley.EInternal {
+		logger(c).ErrorContext(c.Request.Context(), "request failed", "err", err.Error())
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: requestID(c)}})
+}
+
+// bindJSON decodes the request body into v, rejecting unknown fields,
+// trailing data, wrong types and bodies over the limit with clear messages.
+func bindJSON(c *gin.Context, v any) error {
+	if ct := c.ContentType(); ct != "" && ct != "application/json" {
+		return parley.Errorf(parley.EInvalid, "Content-Type must be application/json, got %q", ct)
+	}
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return parley.Errorf(parley.EInvalid, "malformed JSON: unexpected data after the object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		tooBig  *http.MaxBytesError
+		syntax  *json.SyntaxError
+		typeErr *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		return err
+	case errors.Is(err, io.EOF):
+		return parley.Errorf(parley.EInvalid, "request body is empty: send a JSON object")
+	case errors.As(err, &syntax):
+		return parley.Errorf(parley.EInvalid, "malformed JSON at byte %d: %v", syntax.Offset, syntax)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return parley.Errorf(parley.EInvalid, "malformed JSON: the body ends too early")
+	case errors.As(err, &typeErr):
+		return parley.Errorf(parley.EInvalid, "field %q must be %s, not %s", typeErr.Field, typeErr.Type, typeErr.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return parley.Errorf(parley.EInvalid, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return parley.Errorf(parley.EInvalid, "malformed JSON: %v", err)
+}
+
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(loggerKey); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
+}

@@ -1,0 +1,119 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleyhq/parley"
+)
+
+type createKBRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) createKB(c *gin.Context) {
+	var req createKBRequest
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	kb, err := s.store.CreateKB(c.Request.Context(), principal(c).WorkspaceID, req.Name)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, kb)
+}
+
+func (s *Server) listKBs(c *gin.Context) {
+	kbs, err := s.store.ListKBs(c.Request.Context(), principal(c).WorkspaceID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"knowledge_bases": kbs})
+}
+
+func (s *Server) getKB(c *gin.Context) {
+	kb, err := s.store.KB(c.Request.Context(), principal(c).WorkspaceID, c.Param("kb"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, kb)
+}
+
+func (s *Server) deleteKB(c *gin.Context) {
+	if err := s.store.DeleteKB(c.Request.Context(), principal(c).WorkspaceID, c.Param("kb")); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// listSources pages through a knowledge base's sources: ?limit=N (1-1000,
+// default 100) and ?after=ID from the previous page's next_after.
+func (s *Server) listSources(c *gin.Context) {
+	ctx := c.Request.Context()
+	ws := principal(c).WorkspaceID
+	kb, err := s.store.KB(ctx, ws, c.Param("kb"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	limit, err := queryInt(c, "limit", 100, 1, 1000)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	after, err := queryInt(c, "after", 0, 0, 1<<62)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	srcs, err := s.store.ListSources(ctx, ws, kb.ID, int64(after), limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	resp := gin.H{"knowledge_base": kb, "sources": srcs}
+	if len(srcs) == limit {
+		resp["next_after"] = srcs[len(srcs)-1].ID
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+func (s *Server) deleteSource(c *gin.Context) {
+	ctx := c.Request.Context()
+	ws := principal(c).WorkspaceID
+	kb, err := s.store.KB(ctx, ws, c.Param("kb"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	id, err := strconv.ParseInt(c.Param("source"), 10, 64)
+	if err != nil {
+		fail(c, parley.Errorf(parley.EInvalid, "source id must be a number, got %q", c.Param("source")))
+		return
+	}
+	if err := s.store.DeleteSource(ctx, ws, kb.ID, id); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// queryInt reads an optional integer query parameter within [min, max].
+func queryInt(c *gin.Context, name string, def, min, max int) (int, error) {
+	raw, ok := c.GetQuery(name)
+	if !ok {
+		return def, nil
+	}
+	v, err := strconv.Atoi(raw)
+	if err != nil || v < min || v > max {
+		return 0, parley.Errorf(parley.EInvalid, "query parameter %s must be an integer from %d to %d, got %q", name, min, max, raw)
+	}
+	return v, nil
+}

@@ -1,0 +1,121 @@
+// Command parley is the Parley server and its tools: one binary with
+// subcommands. It is the only place that reads the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `parley: the AI reply copilot for customer conversations.
+
+Usage:
+  parley <command> [flags]
+
+Commands:
+  serve     run the HTTP API
+  migrate   apply database migrations
+  keys      create, list and revoke API keys
+  version   print the version
+
+Run "parley <command> --help" for a command's flags.
+Configuration comes from PARLEY_* environment variables (see README.md).
+`
+
+// app is what every command gets: configuration and where to write.
+type app struct {
+	cfg    Config
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+type command func(ctx context.Context, a *app, args []string) error
+
+var commands = map[string]command{
+	"serve":   runServe,
+	"migrate": runMigrate,
+	"keys":    runKeys,
+	"version": runVersion,
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "parley:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprint(stderr, usage)
+		return usageError(fmt.Sprintf("unknown command %q", args[0]))
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	a := &app{cfg: cfg, stdout: stdout, stderr: stderr, log: newLogger(cfg, stderr)}
+	return cmd(ctx, a, args[1:])
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// usageError is a mistake in the command line: exit code 2.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+// newFlags returns a flag set that prints its usage to stderr and returns
+// errors instead of exiting.
+func newFlags(a *app, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(a.stderr, "Usage: parley %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func runVersion(_ context.Context, a *app, args []string) error {
+	fs := newFlags(a, "version", "version")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, "parley", version)
+	return nil
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/parleyhq/parley/migrations"
+	"github.com/parleyhq/parley/postgres"
+)
+
+func runMigrate(ctx context.Context, a *app, args []string) error {
+	fs := newFlags(a, "migrate", "migrate\n\nApplies the embedded migrations to PARLEY_DATABASE_URL. Safe to run concurrently.")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := migrations.Apply(ctx, db.Pool(), a.log)
+	if err != nil {
+		return err
+	}
+	current, err := migrations.Current(ctx, db.Pool())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "applied %d migration(s); schema is at version %d\n", len(applied), current)
+	return nil
+}
+
+// openDB connects to the configured database.
+func openDB(ctx context.Context, a *app) (*postgres.DB, error) {
+	return postgres.Open(ctx, a.cfg.DatabaseURL, a.cfg.DBMaxConns)
+}
+
+// openMigratedDB connects and, unless PARLEY_AUTO_MIGRATE=false, brings the
+// schema up to date; otherwise it checks that the schema is current.
+func openMigratedDB(ctx context.Context, a *app) (*postgres.DB, error) {
+	db, err := openDB(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.AutoMigrate {
+		_, err = migrations.Apply(ctx, db.Pool(), a.log)
+	} else {
+		err = schemaCurrent(ctx, db)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// schemaCurrent fails when the database is behind this binary's migrations.
+func schemaCurrent(ctx context.Context, db *postgres.DB) error {
+	current, err := migrations.Current(ctx, db.Pool())
+	if err != nil {
+		return err
+	}
+	latest, err := migrations.Latest()
+	if err != nil {
+		return err
+	}
+	if current < latest {
+		return fmt.Errorf("database schema is at version %d, this binary needs %d: run parley migrate", current, latest)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/postgres"
+)
+
+func runServe(ctx context.Context, a *app, args []string) error {
+	fs := newFlags(a, "serve", "serve [--addr HOST:PORT]\n\nRuns the HTTP API until SIGINT or SIGTERM, then finishes in-flight requests.")
+	addr := fs.String("addr", a.cfg.Addr, "listen `address` (env PARLEY_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a.log.Info("starting", "version", version, "config", a.cfg)
+	db, err := openMigratedDB(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := api.New(db, api.Options{
+		Logger:       a.log,
+		MaxBodyBytes: a.cfg.MaxBodyBytes,
+		Ready:        func(ctx context.Context) error { return ready(ctx, db) },
+		Metrics:      reg,
+		Version:      version,
+	})
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       a.cfg.ReadTimeout,
+		WriteTimeout:      a.cfg.WriteTimeout,
+		IdleTimeout:       120 * time.Second,
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	a.log.Info("serving", "addr", ln.Addr().String())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down: finishing in-flight requests", "timeout", a.cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// ready reports whether the database answers and its schema is current.
+func ready(ctx context.Context, db *postgres.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := db.Ping(ctx); err != nil {
+		return errors.New("database unreachable")
+	}
+	return schemaCurrent(ctx, db)
+}

@@ -1,0 +1,55 @@
+package parley
+
+import "time"
+
+// KnowledgeBase is a named collection of sources in a workspace.
+type KnowledgeBase struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"-"`
+	Name        string    `json:"name"`
+	Sources     int       `json:"sources"`
+	Chunks      int       `json:"chunks"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Source is one FAQ entry, article or resolved conversation.
+type Source struct {
+	ID          int64     `json:"id"`
+	KBID        string    `json:"kb_id"`
+	Kind        string    `json:"kind"`
+	ExternalID  string    `json:"external_id"`
+	Title       string    `json:"title"`
+	URL         string    `json:"url"`
+	Language    string    `json:"language"`
+	Intent      string    `json:"intent"`
+	Tags        []string  `json:"tags"`
+	ContentHash string    `json:"content_hash"`
+	Chunks      int       `json:"chunks"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Chunk is a piece of a source that is embedded and searched.
+type Chunk struct {
+	Ordinal     int
+	Text        string // what is embedded and full-text indexed
+	Answer      string // what an answer built from this chunk shows
+	SectionPath string
+	Tokens      int
+	Embedding   []float32
+}
+
+// SourceChunks is a source with the chunks an ingest stores for it.
+type SourceChunks struct {
+	Source
+	Chunks []Chunk
+}
+
+// GroupKey names the answer a source leads to: paraphrases of one intent
+// vote together; otherwise each source is its own answer.
+func (s Source) GroupKey() string {
+	if s.Intent != "" {
+		return "intent:" + s.Intent
+	}
+	return "source:" + s.ExternalID
+}

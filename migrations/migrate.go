@@ -1,0 +1,171 @@
+// Package migrations holds Parley's schema as numbered SQL files embedded in
+// the binary, and applies them.
+//
+// Files are named NNNN_name.up.sql and applied in order, each in its own
+// transaction, and recorded in schema_migrations. A session-level advisory
+// lock makes concurrent runs (two replicas starting at once) safe: the second
+// waits, then finds nothing left to do.
+package migrations
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed *.up.sql
+var files embed.FS
+
+// Migration is one numbered schema change.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// All returns the embedded migrations in version order.
+func All() ([]Migration, error) {
+	names, err := fs.Glob(files, "*.up.sql")
+	if err != nil {
+		return nil, fmt.Errorf("list migrations: %w", err)
+	}
+	var out []Migration
+	seen := map[int]string{}
+	for _, name := range names {
+		base := strings.TrimSuffix(name, ".up.sql")
+		num, label, ok := strings.Cut(base, "_")
+		if !ok {
+			return nil, fmt.Errorf("migration %s: name must be NNNN_name.up.sql", name)
+		}
+		v, err := strconv.Atoi(num)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: version must be a positive number", name)
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", other, name, v)
+		}
+		seen[v] = name
+		body, err := files.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read migration %s: %w", name, err)
+		}
+		out = append(out, Migration{Version: v, Name: label, SQL: string(body)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Latest is the version of the newest embedded migration.
+func Latest() (int, error) {
+	all, err := All()
+	if err != nil {
+		return 0, err
+	}
+	if len(all) == 0 {
+		return 0, nil
+	}
+	return all[len(all)-1].Version, nil
+}
+
+const createTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    int PRIMARY KEY,
+	name       text NOT NULL,
+	applied_at timestamptz NOT NULL DEFAULT now()
+)`
+
+// Apply brings the schema in the pool's search_path up to date and returns
+// the versions it applied.
+func Apply(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: connect: %w", err)
+	}
+	defer conn.Release()
+
+	// The lock is per schema, so test packages migrating their own schemas
+	// do not wait for each other.
+	const lockKey = `hashtext('parley.migrate.' || current_schema())`
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+lockKey+`)`); err != nil {
+		return nil, fmt.Errorf("migrate: take lock: %w", err)
+	}
+	defer func() {
+		// Unlock on a fresh context: the caller's may be cancelled already.
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+lockKey+`)`)
+	}()
+
+	if _, err := conn.Exec(ctx, createTable); err != nil {
+		return nil, fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	done, err := appliedVersions(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	var applied []int
+	for _, m := range all {
+		if done[m.Version] {
+			continue
+		}
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return applied, fmt.Errorf("migrate %04d_%s: begin: %w", m.Version, m.Name, err)
+		}
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			_ = tx.Rollback(ctx)
+			return applied, fmt.Errorf("migrate %04d_%s: %w", m.Version, m.Name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+			_ = tx.Rollback(ctx)
+			return applied, fmt.Errorf("migrate %04d_%s: record: %w", m.Version, m.Name, err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return applied, fmt.Errorf("migrate %04d_%s: commit: %w", m.Version, m.Name, err)
+		}
+		log.InfoContext(ctx, "migration applied", "version", m.Version, "name", m.Name)
+		applied = append(applied, m.Version)
+	}
+	return applied, nil
+}
+
+// Current returns the newest applied version (0 when none is).
+func Current(ctx context.Context, pool *pgxpool.Pool) (int, error) {
+	var v int
+	err := pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table: never migrated
+			return 0, nil
+		}
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+func appliedVersions(ctx context.Context, conn *pgxpool.Conn) (map[int]bool, error) {
+	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read applied versions: %w", err)
+	}
+	defer rows.Close()
+	done := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("migrate: scan version: %w", err)
+		}
+		done[v] = true
+	}
+	return done, rows.Err()
+}

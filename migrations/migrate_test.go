@@ -1,0 +1,72 @@
+package migrations_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley/migrations"
+	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+func TestAllOrdered(t *testing.T) {
+	all, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) == 0 {
+		t.Fatal("no migrations embedded")
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Version <= all[i-1].Version {
+			t.Errorf("migration %d after %d: not in order", all[i].Version, all[i-1].Version)
+		}
+	}
+}
+
+// The harness has already migrated the schema: applying again, from several
+// processes at once, must do nothing and fail nowhere.
+func TestApplyConcurrentIsIdempotent(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	applied := make([][]int, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := postgres.Open(ctx, url, 2)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer db.Close()
+			applied[i], errs[i] = migrations.Apply(ctx, db.Pool(), log)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("apply %d: %v", i, err)
+		}
+		if len(applied[i]) != 0 {
+			t.Errorf("apply %d applied %v on a migrated schema", i, applied[i])
+		}
+	}
+	latest, _ := migrations.Latest()
+	current, err := migrations.Current(ctx, pgtest.DB(t).Pool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if current != latest {
+		t.Errorf("current version %d, want %d", current, latest)
+	}
+}

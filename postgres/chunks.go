@@ -1,0 +1,225 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
+
+	"github.com/parleyhq/parley"
+)
+
+// EnsureVectorIndex creates, if missing, the HNSW index for vectors of one
+// embedding model: an expression index on embedding::vector(dims) with the
+// model as partial predicate. Queries must use the same cast and predicate.
+func (db *DB) EnsureVectorIndex(ctx context.Context, model string, dims int) error {
+	if dims < 1 || dims > 2000 {
+		return parley.Errorf(parley.EInvalid, "embedding dimensions must be 1-2000 for an HNSW index, got %d", dims)
+	}
+	sql := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON chunks
+		USING hnsw ((embedding::public.vector(%d)) public.vector_cosine_ops)
+		WHERE embed_model = %s`, vectorIndexName(model, dims), dims, quoteLiteral(model))
+	if _, err := db.pool.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("create vector index for model %s: %w", model, err)
+	}
+	return nil
+}
+
+var nonIdent = regexp.MustCompile(`[^a-z0-9]+`)
+
+func vectorIndexName(model string, dims int) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", model, dims)))
+	slug := nonIdent.ReplaceAllString(strings.ToLower(model), "_")
+	if len(slug) > 30 {
+		slug = slug[:30]
+	}
+	return fmt.Sprintf("chunks_hnsw_%s_%s", slug, hex.EncodeToString(h[:4]))
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// SourceHashes returns external id → content hash of every source in a
+// knowledge base, so an ingest can skip what is unchanged.
+func (db *DB) SourceHashes(ctx context.Context, workspaceID, kbID string) (map[string]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT external_id, content_hash FROM sources
+		WHERE workspace_id = $1 AND kb_id = $2`, workspaceID, kbID)
+	if err != nil {
+		return nil, fmt.Errorf("read source hashes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, h string
+		if err := rows.Scan(&id, &h); err != nil {
+			return nil, fmt.Errorf("read source hashes: %w", err)
+		}
+		out[id] = h
+	}
+	return out, rows.Err()
+}
+
+// IngestTx writes sources of one knowledge base in one transaction: nothing
+// is visible until Commit, and Rollback leaves the database as it was.
+type IngestTx struct {
+	tx          pgx.Tx
+	workspaceID string
+	kbID        string
+	model       string
+}
+
+// BeginIngest starts writing into a knowledge base with vectors of model.
+func (db *DB) BeginIngest(ctx context.Context, workspaceID, kbID, model string) (*IngestTx, error) {
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin ingest: %w", err)
+	}
+	// Serialise ingests into the same knowledge base: two uploads of the
+	// same file must not interleave their upserts and prunes.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('parley.ingest.' || $1))`, kbID); err != nil {
+		_ = tx.Rollback(ctx)
+		return nil, fmt.Errorf("lock knowledge base: %w", err)
+	}
+	return &IngestTx{tx: tx, workspaceID: workspaceID, kbID: kbID, model: model}, nil
+}
+
+// Write upserts the sources and replaces their chunks. Sources are matched
+// by external id within the knowledge base.
+func (t *IngestTx) Write(ctx context.Context, batch []parley.SourceChunks) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	ids, err := t.upsertSources(ctx, batch)
+	if err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, `DELETE FROM chunks WHERE source_id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("delete replaced chunks: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS chunk_stage (
+		source_id bigint, ordinal int, text text, answer text, section_path text, tokens int,
+		group_key text, ts_config text, embedding public.vector) ON COMMIT DROP`); err != nil {
+		return fmt.Errorf("create chunk stage: %w", err)
+	}
+	var rows [][]any
+	for i, s := range batch {
+		cfg := textSearchConfig(s.Language)
+		for _, c := range s.Chunks {
+			rows = append(rows, []any{ids[i], c.Ordinal, c.Text, c.Answer, c.SectionPath, c.Tokens,
+				s.GroupKey(), cfg, pgvector.NewVector(c.Embedding)})
+		}
+	}
+	if _, err := t.tx.CopyFrom(ctx, pgx.Identifier{"chunk_stage"},
+		[]string{"source_id", "ordinal", "text", "answer", "section_path", "tokens", "group_key", "ts_config", "embedding"},
+		pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("copy chunks: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `
+		INSERT INTO chunks (workspace_id, source_id, ordinal, text, answer, section_path, tokens,
+			group_key, embed_model, embedding, tsv)
+		SELECT $1, source_id, ordinal, text, answer, section_path, tokens, group_key, $2, embedding,
+			to_tsvector(ts_config::regconfig, text)
+		FROM chunk_stage`, t.workspaceID, t.model); err != nil {
+		return fmt.Errorf("insert chunks: %w", err)
+	}
+	if _, err := t.tx.Exec(ctx, `TRUNCATE chunk_stage`); err != nil {
+		return fmt.Errorf("clear chunk stage: %w", err)
+	}
+	return nil
+}
+
+// upsertSources inserts or updates the batch's sources and returns their
+// ids in batch order.
+func (t *IngestTx) upsertSources(ctx context.Context, batch []parley.SourceChunks) ([]int64, error) {
+	var (
+		kinds, extIDs, titles, urls, langs, intents, tags, hashes []string
+		counts                                                   []int32
+	)
+	for _, s := range batch {
+		kinds = append(kinds, s.Kind)
+		extIDs = append(extIDs, s.ExternalID)
+		titles = append(titles, s.Title)
+		urls = append(urls, s.URL)
+		langs = append(langs, s.Language)
+		intents = append(intents, s.Intent)
+		tags = append(tags, strings.Join(s.Tags, "\x1f"))
+		hashes = append(hashes, s.ContentHash)
+		counts = append(counts, int32(len(s.Chunks)))
+	}
+	rows, err := t.tx.Query(ctx, `
+		INSERT INTO sources (workspace_id, kb_id, kind, external_id, title, url, language, intent, tags, content_hash, chunk_count)
+		SELECT $1, $2, u.kind, u.ext, u.title, u.url, u.lang, u.intent,
+			CASE WHEN u.tags = '' THEN '{}'::text[] ELSE string_to_array(u.tags, E'\x1f') END, u.hash, u.n
+		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[])
+			WITH ORDINALITY AS u(kind, ext, title, url, lang, intent, tags, hash, n, ord)
+		ORDER BY u.ord
+		ON CONFLICT (kb_id, external_id) DO UPDATE SET
+			kind = EXCLUDED.kind, title = EXCLUDED.title, url = EXCLUDED.url, language = EXCLUDED.language,
+			intent = EXCLUDED.intent, tags = EXCLUDED.tags, content_hash = EXCLUDED.content_hash,
+			chunk_count = EXCLUDED.chunk_count, updated_at = now()
+		RETURNING id, external_id`,
+		t.workspaceID, t.kbID, kinds, extIDs, titles, urls, langs, intents, tags, hashes, counts)
+	if err != nil {
+		return nil, translate(fmt.Errorf("upsert sources: %w", err), "source")
+	}
+	byExt := make(map[string]int64, len(batch))
+	for rows.Next() {
+		var id int64
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("upsert sources: %w", err)
+		}
+		byExt[ext] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(fmt.Errorf("upsert sources: %w", err), "source")
+	}
+	ids := make([]int64, len(batch))
+	for i, s := range batch {
+		ids[i] = byExt[s.ExternalID]
+	}
+	return ids, nil
+}
+
+// Prune deletes the knowledge base's sources whose external ids are not in
+// keep, and returns how many it deleted.
+func (t *IngestTx) Prune(ctx context.Context, keep []string) (int, error) {
+	tag, err := t.tx.Exec(ctx, `DELETE FROM sources WHERE workspace_id = $1 AND kb_id = $2
+		AND NOT (external_id = ANY($3))`, t.workspaceID, t.kbID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("prune sources: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// Commit makes the ingest visible.
+func (t *IngestTx) Commit(ctx context.Context) error {
+	if err := t.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit ingest: %w", err)
+	}
+	return nil
+}
+
+// Rollback discards the ingest; after Commit it does nothing.
+func (t *IngestTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+
+// textSearchConfig picks PostgreSQL's full-text configuration for a
+// language; unknown or missing languages use 'simple'.
+func textSearchConfig(lang string) string {
+	if cfg, ok := tsConfigs[strings.ToLower(lang)]; ok {
+		return cfg
+	}
+	return "simple"
+}
+
+var tsConfigs = map[string]string{
+	"ar": "arabic", "da": "danish", "de": "german", "el": "greek", "en": "english", "es": "spanish",
+	"fi": "finnish", "fr": "french", "hu": "hungarian", "id": "indonesian", "it": "italian",
+	"lt": "lithuanian", "ne": "nepali", "nl": "dutch", "no": "norwegian", "pt": "portuguese",
+	"ro": "romanian", "ru": "russian", "sv": "swedish", "ta": "tamil", "tr": "turkish",
+}

@@ -1,0 +1,89 @@
+// Package postgres is Parley's store: workspaces, keys, knowledge, chunks
+// with their vectors, conversations, escalations and the webhook outbox, in
+// PostgreSQL with pgvector. It is the only package besides migrations that
+// speaks SQL.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	pgxvec "github.com/pgvector/pgvector-go/pgx"
+
+	"github.com/parleyhq/parley"
+)
+
+// DB is a pool of connections to one Parley database schema.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to url and checks the connection. The vector extension must
+// already exist and public must be on the search_path.
+func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, parley.Errorf(parley.EInvalid, "PARLEY_DATABASE_URL is not a valid PostgreSQL URL: %v", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		if err := pgxvec.RegisterTypes(ctx, c); err != nil {
+			return fmt.Errorf("register pgvector types (is the vector extension installed? run scripts/db-setup.sh): %w", err)
+		}
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database %s@%s:%d/%s: %w",
+			cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Pool exposes the pool for the migrations package.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Close releases every connection.
+func (db *DB) Close() { db.pool.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.pool, fn)
+}
+
+// translate turns dependency errors into domain errors: no rows → not found,
+// unique violation → conflict, foreign key violation → not found. what names
+// the thing, for the message.
+func translate(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return parley.Errorf(parley.ENotFound, "%s not found", what)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return parley.Errorf(parley.EConflict, "%s already exists", what)
+		case "23503":
+			return parley.Errorf(parley.ENotFound, "%s refers to something that does not exist", what)
+		case "23514", "22P02":
+			return parley.Errorf(parley.EInvalid, "%s is not valid", what)
+		}
+	}
+	return err
+}

@@ -1,0 +1,134 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parleyhq/parley"
+)
+
+var kbName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+
+// ValidKBName checks a knowledge base name.
+func ValidKBName(name string) error {
+	if !kbName.MatchString(name) {
+		return parley.Errorf(parley.EInvalid, "knowledge base name %q: use 1-63 letters, digits, '.', '_' or '-'", name)
+	}
+	return nil
+}
+
+// EnsureKB returns the workspace's knowledge base named name, creating it if
+// missing. created reports whether it was created.
+func (db *DB) EnsureKB(ctx context.Context, workspaceID, name string) (kb parley.KnowledgeBase, created bool, err error) {
+	if err := ValidKBName(name); err != nil {
+		return kb, false, err
+	}
+	err = db.pool.QueryRow(ctx, `
+		INSERT INTO knowledge_bases (workspace_id, name) VALUES ($1, $2)
+		ON CONFLICT (workspace_id, name) DO UPDATE SET name = EXCLUDED.name
+		RETURNING id, workspace_id, name, created_at, (xmax = 0)`, workspaceID, name).
+		Scan(&kb.ID, &kb.WorkspaceID, &kb.Name, &kb.CreatedAt, &created)
+	if err != nil {
+		return kb, false, translate(err, fmt.Sprintf("knowledge base %q", name))
+	}
+	return kb, created, nil
+}
+
+// CreateKB creates a knowledge base; an existing name is a conflict.
+func (db *DB) CreateKB(ctx context.Context, workspaceID, name string) (parley.KnowledgeBase, error) {
+	var kb parley.KnowledgeBase
+	if err := ValidKBName(name); err != nil {
+		return kb, err
+	}
+	err := db.pool.QueryRow(ctx, `
+		INSERT INTO knowledge_bases (workspace_id, name) VALUES ($1, $2)
+		RETURNING id, workspace_id, name, created_at`, workspaceID, name).
+		Scan(&kb.ID, &kb.WorkspaceID, &kb.Name, &kb.CreatedAt)
+	return kb, translate(err, fmt.Sprintf("knowledge base %q", name))
+}
+
+const kbColumns = `kb.id, kb.workspace_id, kb.name, kb.created_at,
+	(SELECT count(*) FROM sources s WHERE s.kb_id = kb.id),
+	(SELECT coalesce(sum(s.chunk_count), 0) FROM sources s WHERE s.kb_id = kb.id)`
+
+func scanKB(r pgx.CollectableRow) (parley.KnowledgeBase, error) {
+	var kb parley.KnowledgeBase
+	err := r.Scan(&kb.ID, &kb.WorkspaceID, &kb.Name, &kb.CreatedAt, &kb.Sources, &kb.Chunks)
+	return kb, err
+}
+
+// ListKBs lists a workspace's knowledge bases with their source and chunk counts.
+func (db *DB) ListKBs(ctx context.Context, workspaceID string) ([]parley.KnowledgeBase, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+kbColumns+` FROM knowledge_bases kb
+		WHERE kb.workspace_id = $1 ORDER BY kb.name`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("list knowledge bases: %w", err)
+	}
+	kbs, err := pgx.CollectRows(rows, scanKB)
+	if err != nil {
+		return nil, fmt.Errorf("list knowledge bases: %w", err)
+	}
+	return kbs, nil
+}
+
+// KB returns one of the workspace's knowledge bases by id or name.
+func (db *DB) KB(ctx context.Context, workspaceID, idOrName string) (parley.KnowledgeBase, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+kbColumns+` FROM knowledge_bases kb
+		WHERE kb.workspace_id = $1 AND (kb.name = $2 OR kb.id::text = $2)`, workspaceID, idOrName)
+	if err != nil {
+		return parley.KnowledgeBase{}, fmt.Errorf("get knowledge base: %w", err)
+	}
+	kb, err := pgx.CollectExactlyOneRow(rows, scanKB)
+	return kb, translate(err, fmt.Sprintf("knowledge base %q", idOrName))
+}
+
+// DeleteKB deletes a knowledge base with its sources and chunks.
+func (db *DB) DeleteKB(ctx context.Context, workspaceID, idOrName string) error {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM knowledge_bases
+		WHERE workspace_id = $1 AND (name = $2 OR id::text = $2)`, workspaceID, idOrName)
+	if err != nil {
+		return fmt.Errorf("delete knowledge base: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return parley.Errorf(parley.ENotFound, "knowledge base %q not found", idOrName)
+	}
+	return nil
+}
+
+// ListSources lists a knowledge base's sources, ordered by id, after the
+// given id (for paging), at most limit.
+func (db *DB) ListSources(ctx context.Context, workspaceID, kbID string, after int64, limit int) ([]parley.Source, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT id, kb_id, kind, external_id, title, url, language, intent, tags, content_hash, chunk_count, created_at, updated_at
+		FROM sources WHERE workspace_id = $1 AND kb_id = $2 AND id > $3
+		ORDER BY id LIMIT $4`, workspaceID, kbID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list sources: %w", err)
+	}
+	srcs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Source, error) {
+		var s parley.Source
+		err := r.Scan(&s.ID, &s.KBID, &s.Kind, &s.ExternalID, &s.Title, &s.URL, &s.Language, &s.Intent,
+			&s.Tags, &s.ContentHash, &s.Chunks, &s.CreatedAt, &s.UpdatedAt)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sources: %w", err)
+	}
+	return srcs, nil
+}
+
+// DeleteSource deletes one source and its chunks.
+func (db *DB) DeleteSource(ctx context.Context, workspaceID, kbID string, sourceID int64) error {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM sources WHERE workspace_id = $1 AND kb_id = $2 AND id = $3`,
+		workspaceID, kbID, sourceID)
+	if err != nil {
+		return fmt.Errorf("delete source %d: %w", sourceID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return parley.Errorf(parley.ENotFound, "source %d not found", sourceID)
+	}
+	return nil
+}
