@@ -1,6 +1,9 @@
 package parley
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // KnowledgeBase is a named collection of sources in a workspace.
 type KnowledgeBase struct {
@@ -52,4 +55,13 @@ func (s Source) GroupKey() string {
 		return "intent:" + s.Intent
 	}
 	return "source:" + s.ExternalID
+}
+
+// SourceWriter writes sources into one knowledge base inside a transaction
+// the store owns: nothing is visible until the whole ingest succeeds.
+type SourceWriter interface {
+	// Write upserts sources by external id and replaces their chunks.
+	Write(ctx context.Context, batch []SourceChunks) error
+	// Prune deletes the sources whose external ids are not in keep.
+	Prune(ctx context.Context, keep []string) (int, error)
 }

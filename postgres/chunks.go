@@ -63,33 +63,30 @@ func (db *DB) SourceHashes(ctx context.Context, workspaceID, kbID string) (map[s
 	return out, rows.Err()
 }
 
-// IngestTx writes sources of one knowledge base in one transaction: nothing
-// is visible until Commit, and Rollback leaves the database as it was.
-type IngestTx struct {
+// ingestTx is the parley.SourceWriter of one Ingest call.
+type ingestTx struct {
 	tx          pgx.Tx
 	workspaceID string
 	kbID        string
 	model       string
 }
 
-// BeginIngest starts writing into a knowledge base with vectors of model.
-func (db *DB) BeginIngest(ctx context.Context, workspaceID, kbID, model string) (*IngestTx, error) {
-	tx, err := db.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("begin ingest: %w", err)
-	}
-	// Serialise ingests into the same knowledge base: two uploads of the
-	// same file must not interleave their upserts and prunes.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('parley.ingest.' || $1))`, kbID); err != nil {
-		_ = tx.Rollback(ctx)
-		return nil, fmt.Errorf("lock knowledge base: %w", err)
-	}
-	return &IngestTx{tx: tx, workspaceID: workspaceID, kbID: kbID, model: model}, nil
+// Ingest runs fn with a writer into one knowledge base, for vectors of
+// model, in one transaction: committed when fn returns nil, rolled back
+// otherwise, so a failed ingest leaves the database as it was. Ingests into
+// the same knowledge base run one at a time.
+func (db *DB) Ingest(ctx context.Context, workspaceID, kbID, model string, fn func(parley.SourceWriter) error) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('parley.ingest.' || $1))`, kbID); err != nil {
+			return fmt.Errorf("lock knowledge base: %w", err)
+		}
+		return fn(&ingestTx{tx: tx, workspaceID: workspaceID, kbID: kbID, model: model})
+	})
 }
 
 // Write upserts the sources and replaces their chunks. Sources are matched
 // by external id within the knowledge base.
-func (t *IngestTx) Write(ctx context.Context, batch []parley.SourceChunks) error {
+func (t *ingestTx) Write(ctx context.Context, batch []parley.SourceChunks) error {
 	if len(batch) == 0 {
 		return nil
 	}
@@ -134,10 +131,10 @@ func (t *IngestTx) Write(ctx context.Context, batch []parley.SourceChunks) error
 
 // upsertSources inserts or updates the batch's sources and returns their
 // ids in batch order.
-func (t *IngestTx) upsertSources(ctx context.Context, batch []parley.SourceChunks) ([]int64, error) {
+func (t *ingestTx) upsertSources(ctx context.Context, batch []parley.SourceChunks) ([]int64, error) {
 	var (
 		kinds, extIDs, titles, urls, langs, intents, tags, hashes []string
-		counts                                                   []int32
+		counts                                                    []int32
 	)
 	for _, s := range batch {
 		kinds = append(kinds, s.Kind)
@@ -188,7 +185,7 @@ func (t *IngestTx) upsertSources(ctx context.Context, batch []parley.SourceChunk
 
 // Prune deletes the knowledge base's sources whose external ids are not in
 // keep, and returns how many it deleted.
-func (t *IngestTx) Prune(ctx context.Context, keep []string) (int, error) {
+func (t *ingestTx) Prune(ctx context.Context, keep []string) (int, error) {
 	tag, err := t.tx.Exec(ctx, `DELETE FROM sources WHERE workspace_id = $1 AND kb_id = $2
 		AND NOT (external_id = ANY($3))`, t.workspaceID, t.kbID, keep)
 	if err != nil {
@@ -196,17 +193,6 @@ func (t *IngestTx) Prune(ctx context.Context, keep []string) (int, error) {
 	}
 	return int(tag.RowsAffected()), nil
 }
-
-// Commit makes the ingest visible.
-func (t *IngestTx) Commit(ctx context.Context) error {
-	if err := t.tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit ingest: %w", err)
-	}
-	return nil
-}
-
-// Rollback discards the ingest; after Commit it does nothing.
-func (t *IngestTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 
 // textSearchConfig picks PostgreSQL's full-text configuration for a
 // language; unknown or missing languages use 'simple'.
