@@ -14,9 +14,17 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/retrieval"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+// detector is loaded once: it takes about a second.
+var detector *reply.LanguageDetector
+
+func TestMain(m *testing.M) {
+	detector = reply.NewLanguageDetector()
+	os.Exit(pgtest.Run(m))
+}
 
 // env is one test's server and a workspace with a key of each role.
 type env struct {
@@ -31,8 +39,10 @@ const testBodyLimit = 4096
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	db := pgtest.DB(t)
-	s := api.New(db, api.Options{
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	engine := reply.New(db, retrieval.NewLocal(), detector, log)
+	s := api.New(db, engine, api.Options{
+		Logger:       log,
 		MaxBodyBytes: testBodyLimit,
 		Ready:        db.Ping,
 		Version:      "test",

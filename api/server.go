@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/reply"
 )
 
 // Store is what the API needs from the database.
@@ -28,6 +29,13 @@ type Store interface {
 	DeleteKB(ctx context.Context, workspaceID, idOrName string) error
 	ListSources(ctx context.Context, workspaceID, kbID string, after int64, limit int) ([]parley.Source, error)
 	DeleteSource(ctx context.Context, workspaceID, kbID string, sourceID int64) error
+
+	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
+}
+
+// Engine answers customer messages (reply.Engine).
+type Engine interface {
+	Answer(ctx context.Context, req reply.Request) (reply.Result, error)
 }
 
 // Options configure the server.
@@ -47,6 +55,7 @@ type Options struct {
 // Server is the HTTP API.
 type Server struct {
 	store   Store
+	engine  Engine
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
@@ -54,9 +63,9 @@ type Server struct {
 }
 
 // New builds the server and its routes.
-func New(store Store, opts Options) *Server {
+func New(store Store, engine Engine, opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{store: store, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics)}
+	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics)}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -74,6 +83,10 @@ func New(store Store, opts Options) *Server {
 
 	v1 := r.Group("/v1", s.authenticate)
 	v1.GET("/workspace", s.getWorkspace)
+	v1.POST("/answer", s.answer)
+
+	agent := v1.Group("", require(parley.RoleAgent))
+	agent.GET("/conversations/:id", s.getConversation)
 
 	admin := v1.Group("", require(parley.RoleAdmin))
 	admin.PUT("/workspace/settings", s.putSettings)

@@ -36,6 +36,11 @@ func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
 		if err := pgxvec.RegisterTypes(ctx, c); err != nil {
 			return fmt.Errorf("register pgvector types (is the vector extension installed? run scripts/db-setup.sh): %w", err)
 		}
+		// Keep scanning the HNSW index until enough rows pass the
+		// workspace filter, which is applied after the index scan.
+		if _, err := c.Exec(ctx, `SET hnsw.iterative_scan = relaxed_order`); err != nil {
+			return fmt.Errorf("enable pgvector iterative scan (needs pgvector 0.8 or newer): %w", err)
+		}
 		return nil
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

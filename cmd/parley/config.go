@@ -24,6 +24,7 @@ type Config struct {
 	WriteTimeout    time.Duration // PARLEY_WRITE_TIMEOUT
 	ShutdownTimeout time.Duration // PARLEY_SHUTDOWN_TIMEOUT
 	Workspace       string        // PARLEY_WORKSPACE: default workspace for CLI commands
+	Embedder        string        // PARLEY_EMBEDDER: local
 }
 
 // defaultDatabaseURL is what scripts/db-setup.sh creates.
@@ -44,6 +45,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		WriteTimeout:    r.duration("PARLEY_WRITE_TIMEOUT", 120*time.Second),
 		ShutdownTimeout: r.duration("PARLEY_SHUTDOWN_TIMEOUT", 20*time.Second),
 		Workspace:       r.str("PARLEY_WORKSPACE", "demo"),
+		Embedder:        r.oneOf("PARLEY_EMBEDDER", "local", "local"),
 	}
 	switch lvl := r.oneOf("PARLEY_LOG_LEVEL", "info", "debug", "info", "warn", "error"); lvl {
 	case "debug":
@@ -69,6 +71,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.Bool("auto_migrate", c.AutoMigrate),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.String("embedder", c.Embedder),
 	)
 }
 

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -25,6 +26,7 @@ Usage:
 Commands:
   serve     run the HTTP API
   migrate   apply database migrations
+  ingest    load FAQs, articles and resolved conversations into a knowledge base
   keys      create, list and revoke API keys
   version   print the version
 
@@ -44,6 +46,7 @@ type command func(ctx context.Context, a *app, args []string) error
 
 var commands = map[string]command{
 	"serve":   runServe,
+	"ingest":  runIngest,
 	"migrate": runMigrate,
 	"keys":    runKeys,
 	"version": runVersion,
@@ -118,4 +121,39 @@ func runVersion(_ context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintln(a.stdout, "parley", version)
 	return nil
+}
+
+// reorderFlags moves flags before positional arguments, so flags may follow
+// paths (parley ingest faq.csv --kb help): the flag package stops at the
+// first non-flag argument.
+func reorderFlags(fs *flag.FlagSet, args []string) []string {
+	var flags, rest []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			rest = append(rest, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(arg, "-") || arg == "-" {
+			rest = append(rest, arg)
+			continue
+		}
+		flags = append(flags, arg)
+		name := strings.TrimLeft(arg, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // Parse reports it
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	return append(append(flags, "--"), rest...)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/reply"
 )
 
 func runServe(ctx context.Context, a *app, args []string) error {
@@ -28,9 +29,16 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	defer db.Close()
 
+	embedder, err := newEmbedder(a.cfg)
+	if err != nil {
+		return err
+	}
+	a.log.Info("loading language models")
+	engine := reply.New(db, embedder, reply.NewLanguageDetector(), a.log)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := api.New(db, api.Options{
+	handler := api.New(db, engine, api.Options{
 		Logger:       a.log,
 		MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Ready:        func(ctx context.Context) error { return ready(ctx, db) },

@@ -1,0 +1,60 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/reply"
+)
+
+type answerRequest struct {
+	ConversationID string          `json:"conversation_id"`
+	Customer       parley.Customer `json:"customer"`
+	Channel        string          `json:"channel"`
+	Message        struct {
+		Text *string `json:"text"`
+	} `json:"message"`
+}
+
+// answer takes a customer's message and answers it or escalates it.
+func (s *Server) answer(c *gin.Context) {
+	var req answerRequest
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if req.Message.Text == nil {
+		fail(c, parley.Errorf(parley.EInvalid, "message.text is required"))
+		return
+	}
+	res, err := s.engine.Answer(c.Request.Context(), reply.Request{
+		WorkspaceID:    principal(c).WorkspaceID,
+		ConversationID: req.ConversationID,
+		Customer:       req.Customer,
+		Channel:        req.Channel,
+		Text:           *req.Message.Text,
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+// getConversation returns a conversation with its transcript (the last 500
+// messages).
+func (s *Server) getConversation(c *gin.Context) {
+	id := c.Param("id")
+	if !parley.IsID(id) {
+		fail(c, parley.Errorf(parley.ENotFound, "conversation %q not found", id))
+		return
+	}
+	conv, err := s.store.Conversation(c.Request.Context(), principal(c).WorkspaceID, id, 500)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, conv)
+}

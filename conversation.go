@@ -1,0 +1,113 @@
+package parley
+
+import (
+	"encoding/json"
+	"regexp"
+	"time"
+)
+
+// Customer is who a conversation is with, as the widget knows them.
+type Customer struct {
+	ID         string         `json:"id,omitempty"`
+	Name       string         `json:"name,omitempty"`
+	Email      string         `json:"email,omitempty"`
+	Language   string         `json:"language,omitempty"`
+	Properties map[string]any `json:"properties,omitempty"`
+}
+
+// Conversation is one customer's chat with the business.
+type Conversation struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"-"`
+	Channel     string    `json:"channel"`
+	Customer    Customer  `json:"customer"`
+	Language    string    `json:"language"`
+	Status      string    `json:"status"` // open, escalated, resolved
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Messages    []Message `json:"messages,omitempty"`
+}
+
+// Message roles.
+const (
+	RoleCustomer = "customer"
+	RoleBot      = "bot"
+	RoleHuman    = "agent"
+	RoleSystem   = "system"
+)
+
+// Message is one turn of a conversation. Meta holds what produced a bot
+// message (confidence, sources, escalation id).
+type Message struct {
+	ID        int64           `json:"id"`
+	Role      string          `json:"role"`
+	Text      string          `json:"text"`
+	Meta      json.RawMessage `json:"meta,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// Escalation reasons.
+const (
+	ReasonLowConfidence  = "low_confidence"
+	ReasonNoMatch        = "no_match"
+	ReasonHumanRequested = "human_requested"
+	ReasonRepeat         = "repeat"
+	ReasonSensitive      = "sensitive"
+	ReasonModelError     = "model_error"
+)
+
+// Escalation statuses.
+const (
+	StatusOpen     = "open"
+	StatusClaimed  = "claimed"
+	StatusResolved = "resolved"
+)
+
+// Escalation hands a conversation to a human with everything needed to
+// reply without asking the customer again.
+type Escalation struct {
+	ID             string            `json:"id"`
+	ConversationID string            `json:"conversation_id"`
+	Reason         string            `json:"reason"`
+	Status         string            `json:"status"`
+	Team           string            `json:"team"`
+	Assignee       string            `json:"assignee,omitempty"` // agent id
+	AssigneeName   string            `json:"assignee_name,omitempty"`
+	Context        EscalationContext `json:"context"`
+	Resolution     string            `json:"resolution,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+	ClaimedAt      *time.Time        `json:"claimed_at,omitempty"`
+	ResolvedAt     *time.Time        `json:"resolved_at,omitempty"`
+}
+
+// EscalationContext is the packet an agent gets.
+type EscalationContext struct {
+	Question   string          `json:"question"`
+	Language   string          `json:"language"`
+	Customer   Customer        `json:"customer"`
+	Channel    string          `json:"channel,omitempty"`
+	Transcript []Message       `json:"transcript"`
+	Candidates json.RawMessage `json:"candidates"` // ranked answers with scores and sources
+	Confidence float64         `json:"confidence"`
+	Draft      string          `json:"draft,omitempty"`
+	Explain    string          `json:"explain"` // why it escalated, for a person
+	Summary    string          `json:"summary,omitempty"`
+}
+
+// NewEscalation is what the reply engine asks the store to record: the
+// escalation and the message the customer is shown, in one transaction.
+type NewEscalation struct {
+	WorkspaceID    string
+	ConversationID string
+	Reason         string
+	Intent         string   // of the best candidate, for routing
+	Tags           []string // of the best candidate, for routing
+	Context        EscalationContext
+	CustomerNotice string // the bot message telling the customer a human will reply
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsID reports whether s has the form of a Parley id (a UUID). Lookups of
+// anything else are answered "not found" without asking the database.
+func IsID(s string) bool { return uuidPattern.MatchString(s) }

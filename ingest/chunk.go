@@ -1,0 +1,97 @@
+package ingest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/parleyhq/parley/prompts"
+)
+
+// Chunk is one piece of a document as stored, embedded and searched.
+type Chunk struct {
+	Ordinal int
+	// Text is what is embedded and full-text indexed: the question of a FAQ
+	// entry or conversation; for an article, a context line (title and
+	// section path) and then a part of the section.
+	Text string
+	// Answer is what an answer shows: the FAQ answer or the conversation's
+	// resolution; for an article, the chunk's part of the section (Text
+	// without the context line).
+	Answer      string
+	SectionPath string // "Billing > Refunds" for articles, empty otherwise
+	Tokens      int    // tokens in Text
+}
+
+// ChunkOptions size the chunks.
+type ChunkOptions struct {
+	MaxTokens int // tokens per chunk Text, context line included; 0 = 300, at least 16
+	Overlap   int // tokens carried from one article chunk to the next; 0 = 40, negative = none; at most MaxTokens/2
+}
+
+// Defaults for ChunkOptions.
+const (
+	DefaultMaxTokens = 300
+	DefaultOverlap   = 40
+	minMaxTokens     = 16
+)
+
+// Chunker cuts documents into chunks. It is safe for concurrent use.
+//
+// The guarantee: every chunk's Tokens equals the tokenizer's count of its
+// Text and is at most MaxTokens, context line included. The context line
+// takes at most MaxTokens/4 tokens (a longer one is truncated), so at least
+// three quarters of every chunk is content.
+type Chunker struct {
+	tok     *prompts.Tokenizer
+	max     int
+	overlap int
+}
+
+// NewChunker returns a Chunker counting tokens with tok.
+func NewChunker(tok *prompts.Tokenizer, opts ChunkOptions) *Chunker {
+	maxTokens := opts.MaxTokens
+	if maxTokens <= 0 {
+		maxTokens = DefaultMaxTokens
+	}
+	maxTokens = max(maxTokens, minMaxTokens)
+	overlap := opts.Overlap
+	switch {
+	case overlap == 0:
+		overlap = DefaultOverlap
+	case overlap < 0:
+		overlap = 0
+	}
+	return &Chunker{tok: tok, max: maxTokens, overlap: min(overlap, maxTokens/2)}
+}
+
+// Signature names the chunking: two chunkers with the same signature cut
+// every document the same way. Stored chunks made with another signature
+// are stale.
+func (c *Chunker) Signature() string {
+	return fmt.Sprintf("chunk-v1 o200k_base max=%d overlap=%d", c.max, c.overlap)
+}
+
+// Chunk cuts d into chunks, numbered from 0. FAQ entries and conversations
+// stay whole: one chunk whose Text is the question (truncated to MaxTokens
+// if longer) and whose Answer is the full answer. Articles are cut by
+// section and paragraph (see article chunking). A document with nothing to
+// search gives no chunks.
+func (c *Chunker) Chunk(d Document) []Chunk {
+	if d.Kind == KindArticle {
+		return c.article(d)
+	}
+	return c.whole(d)
+}
+
+func (c *Chunker) whole(d Document) []Chunk {
+	text := strings.TrimSpace(d.Question)
+	if text == "" {
+		return nil
+	}
+	tokens := c.tok.Count(text)
+	if tokens > c.max {
+		text = c.tok.Truncate(text, c.max)
+		tokens = c.tok.Count(text)
+	}
+	return []Chunk{{Ordinal: 0, Text: text, Answer: d.Answer, Tokens: tokens}}
+}

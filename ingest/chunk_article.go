@@ -1,0 +1,327 @@
+package ingest
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Article chunking. Each section (the text under one heading) is cut on
+// its own, so a chunk never mixes sections. Paragraphs are packed into
+// chunks up to the budget; a paragraph over the budget is cut into lines,
+// then sentences, then token-bounded pieces. Consecutive chunks of one
+// section overlap: the next chunk starts with the last sentences (about
+// Overlap tokens) of the one before.
+//
+// Every chunk's Text is a context line, "Title — Section > Subsection",
+// then a newline and the content; the content alone is the chunk's Answer.
+// A top-level heading equal to the title is left out of the section path.
+
+// unit is a piece of a section that is never cut further when packing.
+type unit struct {
+	text   string
+	sep    string // joins it to the unit before it in a chunk: "\n\n", "\n", " " or ""
+	tokens int
+}
+
+func (c *Chunker) article(d Document) []Chunk {
+	title := collapseSpace(d.Title)
+	var chunks []Chunk
+	for _, s := range parseSections(d.Body) {
+		path := s.path
+		if len(path) > 0 && strings.EqualFold(collapseSpace(path[0]), title) {
+			path = path[1:]
+		}
+		sectionPath := strings.Join(path, " > ")
+		context := c.contextLine(title, sectionPath)
+		for _, content := range c.packSection(context, s.paragraphs) {
+			text := content
+			if context != "" {
+				text = context + "\n" + content
+			}
+			chunks = append(chunks, Chunk{
+				Ordinal:     len(chunks),
+				Text:        text,
+				Answer:      content,
+				SectionPath: sectionPath,
+				Tokens:      c.tok.Count(text),
+			})
+		}
+	}
+	return chunks
+}
+
+// contextLine is "Title — Section > Subsection", at most max/4 tokens.
+func (c *Chunker) contextLine(title, sectionPath string) string {
+	line := title
+	switch {
+	case title == "":
+		line = sectionPath
+	case sectionPath != "":
+		line = title + " — " + sectionPath
+	}
+	return strings.TrimSpace(c.tok.Truncate(line, c.max/4))
+}
+
+// packSection returns the contents of the chunks of one section.
+func (c *Chunker) packSection(context string, paragraphs []string) []string {
+	fixed := 0 // tokens of the context line and its newline
+	if context != "" {
+		fixed = c.tok.Count(context + "\n")
+	}
+	budget := c.max - fixed
+	var units []unit
+	for _, p := range paragraphs {
+		units = c.appendUnits(units, p, "\n\n", budget)
+	}
+	render := func(us []unit) string {
+		var b strings.Builder
+		for i, u := range us {
+			if i > 0 {
+				b.WriteString(u.sep)
+			}
+			b.WriteString(u.text)
+		}
+		return strings.TrimSpace(b.String())
+	}
+	fits := func(content string) bool {
+		if context != "" {
+			content = context + "\n" + content
+		}
+		return c.tok.Count(content) <= c.max
+	}
+
+	var (
+		out      []string
+		cur      []unit // the chunk being filled
+		carried  int    // leading units of cur carried over as overlap (0 or 1)
+		estimate = fixed
+		queue    = units
+	)
+	for len(queue) > 0 || len(cur) > carried {
+		// Fill by estimate (the sum of unit counts, a close upper bound)...
+		if len(queue) > 0 {
+			u := queue[0]
+			add := u.tokens
+			if len(cur) > 0 && u.sep != "" {
+				add++
+			}
+			if len(cur) == carried || estimate+add <= c.max {
+				cur = append(cur, u)
+				estimate += add
+				queue = queue[1:]
+				continue
+			}
+		}
+		// ...then close the chunk with the longest run of units whose exact
+		// count fits, and put the rest back.
+		n := len(cur)
+		for n > carried && !fits(render(cur[:n])) {
+			n--
+		}
+		if n == carried {
+			if carried > 0 {
+				// The overlap leaves no room for the next paragraph: cut the
+				// paragraph into lines or sentences, or else drop the overlap.
+				if parts := c.splitUnit(cur[1]); parts != nil {
+					queue = slices.Concat(parts, cur[2:], queue)
+					cur = cur[:1]
+				} else {
+					cur, carried = cur[1:], 0
+				}
+			} else { // a unit that does not fit even alone: cut it in two
+				queue = slices.Concat(c.halve(cur[0]), cur[1:], queue)
+				cur = nil
+			}
+			estimate = fixed + sumTokens(cur)
+			continue
+		}
+		content := render(cur[:n])
+		out = append(out, content)
+		queue = slices.Concat(cur[n:], queue)
+		cur, carried, estimate = nil, 0, fixed
+		if tail := c.overlapTail(content); tail.text != "" && len(queue) > 0 {
+			cur, carried, estimate = []unit{tail}, 1, fixed+tail.tokens
+		}
+	}
+	return out
+}
+
+// appendUnits cuts paragraph p into units of at most budget tokens.
+func (c *Chunker) appendUnits(units []unit, p, sep string, budget int) []unit {
+	if c.fitsBudget(p, budget) {
+		return append(units, unit{text: p, sep: sep, tokens: c.tok.Count(p)})
+	}
+	lines := strings.Split(p, "\n")
+	if len(lines) > 1 {
+		for i, line := range lines {
+			if i > 0 {
+				sep = "\n"
+			}
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			units = c.appendUnits(units, line, sep, budget)
+		}
+		return units
+	}
+	sentences := splitSentences(p)
+	if len(sentences) > 1 {
+		for i, s := range sentences {
+			if i > 0 {
+				sep = " "
+			}
+			units = c.appendUnits(units, s, sep, budget)
+		}
+		return units
+	}
+	// Leave room for the overlap, so the next piece can carry it.
+	for i, piece := range c.hardSplit(p, max(budget-c.overlap, budget/2)) {
+		if i > 0 {
+			sep = ""
+		}
+		units = append(units, unit{text: piece, sep: sep, tokens: c.tok.Count(piece)})
+	}
+	return units
+}
+
+// splitUnit cuts a unit into its lines, else its sentences; nil if it has
+// only one.
+func (c *Chunker) splitUnit(u unit) []unit {
+	var parts []string
+	sep := "\n"
+	if strings.Contains(u.text, "\n") {
+		parts = strings.Split(u.text, "\n")
+	} else {
+		parts, sep = splitSentences(u.text), " "
+	}
+	if len(parts) < 2 {
+		return nil
+	}
+	var units []unit
+	for _, p := range parts {
+		if strings.TrimSpace(p) == "" {
+			continue
+		}
+		s := sep
+		if len(units) == 0 {
+			s = u.sep
+		}
+		units = append(units, unit{text: p, sep: s, tokens: c.tok.Count(p)})
+	}
+	return units
+}
+
+// fitsBudget reports whether s has at most budget tokens. Text far longer
+// than any budget is not counted: no token is longer than 256 bytes.
+func (c *Chunker) fitsBudget(s string, budget int) bool {
+	if len(s) > budget*256 {
+		return false
+	}
+	return c.tok.Count(s) <= budget
+}
+
+// hardSplit cuts s into pieces of at most budget tokens on token
+// boundaries (never inside a UTF-8 character), at a space when there is
+// one in the second half of the piece. Each cut looks at a window of the
+// text, so a huge unbroken string costs linear time.
+func (c *Chunker) hardSplit(s string, budget int) []string {
+	var pieces []string
+	window := max(budget*16, 64)
+	for s != "" {
+		w := s
+		if len(w) > window {
+			w = w[:window]
+			for len(w) > 0 && !utf8.RuneStart(s[len(w)]) {
+				w = w[:len(w)-1]
+			}
+		}
+		piece := c.tok.Truncate(w, budget)
+		if len(piece) < len(s) {
+			if i := strings.LastIndexByte(piece, ' '); i > len(piece)/2 {
+				piece = piece[:i+1]
+			}
+		}
+		if piece == "" { // cannot happen with budget >= 4; guarantees progress
+			_, size := utf8.DecodeRuneInString(s)
+			piece = s[:size]
+		}
+		pieces = append(pieces, piece)
+		s = s[len(piece):]
+	}
+	return pieces
+}
+
+// halve cuts a unit in two at about half its tokens; a unit of one
+// character cannot be cut and is dropped (impossible with MaxTokens >= 16:
+// a character is at most 4 tokens).
+func (c *Chunker) halve(u unit) []unit {
+	if utf8.RuneCountInString(u.text) < 2 {
+		return nil
+	}
+	first := c.tok.Truncate(u.text, max(u.tokens/2, 1))
+	if first == "" || first == u.text || !strings.HasPrefix(u.text, first) {
+		runes := []rune(u.text)
+		first = string(runes[:len(runes)/2])
+	}
+	second := u.text[len(first):]
+	return []unit{
+		{text: first, sep: u.sep, tokens: c.tok.Count(first)},
+		{text: second, sep: "", tokens: c.tok.Count(second)},
+	}
+}
+
+// overlapTail returns the end of a chunk's content to repeat at the start
+// of the next: whole sentences up to Overlap tokens, or, when the last
+// sentence alone is longer, its last words up to Overlap tokens.
+func (c *Chunker) overlapTail(content string) unit {
+	if c.overlap <= 0 {
+		return unit{}
+	}
+	var sentences []string
+	for line := range strings.SplitSeq(content, "\n") {
+		sentences = append(sentences, splitSentences(line)...)
+	}
+	tail, tokens := "", 0
+	for i := len(sentences) - 1; i >= 0; i-- {
+		next := sentences[i]
+		if tail != "" {
+			next += " " + tail
+		}
+		n := c.tok.Count(next)
+		if n > c.overlap {
+			break
+		}
+		tail, tokens = next, n
+	}
+	if tail == "" && len(sentences) > 0 {
+		tail, tokens = c.lastWords(sentences[len(sentences)-1])
+	}
+	return unit{text: tail, tokens: tokens}
+}
+
+// lastWords returns the longest run of s's last words within Overlap tokens.
+func (c *Chunker) lastWords(s string) (string, int) {
+	words := strings.Fields(s)
+	tail, tokens := "", 0
+	for i := len(words) - 1; i >= 0 && len(tail) < c.overlap*16; i-- {
+		next := words[i]
+		if tail != "" {
+			next += " " + tail
+		}
+		n := c.tok.Count(next)
+		if n > c.overlap {
+			break
+		}
+		tail, tokens = next, n
+	}
+	return tail, tokens
+}
+
+func sumTokens(units []unit) int {
+	n := 0
+	for _, u := range units {
+		n += u.tokens + 1
+	}
+	return n
+}

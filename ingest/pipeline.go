@@ -1,0 +1,260 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+// Store is what the pipeline needs from the database.
+type Store interface {
+	SourceHashes(ctx context.Context, workspaceID, kbID string) (map[string]string, error)
+	EnsureVectorIndex(ctx context.Context, model string, dims int) error
+	Ingest(ctx context.Context, workspaceID, kbID, model string, fn func(parley.SourceWriter) error) error
+}
+
+// Pipeline chunks documents, embeds what changed and writes it.
+type Pipeline struct {
+	store    Store
+	embedder retrieval.Embedder
+	chunker  *Chunker
+	// BatchSize is how many sources are embedded and written together.
+	batchSize int
+}
+
+// NewPipeline returns a pipeline writing to store with vectors from embedder.
+func NewPipeline(store Store, embedder retrieval.Embedder, chunker *Chunker) *Pipeline {
+	return &Pipeline{store: store, embedder: embedder, chunker: chunker, batchSize: 256}
+}
+
+// Request is one ingest into one knowledge base.
+type Request struct {
+	WorkspaceID string
+	KBID        string
+	Docs        []Document
+	// Prune deletes the knowledge base's sources that are not in Docs.
+	Prune bool
+	// DryRun counts what would change and writes nothing.
+	DryRun bool
+	// Progress, if set, is called after each written batch with the number
+	// of changed sources written so far and their total.
+	Progress func(done, total int)
+}
+
+// Result counts what an ingest did.
+type Result struct {
+	Added     int           `json:"added"`
+	Updated   int           `json:"updated"`
+	Unchanged int           `json:"unchanged"`
+	Pruned    int           `json:"pruned"`
+	Chunks    int           `json:"chunks"`
+	Embedded  int           `json:"embedded"`
+	Elapsed   time.Duration `json:"-"`
+}
+
+// Run ingests req.Docs. Unchanged sources (same content, chunking and
+// embedding model) are skipped without embedding; the rest are embedded in
+// batches by several workers while earlier batches are written, all in one
+// transaction: on any error nothing is written.
+func (p *Pipeline) Run(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	var res Result
+	if len(req.Docs) == 0 {
+		return res, parley.Errorf(parley.EInvalid, "nothing to ingest: the upload has no entries")
+	}
+	if err := checkUniqueIDs(req.Docs); err != nil {
+		return res, err
+	}
+	existing, err := p.store.SourceHashes(ctx, req.WorkspaceID, req.KBID)
+	if err != nil {
+		return res, err
+	}
+	keep := make([]string, 0, len(req.Docs))
+	var changed []parley.SourceChunks
+	for _, d := range req.Docs {
+		keep = append(keep, d.ExternalID)
+		hash := p.storedHash(d)
+		old, seen := existing[d.ExternalID]
+		switch {
+		case seen && old == hash:
+			res.Unchanged++
+			continue
+		case seen:
+			res.Updated++
+		default:
+			res.Added++
+		}
+		changed = append(changed, p.source(d, hash))
+	}
+	for _, s := range changed {
+		res.Chunks += len(s.Chunks)
+	}
+	if req.Prune {
+		res.Pruned = countMissing(existing, keep)
+	}
+	if req.DryRun || (len(changed) == 0 && res.Pruned == 0) {
+		res.Elapsed = time.Since(start)
+		return res, nil
+	}
+	if err := p.store.EnsureVectorIndex(ctx, p.embedder.Model(), p.embedder.Dimensions()); err != nil {
+		return res, err
+	}
+	err = p.store.Ingest(ctx, req.WorkspaceID, req.KBID, p.embedder.Model(), func(w parley.SourceWriter) error {
+		n, err := p.embedAndWrite(ctx, w, changed, req.Progress)
+		res.Embedded = n
+		if err != nil {
+			return err
+		}
+		if req.Prune {
+			res.Pruned, err = w.Prune(ctx, keep)
+		}
+		return err
+	})
+	res.Elapsed = time.Since(start)
+	if err != nil {
+		return Result{Elapsed: res.Elapsed}, err
+	}
+	return res, nil
+}
+
+// embedAndWrite embeds the sources' chunks in batches on several workers and
+// writes each batch as it is ready. It returns the number of texts embedded.
+func (p *Pipeline) embedAndWrite(ctx context.Context, w parley.SourceWriter, srcs []parley.SourceChunks, progress func(int, int)) (int, error) {
+	g, ctx := errgroup.WithContext(ctx)
+	batches := make(chan []parley.SourceChunks)
+	ready := make(chan []parley.SourceChunks)
+	g.Go(func() error {
+		defer close(batches)
+		for i := 0; i < len(srcs); i += p.batchSize {
+			select {
+			case batches <- srcs[i:min(i+p.batchSize, len(srcs))]:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	workers := max(1, runtime.GOMAXPROCS(0))
+	embedders, embedCtx := errgroup.WithContext(ctx)
+	for range workers {
+		embedders.Go(func() error {
+			for batch := range batches {
+				if err := p.embedBatch(embedCtx, batch); err != nil {
+					return err
+				}
+				select {
+				case ready <- batch:
+				case <-embedCtx.Done():
+					return embedCtx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(ready)
+		return embedders.Wait()
+	})
+	embedded, written := 0, 0
+	g.Go(func() error {
+		for batch := range ready {
+			if err := w.Write(ctx, batch); err != nil {
+				return err
+			}
+			for _, s := range batch {
+				written++
+				embedded += len(s.Chunks)
+			}
+			if progress != nil {
+				progress(written, len(srcs))
+			}
+		}
+		return nil
+	})
+	err := g.Wait()
+	return embedded, err
+}
+
+// embedBatch fills in the embedding of every chunk of the batch.
+func (p *Pipeline) embedBatch(ctx context.Context, batch []parley.SourceChunks) error {
+	var texts []string
+	for _, s := range batch {
+		for _, c := range s.Chunks {
+			texts = append(texts, c.Text)
+		}
+	}
+	vecs, err := p.embedder.Embed(ctx, texts)
+	if err != nil {
+		return fmt.Errorf("embed %d chunks starting with source %s: %w", len(texts), batch[0].ExternalID, err)
+	}
+	if len(vecs) != len(texts) {
+		return fmt.Errorf("embedder %s returned %d vectors for %d texts", p.embedder.Model(), len(vecs), len(texts))
+	}
+	i := 0
+	for _, s := range batch {
+		for j := range s.Chunks {
+			s.Chunks[j].Embedding = vecs[i]
+			i++
+		}
+	}
+	return nil
+}
+
+// source chunks a document into the form the store writes.
+func (p *Pipeline) source(d Document, hash string) parley.SourceChunks {
+	chunks := p.chunker.Chunk(d)
+	out := parley.SourceChunks{Source: parley.Source{
+		Kind: string(d.Kind), ExternalID: d.ExternalID, Title: d.Title, URL: d.URL,
+		Language: d.Language, Intent: d.Intent, Tags: d.Tags, ContentHash: hash,
+	}}
+	for _, c := range chunks {
+		out.Chunks = append(out.Chunks, parley.Chunk{
+			Ordinal: c.Ordinal, Text: c.Text, Answer: c.Answer, SectionPath: c.SectionPath, Tokens: c.Tokens,
+		})
+	}
+	return out
+}
+
+// storedHash identifies what a source's stored chunks were made from: its
+// content, the chunking and the embedding model. Any change re-embeds.
+func (p *Pipeline) storedHash(d Document) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%s|%d", d.ContentHash(), p.chunker.Signature(), p.embedder.Model(), p.embedder.Dimensions())
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// checkUniqueIDs rejects an upload in which two documents claim one
+// external id (in different files: each loader checks its own file).
+func checkUniqueIDs(docs []Document) error {
+	seen := make(map[string]string, len(docs))
+	for _, d := range docs {
+		if first, dup := seen[d.ExternalID]; dup {
+			return &InputError{Origin: d.Origin, Field: "id",
+				Msg: fmt.Sprintf("id %q is also used at %s", d.ExternalID, first)}
+		}
+		seen[d.ExternalID] = d.Origin
+	}
+	return nil
+}
+
+func countMissing(existing map[string]string, keep []string) int {
+	kept := make(map[string]bool, len(keep))
+	for _, id := range keep {
+		kept[id] = true
+	}
+	n := 0
+	for id := range existing {
+		if !kept[id] {
+			n++
+		}
+	}
+	return n
+}

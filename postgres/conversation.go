@@ -1,0 +1,192 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parleyhq/parley"
+)
+
+// CreateConversation starts a conversation.
+func (db *DB) CreateConversation(ctx context.Context, workspaceID, channel string, customer parley.Customer, language string) (parley.Conversation, error) {
+	c := parley.Conversation{WorkspaceID: workspaceID, Channel: channel, Customer: customer, Language: language}
+	cust, err := json.Marshal(customer)
+	if err != nil {
+		return c, fmt.Errorf("encode customer: %w", err)
+	}
+	err = db.pool.QueryRow(ctx, `INSERT INTO conversations (workspace_id, channel, customer, language)
+		VALUES ($1, $2, $3, $4) RETURNING id, status, created_at, updated_at`,
+		workspaceID, channel, cust, language).Scan(&c.ID, &c.Status, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return c, fmt.Errorf("create conversation: %w", err)
+	}
+	return c, nil
+}
+
+// Conversation returns one of the workspace's conversations with its last
+// messages (at most limit, oldest first).
+func (db *DB) Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error) {
+	var c parley.Conversation
+	var cust []byte
+	err := db.pool.QueryRow(ctx, `SELECT id, workspace_id, channel, customer, language, status, created_at, updated_at
+		FROM conversations WHERE workspace_id = $1 AND id = $2`, workspaceID, id).
+		Scan(&c.ID, &c.WorkspaceID, &c.Channel, &cust, &c.Language, &c.Status, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return c, translate(err, "conversation "+id)
+	}
+	if err := json.Unmarshal(cust, &c.Customer); err != nil {
+		return c, fmt.Errorf("decode customer of conversation %s: %w", id, err)
+	}
+	c.Messages, err = db.messages(ctx, db.pool, workspaceID, id, limit)
+	return c, err
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (db *DB) messages(ctx context.Context, q querier, workspaceID, conversationID string, limit int) ([]parley.Message, error) {
+	rows, err := q.Query(ctx, `SELECT id, role, text, meta, created_at FROM (
+			SELECT id, role, text, meta, created_at FROM messages
+			WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY id DESC LIMIT $3
+		) m ORDER BY id`, workspaceID, conversationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read messages: %w", err)
+	}
+	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Message, error) {
+		var m parley.Message
+		err := r.Scan(&m.ID, &m.Role, &m.Text, &m.Meta, &m.CreatedAt)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read messages: %w", err)
+	}
+	return msgs, nil
+}
+
+// AddMessage appends a message to a conversation of the workspace. meta may
+// be nil.
+func (db *DB) AddMessage(ctx context.Context, workspaceID, conversationID, role, text string, meta any) (parley.Message, error) {
+	var m parley.Message
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		m, err = addMessage(ctx, tx, workspaceID, conversationID, role, text, meta)
+		return err
+	})
+	return m, err
+}
+
+func addMessage(ctx context.Context, tx pgx.Tx, workspaceID, conversationID, role, text string, meta any) (parley.Message, error) {
+	m := parley.Message{Role: role, Text: text}
+	raw := []byte("{}")
+	if meta != nil {
+		var err error
+		if raw, err = json.Marshal(meta); err != nil {
+			return m, fmt.Errorf("encode message meta: %w", err)
+		}
+	}
+	err := tx.QueryRow(ctx, `INSERT INTO messages (workspace_id, conversation_id, role, text, meta)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id, meta, created_at`,
+		workspaceID, conversationID, role, text, raw).Scan(&m.ID, &m.Meta, &m.CreatedAt)
+	if err != nil {
+		return m, translate(err, "conversation "+conversationID)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE conversations SET updated_at = now() WHERE id = $1`, conversationID); err != nil {
+		return m, fmt.Errorf("touch conversation: %w", err)
+	}
+	return m, nil
+}
+
+// Escalate records an escalation, routed to a team and an agent, and the
+// message that tells the customer, in one transaction; when the workspace
+// has a webhook, an escalation.created event goes into the outbox in the
+// same transaction.
+func (db *DB) Escalate(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error) {
+	var (
+		esc parley.Escalation
+		msg parley.Message
+	)
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		teamID, team, err := route(ctx, tx, e.WorkspaceID, e.Intent, e.Tags)
+		if err != nil {
+			return err
+		}
+		var assignee, assigneeName *string
+		err = tx.QueryRow(ctx, `UPDATE agents SET last_assigned_at = clock_timestamp()
+			WHERE id = (SELECT id FROM agents WHERE workspace_id = $1 AND team_id = $2 AND active
+				ORDER BY last_assigned_at NULLS FIRST, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+			RETURNING id, name`, e.WorkspaceID, teamID).Scan(&assignee, &assigneeName)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("pick agent: %w", err)
+		}
+		ctxJSON, err := json.Marshal(e.Context)
+		if err != nil {
+			return fmt.Errorf("encode escalation context: %w", err)
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO escalations (workspace_id, conversation_id, reason, team_id, assignee_id, context)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, status, created_at`,
+			e.WorkspaceID, e.ConversationID, e.Reason, teamID, assignee, ctxJSON).Scan(&esc.ID, &esc.Status, &esc.CreatedAt)
+		if err != nil {
+			return translate(err, "conversation "+e.ConversationID)
+		}
+		esc.ConversationID, esc.Reason, esc.Team, esc.Context = e.ConversationID, e.Reason, team, e.Context
+		if assignee != nil {
+			esc.Assignee, esc.AssigneeName = *assignee, *assigneeName
+		}
+		msg, err = addMessage(ctx, tx, e.WorkspaceID, e.ConversationID, parley.RoleBot, e.CustomerNotice,
+			map[string]any{"escalation_id": esc.ID, "reason": e.Reason})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'escalated' WHERE id = $1`, e.ConversationID); err != nil {
+			return fmt.Errorf("mark conversation escalated: %w", err)
+		}
+		return enqueueEvent(ctx, tx, e.WorkspaceID, "escalation.created", esc)
+	})
+	return esc, msg, err
+}
+
+// route picks the team for an escalation: the highest-priority rule
+// matching the intent or a tag, else the workspace's default team (created
+// on first use).
+func route(ctx context.Context, tx pgx.Tx, workspaceID, intent string, tags []string) (id, name string, err error) {
+	err = tx.QueryRow(ctx, `SELECT t.id, t.name FROM routing_rules r JOIN teams t ON t.id = r.team_id
+		WHERE r.workspace_id = $1
+			AND ((r.match_intent <> '' AND r.match_intent = $2) OR (r.match_tag <> '' AND r.match_tag = ANY($3)))
+		ORDER BY r.priority DESC, r.created_at LIMIT 1`, workspaceID, intent, tags).Scan(&id, &name)
+	if err == nil {
+		return id, name, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return "", "", fmt.Errorf("match routing rules: %w", err)
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO teams (workspace_id, name)
+		SELECT $1, coalesce(nullif(settings->>'default_team', ''), 'support') FROM workspaces WHERE id = $1
+		ON CONFLICT (workspace_id, name) DO UPDATE SET name = EXCLUDED.name
+		RETURNING id, name`, workspaceID).Scan(&id, &name)
+	if err != nil {
+		return "", "", fmt.Errorf("default team: %w", err)
+	}
+	return id, name, nil
+}
+
+// enqueueEvent writes a webhook event to the outbox when the workspace has
+// a webhook; the delivery worker sends it.
+func enqueueEvent(ctx context.Context, tx pgx.Tx, workspaceID, eventType string, data any) error {
+	payload, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", eventType, err)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO outbox (workspace_id, event_type, payload)
+		SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM webhooks WHERE workspace_id = $1)`,
+		workspaceID, eventType, payload)
+	if err != nil {
+		return fmt.Errorf("enqueue %s event: %w", eventType, err)
+	}
+	return nil
+}

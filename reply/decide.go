@@ -1,0 +1,120 @@
+package reply
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+// Decision is the engine's choice for one message and why.
+type Decision struct {
+	Answer  bool
+	Reason  string // escalation reason when not Answer
+	Explain string // for the agent who gets the escalation
+}
+
+// minSimilarity is the nearest-hit similarity below which the knowledge is
+// taken to have nothing on the question at all (no_match rather than
+// low_confidence).
+const minSimilarity = 0.25
+
+// repeatSimilarity is how close a message must be to the customer's
+// previous one to count as asking the same thing again.
+const repeatSimilarity = 0.8
+
+// Decide chooses between answering and escalating. In order: a request for
+// a human, a sensitive topic and a repeated question escalate whatever the
+// score; then no match, then a confidence under the workspace's threshold.
+// simToPrevious is the similarity of the message to the customer's
+// previous one (0 when there is none).
+func Decide(s parley.WorkspaceSettings, text string, history []parley.Message, r retrieval.Ranking, simToPrevious float64) Decision {
+	if asksForHuman(text, s.Languages) {
+		return Decision{Reason: parley.ReasonHumanRequested, Explain: "The customer asked for a person."}
+	}
+	top, ok := r.Top()
+	if ok {
+		if topic := sensitiveTopic(s.Sensitive, top); topic != "" {
+			return Decision{Reason: parley.ReasonSensitive,
+				Explain: fmt.Sprintf("The question matches %q, which this workspace always hands to a person.", topic)}
+		}
+		if simToPrevious >= repeatSimilarity && answeredWith(history, top.GroupKey) {
+			return Decision{Reason: parley.ReasonRepeat,
+				Explain: "The customer asked again after the bot's answer, so the answer did not help."}
+		}
+	}
+	if !ok || top.Answer == "" || top.Similarity < minSimilarity {
+		return Decision{Reason: parley.ReasonNoMatch, Explain: "Nothing in the knowledge matches the question."}
+	}
+	if r.Confidence < s.AnswerThreshold {
+		return Decision{Reason: parley.ReasonLowConfidence,
+			Explain: fmt.Sprintf("The best answer's confidence %.2f is under the workspace's threshold %.2f.", r.Confidence, s.AnswerThreshold)}
+	}
+	return Decision{Answer: true}
+}
+
+// sensitiveTopic returns the intent or tag of c on the sensitive list.
+func sensitiveTopic(sensitive []string, c retrieval.Candidate) string {
+	for _, s := range sensitive {
+		if strings.EqualFold(s, c.Intent) {
+			return s
+		}
+		for _, t := range c.Tags {
+			if strings.EqualFold(s, t) {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// answeredWith reports whether the bot's last message was an answer from
+// the given answer group.
+func answeredWith(history []parley.Message, group string) bool {
+	for i := len(history) - 1; i >= 0; i-- {
+		m := history[i]
+		if m.Role != parley.RoleBot {
+			continue
+		}
+		var meta botMeta
+		if json.Unmarshal(m.Meta, &meta) != nil {
+			return false
+		}
+		return meta.Kind == "answer" && meta.Group == group
+	}
+	return false
+}
+
+// followUpWords is the length under which a message is read together with
+// the customer's previous one ("and to Ireland?").
+const followUpWords = 6
+
+// previousQuestion returns the customer's last message before this one.
+func previousQuestion(history []parley.Message) string {
+	for i := len(history) - 1; i >= 0; i-- {
+		if history[i].Role == parley.RoleCustomer {
+			return history[i].Text
+		}
+	}
+	return ""
+}
+
+// handoffNotices tell the customer a person takes over, per language.
+var handoffNotices = map[string]string{
+	"en": "I'm passing your conversation to a member of our team. They'll reply here as soon as they can.",
+	"de": "Ich gebe Ihr Anliegen an eine Kollegin oder einen Kollegen weiter. Sie erhalten hier so bald wie möglich eine Antwort.",
+	"fr": "Je transmets votre conversation à un membre de notre équipe. Il vous répondra ici dès que possible.",
+	"es": "Paso su conversación a un miembro de nuestro equipo. Le responderá aquí lo antes posible.",
+	"it": "Passo la sua conversazione a un membro del nostro team. Le risponderà qui il prima possibile.",
+	"nl": "Ik geef uw gesprek door aan een collega. U krijgt hier zo snel mogelijk antwoord.",
+	"pt": "Vou passar a sua conversa para um membro da nossa equipa. Responderá aqui assim que possível.",
+}
+
+func handoffNotice(lang string) string {
+	if n, ok := handoffNotices[lang]; ok {
+		return n
+	}
+	return handoffNotices["en"]
+}

@@ -1,0 +1,275 @@
+// Package reply is Parley's reply engine: for a customer's message it
+// retrieves the knowledge, decides whether to answer or to escalate to a
+// human, and records the outcome. It has no HTTP in it; the API and the
+// eval runner both drive it.
+package reply
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+// Store is what the engine needs from the database.
+type Store interface {
+	Workspace(ctx context.Context, id string) (parley.Workspace, error)
+	CreateConversation(ctx context.Context, workspaceID, channel string, customer parley.Customer, language string) (parley.Conversation, error)
+	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
+	AddMessage(ctx context.Context, workspaceID, conversationID, role, text string, meta any) (parley.Message, error)
+	Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error)
+	Escalate(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error)
+}
+
+// MaxMessageChars is the longest customer message the engine takes.
+const MaxMessageChars = 4000
+
+// Engine answers customer messages.
+type Engine struct {
+	store    Store
+	embedder retrieval.Embedder
+	lang     *LanguageDetector
+	log      *slog.Logger
+}
+
+// New returns an engine.
+func New(store Store, embedder retrieval.Embedder, lang *LanguageDetector, log *slog.Logger) *Engine {
+	return &Engine{store: store, embedder: embedder, lang: lang, log: log}
+}
+
+// Request is one customer message to answer.
+type Request struct {
+	WorkspaceID    string
+	ConversationID string // empty starts a conversation
+	Customer       parley.Customer
+	Channel        string
+	Text           string
+}
+
+// Result is what the engine did with a message.
+type Result struct {
+	ConversationID string            `json:"conversation_id"`
+	Status         string            `json:"status"` // answered or escalated
+	Language       string            `json:"language"`
+	Confidence     float64           `json:"confidence"`
+	Answer         *Answer           `json:"answer,omitempty"`
+	Escalation     *EscalationNotice `json:"escalation,omitempty"`
+	Ranking        retrieval.Ranking `json:"-"`
+	Decision       Decision          `json:"-"`
+}
+
+// Answer is the bot's reply with the sources it comes from.
+type Answer struct {
+	Text    string                `json:"text"`
+	Sources []retrieval.SourceRef `json:"sources"`
+}
+
+// EscalationNotice tells the widget a human takes over.
+type EscalationNotice struct {
+	ID      string `json:"id"`
+	Reason  string `json:"reason"`
+	Team    string `json:"team"`
+	Message string `json:"message"` // shown to the customer
+}
+
+// Status values of a Result.
+const (
+	StatusAnswered  = "answered"
+	StatusEscalated = "escalated"
+)
+
+// Answer handles one customer message. The customer's message is stored
+// before anything else, and the bot's answer or the escalation is stored
+// before Answer returns, so a crash loses nothing the customer said.
+func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
+	text := strings.TrimSpace(req.Text)
+	if err := validateText(text); err != nil {
+		return Result{}, err
+	}
+	ws, err := e.store.Workspace(ctx, req.WorkspaceID)
+	if err != nil {
+		return Result{}, err
+	}
+	conv, err := e.conversation(ctx, req, ws)
+	if err != nil {
+		return Result{}, err
+	}
+	history := conv.Messages
+	lang := e.lang.Detect(text, firstNonEmpty(req.Customer.Language, conv.Language, ws.Settings.Languages[0]))
+	if _, err := e.store.AddMessage(ctx, ws.ID, conv.ID, parley.RoleCustomer, text, map[string]any{"language": lang}); err != nil {
+		return Result{}, fmt.Errorf("store customer message: %w", err)
+	}
+
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, text, previousQuestion(history), lang)
+	if err != nil {
+		return Result{}, err
+	}
+	d := Decide(ws.Settings, text, history, ranking, simPrev)
+	res := Result{ConversationID: conv.ID, Language: lang, Confidence: ranking.Confidence, Ranking: ranking, Decision: d}
+	if d.Answer {
+		top, _ := ranking.Top()
+		meta := botMeta{Kind: "answer", Group: top.GroupKey, Confidence: ranking.Confidence, Sources: top.Sources}
+		if _, err := e.store.AddMessage(ctx, ws.ID, conv.ID, parley.RoleBot, top.Answer, meta); err != nil {
+			return Result{}, fmt.Errorf("store answer: %w", err)
+		}
+		res.Status = StatusAnswered
+		res.Answer = &Answer{Text: top.Answer, Sources: top.Sources}
+		return res, nil
+	}
+
+	notice := handoffNotice(lang)
+	esc, _, err := e.store.Escalate(ctx, e.escalation(ws, conv, history, text, lang, ranking, d, notice))
+	if err != nil {
+		return Result{}, fmt.Errorf("escalate: %w", err)
+	}
+	res.Status = StatusEscalated
+	res.Escalation = &EscalationNotice{ID: esc.ID, Reason: esc.Reason, Team: esc.Team, Message: notice}
+	return res, nil
+}
+
+// botMeta is stored with a bot answer; Decide reads it back to spot repeats.
+type botMeta struct {
+	Kind       string                `json:"kind"`
+	Group      string                `json:"group"`
+	Confidence float64               `json:"confidence"`
+	Sources    []retrieval.SourceRef `json:"sources"`
+}
+
+// historyTurns is how much of a conversation the engine reads.
+const historyTurns = 50
+
+func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Workspace) (parley.Conversation, error) {
+	if req.ConversationID == "" {
+		return e.store.CreateConversation(ctx, ws.ID, req.Channel, req.Customer, req.Customer.Language)
+	}
+	if !parley.IsID(req.ConversationID) {
+		return parley.Conversation{}, parley.Errorf(parley.ENotFound, "conversation %q not found", req.ConversationID)
+	}
+	return e.store.Conversation(ctx, ws.ID, req.ConversationID, historyTurns)
+}
+
+// Retrieve ranks the knowledge of a workspace for a question, as Answer
+// does, without storing anything.
+func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, lang string) (retrieval.Ranking, error) {
+	r, _, err := e.retrieve(ctx, workspaceID, text, "", lang)
+	return r, err
+}
+
+// searchLimit is how many hits each retriever returns.
+const searchLimit = 20
+
+// retrieve ranks the knowledge for text. A short follow-up is searched
+// together with the customer's previous question, at half its weight. It
+// also returns the similarity of text to that previous question.
+func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang string) (retrieval.Ranking, float64, error) {
+	texts := []string{text}
+	if previous != "" {
+		texts = append(texts, previous)
+	}
+	vecs, err := e.embedder.Embed(ctx, texts)
+	if err != nil {
+		return retrieval.Ranking{}, 0, fmt.Errorf("embed question: %w", err)
+	}
+	query, simPrev := vecs[0], 0.0
+	if previous != "" {
+		simPrev = cosine(vecs[0], vecs[1])
+		if len(strings.Fields(text)) <= followUpWords {
+			query = blend(vecs[0], vecs[1], 0.5)
+		}
+	}
+	hits, err := e.store.Search(ctx, parley.SearchQuery{
+		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: query,
+		Text: text, Language: lang, Limit: searchLimit,
+	})
+	if err != nil {
+		return retrieval.Ranking{}, 0, err
+	}
+	return retrieval.Rank(hits, retrieval.RankOptions{}), simPrev, nil
+}
+
+// cosine is the cosine similarity of two unit vectors.
+func cosine(a, b []float32) float64 {
+	var dot float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+	}
+	return dot
+}
+
+// blend returns the unit vector along a + w*b.
+func blend(a, b []float32, w float32) []float32 {
+	out := make([]float32, len(a))
+	var norm float64
+	for i := range a {
+		out[i] = a[i] + w*b[i]
+		norm += float64(out[i]) * float64(out[i])
+	}
+	if norm == 0 {
+		return a
+	}
+	inv := float32(1 / math.Sqrt(norm))
+	for i := range out {
+		out[i] *= inv
+	}
+	return out
+}
+
+func (e *Engine) escalation(ws parley.Workspace, conv parley.Conversation, history []parley.Message, text, lang string, r retrieval.Ranking, d Decision, notice string) parley.NewEscalation {
+	top, _ := r.Top()
+	cands := r.Candidates
+	if len(cands) > 5 {
+		cands = cands[:5]
+	}
+	candJSON, err := json.Marshal(cands)
+	if err != nil {
+		candJSON = []byte("[]")
+	}
+	transcript := append(append([]parley.Message(nil), history...), parley.Message{Role: parley.RoleCustomer, Text: text})
+	return parley.NewEscalation{
+		WorkspaceID:    ws.ID,
+		ConversationID: conv.ID,
+		Reason:         d.Reason,
+		Intent:         top.Intent,
+		Tags:           top.Tags,
+		CustomerNotice: notice,
+		Context: parley.EscalationContext{
+			Question:   text,
+			Language:   lang,
+			Customer:   conv.Customer,
+			Channel:    conv.Channel,
+			Transcript: transcript,
+			Candidates: candJSON,
+			Confidence: r.Confidence,
+			Draft:      top.Answer,
+			Explain:    d.Explain,
+		},
+	}
+}
+
+func validateText(text string) error {
+	if text == "" {
+		return parley.Errorf(parley.EInvalid, "message.text is empty")
+	}
+	if n := utf8.RuneCountInString(text); n > MaxMessageChars {
+		return parley.Errorf(parley.ETooLarge, "message.text has %d characters; the limit is %d", n, MaxMessageChars)
+	}
+	if !utf8.ValidString(text) {
+		return parley.Errorf(parley.EInvalid, "message.text is not valid UTF-8")
+	}
+	return nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,48 @@
+package reply
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// humanRequest matches a customer asking for a person, per language. Text
+// is lower-cased and stripped of accents before matching.
+var humanRequest = map[string]*regexp.Regexp{
+	"en": regexp.MustCompile(`\b(talk|speak|chat|connect|transfer|put)\b.{0,30}\b(human|person|people|someone|somebody|agent|representative|rep|operator|staff|manager|support team)\b` +
+		`|\b(real|live|actual)\s+(human|person|agent)\b|^\s*(human|agent|operator|representative)( please| pls| now)?\W*$` +
+		`|\b(want|need|get)\b.{0,15}\b(a human|a person|an agent|a real person|someone real|a representative)\b`),
+	"de": regexp.MustCompile(`\b(mitarbeiter|mitarbeiterin|mensch|menschen|berater|beraterin|kundendienst|jemandem|jemanden|person)\b.{0,40}\b(sprechen|reden|verbinden|chatten)\b` +
+		`|\b(sprechen|reden|verbinden)\b.{0,30}\b(mitarbeiter|mensch|berater|person)\b`),
+	"fr": regexp.MustCompile(`\b(parler|discuter|passer|joindre)\b.{0,30}\b(humain|personne|conseiller|conseillere|agent|operateur|quelqu'un|quelqu un)\b` +
+		`|\b(un|une) (vrai|vraie) (personne|humain)\b`),
+	"es": regexp.MustCompile(`\b(hablar|comunicar|pasar)\b.{0,30}\b(humano|persona|agente|asesor|operador|alguien)\b`),
+	"it": regexp.MustCompile(`\b(parlare|passare)\b.{0,30}\b(umano|persona|operatore|agente|qualcuno)\b`),
+	"nl": regexp.MustCompile(`\b(spreken|praten)\b.{0,30}\b(mens|medewerker|persoon|iemand)\b|\b(mens|medewerker|persoon|iemand)\b.{0,30}\b(spreken|praten)\b`),
+	"pt": regexp.MustCompile(`\b(falar|conversar)\b.{0,30}\b(humano|pessoa|atendente|agente|alguem)\b`),
+}
+
+// asksForHuman reports whether text asks for a person in English or one of
+// the workspace's languages.
+func asksForHuman(text string, languages []string) bool {
+	t := foldAccents(strings.ToLower(text))
+	for _, lang := range append([]string{"en"}, languages...) {
+		if re, ok := humanRequest[lang]; ok && re.MatchString(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func foldAccents(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		return s
+	}
+	return out
+}

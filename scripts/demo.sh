@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make demo: load the sample knowledge into the "demo" workspace, start
+# parley serve on :8080 and print curl commands that work against it.
+# Safe to run again: keys are reused, unchanged knowledge is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+set -a
+# shellcheck disable=SC1091
+source .parley-db.env
+set +a
+export PARLEY_LOG_FORMAT="${PARLEY_LOG_FORMAT:-text}"
+export PARLEY_WORKSPACE=demo
+BIN=bin/parley
+ADDR="${PARLEY_ADDR:-:8080}"
+BASE="http://127.0.0.1:${ADDR##*:}"
+SAMPLE=evals/suites/sample/knowledge
+KEYS=.parley-demo-keys
+
+if curl -fsS "$BASE/healthz" >/dev/null 2>&1; then
+	echo "demo: something already answers on $BASE; stop it or set PARLEY_ADDR=:PORT" >&2
+	exit 1
+fi
+
+"$BIN" migrate
+
+# One key per role, kept in $KEYS and reused while still active.
+declare -A key
+if [ -f "$KEYS" ]; then
+	# shellcheck disable=SC1090
+	source "$KEYS"
+fi
+active=$("$BIN" keys list --workspace demo 2>/dev/null | awk '$NF != "" && $0 ~ /active/ {print $2}' || true)
+: >"$KEYS.new"
+for role in widget agent admin; do
+	var="${role}_key"
+	k="${!var:-}"
+	if [ -z "$k" ] || ! grep -qx "${k:0:11}" <<<"$active"; then
+		k=$("$BIN" keys create --workspace demo --role "$role" --name "demo $role" 2>/dev/null | tail -n1)
+	fi
+	key[$role]=$k
+	echo "${var}=$k" >>"$KEYS.new"
+done
+mv "$KEYS.new" "$KEYS"
+
+"$BIN" ingest "$SAMPLE/faq.csv" "$SAMPLE/conversations.jsonl" "$SAMPLE/articles" --kb bramble --prune
+
+"$BIN" serve --addr "$ADDR" &
+server=$!
+trap 'kill -TERM $server 2>/dev/null; wait $server' INT TERM
+for _ in $(seq 1 100); do
+	curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break
+	sleep 0.2
+done
+curl -fsS "$BASE/readyz" >/dev/null
+
+# Route sensitive topics to people, whatever the score.
+curl -fsS -X PUT "$BASE/v1/workspace/settings" -H "Authorization: Bearer ${key[admin]}" \
+	-H 'Content-Type: application/json' \
+	-d '{"sensitive": ["refund_request", "delete_account", "legal_complaint", "chargeback", "legal"], "languages": ["en", "de", "fr", "es"]}' >/dev/null
+
+cat <<MSG
+
+Parley is serving the Bramble & Co. sample knowledge on $BASE (Ctrl-C stops it).
+Keys are in $KEYS. Try:
+
+# a routine question, answered from the FAQ with sources and a confidence
+curl -s $BASE/v1/answer -H 'Authorization: Bearer ${key[widget]}' -H 'Content-Type: application/json' \\
+  -d '{"customer": {"id": "c-42", "name": "Jana"}, "channel": "web", "message": {"text": "how long does shipping to germany take?"}}'
+
+# a customer asking for a person: escalated to a team with the full context
+curl -s $BASE/v1/answer -H 'Authorization: Bearer ${key[widget]}' -H 'Content-Type: application/json' \\
+  -d '{"customer": {"id": "c-43"}, "message": {"text": "I want to talk to a real person please"}}'
+
+# the transcript of a conversation (agent key; use a conversation_id from above)
+curl -s $BASE/v1/conversations/CONVERSATION_ID -H 'Authorization: Bearer ${key[agent]}'
+
+# the knowledge bases (admin key)
+curl -s $BASE/v1/knowledge-bases -H 'Authorization: Bearer ${key[admin]}'
+
+MSG
+wait $server
