@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test build db check-go vet bench-ingest clean
+.PHONY: demo test build db check-go bench-ingest bench-quality bench-answer clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -19,6 +19,21 @@ test: check-go db
 ## build: compile bin/parley
 build: check-go
 	$(GO) build -o $(BIN) ./cmd/parley
+
+## bench-ingest: time loading Banking77 train: pipeline vs bare COPY, re-ingest (see BENCHMARKS.md)
+BANKING77 ?= $(CURDIR)/../shared/datasets/banking77
+BENCH_RUNS ?= 3
+bench-ingest: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_BANKING77=$(BANKING77) PARLEY_BENCH_RUNS=$(BENCH_RUNS) \
+		$(GO) test -run TestIngestBenchmarkBanking77 -v -count=1 -timeout 30m ./ingest/
+
+## bench-quality: run the Banking77 suite (train as knowledge, test as cases) and write eval-out/banking77
+bench-quality: build db
+	set -a; source $(DBENV); set +a; $(BIN) eval evals/suites/banking77/suite.json --out eval-out/banking77
+
+## bench-answer: engine vs bare search, then 16 clients at 300 requests/s on /v1/answer (Banking77 knowledge)
+bench-answer: build db
+	set -a; source $(DBENV); set +a; PARLEY_LOG_LEVEL=warn $(BIN) bench evals/suites/banking77/suite.json --clients 16 --rate 300 --duration 20s
 
 ## db: install/start PostgreSQL with pgvector and write $(DBENV)
 db:

@@ -2,6 +2,7 @@ package parley
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -48,11 +49,16 @@ type SourceChunks struct {
 	Chunks []Chunk
 }
 
-// GroupKey names the answer a source leads to: paraphrases of one intent
-// vote together; otherwise each source is its own answer.
-func (s Source) GroupKey() string {
-	if s.Intent != "" {
+// GroupKey names the answer a chunk leads to: paraphrases of one intent
+// vote together; each section of an article is an answer of its own (an
+// article's chunks must not outvote short FAQ entries by their number);
+// otherwise the source is the answer.
+func (s Source) GroupKey(c Chunk) string {
+	switch {
+	case s.Intent != "":
 		return "intent:" + s.Intent
+	case s.Kind == "article":
+		return fmt.Sprintf("source:%s#%d", s.ExternalID, c.Ordinal)
 	}
 	return "source:" + s.ExternalID
 }

@@ -1,6 +1,9 @@
 package parley
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Workspace is one tenant: a business with its own knowledge, keys,
 // conversations and settings. Every row in the store belongs to one.
@@ -22,6 +25,9 @@ type WorkspaceSettings struct {
 	Sensitive []string `json:"sensitive"`
 	// DefaultTeam receives escalations no routing rule matches.
 	DefaultTeam string `json:"default_team"`
+	// Glossary lists protected terms (product and brand names) that agent
+	// assist keeps untranslated.
+	Glossary []string `json:"glossary"`
 }
 
 // DefaultSettings are the settings of a new workspace.
@@ -31,6 +37,7 @@ func DefaultSettings() WorkspaceSettings {
 		Languages:       []string{"en"},
 		Sensitive:       []string{},
 		DefaultTeam:     "support",
+		Glossary:        []string{},
 	}
 }
 
@@ -42,8 +49,19 @@ func (s WorkspaceSettings) Validate() error {
 	if len(s.Languages) == 0 {
 		return Errorf(EInvalid, "languages must name at least one language")
 	}
+	if len(s.Glossary) > MaxGlossaryTerms {
+		return Errorf(EInvalid, "glossary has %d terms; the limit is %d", len(s.Glossary), MaxGlossaryTerms)
+	}
+	for _, term := range s.Glossary {
+		if n := len([]rune(strings.TrimSpace(term))); n == 0 || n > 100 {
+			return Errorf(EInvalid, "glossary terms must have 1-100 characters, got %q", term)
+		}
+	}
 	return nil
 }
+
+// MaxGlossaryTerms caps a workspace's glossary.
+const MaxGlossaryTerms = 500
 
 // Role says what an API key may do.
 type Role string

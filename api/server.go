@@ -8,12 +8,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/reply"
 )
 
@@ -31,11 +33,47 @@ type Store interface {
 	DeleteSource(ctx context.Context, workspaceID, kbID string, sourceID int64) error
 
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
+
+	CreateTeam(ctx context.Context, workspaceID, name string) (postgres.Team, error)
+	ListTeams(ctx context.Context, workspaceID string) ([]postgres.Team, error)
+	DeleteTeam(ctx context.Context, workspaceID, ref string) error
+	CreateAgent(ctx context.Context, workspaceID string, a postgres.NewAgent) (postgres.Agent, error)
+	ListAgents(ctx context.Context, workspaceID, team string) ([]postgres.Agent, error)
+	UpdateAgent(ctx context.Context, workspaceID, id string, p postgres.AgentPatch) (postgres.Agent, error)
+	DeleteAgent(ctx context.Context, workspaceID, id string) error
+	CreateRoutingRule(ctx context.Context, workspaceID string, r postgres.NewRoutingRule) (postgres.RoutingRule, error)
+	ListRoutingRules(ctx context.Context, workspaceID string) ([]postgres.RoutingRule, error)
+	DeleteRoutingRule(ctx context.Context, workspaceID, id string) error
+
+	ListEscalations(ctx context.Context, workspaceID string, f postgres.EscalationFilter) ([]parley.Escalation, string, error)
+	Escalation(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
+	ClaimEscalation(ctx context.Context, workspaceID, id, agentID string) (parley.Escalation, error)
+	ResolveEscalation(ctx context.Context, workspaceID, id, agentID, reply string) (parley.Escalation, error)
+	ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]postgres.ResolvedConversation, string, error)
+
+	PutWebhook(ctx context.Context, workspaceID, url, secret string) (postgres.Webhook, string, error)
+	Webhook(ctx context.Context, workspaceID string) (postgres.Webhook, error)
+	DeleteWebhook(ctx context.Context, workspaceID string) error
+
+	CreateIngestJob(ctx context.Context, workspaceID, kbID string, counts any) (postgres.IngestJob, error)
+	UpdateIngestJob(ctx context.Context, id, state string, counts any, errMsg string) error
+	TouchIngestJobs(ctx context.Context, counts map[string]any) error
+	IngestJob(ctx context.Context, workspaceID, kbID, id string, staleAfter time.Duration) (postgres.IngestJob, error)
+	FailStaleIngestJobs(ctx context.Context, staleAfter time.Duration) (int, error)
 }
 
 // Engine answers customer messages (reply.Engine).
 type Engine interface {
 	Answer(ctx context.Context, req reply.Request) (reply.Result, error)
+}
+
+// Assistant is agent assist (reply.Assistant): suggested replies,
+// translation, rewriting and handover summaries.
+type Assistant interface {
+	Suggest(ctx context.Context, req reply.SuggestRequest) (reply.Suggestions, error)
+	Translate(ctx context.Context, req reply.TranslateRequest) (reply.Translation, error)
+	Rewrite(ctx context.Context, req reply.RewriteRequest) (reply.Rewrite, error)
+	Summarize(ctx context.Context, workspaceID, conversationID, language string) (reply.Summary, error)
 }
 
 // Options configure the server.
@@ -50,6 +88,25 @@ type Options struct {
 	// collectors to it.
 	Metrics *prometheus.Registry
 	Version string
+	// Assistant serves the agent-assist routes; nil answers them with 503.
+	Assistant Assistant
+
+	// Ingester runs uploads; nil answers uploads with 503.
+	Ingester Ingester
+	// MaxUploadBytes caps an upload's body instead of MaxBodyBytes (0 =
+	// DefaultMaxUploadBytes); MaxUploadRecords caps its documents (0 =
+	// DefaultMaxUploadRecords).
+	MaxUploadBytes   int64
+	MaxUploadRecords int
+	// SyncIngestMax: an upload with at most this many chunks to embed is
+	// written before the response; a larger one becomes a background job
+	// (0 = DefaultSyncIngestMax).
+	SyncIngestMax int
+	// IngestJobs run at once, IngestQueue more wait, JobHeartbeat is how
+	// often a job reports that it is alive (0 = the Default values).
+	IngestJobs   int
+	IngestQueue  int
+	JobHeartbeat time.Duration
 }
 
 // Server is the HTTP API.
@@ -60,16 +117,17 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	router  *gin.Engine
+	jobs    *jobs
 }
 
 // New builds the server and its routes.
 func New(store Store, engine Engine, opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics)}
+	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics), jobs: newJobs(opts)}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.withRequestID, s.observe, gin.CustomRecovery(recoverPanic), limitBody(opts.MaxBodyBytes))
+	r.Use(s.withRequestID, s.observe, gin.CustomRecovery(recoverPanic), s.bodyLimit())
 	r.NoRoute(func(c *gin.Context) {
 		fail(c, parley.Errorf(parley.ENotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -87,6 +145,15 @@ func New(store Store, engine Engine, opts Options) *Server {
 
 	agent := v1.Group("", require(parley.RoleAgent))
 	agent.GET("/conversations/:id", s.getConversation)
+	agent.POST("/conversations/:id/summary", s.summary)
+	agent.POST("/suggestions", s.suggestions)
+	agent.POST("/translate", s.translate)
+	agent.POST("/rewrite", s.rewrite)
+	agent.GET("/conversations/resolved", s.resolvedConversations)
+	agent.GET("/escalations", s.listEscalations)
+	agent.GET("/escalations/:id", s.getEscalation)
+	agent.POST("/escalations/:id/claim", s.claimEscalation)
+	agent.POST("/escalations/:id/resolve", s.resolveEscalation)
 
 	admin := v1.Group("", require(parley.RoleAdmin))
 	admin.PUT("/workspace/settings", s.putSettings)
@@ -96,6 +163,21 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.DELETE("/knowledge-bases/:kb", s.deleteKB)
 	admin.GET("/knowledge-bases/:kb/sources", s.listSources)
 	admin.DELETE("/knowledge-bases/:kb/sources/:source", s.deleteSource)
+	admin.POST(uploadRoute[len("/v1"):], s.postUpload)
+	admin.GET("/knowledge-bases/:kb/jobs/:job", s.getJob)
+	admin.GET("/teams", s.listTeams)
+	admin.POST("/teams", s.createTeam)
+	admin.DELETE("/teams/:team", s.deleteTeam)
+	admin.GET("/agents", s.listAgents)
+	admin.POST("/agents", s.createAgent)
+	admin.PATCH("/agents/:id", s.patchAgent)
+	admin.DELETE("/agents/:id", s.deleteAgent)
+	admin.GET("/routing-rules", s.listRoutingRules)
+	admin.POST("/routing-rules", s.createRoutingRule)
+	admin.DELETE("/routing-rules/:id", s.deleteRoutingRule)
+	admin.GET("/webhook", s.getWebhook)
+	admin.PUT("/webhook", s.putWebhook)
+	admin.DELETE("/webhook", s.deleteWebhook)
 
 	s.router = r
 	return s

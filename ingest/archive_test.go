@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
 	"hash/crc32"
@@ -45,41 +46,42 @@ func zipOf(t testing.TB, entries ...zipEntry) []byte {
 	return buf.Bytes()
 }
 
-// zipBomb returns a zip holding one file of size zero bytes, compressed
-// while it is written (1 GiB of zeros deflates to about 1 MiB), and the
-// compressed entry's bytes and CRC for forging headers.
+// zipBomb returns a zip holding one file of size zero bytes (a multiple
+// of 1 MiB), and the entry's deflated bytes and CRC for forging headers.
+// The deflate stream is built without compressing size bytes: one 1 MiB
+// block of zeros is compressed and flushed (not closed), and copies of it
+// are valid consecutive deflate blocks; a final empty block ends the
+// stream. 1 GiB of zeros takes about 1 MiB.
 func zipBomb(t testing.TB, name string, size int64) (archive, raw []byte, crc uint32) {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+	const block = 1 << 20
+	zeros := make([]byte, block)
+	var one bytes.Buffer
+	fw, err := flate.NewWriter(&one, flate.BestCompression)
 	if err != nil {
 		t.Fatal(err)
 	}
-	zeros := make([]byte, 1<<20)
+	if _, err := fw.Write(zeros); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var stream bytes.Buffer
 	h := crc32.NewIEEE()
-	for written := int64(0); written < size; written += int64(len(zeros)) {
-		if _, err := w.Write(zeros); err != nil {
-			t.Fatal(err)
-		}
+	for n := int64(0); n < size; n += block {
+		stream.Write(one.Bytes())
 		h.Write(zeros)
 	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
+	stream.Write([]byte{0x03, 0x00}) // final empty block with fixed Huffman codes
+	raw = stream.Bytes()
+
+	// Check that the stream is what it claims to be, for the first 8 MiB.
+	n, err := io.Copy(io.Discard, io.LimitReader(flate.NewReader(bytes.NewReader(raw)), 8<<20))
+	if err != nil || n != 8<<20 {
+		t.Fatalf("bomb inflates to %d bytes (%v), want 8 MiB", n, err)
 	}
-	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rr, err := zr.File[0].OpenRaw()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err = io.ReadAll(rr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), raw, h.Sum32()
+	return forgedZip(t, name, raw, h.Sum32(), uint64(size)), raw, h.Sum32()
 }
 
 // forgedZip stores raw deflated data under a header that claims size bytes.

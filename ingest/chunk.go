@@ -68,15 +68,20 @@ func NewChunker(tok *prompts.Tokenizer, opts ChunkOptions) *Chunker {
 // every document the same way. Stored chunks made with another signature
 // are stale.
 func (c *Chunker) Signature() string {
-	return fmt.Sprintf("chunk-v1 o200k_base max=%d overlap=%d", c.max, c.overlap)
+	return fmt.Sprintf("chunk-v2 o200k_base max=%d overlap=%d", c.max, c.overlap)
 }
 
 // Chunk cuts d into chunks, numbered from 0. FAQ entries and conversations
-// stay whole: one chunk whose Text is the question (truncated to MaxTokens
-// if longer) and whose Answer is the full answer. Articles are cut by
+// stay whole: chunk 0's Text is the question and, when there is an answer,
+// chunk 1's Text is the answer (each truncated to MaxTokens if longer); both
+// carry the full answer as Answer. Articles are cut by
 // section and paragraph (see article chunking). A document with nothing to
 // search gives no chunks.
 func (c *Chunker) Chunk(d Document) []Chunk {
+	// Loaders only produce valid UTF-8; a Document built elsewhere may not.
+	d.Title = strings.ToValidUTF8(d.Title, "\uFFFD")
+	d.Body = strings.ToValidUTF8(d.Body, "\uFFFD")
+	d.Question = strings.ToValidUTF8(d.Question, "\uFFFD")
 	if d.Kind == KindArticle {
 		return c.article(d)
 	}
@@ -84,14 +89,26 @@ func (c *Chunker) Chunk(d Document) []Chunk {
 }
 
 func (c *Chunker) whole(d Document) []Chunk {
-	text := strings.TrimSpace(d.Question)
-	if text == "" {
+	question := strings.TrimSpace(d.Question)
+	if question == "" {
 		return nil
 	}
+	chunks := []Chunk{c.bounded(0, question, d.Answer)}
+	// The answer is searchable too: a FAQ has one phrasing of its question,
+	// and a customer's words often meet the answer's ("when will my order
+	// get here" → "delivery to Germany takes 1-2 business days").
+	if answer := strings.TrimSpace(strings.ToValidUTF8(d.Answer, "\uFFFD")); answer != "" {
+		chunks = append(chunks, c.bounded(1, answer, d.Answer))
+	}
+	return chunks
+}
+
+// bounded is a chunk of text cut to MaxTokens.
+func (c *Chunker) bounded(ordinal int, text, answer string) Chunk {
 	tokens := c.tok.Count(text)
 	if tokens > c.max {
 		text = c.tok.Truncate(text, c.max)
 		tokens = c.tok.Count(text)
 	}
-	return []Chunk{{Ordinal: 0, Text: text, Answer: d.Answer, Tokens: tokens}}
+	return Chunk{Ordinal: ordinal, Text: text, Answer: answer, Tokens: tokens}
 }

@@ -34,17 +34,13 @@ func (c *Chunker) article(d Document) []Chunk {
 		}
 		sectionPath := strings.Join(path, " > ")
 		context := c.contextLine(title, sectionPath)
-		for _, content := range c.packSection(context, s.paragraphs) {
-			text := content
-			if context != "" {
-				text = context + "\n" + content
-			}
+		for _, p := range c.packSection(context, s.paragraphs) {
 			chunks = append(chunks, Chunk{
 				Ordinal:     len(chunks),
-				Text:        text,
-				Answer:      content,
+				Text:        withContext(context, p.content),
+				Answer:      p.content,
 				SectionPath: sectionPath,
-				Tokens:      c.tok.Count(text),
+				Tokens:      p.tokens,
 			})
 		}
 	}
@@ -63,8 +59,21 @@ func (c *Chunker) contextLine(title, sectionPath string) string {
 	return strings.TrimSpace(c.tok.Truncate(line, c.max/4))
 }
 
+func withContext(context, content string) string {
+	if context == "" {
+		return content
+	}
+	return context + "\n" + content
+}
+
+// packed is the content of one chunk and the tokens of its full Text.
+type packed struct {
+	content string
+	tokens  int
+}
+
 // packSection returns the contents of the chunks of one section.
-func (c *Chunker) packSection(context string, paragraphs []string) []string {
+func (c *Chunker) packSection(context string, paragraphs []string) []packed {
 	fixed := 0 // tokens of the context line and its newline
 	if context != "" {
 		fixed = c.tok.Count(context + "\n")
@@ -74,7 +83,7 @@ func (c *Chunker) packSection(context string, paragraphs []string) []string {
 	for _, p := range paragraphs {
 		units = c.appendUnits(units, p, "\n\n", budget)
 	}
-	render := func(us []unit) string {
+	join := func(us []unit) string {
 		var b strings.Builder
 		for i, u := range us {
 			if i > 0 {
@@ -82,17 +91,11 @@ func (c *Chunker) packSection(context string, paragraphs []string) []string {
 			}
 			b.WriteString(u.text)
 		}
-		return strings.TrimSpace(b.String())
+		return b.String()
 	}
-	fits := func(content string) bool {
-		if context != "" {
-			content = context + "\n" + content
-		}
-		return c.tok.Count(content) <= c.max
-	}
-
+	render := func(us []unit) string { return strings.TrimSpace(join(us)) }
 	var (
-		out      []string
+		out      []packed
 		cur      []unit // the chunk being filled
 		carried  int    // leading units of cur carried over as overlap (0 or 1)
 		estimate = fixed
@@ -115,9 +118,11 @@ func (c *Chunker) packSection(context string, paragraphs []string) []string {
 		}
 		// ...then close the chunk with the longest run of units whose exact
 		// count fits, and put the rest back.
-		n := len(cur)
-		for n > carried && !fits(render(cur[:n])) {
-			n--
+		n, tokens := len(cur), 0
+		for ; n > carried; n-- {
+			if tokens = c.tok.Count(withContext(context, render(cur[:n]))); tokens <= c.max {
+				break
+			}
 		}
 		if n == carried {
 			if carried > 0 {
@@ -136,11 +141,11 @@ func (c *Chunker) packSection(context string, paragraphs []string) []string {
 			estimate = fixed + sumTokens(cur)
 			continue
 		}
-		content := render(cur[:n])
-		out = append(out, content)
+		out = append(out, packed{content: render(cur[:n]), tokens: tokens})
+		tail := c.overlapTail(join(cur[:n]))
 		queue = slices.Concat(cur[n:], queue)
 		cur, carried, estimate = nil, 0, fixed
-		if tail := c.overlapTail(content); tail.text != "" && len(queue) > 0 {
+		if tail.text != "" && len(queue) > 0 {
 			cur, carried, estimate = []unit{tail}, 1, fixed+tail.tokens
 		}
 	}
@@ -227,7 +232,7 @@ func (c *Chunker) fitsBudget(s string, budget int) bool {
 // text, so a huge unbroken string costs linear time.
 func (c *Chunker) hardSplit(s string, budget int) []string {
 	var pieces []string
-	window := max(budget*16, 64)
+	window := max(budget*8, 64) // about twice the text budget tokens cover
 	for s != "" {
 		w := s
 		if len(w) > window {
@@ -242,7 +247,7 @@ func (c *Chunker) hardSplit(s string, budget int) []string {
 				piece = piece[:i+1]
 			}
 		}
-		if piece == "" { // cannot happen with budget >= 4; guarantees progress
+		if piece == "" || !strings.HasPrefix(s, piece) { // cannot happen with budget >= 4 and valid UTF-8
 			_, size := utf8.DecodeRuneInString(s)
 			piece = s[:size]
 		}
@@ -271,51 +276,40 @@ func (c *Chunker) halve(u unit) []unit {
 	}
 }
 
-// overlapTail returns the end of a chunk's content to repeat at the start
-// of the next: whole sentences up to Overlap tokens, or, when the last
-// sentence alone is longer, its last words up to Overlap tokens.
-func (c *Chunker) overlapTail(content string) unit {
+// overlapTail returns the end of a chunk's raw content to repeat at the
+// start of the next: its last whole sentences up to Overlap tokens, or,
+// when the last sentence alone is longer, its last words. The tail is an
+// exact suffix of the content, so it joins the next unit as the text did.
+func (c *Chunker) overlapTail(raw string) unit {
 	if c.overlap <= 0 {
 		return unit{}
 	}
-	var sentences []string
-	for line := range strings.SplitSeq(content, "\n") {
-		sentences = append(sentences, splitSentences(line)...)
-	}
-	tail, tokens := "", 0
-	for i := len(sentences) - 1; i >= 0; i-- {
-		next := sentences[i]
-		if tail != "" {
-			next += " " + tail
-		}
-		n := c.tok.Count(next)
-		if n > c.overlap {
+	best := -1
+	bounds := sentenceBounds(raw)
+	for i := len(bounds) - 1; i >= 0; i-- {
+		if c.tok.Count(raw[bounds[i][0]:]) > c.overlap {
 			break
 		}
-		tail, tokens = next, n
+		best = bounds[i][0]
 	}
-	if tail == "" && len(sentences) > 0 {
-		tail, tokens = c.lastWords(sentences[len(sentences)-1])
-	}
-	return unit{text: tail, tokens: tokens}
-}
-
-// lastWords returns the longest run of s's last words within Overlap tokens.
-func (c *Chunker) lastWords(s string) (string, int) {
-	words := strings.Fields(s)
-	tail, tokens := "", 0
-	for i := len(words) - 1; i >= 0 && len(tail) < c.overlap*16; i-- {
-		next := words[i]
-		if tail != "" {
-			next += " " + tail
+	if best < 0 {
+		// Word starts from the end, looking no further back than any
+		// Overlap tokens can reach.
+		for i := len(raw) - 1; i > 0 && len(raw)-i < c.overlap*16; i-- {
+			if !isSpaceByte(raw[i-1]) || isSpaceByte(raw[i]) {
+				continue
+			}
+			if c.tok.Count(raw[i:]) > c.overlap {
+				break
+			}
+			best = i
 		}
-		n := c.tok.Count(next)
-		if n > c.overlap {
-			break
-		}
-		tail, tokens = next, n
 	}
-	return tail, tokens
+	if best < 0 {
+		return unit{}
+	}
+	tail := raw[best:]
+	return unit{text: tail, tokens: c.tok.Count(tail)}
 }
 
 func sumTokens(units []unit) int {

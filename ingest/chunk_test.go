@@ -29,6 +29,9 @@ func checkChunks(t testing.TB, tok *prompts.Tokenizer, chunks []ingest.Chunk, ma
 	}
 }
 
+// FAQ entries and conversations are never cut: chunk 0 is the question,
+// chunk 1 (when there is an answer) the answer, each truncated to the
+// budget, and both show the full answer.
 func TestChunkWhole(t *testing.T) {
 	t.Parallel()
 	tok := tokenizer(t)
@@ -40,9 +43,9 @@ func TestChunkWhole(t *testing.T) {
 		wantText   string // "" = a prefix of the question
 		wantChunks int
 	}{
-		{"faq", ingest.Document{Kind: ingest.KindFAQ, Title: "Passwords", Question: " How do I reset my password? ", Answer: "Use the link."}, "How do I reset my password?", 1},
+		{"faq", ingest.Document{Kind: ingest.KindFAQ, Title: "Passwords", Question: " How do I reset my password? ", Answer: "Use the link."}, "How do I reset my password?", 2},
 		{"faq with intent only", ingest.Document{Kind: ingest.KindFAQ, Question: "Talk to a human", Intent: "handoff"}, "Talk to a human", 1},
-		{"long conversation question", ingest.Document{Kind: ingest.KindConversation, Question: long, Answer: strings.Repeat("A long resolution. ", 50)}, "", 1},
+		{"long conversation question", ingest.Document{Kind: ingest.KindConversation, Question: long, Answer: strings.Repeat("A long resolution. ", 50)}, "", 2},
 		{"no question", ingest.Document{Kind: ingest.KindFAQ, Answer: "orphan"}, "", 0},
 	}
 	for _, tt := range tests {
@@ -56,18 +59,23 @@ func TestChunkWhole(t *testing.T) {
 			if len(chunks) == 0 {
 				return
 			}
-			c := chunks[0]
-			if tt.wantText != "" && c.Text != tt.wantText {
-				t.Errorf("Text = %q, want %q", c.Text, tt.wantText)
+			q := chunks[0]
+			if tt.wantText != "" && q.Text != tt.wantText {
+				t.Errorf("Text = %q, want %q", q.Text, tt.wantText)
 			}
-			if !strings.HasPrefix(strings.TrimSpace(tt.doc.Question), c.Text) {
-				t.Errorf("Text %q is not a prefix of the question", c.Text)
+			if !strings.HasPrefix(strings.TrimSpace(tt.doc.Question), q.Text) {
+				t.Errorf("Text %q is not a prefix of the question", q.Text)
 			}
-			if c.Answer != tt.doc.Answer {
-				t.Errorf("Answer = %q, want the full answer", c.Answer)
+			if len(chunks) == 2 && !strings.HasPrefix(strings.TrimSpace(tt.doc.Answer), chunks[1].Text) {
+				t.Errorf("chunk 1 Text %q is not a prefix of the answer", chunks[1].Text)
 			}
-			if c.SectionPath != "" {
-				t.Errorf("SectionPath = %q, want none", c.SectionPath)
+			for _, c := range chunks {
+				if c.Answer != tt.doc.Answer {
+					t.Errorf("chunk %d Answer = %q, want the full answer", c.Ordinal, c.Answer)
+				}
+				if c.SectionPath != "" {
+					t.Errorf("chunk %d SectionPath = %q, want none", c.Ordinal, c.SectionPath)
+				}
 			}
 		})
 	}

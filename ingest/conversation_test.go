@@ -71,6 +71,7 @@ func TestLoadConversationsKind(t *testing.T) {
 	}{
 		{"jsonl inferred from messages", "c.jsonl", ingest.LoadOptions{}},
 		{"json with kind", "c.json", ingest.LoadOptions{Kind: ingest.KindConversation}},
+		{"json inferred from messages", "c.json", ingest.LoadOptions{}},
 		{"explicit format", "upload", ingest.LoadOptions{Format: ingest.FormatConversations}},
 	}
 	for _, tt := range tests {

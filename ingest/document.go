@@ -1,6 +1,3 @@
-// Package ingest reads knowledge uploads (FAQ spreadsheets and JSON, help
-// centre articles, resolved chat transcripts) into Documents and cuts them
-// into token-bounded Chunks. It does no I/O beyond reading the upload.
 package ingest
 
 import (

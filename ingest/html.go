@@ -13,7 +13,7 @@ var htmlSkipped = map[atom.Atom]bool{
 	atom.Head: true, atom.Script: true, atom.Style: true, atom.Nav: true, atom.Header: true,
 	atom.Footer: true, atom.Aside: true, atom.Form: true, atom.Noscript: true, atom.Template: true,
 	atom.Iframe: true, atom.Svg: true, atom.Button: true, atom.Select: true, atom.Textarea: true,
-	atom.Object: true, atom.Canvas: true, atom.Dialog: true,
+	atom.Object: true, atom.Canvas: true, atom.Dialog: true, atom.Title: true,
 }
 
 // htmlBlocks are elements that start and end a paragraph.
@@ -64,7 +64,13 @@ func findHTMLMeta(n *html.Node, meta *articleMeta) {
 			meta.language = strings.TrimSpace(attr(n, "lang"))
 		case atom.Title:
 			if meta.title == "" {
-				meta.title = collapseSpace(textContent(n))
+				var b strings.Builder
+				for c := n.FirstChild; c != nil; c = c.NextSibling {
+					if c.Type == html.TextNode {
+						b.WriteString(c.Data)
+					}
+				}
+				meta.title = collapseSpace(b.String())
 			}
 		case atom.Link:
 			if strings.EqualFold(attr(n, "rel"), "canonical") {

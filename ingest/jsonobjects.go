@@ -32,8 +32,9 @@ func readJSONArray(text, name string, fn func(jsonObject) error) error {
 	if _, err := dec.Token(); err != nil { // the "["
 		return jsonError(err, name, text, 1, 1)
 	}
+	lines := lineCounter{text: text}
 	for i := 0; dec.More(); i++ {
-		line := lineOfOffset(text, nextValueOffset(text, int(dec.InputOffset())))
+		line := lines.at(nextValueOffset(text, int(dec.InputOffset())))
 		var fields map[string]json.RawMessage
 		if err := dec.Decode(&fields); err != nil {
 			var te *json.UnmarshalTypeError
@@ -97,6 +98,21 @@ func jsonError(err error, name, text string, first, fallback int) error {
 		return inputErrorf(at(name, first-1+lineOfOffset(text, len(text))), "", "invalid JSON: unexpected end of file")
 	}
 	return inputErrorf(at(name, fallback), "", "invalid JSON: %v", err)
+}
+
+// lineCounter gives the line of increasing offsets in text, counting each
+// newline once.
+type lineCounter struct {
+	text string
+	off  int // offset counted up to
+	line int // newlines before off
+}
+
+func (l *lineCounter) at(off int) int {
+	off = min(max(off, l.off), len(l.text))
+	l.line += strings.Count(l.text[l.off:off], "\n")
+	l.off = off
+	return l.line + 1
 }
 
 // nextValueOffset skips white space and a comma from off.

@@ -27,8 +27,8 @@ const (
 // LoadOptions control how an upload is read. The zero value is safe: PII is
 // masked and the default limits apply.
 type LoadOptions struct {
-	// Kind of every document, or "" to infer it from each file: .csv and
-	// .json are FAQ, .jsonl is FAQ unless its objects have "messages"
+	// Kind of every document, or "" to infer it from each file: .csv is
+	// FAQ, .json and .jsonl are FAQ unless the first object has "messages"
 	// (conversations), .md, .markdown, .html, .htm and .txt are articles.
 	// In a directory or archive, files of another kind are skipped.
 	Kind Kind

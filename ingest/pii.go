@@ -37,22 +37,29 @@ func MaskPII(s string) string {
 
 // maskMatches replaces the part of each match of re that accept approves:
 // accept returns the approved span s[from:to] within the match s[start:end],
-// or ok=false to keep the match as it is.
+// or ok=false to keep the match as it is. The search resumes right after
+// an approved span, so the rest of a long match gets its own chance (and a
+// second pass finds nothing new).
 func maskMatches(s string, re *regexp.Regexp, label string, accept func(s string, start, end int) (from, to int, ok bool)) string {
-	locs := re.FindAllStringIndex(s, -1)
-	if locs == nil {
-		return s
-	}
 	var b strings.Builder
-	last := 0
-	for _, loc := range locs {
-		from, to, ok := accept(s, loc[0], loc[1])
-		if !ok {
+	last, pos := 0, 0
+	for pos < len(s) {
+		loc := re.FindStringIndex(s[pos:])
+		if loc == nil {
+			break
+		}
+		start, end := pos+loc[0], pos+loc[1]
+		from, to, ok := accept(s, start, end)
+		if !ok || to <= from {
+			pos = max(end, start+1)
 			continue
 		}
 		b.WriteString(s[last:from])
 		b.WriteString(label)
-		last = to
+		last, pos = to, to
+	}
+	if last == 0 {
+		return s
 	}
 	b.WriteString(s[last:])
 	return b.String()

@@ -70,6 +70,9 @@ func isPhone(s string, start, end int) bool {
 
 // plausibleContext looks at the characters around the candidate.
 func plausibleContext(s string, start, end int) bool {
+	if touchesLabel(s[:start], s[end:]) {
+		return false // glued to masked data: as glued to a digit before masking
+	}
 	prev, size := utf8.DecodeLastRuneInString(s[:start])
 	before, _ := utf8.DecodeLastRuneInString(s[:start-size])
 	switch {
@@ -88,7 +91,17 @@ func plausibleContext(s string, start, end int) bool {
 	case strings.ContainsRune(".,:", next) && unicode.IsDigit(after):
 		return false // 1 234 567,89 / 2024-01-15 10:30
 	}
-	return !nextToCurrency(s[:start], s[end:])
+	return !nextToCurrency(lastBytes(s[:start], 8), s[end:min(len(s), end+8)])
+}
+
+// touchesLabel reports a mask label right before or after a number.
+func touchesLabel(before, after string) bool {
+	for _, label := range []string{MaskPhone, MaskEmail, MaskCard, MaskIBAN} {
+		if strings.HasSuffix(before, label) || strings.HasPrefix(after, label) {
+			return true
+		}
+	}
+	return false
 }
 
 // nextToCurrency reports a currency sign or code right before or after a
@@ -215,7 +228,11 @@ func balanceParens(s string, start, end int) (int, int) {
 // wordBefore reports whether the nearest telling word among the three
 // before a number says phone (1), not a phone (-1), or nothing (0).
 func wordBefore(before string) int {
-	words := strings.FieldsFunc(strings.ToLower(lastRunes(before, 60)), func(r rune) bool { return !unicode.IsLetter(r) })
+	window := lastBytes(before, 60)
+	for _, label := range []string{MaskPhone, MaskEmail, MaskCard, MaskIBAN} {
+		window = strings.ReplaceAll(window, label, " ") // our own labels are no cue
+	}
+	words := strings.FieldsFunc(strings.ToLower(window), func(r rune) bool { return !unicode.IsLetter(r) })
 	for i := len(words) - 1; i >= 0 && i >= len(words)-3; i-- {
 		switch {
 		case phoneWords[words[i]]:
@@ -227,7 +244,8 @@ func wordBefore(before string) int {
 	return 0
 }
 
-func lastRunes(s string, n int) string {
+// lastBytes returns at most the last n bytes of s, starting on a character.
+func lastBytes(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

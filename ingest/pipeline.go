@@ -223,11 +223,16 @@ func (p *Pipeline) source(d Document, hash string) parley.SourceChunks {
 	return out
 }
 
+// storeLayout versions how sources are turned into stored chunks (group
+// keys, which texts are embedded); bumping it re-ingests everything.
+const storeLayout = 2
+
 // storedHash identifies what a source's stored chunks were made from: its
-// content, the chunking and the embedding model. Any change re-embeds.
+// content, the chunking, the store layout and the embedding model. Any
+// change re-embeds.
 func (p *Pipeline) storedHash(d Document) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%s|%d", d.ContentHash(), p.chunker.Signature(), p.embedder.Model(), p.embedder.Dimensions())
+	fmt.Fprintf(h, "%s|%s|%d|%s|%d", d.ContentHash(), p.chunker.Signature(), storeLayout, p.embedder.Model(), p.embedder.Dimensions())
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -6,16 +6,44 @@ import (
 	"unicode/utf8"
 )
 
-// splitSentences cuts text after sentence-ending punctuation (". ", "! ",
-// "? ", "…", and the CJK "。！？" with or without a space), keeping
-// closing quotes and brackets with their sentence. White space between
-// sentences is dropped; the sentences are trimmed and never empty.
+// splitSentences cuts text into sentences (see sentenceBounds); they are
+// trimmed and never empty.
 func splitSentences(text string) []string {
-	var out []string
+	bounds := sentenceBounds(text)
+	out := make([]string, len(bounds))
+	for i, b := range bounds {
+		out[i] = text[b[0]:b[1]]
+	}
+	return out
+}
+
+// sentenceBounds returns the [start, end) byte offsets of the sentences of
+// text, white space around them excluded. A sentence ends after ". ", "! ",
+// "? ", "…" followed by a space, the CJK "。！？" (space or not), or a line
+// break; closing quotes and brackets stay with their sentence, and "3.5"
+// or "example.com" do not end one.
+func sentenceBounds(text string) [][2]int {
+	var out [][2]int
+	add := func(start, end int) {
+		for start < end && isSpaceByte(text[start]) {
+			start++
+		}
+		for end > start && isSpaceByte(text[end-1]) {
+			end--
+		}
+		if start < end {
+			out = append(out, [2]int{start, end})
+		}
+	}
 	start := 0
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		i += size
+		if r == '\n' {
+			add(start, i)
+			start = i
+			continue
+		}
 		if !sentenceEnd(r) {
 			continue
 		}
@@ -29,16 +57,12 @@ func splitSentences(text string) []string {
 		}
 		next, _ := utf8.DecodeRuneInString(text[i:])
 		if i < len(text) && !unicode.IsSpace(next) && !cjkSentenceEnd(r) {
-			continue // "3.5", "e.g.x", "example.com"
+			continue
 		}
-		if s := strings.TrimSpace(text[start:i]); s != "" {
-			out = append(out, s)
-		}
+		add(start, i)
 		start = i
 	}
-	if s := strings.TrimSpace(text[start:]); s != "" {
-		out = append(out, s)
-	}
+	add(start, len(text))
 	return out
 }
 
@@ -48,4 +72,8 @@ func sentenceEnd(r rune) bool {
 
 func cjkSentenceEnd(r rune) bool {
 	return r == '。' || r == '！' || r == '？'
+}
+
+func isSpaceByte(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v'
 }

@@ -105,8 +105,8 @@ func loadStream(ctx context.Context, r io.Reader, name string, size int64, opts 
 	if err != nil {
 		return err
 	}
-	if format == "" { // .jsonl: FAQ or conversations, by content
-		format = sniffJSONFormat(data)
+	if opts.Format == "" && opts.Kind == "" && (format == FormatJSON || format == FormatJSONL) {
+		format = sniffJSONFormat(data, format) // FAQ entries or conversations, by content
 	}
 	return loadData(data, name, format, opts, c)
 }
@@ -165,9 +165,10 @@ type errSkip struct{ reason string }
 
 func (e *errSkip) Error() string { return e.reason }
 
-// resolveFormat picks the format of file name. It returns "" for a JSON
-// Lines file whose kind depends on its content (see sniffJSONFormat), and
-// *errSkip for a file of unknown type or of another kind than opts.Kind.
+// resolveFormat picks the format of file name from opts or its extension.
+// It returns *errSkip for a file of unknown type or of another kind than
+// opts.Kind. (Without a kind, a JSON file's content may still make it
+// conversations: see sniffJSONFormat.)
 func resolveFormat(name string, opts LoadOptions) (Format, error) {
 	if opts.Format != "" {
 		return opts.Format, nil
@@ -183,23 +184,28 @@ func resolveFormat(name string, opts LoadOptions) (Format, error) {
 	switch {
 	case opts.Kind == KindConversation && (format == FormatJSON || format == FormatJSONL):
 		return FormatConversations, nil
-	case opts.Kind == "" && format == FormatJSONL:
-		return "", nil
 	case opts.Kind != "" && formatKind(format) != opts.Kind:
 		return "", &errSkip{fmt.Sprintf("a %s file does not hold %s documents", ext, opts.Kind)}
 	}
 	return format, nil
 }
 
-// sniffJSONFormat tells conversations from FAQ entries in a JSON Lines
-// file: conversations have "messages".
-func sniffJSONFormat(data []byte) Format {
-	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
-	first, _, _ := bytes.Cut(bytes.TrimLeft(data, " \t\r\n["), []byte("\n"))
-	var probe map[string]json.RawMessage
-	_ = json.NewDecoder(bytes.NewReader(first)).Decode(&probe) // a broken line is reported by the loader
-	if _, ok := lowerKeys(probe)["messages"]; ok {
+// sniffJSONFormat tells conversations from FAQ entries in a JSON or JSON
+// Lines file whose kind was not given: conversations have "messages". Only
+// the first object is decoded.
+func sniffJSONFormat(data []byte, format Format) Format {
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))))
+	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n\xEF\xBB\xBF"), []byte("[")) {
+		if _, err := dec.Token(); err != nil {
+			return format
+		}
+	}
+	var first map[string]json.RawMessage
+	if err := dec.Decode(&first); err != nil {
+		return format // a broken file is reported by the loader
+	}
+	if _, ok := lowerKeys(first)["messages"]; ok {
 		return FormatConversations
 	}
-	return FormatJSONL
+	return format
 }

@@ -17,17 +17,37 @@ import (
 // EnsureVectorIndex creates, if missing, the HNSW index for vectors of one
 // embedding model: an expression index on embedding::vector(dims) with the
 // model as partial predicate. Queries must use the same cast and predicate.
+//
+// It looks in the catalog first: CREATE INDEX IF NOT EXISTS takes a SHARE
+// lock on chunks even when the index exists, so it would wait for every
+// ingest in progress (in any workspace) and hold up every write queued
+// behind it.
 func (db *DB) EnsureVectorIndex(ctx context.Context, model string, dims int) error {
 	if dims < 1 || dims > 2000 {
 		return parley.Errorf(parley.EInvalid, "embedding dimensions must be 1-2000 for an HNSW index, got %d", dims)
 	}
+	var exists bool
+	if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+		WHERE x.indrelid = 'chunks'::regclass AND i.relname = $1)`, vectorIndexName(model, dims)).Scan(&exists); err != nil {
+		return fmt.Errorf("look up vector index for model %s: %w", model, err)
+	}
+	if exists {
+		return nil
+	}
 	sql := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON chunks
 		USING hnsw ((embedding::public.vector(%d)) public.vector_cosine_ops)
 		WHERE embed_model = %s`, vectorIndexName(model, dims), dims, quoteLiteral(model))
-	if _, err := db.pool.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("create vector index for model %s: %w", model, err)
-	}
-	return nil
+	// Concurrent CREATE INDEX IF NOT EXISTS of one name can still collide
+	// on the catalog; a transaction-scoped advisory lock serialises them.
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('parley.vector_index.' || current_schema()))`); err != nil {
+			return fmt.Errorf("lock vector index creation: %w", err)
+		}
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("create vector index for model %s: %w", model, err)
+		}
+		return nil
+	})
 }
 
 var nonIdent = regexp.MustCompile(`[^a-z0-9]+`)
@@ -107,7 +127,7 @@ func (t *ingestTx) Write(ctx context.Context, batch []parley.SourceChunks) error
 		cfg := textSearchConfig(s.Language)
 		for _, c := range s.Chunks {
 			rows = append(rows, []any{ids[i], c.Ordinal, c.Text, c.Answer, c.SectionPath, c.Tokens,
-				s.GroupKey(), cfg, pgvector.NewVector(c.Embedding)})
+				s.GroupKey(c), cfg, pgvector.NewVector(c.Embedding)})
 		}
 	}
 	if _, err := t.tx.CopyFrom(ctx, pgx.Identifier{"chunk_stage"},

@@ -72,34 +72,77 @@ func (db *DB) messages(ctx context.Context, q querier, workspaceID, conversation
 // AddMessage appends a message to a conversation of the workspace. meta may
 // be nil.
 func (db *DB) AddMessage(ctx context.Context, workspaceID, conversationID, role, text string, meta any) (parley.Message, error) {
-	var m parley.Message
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		m, err = addMessage(ctx, tx, workspaceID, conversationID, role, text, meta)
-		return err
-	})
-	return m, err
+	return addMessage(ctx, db.pool, workspaceID, conversationID, role, text, meta, "")
 }
 
-func addMessage(ctx context.Context, tx pgx.Tx, workspaceID, conversationID, role, text string, meta any) (parley.Message, error) {
+// StartConversation creates a conversation with its first message in one
+// statement.
+func (db *DB) StartConversation(ctx context.Context, workspaceID, channel string, customer parley.Customer, language, role, text string, meta any) (parley.Conversation, parley.Message, error) {
+	c := parley.Conversation{WorkspaceID: workspaceID, Channel: channel, Customer: customer, Language: language}
 	m := parley.Message{Role: role, Text: text}
-	raw := []byte("{}")
-	if meta != nil {
-		var err error
-		if raw, err = json.Marshal(meta); err != nil {
-			return m, fmt.Errorf("encode message meta: %w", err)
-		}
+	cust, err := json.Marshal(customer)
+	if err != nil {
+		return c, m, fmt.Errorf("encode customer: %w", err)
 	}
-	err := tx.QueryRow(ctx, `INSERT INTO messages (workspace_id, conversation_id, role, text, meta)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id, meta, created_at`,
-		workspaceID, conversationID, role, text, raw).Scan(&m.ID, &m.Meta, &m.CreatedAt)
+	raw, err := encodeMeta(meta)
+	if err != nil {
+		return c, m, err
+	}
+	err = db.pool.QueryRow(ctx, `
+		WITH c AS (
+			INSERT INTO conversations (workspace_id, channel, customer, language)
+			VALUES ($1, $2, $3, $4) RETURNING id, status, created_at, updated_at
+		), m AS (
+			INSERT INTO messages (workspace_id, conversation_id, role, text, meta)
+			SELECT $1, c.id, $5, $6, $7 FROM c RETURNING id, meta, created_at
+		)
+		SELECT c.id, c.status, c.created_at, c.updated_at, m.id, m.meta, m.created_at FROM c, m`,
+		workspaceID, channel, cust, language, role, text, raw).
+		Scan(&c.ID, &c.Status, &c.CreatedAt, &c.UpdatedAt, &m.ID, &m.Meta, &m.CreatedAt)
+	if err != nil {
+		return c, m, fmt.Errorf("start conversation: %w", err)
+	}
+	return c, m, nil
+}
+
+// rowQuerier is a pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// addMessage appends a message and touches the conversation (setting its
+// status too, unless status is empty) in one statement.
+func addMessage(ctx context.Context, q rowQuerier, workspaceID, conversationID, role, text string, meta any, status string) (parley.Message, error) {
+	m := parley.Message{Role: role, Text: text}
+	raw, err := encodeMeta(meta)
+	if err != nil {
+		return m, err
+	}
+	err = q.QueryRow(ctx, `
+		WITH m AS (
+			INSERT INTO messages (workspace_id, conversation_id, role, text, meta)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id, meta, created_at
+		), c AS (
+			UPDATE conversations SET updated_at = now(), status = coalesce(nullif($6, ''), status)
+			WHERE workspace_id = $1 AND id = $2
+		)
+		SELECT id, meta, created_at FROM m`,
+		workspaceID, conversationID, role, text, raw, status).Scan(&m.ID, &m.Meta, &m.CreatedAt)
 	if err != nil {
 		return m, translate(err, "conversation "+conversationID)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE conversations SET updated_at = now() WHERE id = $1`, conversationID); err != nil {
-		return m, fmt.Errorf("touch conversation: %w", err)
-	}
 	return m, nil
+}
+
+func encodeMeta(meta any) ([]byte, error) {
+	if meta == nil {
+		return []byte("{}"), nil
+	}
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		return nil, fmt.Errorf("encode message meta: %w", err)
+	}
+	return raw, nil
 }
 
 // Escalate records an escalation, routed to a team and an agent, and the
@@ -139,12 +182,9 @@ func (db *DB) Escalate(ctx context.Context, e parley.NewEscalation) (parley.Esca
 			esc.Assignee, esc.AssigneeName = *assignee, *assigneeName
 		}
 		msg, err = addMessage(ctx, tx, e.WorkspaceID, e.ConversationID, parley.RoleBot, e.CustomerNotice,
-			map[string]any{"escalation_id": esc.ID, "reason": e.Reason})
+			map[string]any{"escalation_id": esc.ID, "reason": e.Reason}, "escalated")
 		if err != nil {
 			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'escalated' WHERE id = $1`, e.ConversationID); err != nil {
-			return fmt.Errorf("mark conversation escalated: %w", err)
 		}
 		return enqueueEvent(ctx, tx, e.WorkspaceID, "escalation.created", esc)
 	})
@@ -153,24 +193,31 @@ func (db *DB) Escalate(ctx context.Context, e parley.NewEscalation) (parley.Esca
 
 // route picks the team for an escalation: the highest-priority rule
 // matching the intent or a tag, else the workspace's default team (created
-// on first use).
+// on first use). One query in the common case.
 func route(ctx context.Context, tx pgx.Tx, workspaceID, intent string, tags []string) (id, name string, err error) {
-	err = tx.QueryRow(ctx, `SELECT t.id, t.name FROM routing_rules r JOIN teams t ON t.id = r.team_id
-		WHERE r.workspace_id = $1
-			AND ((r.match_intent <> '' AND r.match_intent = $2) OR (r.match_tag <> '' AND r.match_tag = ANY($3)))
-		ORDER BY r.priority DESC, r.created_at LIMIT 1`, workspaceID, intent, tags).Scan(&id, &name)
+	err = tx.QueryRow(ctx, `
+		SELECT id, name FROM (
+			SELECT t.id, t.name, 0 AS class, r.priority, r.created_at
+			FROM routing_rules r JOIN teams t ON t.id = r.team_id
+			WHERE r.workspace_id = $1
+				AND ((r.match_intent <> '' AND r.match_intent = $2) OR (r.match_tag <> '' AND r.match_tag = ANY($3)))
+			UNION ALL
+			SELECT t.id, t.name, 1, 0, t.created_at
+			FROM teams t JOIN workspaces w ON w.id = t.workspace_id
+			WHERE t.workspace_id = $1 AND t.name = coalesce(nullif(w.settings->>'default_team', ''), 'support')
+		) routes ORDER BY class, priority DESC, created_at LIMIT 1`, workspaceID, intent, tags).Scan(&id, &name)
 	if err == nil {
 		return id, name, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return "", "", fmt.Errorf("match routing rules: %w", err)
+		return "", "", fmt.Errorf("route escalation: %w", err)
 	}
 	err = tx.QueryRow(ctx, `INSERT INTO teams (workspace_id, name)
 		SELECT $1, coalesce(nullif(settings->>'default_team', ''), 'support') FROM workspaces WHERE id = $1
 		ON CONFLICT (workspace_id, name) DO UPDATE SET name = EXCLUDED.name
 		RETURNING id, name`, workspaceID).Scan(&id, &name)
 	if err != nil {
-		return "", "", fmt.Errorf("default team: %w", err)
+		return "", "", fmt.Errorf("create default team: %w", err)
 	}
 	return id, name, nil
 }
@@ -189,4 +236,18 @@ func enqueueEvent(ctx context.Context, tx pgx.Tx, workspaceID, eventType string,
 		return fmt.Errorf("enqueue %s event: %w", eventType, err)
 	}
 	return nil
+}
+
+// DeleteConversations deletes every conversation of a workspace with its
+// messages and escalations (the eval runner clears its own workspace).
+func (db *DB) DeleteConversations(ctx context.Context, workspaceID string) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM escalations WHERE workspace_id = $1`, workspaceID); err != nil {
+			return fmt.Errorf("delete escalations: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM conversations WHERE workspace_id = $1`, workspaceID); err != nil {
+			return fmt.Errorf("delete conversations: %w", err)
+		}
+		return nil
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -19,7 +20,8 @@ import (
 
 // DB is a pool of connections to one Parley database schema.
 type DB struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	counts sync.Map // workspace/model → cachedCount, see chunkCount
 }
 
 // Open connects to url and checks the connection. The vector extension must

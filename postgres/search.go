@@ -3,68 +3,163 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/parleyhq/parley"
 )
 
-// Search runs the vector and the full-text retrievers of one workspace in
-// one statement and returns the union of their hits with each one's rank.
-//
-// The vector side uses the model's HNSW index (same cast and predicate as
-// EnsureVectorIndex); the workspace filter applies after the index scan, and
-// the iterative scan set on every connection keeps it from starving results.
-// The full-text side ORs the question's words, stemmed with the question's
-// language and unstemmed, so chunks indexed either way match.
+// exactSearchMax is the number of a workspace's chunks (of one model) up to
+// which vector search is exact: cheap at that size, and exact where a small
+// workspace's rows are too sparse in the shared HNSW graph to be found
+// quickly. Above it the HNSW index is used.
+const exactSearchMax = 2000
+
+// Search runs the vector and the full-text retrievers of one workspace
+// concurrently and returns the union of their hits with each one's rank.
 func (db *DB) Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	dims := len(q.Vector)
 	if dims == 0 || dims > 2000 {
 		return nil, fmt.Errorf("search: vector has %d dimensions", dims)
 	}
-	sql := fmt.Sprintf(`
-		WITH v AS (
-			SELECT id, 1 - (embedding::public.vector(%[1]d) <=> $3::public.vector(%[1]d)) AS sim
-			FROM chunks
-			WHERE embed_model = $2 AND workspace_id = $1
-			ORDER BY embedding::public.vector(%[1]d) <=> $3::public.vector(%[1]d)
-			LIMIT $6
-		), vr AS (
-			SELECT id, sim, row_number() OVER (ORDER BY sim DESC) AS rank FROM v
-		), q AS (
-			SELECT (coalesce(nullif(replace(plainto_tsquery($5::regconfig, $4)::text, '&', '|'), ''), '''''')::tsquery
-				|| coalesce(nullif(replace(plainto_tsquery('simple', $4)::text, '&', '|'), ''), '''''')::tsquery) AS tsq
-		), t AS (
-			SELECT c.id, ts_rank_cd(c.tsv, q.tsq) AS score
-			FROM chunks c, q
-			WHERE c.workspace_id = $1 AND c.embed_model = $2 AND c.tsv @@ q.tsq
-			ORDER BY score DESC
-			LIMIT $6
-		), tr AS (
-			SELECT id, score, row_number() OVER (ORDER BY score DESC) AS rank FROM t
-		)
-		SELECT c.id, s.id, s.kind, s.external_id, s.title, s.url, s.intent, s.tags, c.group_key,
-			c.text, c.answer, c.section_path,
-			coalesce(vr.sim, 1 - (c.embedding::public.vector(%[1]d) <=> $3::public.vector(%[1]d))),
-			coalesce(vr.rank, 0), coalesce(tr.score, 0), coalesce(tr.rank, 0)
-		FROM vr FULL JOIN tr USING (id)
-		JOIN chunks c ON c.id = coalesce(vr.id, tr.id)
-		JOIN sources s ON s.id = c.source_id
-		ORDER BY 13 DESC`, dims)
-	rows, err := db.pool.Query(ctx, sql, q.WorkspaceID, q.Model, pgvector.NewVector(q.Vector),
-		q.Text, textSearchConfig(q.Language), q.Limit)
-	if err != nil {
+	var vec, txt []parley.Hit
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		vec, err = db.vectorSearch(gctx, q)
+		return err
+	})
+	g.Go(func() (err error) {
+		txt, err = db.textSearch(gctx, q)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("search: %w", err)
+	}
+	return mergeHits(vec, txt), nil
+}
+
+const hitColumns = `c.id, s.id, s.kind, s.external_id, s.title, s.url, s.intent, s.tags, c.group_key,
+	c.text, c.answer, c.section_path`
+
+// vectorSearch returns the nearest chunks by cosine distance.
+//
+// Large workspaces go through the model's HNSW index (same cast and
+// predicate as EnsureVectorIndex; the model is a literal so generic plans
+// of the prepared statement still match the partial index). The workspace
+// filter applies after the index scan: the iterative scan set on every
+// connection keeps it from starving results, and enable_sort = off for this
+// statement keeps the planner from preferring a filtered exact scan, which
+// its estimates favour but which is ten times slower at 10,000 rows.
+func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
+	n, err := db.chunkCount(ctx, q.WorkspaceID, q.Model)
+	if err != nil {
+		return nil, err
+	}
+	dims := len(q.Vector)
+	distance := "c.embedding <=> $2"
+	if n > exactSearchMax {
+		distance = fmt.Sprintf("c.embedding::public.vector(%d) <=> $2::public.vector(%d)", dims, dims)
+	}
+	sql := fmt.Sprintf(`SELECT %s, 1 - (%s) FROM chunks c JOIN sources s ON s.id = c.source_id
+		WHERE c.embed_model = %s AND c.workspace_id = $1
+		ORDER BY %s LIMIT $3`, hitColumns, distance, quoteLiteral(q.Model), distance)
+	var hits []parley.Hit
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		if n > exactSearchMax {
+			if _, err := tx.Exec(ctx, `SET LOCAL enable_sort = off`); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, sql, q.WorkspaceID, pgvector.NewVector(q.Vector), q.Limit)
+		if err != nil {
+			return err
+		}
+		hits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Hit, error) {
+			var h parley.Hit
+			err := r.Scan(&h.ChunkID, &h.SourceID, &h.Kind, &h.ExternalID, &h.Title, &h.URL, &h.Intent, &h.Tags,
+				&h.GroupKey, &h.Text, &h.Answer, &h.SectionPath, &h.Similarity)
+			return h, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vector search: %w", err)
+	}
+	for i := range hits {
+		hits[i].VectorRank = i + 1
+	}
+	return hits, nil
+}
+
+// textSearch returns the chunks containing every word of the question
+// (stemmed in its language, stop words dropped), best ts_rank_cd first: a
+// precise retriever for exact names and terms, cheap because the GIN index
+// narrows it to few rows.
+func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+hitColumns+`, ts_rank_cd(c.tsv, query)
+		FROM chunks c JOIN sources s ON s.id = c.source_id, plainto_tsquery($3::regconfig, $2) query
+		WHERE c.workspace_id = $1 AND c.embed_model = $4 AND c.tsv @@ query
+		ORDER BY 13 DESC LIMIT $5`, q.WorkspaceID, q.Text, textSearchConfig(q.Language), q.Model, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("text search: %w", err)
 	}
 	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Hit, error) {
 		var h parley.Hit
 		err := r.Scan(&h.ChunkID, &h.SourceID, &h.Kind, &h.ExternalID, &h.Title, &h.URL, &h.Intent, &h.Tags,
-			&h.GroupKey, &h.Text, &h.Answer, &h.SectionPath, &h.Similarity, &h.VectorRank, &h.TextScore, &h.TextRank)
+			&h.GroupKey, &h.Text, &h.Answer, &h.SectionPath, &h.TextScore)
 		return h, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, fmt.Errorf("text search: %w", err)
+	}
+	for i := range hits {
+		hits[i].TextRank = i + 1
 	}
 	return hits, nil
+}
+
+// mergeHits unions the two retrievers' hits; a chunk both found keeps both
+// ranks. Text-only hits get no similarity (0): the vote then weighs them by
+// their text rank alone.
+func mergeHits(vec, txt []parley.Hit) []parley.Hit {
+	byID := make(map[int64]int, len(vec))
+	out := append([]parley.Hit(nil), vec...)
+	for i, h := range out {
+		byID[h.ChunkID] = i
+	}
+	for _, h := range txt {
+		if i, ok := byID[h.ChunkID]; ok {
+			out[i].TextRank, out[i].TextScore = h.TextRank, h.TextScore
+			continue
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// chunkCount returns how many chunks of the model a workspace has, cached
+// for a minute: it only picks the search plan, so staleness is harmless.
+func (db *DB) chunkCount(ctx context.Context, workspaceID, model string) (int, error) {
+	key := workspaceID + "/" + model
+	if v, ok := db.counts.Load(key); ok {
+		if c := v.(cachedCount); time.Since(c.at) < time.Minute {
+			return c.n, nil
+		}
+	}
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM chunks WHERE workspace_id = $1 AND embed_model = $2`,
+		workspaceID, model).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count chunks: %w", err)
+	}
+	db.counts.Store(key, cachedCount{n: n, at: time.Now()})
+	return n, nil
+}
+
+type cachedCount struct {
+	n  int
+	at time.Time
 }

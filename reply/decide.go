@@ -14,6 +14,10 @@ type Decision struct {
 	Answer  bool
 	Reason  string // escalation reason when not Answer
 	Explain string // for the agent who gets the escalation
+	// Scored is true when the confidence and the threshold decided: no
+	// rule escalated first and the knowledge had a match. Evals calibrate
+	// the threshold on these.
+	Scored bool
 }
 
 // minSimilarity is the nearest-hit similarity below which the knowledge is
@@ -27,7 +31,8 @@ const repeatSimilarity = 0.8
 
 // Decide chooses between answering and escalating. In order: a request for
 // a human, a sensitive topic and a repeated question escalate whatever the
-// score; then no match, then a confidence under the workspace's threshold.
+// score; then no match, a confidence under the workspace's threshold, and
+// an answer group without answer text (labelled examples only).
 // simToPrevious is the similarity of the message to the customer's
 // previous one (0 when there is none).
 func Decide(s parley.WorkspaceSettings, text string, history []parley.Message, r retrieval.Ranking, simToPrevious float64) Decision {
@@ -45,14 +50,18 @@ func Decide(s parley.WorkspaceSettings, text string, history []parley.Message, r
 				Explain: "The customer asked again after the bot's answer, so the answer did not help."}
 		}
 	}
-	if !ok || top.Answer == "" || top.Similarity < minSimilarity {
+	if !ok || top.Similarity < minSimilarity {
 		return Decision{Reason: parley.ReasonNoMatch, Explain: "Nothing in the knowledge matches the question."}
 	}
 	if r.Confidence < s.AnswerThreshold {
-		return Decision{Reason: parley.ReasonLowConfidence,
+		return Decision{Scored: true, Reason: parley.ReasonLowConfidence,
 			Explain: fmt.Sprintf("The best answer's confidence %.2f is under the workspace's threshold %.2f.", r.Confidence, s.AnswerThreshold)}
 	}
-	return Decision{Answer: true}
+	if top.Answer == "" {
+		return Decision{Scored: true, Reason: parley.ReasonNoMatch,
+			Explain: fmt.Sprintf("The question matches %s, which has example questions but no answer text yet.", top.GroupKey)}
+	}
+	return Decision{Scored: true, Answer: true}
 }
 
 // sensitiveTopic returns the intent or tag of c on the sensitive list.

@@ -5,12 +5,15 @@
 package reply
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
@@ -20,11 +23,21 @@ import (
 // Store is what the engine needs from the database.
 type Store interface {
 	Workspace(ctx context.Context, id string) (parley.Workspace, error)
-	CreateConversation(ctx context.Context, workspaceID, channel string, customer parley.Customer, language string) (parley.Conversation, error)
+	StartConversation(ctx context.Context, workspaceID, channel string, customer parley.Customer, language, role, text string, meta any) (parley.Conversation, parley.Message, error)
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
 	AddMessage(ctx context.Context, workspaceID, conversationID, role, text string, meta any) (parley.Message, error)
 	Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error)
 	Escalate(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error)
+}
+
+// ClassifierStore is what the engine needs to use the workspaces' intent
+// classifiers (retrieval.Trainer trains them). When its Store implements
+// it too (postgres.DB does), the engine mixes a workspace's classifier
+// into the vote; a workspace without one is ranked by the vote alone.
+type ClassifierStore interface {
+	retrieval.ClassifierSource
+	// GroupHits returns the nearest chunk of each of the groups as a hit.
+	GroupHits(ctx context.Context, q parley.SearchQuery, groups []string) ([]parley.Hit, error)
 }
 
 // MaxMessageChars is the longest customer message the engine takes.
@@ -36,12 +49,33 @@ type Engine struct {
 	embedder retrieval.Embedder
 	lang     *LanguageDetector
 	log      *slog.Logger
+	// classifiers is nil when the store keeps none (or they are off).
+	classifiers *retrieval.ClassifierCache
+	groups      ClassifierStore
 }
 
-// New returns an engine.
+// New returns an engine. It uses the workspaces' intent classifiers when
+// store is also a ClassifierStore.
 func New(store Store, embedder retrieval.Embedder, lang *LanguageDetector, log *slog.Logger) *Engine {
-	return &Engine{store: store, embedder: embedder, lang: lang, log: log}
+	e := &Engine{store: store, embedder: embedder, lang: lang, log: log}
+	if cs, ok := store.(ClassifierStore); ok {
+		e.classifiers = retrieval.NewClassifierCache(cs, classifierCheckInterval)
+		e.groups = cs
+	}
+	return e
 }
+
+// WithoutClassifiers makes the engine rank by the vote alone, ignoring
+// the workspaces' intent classifiers (to measure what they add), and
+// returns it.
+func (e *Engine) WithoutClassifiers() *Engine {
+	e.classifiers, e.groups = nil, nil
+	return e
+}
+
+// classifierCheckInterval is how often the engine looks for a retrained
+// classifier of a workspace.
+const classifierCheckInterval = 5 * time.Second
 
 // Request is one customer message to answer.
 type Request struct {
@@ -102,11 +136,27 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	}
 	history := conv.Messages
 	lang := e.lang.Detect(text, firstNonEmpty(req.Customer.Language, conv.Language, ws.Settings.Languages[0]))
-	if _, err := e.store.AddMessage(ctx, ws.ID, conv.ID, parley.RoleCustomer, text, map[string]any{"language": lang}); err != nil {
-		return Result{}, fmt.Errorf("store customer message: %w", err)
-	}
 
+	// The customer's message is written while the knowledge is searched;
+	// both must be done before anything else is written or returned. Writes
+	// do not stop when the client goes away: the transcript stays whole.
+	write := context.WithoutCancel(ctx)
+	stored := make(chan error, 1)
+	go func() {
+		ctx := write
+		meta := map[string]any{"language": lang}
+		var err error
+		if conv.ID == "" {
+			conv, _, err = e.store.StartConversation(ctx, ws.ID, req.Channel, req.Customer, lang, parley.RoleCustomer, text, meta)
+		} else {
+			_, err = e.store.AddMessage(ctx, ws.ID, conv.ID, parley.RoleCustomer, text, meta)
+		}
+		stored <- err
+	}()
 	ranking, simPrev, err := e.retrieve(ctx, ws.ID, text, previousQuestion(history), lang)
+	if storeErr := <-stored; storeErr != nil {
+		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -115,7 +165,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	if d.Answer {
 		top, _ := ranking.Top()
 		meta := botMeta{Kind: "answer", Group: top.GroupKey, Confidence: ranking.Confidence, Sources: top.Sources}
-		if _, err := e.store.AddMessage(ctx, ws.ID, conv.ID, parley.RoleBot, top.Answer, meta); err != nil {
+		if _, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, top.Answer, meta); err != nil {
 			return Result{}, fmt.Errorf("store answer: %w", err)
 		}
 		res.Status = StatusAnswered
@@ -124,7 +174,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	}
 
 	notice := handoffNotice(lang)
-	esc, _, err := e.store.Escalate(ctx, e.escalation(ws, conv, history, text, lang, ranking, d, notice))
+	esc, _, err := e.store.Escalate(write, e.escalation(ws, conv, history, text, lang, ranking, d, notice))
 	if err != nil {
 		return Result{}, fmt.Errorf("escalate: %w", err)
 	}
@@ -144,9 +194,11 @@ type botMeta struct {
 // historyTurns is how much of a conversation the engine reads.
 const historyTurns = 50
 
+// conversation returns the request's conversation with its recent
+// messages, or an empty one (no ID yet) when the request starts one.
 func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Workspace) (parley.Conversation, error) {
 	if req.ConversationID == "" {
-		return e.store.CreateConversation(ctx, ws.ID, req.Channel, req.Customer, req.Customer.Language)
+		return parley.Conversation{Channel: req.Channel, Customer: req.Customer, Language: req.Customer.Language}, nil
 	}
 	if !parley.IsID(req.ConversationID) {
 		return parley.Conversation{}, parley.Errorf(parley.ENotFound, "conversation %q not found", req.ConversationID)
@@ -183,14 +235,73 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang
 			query = blend(vecs[0], vecs[1], 0.5)
 		}
 	}
-	hits, err := e.store.Search(ctx, parley.SearchQuery{
+	q := parley.SearchQuery{
 		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: query,
 		Text: text, Language: lang, Limit: searchLimit,
-	})
+	}
+	hits, err := e.store.Search(ctx, q)
 	if err != nil {
 		return retrieval.Ranking{}, 0, err
 	}
-	return retrieval.Rank(hits, retrieval.RankOptions{}), simPrev, nil
+	return retrieval.Rank(hits, e.rankOptions(ctx, q, hits)), simPrev, nil
+}
+
+// priorGroups is how many of the classifier's likeliest groups are sure to
+// be candidates, and minPrior the probability one needs for that: the
+// engine looks up the nearest chunk of those the search did not return.
+const (
+	priorGroups = 3
+	minPrior    = 0.1
+)
+
+// rankOptions returns the vote's options: with the workspace's intent
+// classifier's probabilities for the query when it has one. A classifier
+// that cannot be read is logged and done without.
+func (e *Engine) rankOptions(ctx context.Context, q parley.SearchQuery, hits []parley.Hit) retrieval.RankOptions {
+	var opts retrieval.RankOptions
+	if e.classifiers == nil {
+		return opts
+	}
+	clf, err := e.classifiers.Get(ctx, q.WorkspaceID, q.Model)
+	if err != nil {
+		e.log.WarnContext(ctx, "intent classifier unavailable: ranking by the vote alone", "workspace_id", q.WorkspaceID, "err", err.Error())
+		return opts
+	}
+	if opts.Prior = clf.Prior(q.Vector); opts.Prior == nil {
+		return opts
+	}
+	if missing := missingGroups(opts.Prior, hits); len(missing) > 0 {
+		extra, err := e.groups.GroupHits(ctx, q, missing)
+		if err != nil {
+			e.log.WarnContext(ctx, "intent classifier: look up answer groups", "workspace_id", q.WorkspaceID, "err", err.Error())
+		}
+		opts.PriorHits = extra
+	}
+	return opts
+}
+
+// missingGroups returns the likeliest groups of prior (at most priorGroups,
+// each at least minPrior) that no hit belongs to.
+func missingGroups(prior map[string]float64, hits []parley.Hit) []string {
+	var likely []string
+	for g, p := range prior {
+		if p >= minPrior {
+			likely = append(likely, g)
+		}
+	}
+	slices.SortFunc(likely, func(a, b string) int {
+		if c := cmp.Compare(prior[b], prior[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	var missing []string
+	for _, g := range likely[:min(len(likely), priorGroups)] {
+		if !slices.ContainsFunc(hits, func(h parley.Hit) bool { return h.GroupKey == g }) {
+			missing = append(missing, g)
+		}
+	}
+	return missing
 }
 
 // cosine is the cosine similarity of two unit vectors.

@@ -27,9 +27,10 @@ func NewLanguageDetector() *LanguageDetector {
 }
 
 // Detect returns the ISO 639-1 code of text's language, or fallback when
-// the text is too short to tell or the detector is unsure.
+// the text is too short to tell or the detector is unsure. A nil detector
+// always returns fallback.
 func (d *LanguageDetector) Detect(text, fallback string) string {
-	if len(strings.Fields(text)) < 3 {
+	if d == nil || len(strings.Fields(text)) < 3 {
 		return fallback
 	}
 	lang, ok := d.lingua.DetectLanguageOf(text)

@@ -2,6 +2,7 @@ package retrieval
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/parleyhq/parley"
@@ -15,8 +16,9 @@ type Candidate struct {
 	Intent     string      `json:"intent,omitempty"`
 	Tags       []string    `json:"tags,omitempty"`
 	Kind       string      `json:"kind"`
-	Score      float64     `json:"score"`      // the group's share of the vote, in [0,1]
-	Similarity float64     `json:"similarity"` // best cosine similarity among its hits
+	Score      float64     `json:"score"`           // the group's share of the vote (mixed with Prior when set), in [0,1]
+	Prior      float64     `json:"prior,omitempty"` // the intent classifier's probability, when there is one
+	Similarity float64     `json:"similarity"`      // best cosine similarity among its hits
 	Hits       int         `json:"hits"`
 	Sources    []SourceRef `json:"sources"`
 }
@@ -50,10 +52,26 @@ type RankOptions struct {
 	// Neighbours is how many nearest hits vote (default 10).
 	Neighbours int
 	// TextWeight scales the full-text retriever's votes against the vector
-	// retriever's (default 0.3).
+	// retriever's (default 0.3; negative turns them off).
 	TextWeight float64
 	// MaxSources is how many sources a candidate cites (default 3).
 	MaxSources int
+	// Prior, when set, is an intent classifier's probability of each
+	// answer group it knows (Classifier.Prior). The vote share those groups
+	// won together is then shared out again: a group's score becomes
+	// (1-PriorWeight) × its vote share + PriorWeight × that total × its
+	// probability. Groups the classifier does not know (articles, intents
+	// too rare to learn) keep their vote share, and a known group the
+	// vote missed becomes a candidate if any hit, here or in PriorHits,
+	// can speak for it.
+	Prior map[string]float64
+	// PriorWeight is the classifier's part of a known group's score
+	// (default 0.6).
+	PriorWeight float64
+	// PriorHits are hits of groups in Prior that the search did not
+	// return (the store's nearest chunk of each): they give such a
+	// candidate its answer, sources and similarity, but do not vote.
+	PriorHits []parley.Hit
 }
 
 func (o RankOptions) withDefaults() RankOptions {
@@ -66,12 +84,16 @@ func (o RankOptions) withDefaults() RankOptions {
 	if o.MaxSources <= 0 {
 		o.MaxSources = 3
 	}
+	if o.PriorWeight <= 0 || o.PriorWeight > 1 {
+		o.PriorWeight = 0.6
+	}
 	return o
 }
 
 // Rank groups hits by the answer they lead to and scores each group by a
 // similarity-weighted vote of the nearest hits, plus a smaller reciprocal
-// rank vote from full-text search.
+// rank vote from full-text search, mixed with the intent classifier's
+// probabilities when opts.Prior is set.
 func Rank(hits []parley.Hit, opts RankOptions) Ranking {
 	opts = opts.withDefaults()
 	byVector := append([]parley.Hit(nil), hits...)
@@ -90,20 +112,38 @@ func Rank(hits []parley.Hit, opts RankOptions) Ranking {
 		c.Score += w
 		total += w
 	}
+	top := 0.0
 	for i, h := range byVector {
 		if i >= opts.Neighbours {
 			break
 		}
-		vote(h, voteWeight(h.Similarity))
+		w := voteWeight(h.Similarity)
+		top = math.Max(top, w)
+		vote(h, w)
 	}
+	// Full-text hits vote on the vector votes' scale: the first counts
+	// TextWeight times the nearest neighbour, the next ones less.
 	for _, h := range hits {
-		if h.TextRank > 0 && h.TextRank <= opts.Neighbours {
-			vote(h, opts.TextWeight/float64(h.TextRank+1))
+		if opts.TextWeight > 0 && h.TextRank > 0 && h.TextRank <= opts.Neighbours {
+			vote(h, opts.TextWeight*top/float64(h.TextRank))
 		}
+	}
+	if total > 0 {
+		for _, c := range groups {
+			c.Score /= total
+		}
+	}
+	all := byVector
+	if len(opts.PriorHits) > 0 {
+		all = append(slices.Clip(byVector), opts.PriorHits...)
+		sort.SliceStable(all, func(i, j int) bool { return all[i].Similarity > all[j].Similarity })
+	}
+	if opts.Prior != nil {
+		order = mixPrior(groups, order, all, opts)
 	}
 	// Answers, citations and best similarity come from every hit of the
 	// group, nearest first.
-	for _, h := range byVector {
+	for _, h := range all {
 		c, ok := groups[h.GroupKey]
 		if !ok {
 			continue
@@ -121,14 +161,45 @@ func Rank(hits []parley.Hit, opts RankOptions) Ranking {
 	}
 	out := make([]Candidate, 0, len(order))
 	for _, k := range order {
-		c := groups[k]
-		if total > 0 {
-			c.Score /= total
-		}
-		out = append(out, *c)
+		out = append(out, *groups[k])
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
 	return Ranking{Candidates: out, Confidence: confidence(out)}
+}
+
+// mixPrior mixes the classifier's probabilities into the vote shares of the
+// groups it knows and adds the known groups the vote missed that some hit
+// belongs to (in name order, so that ties break the same way every time).
+// It returns the groups' new order.
+func mixPrior(groups map[string]*Candidate, order []string, hits []parley.Hit, opts RankOptions) []string {
+	mass := 0.0 // the vote share of the groups the classifier knows
+	for _, g := range order {
+		if _, ok := opts.Prior[g]; ok {
+			mass += groups[g].Score
+		}
+	}
+	known := make([]string, 0, len(opts.Prior))
+	for g := range opts.Prior {
+		known = append(known, g)
+	}
+	sort.Strings(known)
+	for _, g := range known {
+		c, ok := groups[g]
+		if !ok {
+			i := slices.IndexFunc(hits, func(h parley.Hit) bool { return h.GroupKey == g })
+			if i < 0 {
+				continue
+			}
+			h := hits[i]
+			c = &Candidate{GroupKey: g, Intent: h.Intent, Tags: h.Tags, Kind: h.Kind, Similarity: -1}
+			groups[g] = c
+			order = append(order, g)
+		}
+		p := opts.Prior[g]
+		c.Prior = round3(p)
+		c.Score = (1-opts.PriorWeight)*c.Score + opts.PriorWeight*mass*p
+	}
+	return order
 }
 
 // voteWeight makes near neighbours count much more than far ones.
@@ -136,23 +207,26 @@ func voteWeight(sim float64) float64 {
 	if sim <= 0 {
 		return 0
 	}
-	return sim * sim * sim
+	return math.Pow(sim, 4)
 }
 
-// confidence estimates how likely the top candidate is right from how much
-// of the vote it won, how close its best hit is, and its margin over the
-// runner-up. The weights were fitted on Banking77 (see BENCHMARKS.md); each
-// workspace then picks its threshold on this scale with parley eval.
+// confidence estimates how likely the top candidate is right: a logistic
+// function of how much of the vote it won, its margin over the runner-up,
+// how close its best hit is, and how much closer than the runner-up's best
+// hit. The weights were fitted on the outcomes of the Banking77 and sample
+// eval suites (see BENCHMARKS.md); each workspace then calibrates its own
+// threshold on this scale with parley eval --calibrate.
 func confidence(cands []Candidate) float64 {
 	if len(cands) == 0 {
 		return 0
 	}
 	top := cands[0]
-	margin := top.Score
+	margin, gap := top.Score, math.Max(top.Similarity, 0)
 	if len(cands) > 1 {
 		margin -= cands[1].Score
+		gap -= math.Max(cands[1].Similarity, 0)
 	}
-	z := -6.0 + 4.0*top.Score + 3.0*margin + 5.0*math.Max(top.Similarity, 0)
+	z := -2.9 + 2.6*top.Score + 2.6*margin + 1.8*math.Max(top.Similarity, 0) + 3.9*gap
 	return round3(1 / (1 + math.Exp(-z)))
 }
 

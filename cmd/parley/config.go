@@ -24,7 +24,16 @@ type Config struct {
 	WriteTimeout    time.Duration // PARLEY_WRITE_TIMEOUT
 	ShutdownTimeout time.Duration // PARLEY_SHUTDOWN_TIMEOUT
 	Workspace       string        // PARLEY_WORKSPACE: default workspace for CLI commands
-	Embedder        string        // PARLEY_EMBEDDER: local
+	Embedder        string        // PARLEY_EMBEDDER: local or openai
+	LLM             LLMConfig     // PARLEY_LLM_*: the chat model for agent assist
+	Embed           EmbedConfig   // PARLEY_EMBED_*: the embedder when PARLEY_EMBEDDER=openai
+	// MaxUploadBytes caps an upload's body (PARLEY_MAX_UPLOAD_BYTES) and
+	// MaxUploadRecords its documents (PARLEY_MAX_UPLOAD_RECORDS).
+	MaxUploadBytes   int64
+	MaxUploadRecords int
+	// WebhookPollInterval is how often the delivery worker looks for due
+	// webhook events (PARLEY_WEBHOOK_POLL_INTERVAL).
+	WebhookPollInterval time.Duration
 }
 
 // defaultDatabaseURL is what scripts/db-setup.sh creates.
@@ -45,7 +54,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		WriteTimeout:    r.duration("PARLEY_WRITE_TIMEOUT", 120*time.Second),
 		ShutdownTimeout: r.duration("PARLEY_SHUTDOWN_TIMEOUT", 20*time.Second),
 		Workspace:       r.str("PARLEY_WORKSPACE", "demo"),
-		Embedder:        r.oneOf("PARLEY_EMBEDDER", "local", "local"),
+		Embedder:        r.oneOf("PARLEY_EMBEDDER", "local", "local", "openai"),
+
+		MaxUploadBytes:   int64(r.integer("PARLEY_MAX_UPLOAD_BYTES", 64<<20, 1024, 1<<34)),
+		MaxUploadRecords: r.integer("PARLEY_MAX_UPLOAD_RECORDS", 100_000, 1, 10_000_000),
+
+		WebhookPollInterval: r.duration("PARLEY_WEBHOOK_POLL_INTERVAL", time.Second),
 	}
 	switch lvl := r.oneOf("PARLEY_LOG_LEVEL", "info", "debug", "info", "warn", "error"); lvl {
 	case "debug":
@@ -58,6 +72,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(cfg.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		r.errs = append(r.errs, "PARLEY_DATABASE_URL must be a postgres:// URL")
 	}
+	cfg.LLM = loadLLM(&r)
+	cfg.Embed = loadEmbed(&r, cfg.Embedder, cfg.LLM)
 	if len(r.errs) > 0 {
 		return cfg, errors.New("invalid configuration:\n  " + strings.Join(r.errs, "\n  "))
 	}
@@ -71,8 +87,122 @@ func (c Config) LogValue() slog.Value {
 		slog.String("addr", c.Addr),
 		slog.Bool("auto_migrate", c.AutoMigrate),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
+		slog.Int("max_upload_records", c.MaxUploadRecords),
 		slog.String("embedder", c.Embedder),
+		slog.Any("llm", c.LLM),
+		slog.Any("embed", c.Embed),
 	)
+}
+
+// LLMConfig is the OpenAI-compatible chat model. Without BaseURL and Model
+// (or AzureDeployment) there is none: suggestions come from the knowledge
+// only and translate, rewrite and summary answer 503.
+type LLMConfig struct {
+	BaseURL         string        // PARLEY_LLM_BASE_URL
+	APIKey          string        // PARLEY_LLM_API_KEY (never logged)
+	Model           string        // PARLEY_LLM_MODEL
+	AzureDeployment string        // PARLEY_LLM_AZURE_DEPLOYMENT: selects Azure OpenAI
+	APIVersion      string        // PARLEY_LLM_API_VERSION: Azure's api-version
+	Timeout         time.Duration // PARLEY_LLM_TIMEOUT: per call, retries included
+	MaxRetries      int           // PARLEY_LLM_MAX_RETRIES
+	ContextTokens   int           // PARLEY_LLM_CONTEXT_TOKENS: the model's context window
+}
+
+// Enabled reports whether a chat model is configured.
+func (l LLMConfig) Enabled() bool { return l.BaseURL != "" && l.Model != "" }
+
+// LogValue leaves the API key out.
+func (l LLMConfig) LogValue() slog.Value {
+	if !l.Enabled() {
+		return slog.StringValue("none")
+	}
+	return slog.GroupValue(
+		slog.String("base_url", redactURL(l.BaseURL)),
+		slog.String("model", l.Model),
+		slog.String("azure_deployment", l.AzureDeployment),
+		slog.Bool("api_key_set", l.APIKey != ""),
+		slog.String("timeout", l.Timeout.String()),
+		slog.Int("context_tokens", l.ContextTokens),
+	)
+}
+
+func loadLLM(r *envReader) LLMConfig {
+	l := LLMConfig{
+		BaseURL:         r.str("PARLEY_LLM_BASE_URL", ""),
+		APIKey:          r.str("PARLEY_LLM_API_KEY", ""),
+		AzureDeployment: r.str("PARLEY_LLM_AZURE_DEPLOYMENT", ""),
+		APIVersion:      r.str("PARLEY_LLM_API_VERSION", "2024-10-21"),
+		Timeout:         r.duration("PARLEY_LLM_TIMEOUT", 60*time.Second),
+		MaxRetries:      r.integer("PARLEY_LLM_MAX_RETRIES", 3, 0, 10),
+		ContextTokens:   r.integer("PARLEY_LLM_CONTEXT_TOKENS", 8192, 1024, 10_000_000),
+	}
+	l.Model = r.str("PARLEY_LLM_MODEL", l.AzureDeployment)
+	switch {
+	case l.BaseURL == "" && l.Model != "":
+		r.errs = append(r.errs, "PARLEY_LLM_MODEL is set but PARLEY_LLM_BASE_URL is not: set both (https://api.openai.com/v1 for OpenAI), or neither to run without a chat model")
+	case l.BaseURL != "" && l.Model == "":
+		r.errs = append(r.errs, "PARLEY_LLM_BASE_URL is set but PARLEY_LLM_MODEL is not: set both (or PARLEY_LLM_AZURE_DEPLOYMENT for Azure), or neither to run without a chat model")
+	}
+	if l.BaseURL != "" {
+		r.httpURL("PARLEY_LLM_BASE_URL", l.BaseURL)
+	}
+	return l
+}
+
+// EmbedConfig is the OpenAI-compatible embedder. BaseURL and APIKey
+// default to the chat model's.
+type EmbedConfig struct {
+	BaseURL         string // PARLEY_EMBED_BASE_URL
+	APIKey          string // PARLEY_EMBED_API_KEY (never logged)
+	Model           string // PARLEY_EMBED_MODEL
+	Dimensions      int    // PARLEY_EMBED_DIMENSIONS: the model's vector size
+	AzureDeployment string // PARLEY_EMBED_AZURE_DEPLOYMENT: selects Azure OpenAI
+}
+
+// LogValue leaves the API key out.
+func (e EmbedConfig) LogValue() slog.Value {
+	if e.Model == "" {
+		return slog.StringValue("none")
+	}
+	return slog.GroupValue(
+		slog.String("base_url", redactURL(e.BaseURL)),
+		slog.String("model", e.Model),
+		slog.Int("dimensions", e.Dimensions),
+		slog.Bool("api_key_set", e.APIKey != ""),
+	)
+}
+
+func loadEmbed(r *envReader, embedder string, llm LLMConfig) EmbedConfig {
+	if embedder != "openai" {
+		return EmbedConfig{}
+	}
+	e := EmbedConfig{
+		BaseURL:         r.str("PARLEY_EMBED_BASE_URL", llm.BaseURL),
+		APIKey:          r.str("PARLEY_EMBED_API_KEY", llm.APIKey),
+		AzureDeployment: r.str("PARLEY_EMBED_AZURE_DEPLOYMENT", ""),
+		Dimensions:      r.integer("PARLEY_EMBED_DIMENSIONS", 0, 1, 2000),
+	}
+	e.Model = r.str("PARLEY_EMBED_MODEL", e.AzureDeployment)
+	if e.Model == "" {
+		r.errs = append(r.errs, "PARLEY_EMBEDDER=openai needs PARLEY_EMBED_MODEL (e.g. text-embedding-3-small, or nomic-embed-text on Ollama)")
+	}
+	if e.Dimensions == 0 && strings.TrimSpace(r.getenv("PARLEY_EMBED_DIMENSIONS")) == "" {
+		r.errs = append(r.errs, "PARLEY_EMBEDDER=openai needs PARLEY_EMBED_DIMENSIONS, the model's vector size (1536 for text-embedding-3-small, 768 for nomic-embed-text; at most 2000)")
+	}
+	if e.BaseURL == "" {
+		r.errs = append(r.errs, "PARLEY_EMBEDDER=openai needs PARLEY_EMBED_BASE_URL (or PARLEY_LLM_BASE_URL)")
+	} else {
+		r.httpURL("PARLEY_EMBED_BASE_URL", e.BaseURL)
+	}
+	return e
+}
+
+// httpURL checks that raw is an http(s) URL.
+func (r *envReader) httpURL(key, raw string) {
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.errs = append(r.errs, key+" must be an http:// or https:// URL such as https://api.openai.com/v1")
+	}
 }
 
 func redactURL(raw string) string {

@@ -1,8 +1,87 @@
 package main
 
-import "github.com/parleyhq/parley/retrieval"
+import (
+	"fmt"
+	"log/slog"
 
-// newEmbedder returns the configured embedder.
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/prompts/openai"
+	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+// newEmbedder returns the configured embedder: the local one, or an
+// OpenAI-compatible endpoint.
 func newEmbedder(cfg Config) (retrieval.Embedder, error) {
-	return retrieval.NewLocal(), nil
+	if cfg.Embedder != "openai" {
+		return retrieval.NewLocal(), nil
+	}
+	e, err := openai.NewEmbedder(openai.Config{
+		BaseURL:         cfg.Embed.BaseURL,
+		APIKey:          cfg.Embed.APIKey,
+		Model:           cfg.Embed.Model,
+		AzureDeployment: cfg.Embed.AzureDeployment,
+		APIVersion:      cfg.LLM.APIVersion,
+		Timeout:         cfg.LLM.Timeout,
+		MaxRetries:      retries(cfg.LLM.MaxRetries),
+	}, cfg.Embed.Dimensions)
+	if err != nil {
+		return nil, fmt.Errorf("embedder: %w", err)
+	}
+	return e, nil
+}
+
+// newChatModel returns the configured chat model, or nil when there is
+// none.
+func newChatModel(cfg Config) (prompts.ChatModel, error) {
+	if !cfg.LLM.Enabled() {
+		return nil, nil
+	}
+	m, err := openai.NewChatModel(openai.Config{
+		BaseURL:         cfg.LLM.BaseURL,
+		APIKey:          cfg.LLM.APIKey,
+		Model:           cfg.LLM.Model,
+		AzureDeployment: cfg.LLM.AzureDeployment,
+		APIVersion:      cfg.LLM.APIVersion,
+		Timeout:         cfg.LLM.Timeout,
+		MaxRetries:      retries(cfg.LLM.MaxRetries),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chat model: %w", err)
+	}
+	return m, nil
+}
+
+// newAssistant wires agent assist: the chat model, if one is configured,
+// logged and counted on reg, and the prompt renderer.
+func newAssistant(cfg Config, log *slog.Logger, engine *reply.Engine, tok *prompts.Tokenizer, reg prometheus.Registerer) (*reply.Assistant, error) {
+	model, err := newChatModel(cfg)
+	if err != nil {
+		return nil, err
+	}
+	render, err := prompts.NewRenderer(tok, prompts.RendererOptions{ContextTokens: cfg.LLM.ContextTokens})
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := prompts.NewMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("register chat-model metrics: %w", err)
+	}
+	if model == nil {
+		log.Info("no chat model configured: suggestions come from the knowledge only; translate, rewrite and summary answer 503")
+		return reply.NewAssistant(engine, nil, render), nil
+	}
+	log.Info("agent assist chat model", "model", cfg.LLM.Model, "base_url", redactURL(cfg.LLM.BaseURL), "context_tokens", cfg.LLM.ContextTokens)
+	return reply.NewAssistant(engine, prompts.Observe(model, cfg.LLM.Model, metrics, tok, log), render), nil
+}
+
+// retries maps PARLEY_LLM_MAX_RETRIES, where 0 means none, to
+// openai.Config, where 0 means the default.
+func retries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -27,6 +27,8 @@ Commands:
   serve     run the HTTP API
   migrate   apply database migrations
   ingest    load FAQs, articles and resolved conversations into a knowledge base
+  eval      run an eval suite: precision, coverage, escalation, calibration
+  bench     measure the answer path: engine against bare search, and HTTP load
   keys      create, list and revoke API keys
   version   print the version
 
@@ -47,6 +49,8 @@ type command func(ctx context.Context, a *app, args []string) error
 var commands = map[string]command{
 	"serve":   runServe,
 	"ingest":  runIngest,
+	"eval":    runEval,
+	"bench":   runBench,
 	"migrate": runMigrate,
 	"keys":    runKeys,
 	"version": runVersion,

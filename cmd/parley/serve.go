@@ -12,7 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/reply"
 )
 
@@ -36,15 +38,49 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	a.log.Info("loading language models")
 	engine := reply.New(db, embedder, reply.NewLanguageDetector(), a.log)
 
+	tok, err := prompts.NewTokenizer()
+	if err != nil {
+		return err
+	}
+	pipeline := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	assistant, err := newAssistant(a.cfg, a.log, engine, tok, reg)
+	if err != nil {
+		return err
+	}
 	handler := api.New(db, engine, api.Options{
 		Logger:       a.log,
 		MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Ready:        func(ctx context.Context) error { return ready(ctx, db) },
 		Metrics:      reg,
 		Version:      version,
+		Assistant:    assistant,
+
+		Ingester:         pipeline,
+		MaxUploadBytes:   a.cfg.MaxUploadBytes,
+		MaxUploadRecords: a.cfg.MaxUploadRecords,
 	})
+	if n, err := handler.FailStaleJobs(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		a.log.Warn("failed ingest jobs left unfinished by a server that stopped", "jobs", n)
+	}
+	// The webhook delivery worker runs beside the server and stops with it;
+	// what it has not delivered stays in the outbox for the next start.
+	deliverer := reply.NewDeliverer(db, reply.DelivererOptions{PollInterval: a.cfg.WebhookPollInterval, Logger: a.log})
+	workerCtx, stopWorker := context.WithCancel(ctx)
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		_ = deliverer.Run(workerCtx)
+	}()
+	defer func() {
+		stopWorker()
+		<-workerDone
+	}()
+
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           handler,
@@ -69,7 +105,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	a.log.Info("shutting down: finishing in-flight requests", "timeout", a.cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err = srv.Shutdown(shutdownCtx)
+	if jobsErr := handler.Close(shutdownCtx); jobsErr != nil {
+		a.log.Warn("shutdown", "err", jobsErr.Error())
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

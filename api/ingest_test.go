@@ -1,0 +1,509 @@
+package api_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+// testTokenizer is shared: it takes a moment to load.
+var testTokenizer = sync.OnceValues(prompts.NewTokenizer)
+
+func testPipeline(t *testing.T) *ingest.Pipeline {
+	t.Helper()
+	tok, err := testTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ingest.NewPipeline(pgtest.DB(t), retrieval.NewLocal(), ingest.NewChunker(tok, ingest.ChunkOptions{}))
+}
+
+// ingestEnv is an env whose server takes uploads, with its knowledge base
+// "faq" created.
+type ingestEnv struct {
+	*env
+	server *api.Server
+	admin  string
+}
+
+// newIngestEnv starts a server with uploads on; set changes its options.
+func newIngestEnv(t *testing.T, set func(*api.Options)) *ingestEnv {
+	t.Helper()
+	db := pgtest.DB(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts := api.Options{
+		Logger:       log,
+		MaxBodyBytes: testBodyLimit,
+		Ready:        db.Ping,
+		Version:      "test",
+		Ingester:     testPipeline(t),
+	}
+	if set != nil {
+		set(&opts)
+	}
+	s := api.New(db, reply.New(db, retrieval.NewLocal(), detector, log), opts)
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
+	e := &env{t: t, srv: srv, ws: pgtest.Workspace(t), keys: map[parley.Role]string{}}
+	for _, role := range []parley.Role{parley.RoleWidget, parley.RoleAgent, parley.RoleAdmin} {
+		_, secret, err := db.CreateKey(context.Background(), e.ws.ID, "test", role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.keys[role] = secret
+	}
+	ie := &ingestEnv{env: e, server: s, admin: e.keys[parley.RoleAdmin]}
+	if status, body := e.do("POST", "/v1/knowledge-bases", ie.admin, `{"name": "faq"}`); status != 201 {
+		t.Fatalf("create knowledge base: %d %v", status, body)
+	}
+	return ie
+}
+
+// uploadFile is one "file" part of a multipart upload.
+type uploadFile struct {
+	name string
+	data []byte
+}
+
+func csvFile(name, content string) uploadFile { return uploadFile{name, []byte(content)} }
+
+// upload posts files and form fields ("name=value") to a knowledge base
+// and returns the status, the decoded body and the Location header.
+func (e *ingestEnv) upload(kb, key string, files []uploadFile, fields ...string) (int, map[string]any, string) {
+	e.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, f := range files {
+		w, err := mw.CreateFormFile("file", f.name)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		w.Write(f.data)
+	}
+	for _, f := range fields {
+		name, value, _ := strings.Cut(f, "=")
+		mw.WriteField(name, value)
+	}
+	mw.Close()
+	return e.post(kb, key, mw.FormDataContentType(), buf.Bytes())
+}
+
+// uploadJSON posts a JSON upload.
+func (e *ingestEnv) uploadJSON(kb, body string) (int, map[string]any, string) {
+	e.t.Helper()
+	return e.post(kb, e.admin, "application/json", []byte(body))
+}
+
+func (e *ingestEnv) post(kb, key, contentType string, body []byte) (int, map[string]any, string) {
+	e.t.Helper()
+	req, err := http.NewRequest("POST", e.srv.URL+"/v1/knowledge-bases/"+kb+"/uploads", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		e.t.Fatalf("upload: status %d, body is not JSON: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, out, resp.Header.Get("Location")
+}
+
+// wantResult checks a 200 upload answer's counts.
+func wantResult(t *testing.T, status int, body map[string]any, want map[string]float64) {
+	t.Helper()
+	res, _ := body["result"].(map[string]any)
+	if status != 200 || res == nil {
+		t.Fatalf("upload: %d %v, want 200 with a result", status, body)
+	}
+	for k, v := range want {
+		if res[k] != v {
+			t.Errorf("result %s = %v, want %v (result %v)", k, res[k], v, res)
+		}
+	}
+}
+
+// sourceCount counts the sources the API lists for knowledge base "faq".
+func (e *ingestEnv) sourceCount() int {
+	e.t.Helper()
+	status, body := e.do("GET", "/v1/knowledge-bases/faq/sources?limit=1000", e.admin, "")
+	if status != 200 {
+		e.t.Fatalf("list sources: %d %v", status, body)
+	}
+	srcs, _ := body["sources"].([]any)
+	return len(srcs)
+}
+
+const faqCSV = `id,question,answer,tags
+pw,How do I reset my password?,Use the reset link on the sign-in page.,account
+ship,How long does delivery take?,Three to five working days.,orders
+pay,Which cards do you take?,"Visa, Mastercard and Amex.",billing
+`
+
+func TestUploadCSVLifecycle(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	file := func(content string) []uploadFile { return []uploadFile{csvFile("faq.csv", content)} }
+
+	status, body, _ := e.upload("faq", e.admin, file(faqCSV))
+	// Each entry is two chunks (question and answer), both embedded.
+	wantResult(t, status, body, map[string]float64{"added": 3, "unchanged": 0, "embedded": 6})
+	if body["documents"] != 3.0 || body["files"] != 1.0 {
+		t.Errorf("documents/files: %v", body)
+	}
+	status, list := e.do("GET", "/v1/knowledge-bases/faq/sources", e.admin, "")
+	srcs, _ := list["sources"].([]any)
+	if status != 200 || len(srcs) != 3 || srcs[0].(map[string]any)["external_id"] != "pw" {
+		t.Fatalf("sources after upload: %d %v", status, list)
+	}
+
+	status, body, _ = e.upload("faq", e.admin, file(faqCSV))
+	wantResult(t, status, body, map[string]float64{"added": 0, "updated": 0, "unchanged": 3, "embedded": 0})
+
+	changed := strings.Replace(faqCSV, "Three to five working days.", "Two to four working days.", 1)
+	status, body, _ = e.upload("faq", e.admin, file(changed), "dry_run=true")
+	wantResult(t, status, body, map[string]float64{"updated": 1, "unchanged": 2, "embedded": 0})
+	if body["dry_run"] != true {
+		t.Errorf("dry run not reported: %v", body)
+	}
+	status, body, _ = e.upload("faq", e.admin, file(changed))
+	wantResult(t, status, body, map[string]float64{"updated": 1, "unchanged": 2, "embedded": 2})
+
+	onlyOne := "id,question,answer\npw,How do I reset my password?,Use the reset link on the sign-in page.\n"
+	status, body, _ = e.upload("faq", e.admin, file(onlyOne))
+	wantResult(t, status, body, map[string]float64{"unchanged": 0, "updated": 1, "pruned": 0}) // tags dropped
+	if n := e.sourceCount(); n != 3 {
+		t.Fatalf("without prune: %d sources, want 3", n)
+	}
+	status, body, _ = e.upload("faq", e.admin, file(onlyOne), "prune=true")
+	wantResult(t, status, body, map[string]float64{"unchanged": 1, "pruned": 2})
+	if n := e.sourceCount(); n != 1 {
+		t.Fatalf("after prune: %d sources, want 1", n)
+	}
+}
+
+func TestUploadOptionsAndFormats(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	banking := "text,category\nMy card has not arrived yet,card_arrival\nHow do I top up?,top_up\n"
+	article := "# Returns\n\nYou can return any plant within 30 days.\n"
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	w, _ := zw.Create("guides/care.md")
+	w.Write([]byte("# Care\n\nWater weekly.\n"))
+	zw.Close()
+
+	// Form fields may come after the files they apply to.
+	status, body, _ := e.upload("faq", e.admin, []uploadFile{csvFile("train.csv", banking)},
+		"column=question=text", "column=intent=category", "kind=faq")
+	wantResult(t, status, body, map[string]float64{"added": 2})
+	status, body, _ = e.upload("faq", e.admin, []uploadFile{csvFile("returns.md", article), {"guides.zip", zipped.Bytes()}})
+	wantResult(t, status, body, map[string]float64{"added": 2})
+	if body["files"] != 2.0 {
+		t.Errorf("files: %v", body["files"])
+	}
+	if n := e.sourceCount(); n != 4 {
+		t.Fatalf("%d sources, want 4", n)
+	}
+}
+
+func TestUploadJSONRecords(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	status, body, _ := e.uploadJSON("faq", `{"records": [
+		{"id": "pw", "question": "How do I reset my password?", "answer": "Use the reset link.", "tags": ["account"]},
+		{"question": "Where is my parcel?", "intent": "delivery"}
+	], "kind": "faq"}`)
+	wantResult(t, status, body, map[string]float64{"added": 2})
+	status, body, _ = e.uploadJSON("faq", `{"records": [{"id": "pw", "question": "How do I reset my password?", "answer": "Use the reset link.", "tags": ["account"]}], "prune": true}`)
+	wantResult(t, status, body, map[string]float64{"unchanged": 1, "pruned": 1})
+
+	status, body, _ = e.uploadJSON("faq", `{"conversations": [
+		{"id": "c-1", "messages": [{"role": "customer", "text": "My order is late, mail me at ann@example.com"}, {"role": "agent", "text": "It ships tomorrow."}]}
+	]}`)
+	wantResult(t, status, body, map[string]float64{"added": 1})
+	if n := e.sourceCount(); n != 2 {
+		t.Fatalf("%d sources, want 2", n)
+	}
+}
+
+func TestUploadRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, func(o *api.Options) {
+		o.MaxUploadBytes = 64 << 10
+		o.MaxUploadRecords = 5
+	})
+	var bomb bytes.Buffer
+	zw := zip.NewWriter(&bomb)
+	w, _ := zw.Create("huge.txt")
+	w.Write(bytes.Repeat([]byte("aaaaaaaa"), 1<<17)) // 1 MiB, compresses to about 1 KiB
+	zw.Close()
+	sixRows := "question,answer\n"
+	for i := range 6 {
+		sixRows += fmt.Sprintf("Question %d?,Answer %d.\n", i, i)
+	}
+	multipartTests := []struct {
+		name    string
+		files   []uploadFile
+		fields  []string
+		status  int
+		code    string
+		message []string
+	}{
+		{"broken CSV", []uploadFile{csvFile("faq.csv", "question,answer\nFine?,Yes.\n,No question here\n")}, nil,
+			400, "invalid", []string{"faq.csv:3", `"question"`, "empty"}},
+		{"unknown format", []uploadFile{csvFile("faq.xlsx", "x")}, nil, 400, "invalid", []string{"faq.xlsx"}},
+		{"no files", nil, []string{"prune=true"}, 400, "invalid", []string{"no files"}},
+		{"unknown field", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"purne=true"}, 400, "invalid", []string{`"purne"`}},
+		{"bad bool", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"prune=maybe"}, 400, "invalid", []string{"prune"}},
+		{"bad column", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"column=question"}, 400, "invalid", []string{"FIELD=COLUMN"}},
+		{"bad kind", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"kind=poem"}, 400, "invalid", []string{"poem"}},
+		{"same id in two files", []uploadFile{csvFile("a.csv", "id,question,answer\nx,Q?,A.\n"), csvFile("b.csv", "id,question,answer\nx,R?,B.\n")}, nil,
+			400, "invalid", []string{"b.csv:2", `"id"`}},
+		{"body over the limit", []uploadFile{csvFile("big.csv", "question,answer\n"+strings.Repeat("Why?,Because.\n", 6000))}, nil,
+			413, "too_large", []string{"65536"}},
+		{"zip bomb", []uploadFile{{"bomb.zip", bomb.Bytes()}}, nil, 413, "too_large", []string{"65536"}},
+		{"too many records", []uploadFile{csvFile("faq.csv", sixRows)}, nil, 413, "too_large", []string{"limit is 5"}},
+		{"too many records over files", []uploadFile{csvFile("a.csv", faqCSV), csvFile("b.csv", strings.ReplaceAll(faqCSV, "?", "??"))}, nil,
+			413, "too_large", []string{"more than 5"}},
+	}
+	for _, tt := range multipartTests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body, _ := e.upload("faq", e.admin, tt.files, tt.fields...)
+			wantError(t, status, body, tt.status, tt.code)
+			msg := body["error"].(map[string]any)["message"].(string)
+			for _, m := range tt.message {
+				if !strings.Contains(msg, m) {
+					t.Errorf("message %q does not contain %q", msg, m)
+				}
+			}
+		})
+	}
+	jsonTests := []struct{ name, body, message string }{
+		{"no records", `{"prune": true}`, "records"},
+		{"empty records", `{"records": []}`, "empty"},
+		{"unknown record field", `{"records": [{"question": "Q?", "answer": "A."}, {"qestion": "Q?"}]}`, `records:2: unknown field "qestion"`},
+		{"record not an object", `{"records": ["Q?"]}`, "records:1"},
+		{"empty question", `{"records": [{"question": "", "answer": "A."}]}`, `records:1: field "question"`},
+		{"unknown top-level field", `{"record": []}`, `"record"`},
+		{"article kind", `{"records": [{"question": "Q?", "answer": "A."}], "kind": "article"}`, "articles"},
+	}
+	for _, tt := range jsonTests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body, _ := e.uploadJSON("faq", tt.body)
+			wantError(t, status, body, 400, "invalid")
+			if msg := body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, tt.message) {
+				t.Errorf("message %q does not contain %q", msg, tt.message)
+			}
+		})
+	}
+	status, body, _ := e.post("faq", e.admin, "text/csv", []byte(faqCSV))
+	wantError(t, status, body, 400, "invalid")
+
+	if n := e.sourceCount(); n != 0 {
+		t.Fatalf("rejected uploads wrote %d sources", n)
+	}
+}
+
+// A zip bomb and a body over the limit leave a loaded knowledge base as it
+// was.
+func TestRejectedUploadLeavesDatabaseUnchanged(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, func(o *api.Options) { o.MaxUploadBytes = 64 << 10 })
+	status, body, _ := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
+	wantResult(t, status, body, map[string]float64{"added": 3})
+	_, before := e.do("GET", "/v1/knowledge-bases/faq", e.admin, "")
+
+	var bomb bytes.Buffer
+	zw := zip.NewWriter(&bomb)
+	w, _ := zw.Create("faq.csv")
+	w.Write([]byte("id,question,answer\nnew,A new question?,A new answer.\n"))
+	w, _ = zw.Create("zz.txt")
+	w.Write(bytes.Repeat([]byte("zzzzzzzz"), 1<<17))
+	zw.Close()
+	status, body, _ = e.upload("faq", e.admin, []uploadFile{{"bomb.zip", bomb.Bytes()}}, "prune=true")
+	wantError(t, status, body, 413, "too_large")
+	big := "id,question,answer\n" + strings.Repeat("x,Why?,Because.\n", 6000)
+	status, body, _ = e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", big)}, "prune=true")
+	wantError(t, status, body, 413, "too_large")
+
+	_, after := e.do("GET", "/v1/knowledge-bases/faq", e.admin, "")
+	if before["sources"] != 3.0 || after["sources"] != before["sources"] || after["chunks"] != before["chunks"] {
+		t.Fatalf("counts changed: before %v, after %v", before, after)
+	}
+}
+
+func TestUploadAccess(t *testing.T) {
+	t.Parallel()
+	a := newIngestEnv(t, nil)
+	b := newIngestEnv(t, nil)
+	files := []uploadFile{csvFile("faq.csv", faqCSV)}
+	for _, role := range []parley.Role{parley.RoleWidget, parley.RoleAgent} {
+		status, body, _ := a.upload("faq", a.keys[role], files)
+		wantError(t, status, body, 403, "forbidden")
+	}
+	_, kbB := b.do("GET", "/v1/knowledge-bases/faq", b.admin, "")
+	for _, ref := range []string{"missing", kbB["id"].(string)} {
+		status, body, _ := a.upload(ref, a.admin, files)
+		wantError(t, status, body, 404, "not_found")
+		status, body = a.do("GET", "/v1/knowledge-bases/"+ref+"/jobs/00000000-0000-0000-0000-000000000000", a.admin, "")
+		wantError(t, status, body, 404, "not_found")
+	}
+	if n := b.sourceCount(); n != 0 {
+		t.Fatalf("workspace B got %d sources from A", n)
+	}
+	status, body := a.do("GET", "/v1/knowledge-bases/faq/jobs/not-a-uuid", a.admin, "")
+	wantError(t, status, body, 404, "not_found")
+}
+
+// pollJob polls a job until it ends.
+func (e *ingestEnv) pollJob(location string) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		status, job := e.do("GET", location, e.admin, "")
+		if status != 200 {
+			e.t.Fatalf("poll %s: %d %v", location, status, job)
+		}
+		if job["state"] == "succeeded" || job["state"] == "failed" {
+			return job
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("job still %v after 20 s: %v", job["state"], job)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestLargeUploadRunsAsJob(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, func(o *api.Options) { o.SyncIngestMax = 2 })
+	status, body, location := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
+	job, _ := body["job"].(map[string]any)
+	if status != 202 || job == nil || job["state"] != "queued" || location == "" || !strings.HasSuffix(location, job["id"].(string)) {
+		t.Fatalf("upload: %d %v (Location %q), want 202 with a queued job", status, body, location)
+	}
+	if planned, _ := job["planned"].(map[string]any); planned["added"] != 3.0 || job["to_write"] != 3.0 {
+		t.Errorf("job plan: %v", job)
+	}
+	job = e.pollJob(location)
+	res, _ := job["result"].(map[string]any)
+	if job["state"] != "succeeded" || res["added"] != 3.0 || res["embedded"] != 6.0 || job["written"] != 3.0 || job["error"] != nil {
+		t.Fatalf("job: %v", job)
+	}
+	if n := e.sourceCount(); n != 3 {
+		t.Fatalf("%d sources after the job, want 3", n)
+	}
+	// Unchanged, it is small again: answered at once.
+	status, body, _ = e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
+	wantResult(t, status, body, map[string]float64{"unchanged": 3})
+}
+
+// blockingIngester plans like the pipeline but blocks real runs until its
+// context ends.
+type blockingIngester struct{ api.Ingester }
+
+func (b blockingIngester) Run(ctx context.Context, req ingest.Request) (ingest.Result, error) {
+	if req.DryRun {
+		return b.Ingester.Run(ctx, req)
+	}
+	<-ctx.Done()
+	return ingest.Result{}, ctx.Err()
+}
+
+func TestJobsAreBoundedAndCancelledAtShutdown(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, func(o *api.Options) {
+		o.SyncIngestMax, o.IngestJobs, o.IngestQueue = 1, 1, 1
+		o.Ingester = blockingIngester{testPipeline(t)}
+	})
+	files := []uploadFile{csvFile("faq.csv", faqCSV)}
+	var locations []string
+	for range 2 {
+		status, body, location := e.upload("faq", e.admin, files)
+		if status != 202 {
+			t.Fatalf("upload: %d %v", status, body)
+		}
+		locations = append(locations, location)
+	}
+	status, body, _ := e.upload("faq", e.admin, files)
+	wantError(t, status, body, 503, "unavailable")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := e.server.Close(ctx); err == nil {
+		t.Fatal("Close with blocked jobs returned no error")
+	}
+	for _, loc := range locations {
+		_, job := e.do("GET", loc, e.admin, "")
+		if job["state"] != "failed" || !strings.Contains(fmt.Sprint(job["error"]), "shut down") {
+			t.Errorf("job after shutdown: %v", job)
+		}
+	}
+	status, body, _ = e.upload("faq", e.admin, files)
+	wantError(t, status, body, 503, "unavailable")
+	if n := e.sourceCount(); n != 0 {
+		t.Fatalf("cancelled jobs wrote %d sources", n)
+	}
+}
+
+// A job whose server died (no heartbeat) is reported failed.
+func TestStaleJobIsFailed(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	db := pgtest.DB(t)
+	ctx := context.Background()
+	_, kb := e.do("GET", "/v1/knowledge-bases/faq", e.admin, "")
+	var ids []string
+	for range 2 {
+		job, err := db.CreateIngestJob(ctx, e.ws.ID, kb["id"].(string), map[string]int{"documents": 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Pool().Exec(ctx, `UPDATE ingest_jobs SET updated_at = now() - interval '1 hour' WHERE id = $1`, job.ID); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, job.ID)
+	}
+	_, job := e.do("GET", "/v1/knowledge-bases/faq/jobs/"+ids[0], e.admin, "")
+	if job["state"] != "failed" || !strings.Contains(fmt.Sprint(job["error"]), "interrupted") {
+		t.Fatalf("stale job: %v", job)
+	}
+	if n, err := e.server.FailStaleJobs(ctx); err != nil || n < 1 {
+		t.Fatalf("FailStaleJobs: %d, %v", n, err)
+	}
+	got, err := db.IngestJob(ctx, e.ws.ID, kb["id"].(string), ids[1], time.Hour)
+	if err != nil || got.State != postgres.JobFailed {
+		t.Fatalf("second stale job: %+v, %v", got, err)
+	}
+}

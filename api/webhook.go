@@ -1,0 +1,53 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleyhq/parley/postgres"
+)
+
+type putWebhookRequest struct {
+	URL    string `json:"url"`
+	Secret string `json:"secret"`
+}
+
+type webhookResponse struct {
+	postgres.Webhook
+	// Secret is set only when Parley generated it: it is shown this once.
+	Secret string `json:"secret,omitempty"`
+}
+
+// putWebhook sets the workspace's webhook. Without a secret one is
+// generated and returned, once.
+func (s *Server) putWebhook(c *gin.Context) {
+	var req putWebhookRequest
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	w, generated, err := s.store.PutWebhook(c.Request.Context(), principal(c).WorkspaceID, req.URL, req.Secret)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, webhookResponse{Webhook: w, Secret: generated})
+}
+
+func (s *Server) getWebhook(c *gin.Context) {
+	w, err := s.store.Webhook(c.Request.Context(), principal(c).WorkspaceID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, w)
+}
+
+func (s *Server) deleteWebhook(c *gin.Context) {
+	if err := s.store.DeleteWebhook(c.Request.Context(), principal(c).WorkspaceID); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/evals"
+	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+const benchSynopsis = `bench SUITE [flags]
+
+Measures the answer path with a suite's knowledge (loaded as parley eval
+does) and its cases as questions:
+  1. engine against bare search: the same questions answered one at a time
+     by the reply engine in process, and searched with the bare SQL it
+     issues (vectors computed beforehand); medians and their ratio;
+  2. load: POST /v1/answer from --clients concurrent clients for --duration
+     against a server on a loopback port: requests/s, latency percentiles,
+     errors. With --rate the clients together offer that many requests per
+     second on a fixed schedule, and latency counts from each request's
+     scheduled time (a late server is not excused by sending later); with
+     --rate 0 they send as fast as answers come back.
+
+Example:
+  parley bench evals/suites/banking77/suite.json --clients 16 --rate 300 --duration 20s`
+
+func runBench(ctx context.Context, a *app, args []string) error {
+	fs := newFlags(a, "bench", benchSynopsis)
+	clients := fs.Int("clients", 16, "concurrent HTTP clients")
+	duration := fs.Duration("duration", 20*time.Second, "length of the load phase")
+	samples := fs.Int("samples", 300, "questions timed one at a time in the engine/search phase")
+	rate := fs.Float64("rate", 300, "requests per second offered by all clients together (0: as fast as possible)")
+	if err := fs.Parse(reorderFlags(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usageError("bench takes one SUITE manifest")
+	}
+	suite, err := evals.LoadSuite(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	cases, err := suite.LoadCases()
+	if err != nil {
+		return err
+	}
+	questions := make([]string, len(cases))
+	for i, c := range cases {
+		questions[i] = c.Question()
+	}
+	db, err := openMigratedDB(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	embedder, err := newEmbedder(a.cfg)
+	if err != nil {
+		return err
+	}
+	tok, err := prompts.NewTokenizer()
+	if err != nil {
+		return err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	engine := reply.New(db, embedder, reply.NewLanguageDetector(), quiet)
+	runner := evals.NewRunner(db, engine, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), a.log)
+	ws, err := runner.Prepare(ctx, suite, suite.Workspace())
+	if err != nil {
+		return err
+	}
+
+	eng, bare, err := engineVersusSearch(ctx, db, engine, embedder, ws, questions, *samples)
+	if err != nil {
+		return err
+	}
+	load, err := loadPhase(ctx, db, engine, ws, questions, *clients, *rate, *duration)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "suite %s, workspace %s, %d questions\n\n", suite.Name, ws.Name, len(questions))
+	fmt.Fprintf(tw, "one at a time (%d questions)\tmedian\tp90\n", *samples)
+	fmt.Fprintf(tw, "  engine.Answer (embed, search, decide, store)\t%s\t%s\n", ms(median(eng)), ms(pct(eng, 0.9)))
+	fmt.Fprintf(tw, "  bare SQL search (vector + full text)\t%s\t%s\n", ms(median(bare)), ms(pct(bare, 0.9)))
+	fmt.Fprintf(tw, "  ratio engine / search\t%.2f\t\n\n", median(eng).Seconds()/median(bare).Seconds())
+	fmt.Fprintf(tw, "load: %d clients, offered %s, %s\trequests/s %.0f\trequests %d\terrors %d\n", *clients, offered(*rate), *duration, load.rps, len(load.lat), load.errors)
+	fmt.Fprintf(tw, "  latency\tp50 %s\tp90 %s\tp99 %s\tmax %s\n", ms(median(load.lat)), ms(pct(load.lat, 0.9)), ms(pct(load.lat, 0.99)), ms(pct(load.lat, 1)))
+	tw.Flush()
+	fmt.Fprintf(a.stdout, "\nrerun: parley bench %s --clients %d --rate %g --duration %s\n", fs.Arg(0), *clients, *rate, *duration)
+	if load.errors > 0 {
+		return fmt.Errorf("%d requests failed", load.errors)
+	}
+	return nil
+}
+
+// engineVersusSearch times the engine answering each question and the bare
+// search it issues, alternating, one at a time.
+func engineVersusSearch(ctx context.Context, db *postgres.DB, engine *reply.Engine, embedder retrieval.Embedder, ws parley.Workspace, questions []string, n int) (eng, bare []time.Duration, err error) {
+	n = min(n, len(questions))
+	vecs, err := embedder.Embed(ctx, questions[:n])
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range n {
+		q := parley.SearchQuery{WorkspaceID: ws.ID, Model: embedder.Model(), Vector: vecs[i], Text: questions[i], Language: "en", Limit: 20}
+		start := time.Now()
+		if _, err := db.Search(ctx, q); err != nil {
+			return nil, nil, err
+		}
+		bare = append(bare, time.Since(start))
+		start = time.Now()
+		if _, err := engine.Answer(ctx, reply.Request{WorkspaceID: ws.ID, Channel: "bench", Text: questions[i]}); err != nil {
+			return nil, nil, err
+		}
+		eng = append(eng, time.Since(start))
+	}
+	return eng, bare, nil
+}
+
+type loadResult struct {
+	lat    []time.Duration
+	errors int
+	rps    float64
+}
+
+// loadPhase serves the API on a loopback port and posts questions to
+// /v1/answer from several clients for a while, at rate requests/s in all
+// (as fast as possible when rate is 0).
+func loadPhase(ctx context.Context, db *postgres.DB, engine *reply.Engine, ws parley.Workspace, questions []string, clients int, rate float64, d time.Duration) (loadResult, error) {
+	var res loadResult
+	_, key, err := db.CreateKey(ctx, ws.ID, "bench", parley.RoleWidget)
+	if err != nil {
+		return res, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return res, err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := &http.Server{Handler: api.New(db, engine, api.Options{Logger: quiet, MaxBodyBytes: 1 << 20, Ready: db.Ping}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	url := "http://" + ln.Addr().String() + "/v1/answer"
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 10 * time.Second}
+
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Client c sends its k-th request at start + (k*clients+c)/rate.
+			for k, i := 0, c; time.Now().Before(deadline) && ctx.Err() == nil; k, i = k+1, i+clients {
+				due := time.Now()
+				if rate > 0 {
+					due = start.Add(time.Duration(float64(k*clients+c) / rate * float64(time.Second)))
+					if !due.Before(deadline) {
+						break
+					}
+					time.Sleep(time.Until(due))
+				}
+				body, _ := json.Marshal(map[string]any{"message": map[string]string{"text": questions[i%len(questions)]}})
+				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				ok := err == nil && resp.StatusCode == http.StatusOK
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				mu.Lock()
+				if ok {
+					res.lat = append(res.lat, time.Since(due))
+				} else {
+					res.errors++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	res.rps = float64(len(res.lat)) / time.Since(start).Seconds()
+	return res, ctx.Err()
+}
+
+func offered(rate float64) string {
+	if rate <= 0 {
+		return "as fast as possible"
+	}
+	return fmt.Sprintf("%g/s", rate)
+}
+
+func median(d []time.Duration) time.Duration { return pct(d, 0.5) }
+
+// pct is the p-th percentile (nearest rank) of d.
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s))*p+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/parleyhq/parley/evals"
+	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+const evalSynopsis = `eval SUITE [flags]
+
+Loads the suite's knowledge into its own workspace (eval-NAME; unchanged
+knowledge is not re-embedded), trains the workspace's intent classifier
+(skipped when the labelled knowledge is unchanged), runs every case through
+the reply engine and reports retrieval, decisions, calibration and latency.
+Exits 1 when a gate of the suite fails.
+
+Examples:
+  parley eval evals/suites/sample/suite.json
+  parley eval suite.json --out eval-out --target-precision 0.9
+  parley eval suite.json --no-classifier              # the kNN vote alone, to compare
+  parley eval suite.json --calibrate --apply demo   # write the calibrated threshold to workspace demo`
+
+func runEval(ctx context.Context, a *app, args []string) error {
+	fs := newFlags(a, "eval", evalSynopsis)
+	out := fs.String("out", "eval-out", "`folder` for report.json, report.md and report.html")
+	target := fs.Float64("target-precision", 0.95, "precision the calibrated threshold must reach")
+	asJSON := fs.Bool("json", false, "print report.json to stdout instead of the summary")
+	calibrate := fs.Bool("calibrate", false, "with --apply: write the calibrated threshold to a workspace")
+	apply := fs.String("apply", "", "`workspace` whose answer_threshold --calibrate sets")
+	workspace := fs.String("workspace", "", "workspace to load the suite into (default eval-SUITE)")
+	noClassifier := fs.Bool("no-classifier", false, "rank by the kNN vote alone: neither train nor use the intent classifier")
+	if err := fs.Parse(reorderFlags(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usageError("eval takes one SUITE manifest")
+	}
+	if *target <= 0 || *target > 1 {
+		return usageError("--target-precision must be in (0, 1]")
+	}
+	if *calibrate != (*apply != "") {
+		return usageError("--calibrate and --apply WORKSPACE go together")
+	}
+	suite, err := evals.LoadSuite(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	db, err := openMigratedDB(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	embedder, err := newEmbedder(a.cfg)
+	if err != nil {
+		return err
+	}
+	tok, err := prompts.NewTokenizer()
+	if err != nil {
+		return err
+	}
+	engine := reply.New(db, embedder, reply.NewLanguageDetector(), a.log)
+	pipe := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
+	runner := evals.NewRunner(db, engine, pipe, a.log)
+	if *noClassifier {
+		engine.WithoutClassifiers()
+	} else {
+		runner.WithTrainer(retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model())
+	}
+	bar := newProgress(a, "running cases")
+	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: *workspace, TargetPrecision: *target, Progress: bar.update})
+	bar.finish()
+	if err != nil {
+		return fmt.Errorf("eval %s: %w", suite.Name, err)
+	}
+	if err := evals.WriteFiles(*out, rep); err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		evals.Summary(a.stdout, rep)
+		fmt.Fprintf(a.stdout, "\nreports: %s/report.html, report.md, report.json\n", *out)
+	}
+	if *calibrate {
+		if err := applyThreshold(ctx, a, db, *apply, rep); err != nil {
+			return err
+		}
+	}
+	if !rep.Passed() {
+		return fmt.Errorf("suite %s failed its gates", suite.Name)
+	}
+	return nil
+}
+
+// applyThreshold writes the calibrated threshold to a workspace's settings.
+func applyThreshold(ctx context.Context, a *app, db *postgres.DB, name string, rep *evals.Report) error {
+	c := rep.Calibration
+	if c.Threshold < 0 {
+		return fmt.Errorf("no threshold reaches precision %.3f on suite %s: workspace %s left unchanged", c.TargetPrecision, rep.Suite, name)
+	}
+	ws, err := db.WorkspaceByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	old := ws.Settings.AnswerThreshold
+	ws.Settings.AnswerThreshold = c.Threshold
+	if _, err := db.UpdateSettings(ctx, ws.ID, ws.Settings); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "workspace %s: answer_threshold %.3f -> %.3f (precision %.3f, coverage %.3f on suite %s)\n",
+		name, old, c.Threshold, c.Precision, c.Coverage, rep.Suite)
+	return nil
+}

@@ -1,0 +1,65 @@
+package evals_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/evals"
+	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+// The sample suite is a gate: its knowledge, cases and gates are the
+// product's offline quality floor, run by make test.
+func TestSampleSuiteGates(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	suite, err := evals.LoadSuite("suites/sample/suite.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := prompts.NewTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	embedder := retrieval.NewLocal()
+	engine := reply.New(db, embedder, reply.NewLanguageDetector(), log)
+	runner := evals.NewRunner(db, engine, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), log)
+	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: pgtest.Workspace(t).Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("hit@1 %.3f hit@5 %.3f precision %.3f coverage %.3f escalation recall %.3f calibrated threshold %.3f",
+		rep.Retrieval.HitAt1, rep.Retrieval.HitAt5, rep.Decisions.Precision, rep.Decisions.Coverage,
+		rep.Decisions.EscalationRecall, rep.Calibration.Threshold)
+	if len(rep.Gates) == 0 {
+		t.Fatal("the sample suite has no gates")
+	}
+	for _, g := range rep.Gates {
+		if !g.Passed {
+			t.Errorf("gate %s: %.3f, minimum %.3f", g.Name, g.Actual, g.Min)
+		}
+	}
+	// The reports are written and the HTML carries the chart.
+	dir := t.TempDir()
+	if err := evals.WriteFiles(dir, rep); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil || !contains(html, "<svg") || !contains(html, "<polyline") {
+		t.Fatalf("report.html lacks the precision-coverage chart (err %v)", err)
+	}
+}
+
+func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }

@@ -1,0 +1,182 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+// pipelineEnv is one test's knowledge base and a pipeline writing to it.
+type pipelineEnv struct {
+	db   *postgres.DB
+	pipe *ingest.Pipeline
+	ws   string
+	kb   string
+}
+
+func newPipelineEnv(t *testing.T) pipelineEnv {
+	t.Helper()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	kb, _, err := db.EnsureKB(context.Background(), ws.ID, "faq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe := ingest.NewPipeline(db, retrieval.NewLocal(), ingest.NewChunker(tokenizer(t), ingest.ChunkOptions{}))
+	return pipelineEnv{db: db, pipe: pipe, ws: ws.ID, kb: kb.ID}
+}
+
+// run loads csv as faq.csv and ingests it.
+func (e pipelineEnv) run(t *testing.T, csv string, prune, dryRun bool) (ingest.Result, error) {
+	t.Helper()
+	docs, _, err := load(t, "faq.csv", csv, ingest.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return e.pipe.Run(context.Background(), ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Docs: docs, Prune: prune, DryRun: dryRun})
+}
+
+// sources returns external id → chunk count of the knowledge base.
+func (e pipelineEnv) sources(t *testing.T) map[string]int {
+	t.Helper()
+	srcs, err := e.db.ListSources(context.Background(), e.ws, e.kb, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, s := range srcs {
+		out[s.ExternalID] = s.Chunks
+	}
+	return out
+}
+
+const faqV1 = `id,question,answer
+a,How do I reset my password?,Use the reset link.
+b,Where is my order?,Track it in your account.
+c,Can I pay by card?,Yes.
+`
+
+func TestPipelineAddsSkipsUpdatesAndPrunes(t *testing.T) {
+	t.Parallel()
+	e := newPipelineEnv(t)
+	steps := []struct {
+		name          string
+		csv           string
+		prune, dryRun bool
+		want          ingest.Result
+		wantSources   int
+	}{
+		// Each entry is two chunks: its question and its answer.
+		{"first load", faqV1, false, false, ingest.Result{Added: 3, Chunks: 6, Embedded: 6}, 3},
+		{"same again", faqV1, false, false, ingest.Result{Unchanged: 3}, 3},
+		{"dry run of a change", strings.Replace(faqV1, "Yes.", "Yes, any card.", 1), false, true,
+			ingest.Result{Updated: 1, Unchanged: 2, Chunks: 2}, 3},
+		{"one answer changed", strings.Replace(faqV1, "Yes.", "Yes, any card.", 1), false, false,
+			ingest.Result{Updated: 1, Unchanged: 2, Chunks: 2, Embedded: 2}, 3},
+		{"without prune, a missing entry stays", "id,question,answer\na,How do I reset my password?,Use the reset link.\n", false, false,
+			ingest.Result{Unchanged: 1}, 3},
+		{"prune deletes the missing ones", "id,question,answer\na,How do I reset my password?,Use the reset link.\n", true, false,
+			ingest.Result{Unchanged: 1, Pruned: 2}, 1},
+	}
+	for _, s := range steps {
+		res, err := e.run(t, s.csv, s.prune, s.dryRun)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		res.Elapsed = 0
+		if res != s.want {
+			t.Errorf("%s: result %+v, want %+v", s.name, res, s.want)
+		}
+		if got := e.sources(t); len(got) != s.wantSources {
+			t.Errorf("%s: %d sources stored (%v), want %d", s.name, len(got), got, s.wantSources)
+		}
+	}
+}
+
+// failingEmbedder fails on any batch holding a text with "boom".
+type failingEmbedder struct{ retrieval.Embedder }
+
+func (f failingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	for _, t := range texts {
+		if strings.Contains(t, "boom") {
+			return nil, errors.New("embedder exploded")
+		}
+	}
+	return f.Embedder.Embed(ctx, texts)
+}
+
+// A failure after some batches were written leaves the knowledge base as
+// it was: the whole ingest is one transaction.
+func TestPipelineFailureWritesNothing(t *testing.T) {
+	t.Parallel()
+	e := newPipelineEnv(t)
+	if _, err := e.run(t, faqV1, false, false); err != nil {
+		t.Fatal(err)
+	}
+	var csv strings.Builder
+	csv.WriteString(strings.Replace(faqV1, "Yes.", "Yes, any card.", 1))
+	for i := range 700 { // several batches; the last one fails
+		fmt.Fprintf(&csv, "n%d,New question number %d?,New.\n", i, i)
+	}
+	csv.WriteString("z,Will this go boom?,No.\n")
+	docs, _, err := load(t, "faq.csv", csv.String(), ingest.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe := ingest.NewPipeline(e.db, failingEmbedder{retrieval.NewLocal()}, ingest.NewChunker(tokenizer(t), ingest.ChunkOptions{}))
+	_, err = pipe.Run(context.Background(), ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Docs: docs, Prune: true})
+	if err == nil || !strings.Contains(err.Error(), "embedder exploded") {
+		t.Fatalf("run with a failing embedder: err %v", err)
+	}
+	if got := e.sources(t); len(got) != 3 {
+		t.Fatalf("after a failed run: %d sources, want the 3 of the first load", len(got))
+	}
+	res, err := e.run(t, faqV1, false, true)
+	if err != nil || res.Unchanged != 3 {
+		t.Fatalf("after a failed run the first load should be intact: %+v, %v", res, err)
+	}
+}
+
+func TestPipelineRejectsBadRequests(t *testing.T) {
+	t.Parallel()
+	e := newPipelineEnv(t)
+	a, _, err := load(t, "a.csv", "id,question,answer\nx,Q one?,A.\n", ingest.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := load(t, "b.csv", "id,question,answer\nx,Q two?,B.\n", ingest.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		docs []ingest.Document
+		want string
+	}{
+		{"empty", nil, "nothing to ingest"},
+		{"same id in two files", append(a, b...), `b.csv:2: field "id"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.pipe.Run(context.Background(), ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Docs: tt.docs})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want one containing %q", err, tt.want)
+			}
+			var ie *ingest.InputError
+			if !errors.As(err, &ie) && parley.ErrorCode(err) != parley.EInvalid {
+				t.Fatalf("err %v (%T) is neither an InputError nor invalid", err, err)
+			}
+		})
+	}
+}

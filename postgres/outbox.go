@@ -1,0 +1,247 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parleyhq/parley"
+)
+
+// Webhook is where a workspace's events are sent. The secret that signs
+// them is never returned after it is set; SecretPrefix helps tell secrets
+// apart.
+type Webhook struct {
+	URL          string    `json:"url"`
+	SecretPrefix string    `json:"secret_prefix"`
+	Pending      int       `json:"pending"` // events waiting to be delivered
+	Dead         int       `json:"dead"`    // events given up on
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Limits of a webhook.
+const (
+	MinWebhookSecret = 16
+	maxWebhookSecret = 256
+	maxWebhookURL    = 2048
+	// generatedSecretPrefix starts generated secrets, as prly_ starts keys.
+	generatedSecretPrefix = "whsec_"
+)
+
+// PutWebhook sets the workspace's webhook, replacing any. An empty secret
+// is replaced by a generated one, returned here and never again.
+func (db *DB) PutWebhook(ctx context.Context, workspaceID, rawURL, secret string) (Webhook, string, error) {
+	var w Webhook
+	if err := validWebhookURL(rawURL); err != nil {
+		return w, "", err
+	}
+	generated := ""
+	switch n := utf8.RuneCountInString(secret); {
+	case secret == "":
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return w, "", fmt.Errorf("generate webhook secret: %w", err)
+		}
+		secret = generatedSecretPrefix + base64.RawURLEncoding.EncodeToString(raw)
+		generated = secret
+	case n < MinWebhookSecret || len(secret) > maxWebhookSecret:
+		return w, "", parley.Errorf(parley.EInvalid, "secret must have %d to %d characters (omit it to have one generated)", MinWebhookSecret, maxWebhookSecret)
+	}
+	err := db.pool.QueryRow(ctx, `INSERT INTO webhooks (workspace_id, url, secret) VALUES ($1, $2, $3)
+		ON CONFLICT (workspace_id) DO UPDATE SET url = EXCLUDED.url, secret = EXCLUDED.secret, updated_at = now()
+		RETURNING url, created_at, updated_at`, workspaceID, rawURL, secret).Scan(&w.URL, &w.CreatedAt, &w.UpdatedAt)
+	if err != nil {
+		return w, "", translate(err, "webhook")
+	}
+	w.SecretPrefix = secretPrefix(secret)
+	if err := db.countEvents(ctx, workspaceID, &w); err != nil {
+		return w, "", err
+	}
+	return w, generated, nil
+}
+
+// Webhook returns the workspace's webhook with its event counts.
+func (db *DB) Webhook(ctx context.Context, workspaceID string) (Webhook, error) {
+	var (
+		w      Webhook
+		secret string
+	)
+	err := db.pool.QueryRow(ctx, `SELECT url, secret, created_at, updated_at FROM webhooks WHERE workspace_id = $1`,
+		workspaceID).Scan(&w.URL, &secret, &w.CreatedAt, &w.UpdatedAt)
+	if err != nil {
+		return w, translate(err, "webhook")
+	}
+	w.SecretPrefix = secretPrefix(secret)
+	return w, db.countEvents(ctx, workspaceID, &w)
+}
+
+// DeleteWebhook removes the workspace's webhook and drops its undelivered
+// events: no more events are recorded until a webhook is set again.
+func (db *DB) DeleteWebhook(ctx context.Context, workspaceID string) error {
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM webhooks WHERE workspace_id = $1`, workspaceID)
+		if err != nil {
+			return fmt.Errorf("delete webhook: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return parley.Errorf(parley.ENotFound, "webhook not found: this workspace has none")
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE workspace_id = $1 AND delivered_at IS NULL`, workspaceID); err != nil {
+			return fmt.Errorf("drop undelivered events: %w", err)
+		}
+		return nil
+	})
+}
+
+func (db *DB) countEvents(ctx context.Context, workspaceID string, w *Webhook) error {
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE dead_at IS NULL), count(*) FILTER (WHERE dead_at IS NOT NULL)
+		FROM outbox WHERE workspace_id = $1 AND delivered_at IS NULL`, workspaceID).Scan(&w.Pending, &w.Dead)
+	if err != nil {
+		return fmt.Errorf("count webhook events: %w", err)
+	}
+	return nil
+}
+
+func validWebhookURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return parley.Errorf(parley.EInvalid, "url is required")
+	case len(raw) > maxWebhookURL:
+		return parley.Errorf(parley.EInvalid, "url is longer than %d bytes", maxWebhookURL)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "":
+		return parley.Errorf(parley.EInvalid, "url %q must be an absolute http:// or https:// URL without a #fragment", raw)
+	}
+	return nil
+}
+
+// secretPrefix shows a few characters of a secret: enough to tell two
+// apart, too few to matter.
+func secretPrefix(secret string) string {
+	n := 4
+	if strings.HasPrefix(secret, generatedSecretPrefix) {
+		n += len(generatedSecretPrefix)
+	}
+	if len(secret) < n {
+		return ""
+	}
+	return secret[:n]
+}
+
+// Delivery is one attempt at sending an outbox event, with the webhook's
+// URL and secret as they are when it is claimed.
+type Delivery struct {
+	ID          int64
+	WorkspaceID string
+	EventID     string
+	EventType   string
+	Payload     json.RawMessage
+	CreatedAt   time.Time
+	// Attempt counts this attempt (1 for the first). It is also the claim's
+	// fencing token: a worker whose lease ran out, and whose row another
+	// worker then claimed, can no longer change the row.
+	Attempt int
+	URL     string
+	Secret  string
+}
+
+// maxErrorChars bounds the last_error kept on an outbox row.
+const maxErrorChars = 500
+
+// Claiming deliveries: the design.
+//
+// ClaimDeliveries takes up to limit due rows (not delivered, not dead,
+// next_attempt_at <= now()) with FOR UPDATE SKIP LOCKED, so workers on
+// several replicas never take the same rows, and in the same statement
+// counts the attempt and pushes next_attempt_at forward by the lease. The
+// statement commits at once: no transaction or connection is held while
+// the HTTP request runs. The lease is what keeps other workers off a row
+// being sent; if the worker dies, the row becomes due again when the lease
+// runs out, so deliveries survive crashes and restarts without any state
+// outside the table. The worker then records the outcome: MarkDelivered,
+// MarkFailed (retry later, or dead after the last attempt) or, when it is
+// stopped mid-request, ReleaseDelivery (due again now). Outcomes other than
+// success are fenced by the attempt number, so a worker whose lease ran
+// out cannot undo a newer claim. Delivery is therefore at least once: a
+// receiver deduplicates by event id.
+//
+// The lease must exceed the longest delivery (the HTTP timeout); the
+// deliverer in package reply makes sure of it.
+
+// ClaimDeliveries claims up to limit due events of workspaces with a
+// webhook for lease.
+func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]Delivery, error) {
+	rows, err := db.pool.Query(ctx, `WITH due AS (
+			SELECT o.id, w.url, w.secret FROM outbox o JOIN webhooks w ON w.workspace_id = o.workspace_id
+			WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= now()
+			ORDER BY o.next_attempt_at, o.id LIMIT $1
+			FOR UPDATE OF o SKIP LOCKED)
+		UPDATE outbox o SET attempts = o.attempts + 1, next_attempt_at = now() + $2::float8 * interval '1 millisecond'
+		FROM due WHERE o.id = due.id
+		RETURNING o.id, o.workspace_id, o.event_id, o.event_type, o.payload, o.created_at, o.attempts, due.url, due.secret`,
+		limit, millis(lease))
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox events: %w", err)
+	}
+	ds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) {
+		var d Delivery
+		err := r.Scan(&d.ID, &d.WorkspaceID, &d.EventID, &d.EventType, &d.Payload, &d.CreatedAt, &d.Attempt, &d.URL, &d.Secret)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox events: %w", err)
+	}
+	return ds, nil
+}
+
+// MarkDelivered records that the receiver accepted the event. Any attempt's
+// success counts, even one whose lease ran out.
+func (db *DB) MarkDelivered(ctx context.Context, d Delivery) error {
+	_, err := db.pool.Exec(ctx, `UPDATE outbox SET delivered_at = now(), last_error = ''
+		WHERE id = $1 AND delivered_at IS NULL`, d.ID)
+	if err != nil {
+		return fmt.Errorf("mark event %s delivered: %w", d.EventID, err)
+	}
+	return nil
+}
+
+// MarkFailed records a failed attempt: the event is due again after
+// retryIn, or never when dead. It reports false when the claim was no
+// longer this worker's (delivered meanwhile, or claimed again).
+func (db *DB) MarkFailed(ctx context.Context, d Delivery, reason string, retryIn time.Duration, dead bool) (bool, error) {
+	reason = strings.ToValidUTF8(reason, "?")
+	if utf8.RuneCountInString(reason) > maxErrorChars {
+		reason = string([]rune(reason)[:maxErrorChars]) + "…"
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE outbox SET last_error = $3,
+			next_attempt_at = now() + $4::float8 * interval '1 millisecond', dead_at = CASE WHEN $5::boolean THEN now() END
+		WHERE id = $1 AND attempts = $2 AND delivered_at IS NULL AND dead_at IS NULL`,
+		d.ID, d.Attempt, reason, millis(retryIn), dead)
+	if err != nil {
+		return false, fmt.Errorf("record failed delivery of event %s: %w", d.EventID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseDelivery makes a claimed event due again at once, for a worker
+// stopped before it knew the outcome. The attempt still counts.
+func (db *DB) ReleaseDelivery(ctx context.Context, d Delivery) error {
+	_, err := db.pool.Exec(ctx, `UPDATE outbox SET next_attempt_at = now()
+		WHERE id = $1 AND attempts = $2 AND delivered_at IS NULL AND dead_at IS NULL`, d.ID, d.Attempt)
+	if err != nil {
+		return fmt.Errorf("release event %s: %w", d.EventID, err)
+	}
+	return nil
+}
+
+// millis is d in milliseconds, for SQL interval arithmetic.
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

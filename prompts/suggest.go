@@ -1,0 +1,64 @@
+package prompts
+
+import "github.com/parleyhq/parley"
+
+// SuggestInput is what a suggested reply is drafted from.
+type SuggestInput struct {
+	Transcript []Turn      // oldest first; the reply answers the last customer turn
+	Knowledge  []Knowledge // best first
+	Language   string      // of the reply
+	Tone       string      // one of Tones, or empty
+}
+
+// SuggestReplyTokens is the completion budget of a suggested reply.
+const SuggestReplyTokens = 512
+
+type suggestData struct {
+	Nonce      string
+	Language   string
+	Tone       string
+	Knowledge  []Knowledge
+	Transcript []Turn
+}
+
+// Suggest renders the prompt for a grounded reply draft. The conversation
+// takes at most half the room left by the reply budget (latest turns
+// first); the knowledge fills the rest, best first.
+func (r *Renderer) Suggest(in SuggestInput) (Prompt, error) {
+	if err := checkLanguage("language", in.Language); err != nil {
+		return Prompt{}, err
+	}
+	if !ValidTone(in.Tone) {
+		return Prompt{}, parley.Errorf(parley.EInvalid, "unknown tone %q", in.Tone)
+	}
+	avail := r.contextTokens - SuggestReplyTokens
+	d := suggestData{Nonce: r.nonce(), Language: in.Language, Tone: in.Tone}
+	render := func() ([]Message, error) { return r.render("suggest", d) }
+	base, err := r.fitTurns(in.Transcript, avail/2, func(t []Turn) (int, error) {
+		d.Transcript = t
+		return r.measure(render)
+	})
+	if err != nil {
+		return Prompt{}, err
+	}
+	d.Transcript = base
+	used, err := r.measure(render)
+	if err != nil {
+		return Prompt{}, err
+	}
+	d.Knowledge = r.packKnowledge(d.Nonce, in.Knowledge, avail-used)
+	for {
+		msgs, err := render()
+		if err != nil {
+			return Prompt{}, err
+		}
+		n := r.tok.CountMessages(msgs)
+		if n <= avail || len(d.Knowledge) == 0 {
+			if n > avail {
+				return Prompt{}, r.tooLong("the conversation", n)
+			}
+			return Prompt{Messages: msgs, MaxTokens: SuggestReplyTokens, Tokens: n, Knowledge: d.Knowledge, Turns: len(d.Transcript)}, nil
+		}
+		d.Knowledge = d.Knowledge[:len(d.Knowledge)-1]
+	}
+}

@@ -1,0 +1,325 @@
+package reply
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+// SuggestRequest asks for replies an agent could send next.
+type SuggestRequest struct {
+	WorkspaceID    string
+	ConversationID string           // the conversation to reply in, or
+	Messages       []parley.Message // the conversation itself (role and text)
+	Limit          int              // most suggestions returned (default 3, at most 10)
+	Tone           string           // of the generated draft: one of prompts.Tones, or empty
+	Language       string           // of the generated draft; the customer's when empty
+
+	// OnKnowledge, if set, receives the knowledge suggestions as soon as
+	// they are known, before the chat model is asked.
+	OnKnowledge func(Suggestions) error
+	// OnDelta, if set, receives the generated draft's raw text as the
+	// model writes it (source markers included).
+	OnDelta func(text string) error
+}
+
+// Suggestion kinds.
+const (
+	KindKnowledge = "knowledge" // an answer from the knowledge, as written
+	KindGenerated = "generated" // a draft by the chat model, grounded in the knowledge
+)
+
+// Suggestion is one reply an agent could send.
+type Suggestion struct {
+	Text       string                `json:"text"`
+	Sources    []retrieval.SourceRef `json:"sources"`
+	Confidence float64               `json:"confidence"`
+	Kind       string                `json:"kind"`
+}
+
+// Generation statuses: what became of the generated draft.
+const (
+	GenPending     = "pending"      // the model is still writing (stream only)
+	GenGenerated   = "generated"    // the draft is the first suggestion
+	GenNoModel     = "no_model"     // no chat model is configured
+	GenNoKnowledge = "no_knowledge" // nothing retrieved to ground a draft in
+	GenNoAnswer    = "no_answer"    // the model found no answer in the knowledge
+	GenDropped     = "dropped"      // the draft cited no source, or one not retrieved
+	GenFailed      = "failed"       // the model failed or timed out
+)
+
+// Generation says what became of the generated draft.
+type Generation struct {
+	Status string           `json:"status"`
+	Reason string           `json:"reason,omitempty"`
+	Error  *GenerationError `json:"error,omitempty"` // when Status is failed
+}
+
+// GenerationError is why the chat model failed, with its error code
+// (unavailable, timeout, invalid).
+type GenerationError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Suggestions are the replies suggested for a conversation, best first.
+type Suggestions struct {
+	ConversationID string       `json:"conversation_id,omitempty"`
+	Question       string       `json:"question"`
+	Language       string       `json:"language"`   // of the customer's message
+	Confidence     float64      `json:"confidence"` // that the best knowledge answers it
+	Suggestions    []Suggestion `json:"suggestions"`
+	Generation     Generation   `json:"generation"`
+}
+
+const (
+	defaultSuggestions = 3
+	maxSuggestions     = 10
+	maxSuggestMessages = 100
+	// promptCandidates is how many answers the draft's prompt may use.
+	promptCandidates = 6
+)
+
+// Suggest returns knowledge suggestions and, with a chat model, a grounded
+// draft first. A model that fails does not fail the call: the knowledge
+// suggestions come back with Generation saying what happened.
+func (a *Assistant) Suggest(ctx context.Context, req SuggestRequest) (Suggestions, error) {
+	if err := checkSuggest(&req); err != nil {
+		return Suggestions{}, err
+	}
+	ws, err := a.engine.store.Workspace(ctx, req.WorkspaceID)
+	if err != nil {
+		return Suggestions{}, err
+	}
+	history, convLang, err := a.history(ctx, ws.ID, req)
+	if err != nil {
+		return Suggestions{}, err
+	}
+	qi := lastCustomer(history)
+	if qi < 0 {
+		return Suggestions{}, parley.Errorf(parley.EInvalid, "the conversation has no customer message to reply to")
+	}
+	question := history[qi].Text
+	lang := a.detect(question, firstNonEmpty(convLang, ws.Settings.Languages[0]))
+	ranking, _, err := a.engine.retrieve(ctx, ws.ID, question, previousQuestion(history[:qi]), lang)
+	if err != nil {
+		return Suggestions{}, err
+	}
+	res := Suggestions{ConversationID: req.ConversationID, Question: question, Language: lang, Confidence: ranking.Confidence}
+	usable := usableCandidates(ranking)
+	knowledge := knowledgeSuggestions(ranking, usable)
+	res.Suggestions = knowledge[:min(len(knowledge), req.Limit)]
+	res.Generation = Generation{Status: GenPending}
+	if req.OnKnowledge != nil {
+		if err := req.OnKnowledge(res); err != nil {
+			return res, err
+		}
+	}
+
+	draft, gen, err := a.draft(ctx, req, history, usable, firstNonEmpty(req.Language, lang), ranking.Confidence)
+	if err != nil {
+		return res, err
+	}
+	res.Generation = gen
+	if draft != nil {
+		res.Suggestions = append([]Suggestion{*draft}, knowledge[:min(len(knowledge), req.Limit-1)]...)
+	}
+	return res, nil
+}
+
+func checkSuggest(req *SuggestRequest) error {
+	if req.Limit == 0 {
+		req.Limit = defaultSuggestions
+	}
+	switch {
+	case req.Limit < 1 || req.Limit > maxSuggestions:
+		return parley.Errorf(parley.EInvalid, "limit must be from 1 to %d, got %d", maxSuggestions, req.Limit)
+	case !prompts.ValidTone(req.Tone):
+		return parley.Errorf(parley.EInvalid, "unknown tone %q: use one of %s", req.Tone, strings.Join(prompts.Tones, ", "))
+	case req.ConversationID != "" && len(req.Messages) > 0:
+		return parley.Errorf(parley.EInvalid, "give conversation_id or messages, not both")
+	case req.ConversationID == "" && len(req.Messages) == 0:
+		return parley.Errorf(parley.EInvalid, "give conversation_id or messages")
+	case len(req.Messages) > maxSuggestMessages:
+		return parley.Errorf(parley.ETooLarge, "messages has %d entries; the limit is %d", len(req.Messages), maxSuggestMessages)
+	}
+	for i, m := range req.Messages {
+		switch m.Role {
+		case parley.RoleCustomer, parley.RoleHuman, parley.RoleBot:
+		default:
+			return parley.Errorf(parley.EInvalid, "messages[%d].role must be customer, agent or bot, got %q", i, m.Role)
+		}
+		if err := checkText(fmt.Sprintf("messages[%d].text", i), m.Text); err != nil {
+			return err
+		}
+	}
+	return checkLanguage("language", req.Language)
+}
+
+// history returns the conversation the suggestions are for and its
+// language, if known.
+func (a *Assistant) history(ctx context.Context, workspaceID string, req SuggestRequest) ([]parley.Message, string, error) {
+	if req.ConversationID == "" {
+		return req.Messages, "", nil
+	}
+	if !parley.IsID(req.ConversationID) {
+		return nil, "", parley.Errorf(parley.ENotFound, "conversation %q not found", req.ConversationID)
+	}
+	conv, err := a.engine.store.Conversation(ctx, workspaceID, req.ConversationID, historyTurns)
+	if err != nil {
+		return nil, "", err
+	}
+	return conv.Messages, conv.Language, nil
+}
+
+func lastCustomer(msgs []parley.Message) int {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == parley.RoleCustomer && strings.TrimSpace(msgs[i].Text) != "" {
+			return i
+		}
+	}
+	return -1
+}
+
+// usableCandidates are the candidates close enough to the question to
+// suggest or to ground a draft in.
+func usableCandidates(r retrieval.Ranking) []retrieval.Candidate {
+	var out []retrieval.Candidate
+	seen := map[string]bool{}
+	for _, c := range r.Candidates {
+		ans := strings.TrimSpace(c.Answer)
+		if ans == "" || c.Similarity < minSimilarity || len(c.Sources) == 0 || seen[ans] {
+			continue
+		}
+		seen[ans] = true
+		out = append(out, c)
+	}
+	return out
+}
+
+// knowledgeSuggestions turns candidates into suggestions. The best gets
+// the ranking's calibrated confidence; the others that scaled by their
+// share of the vote relative to the best.
+func knowledgeSuggestions(r retrieval.Ranking, cands []retrieval.Candidate) []Suggestion {
+	out := make([]Suggestion, 0, len(cands))
+	for _, c := range cands {
+		conf := r.Confidence
+		if top, ok := r.Top(); ok && top.Score > 0 {
+			conf = math.Round(r.Confidence*math.Min(c.Score/top.Score, 1)*1000) / 1000
+		}
+		out = append(out, Suggestion{Text: strings.TrimSpace(c.Answer), Sources: c.Sources, Confidence: conf, Kind: KindKnowledge})
+	}
+	return out
+}
+
+// draft asks the chat model for a reply grounded in the candidates. It
+// returns nil and the reason when there is no usable draft; an error only
+// when the caller went away or a callback failed.
+func (a *Assistant) draft(ctx context.Context, req SuggestRequest, history []parley.Message, cands []retrieval.Candidate, lang string, confidence float64) (*Suggestion, Generation, error) {
+	if a.model == nil {
+		return nil, Generation{Status: GenNoModel, Reason: NoModelMessage}, nil
+	}
+	if len(cands) == 0 {
+		return nil, Generation{Status: GenNoKnowledge, Reason: "nothing in the knowledge matches the customer's message, so there is nothing to ground a draft in"}, nil
+	}
+	refs := map[int64]retrieval.SourceRef{}
+	var knowledge []prompts.Knowledge
+	for _, c := range cands[:min(len(cands), promptCandidates)] {
+		src := c.Sources[0]
+		refs[src.ID] = src
+		knowledge = append(knowledge, prompts.Knowledge{SourceID: src.ID, Title: src.Title, Text: c.Answer})
+	}
+	prompt, err := a.render.Suggest(prompts.SuggestInput{Transcript: turns(history), Knowledge: knowledge, Language: lang, Tone: req.Tone})
+	if err != nil {
+		return nil, Generation{}, err
+	}
+	opts := prompts.Options{Task: "suggest", MaxTokens: prompt.MaxTokens, Temperature: 0.3}
+	var c prompts.Completion
+	if req.OnDelta != nil {
+		c, err = a.model.Stream(ctx, prompt.Messages, opts, req.OnDelta)
+	} else {
+		c, err = a.model.Complete(ctx, prompt.Messages, opts)
+	}
+	if err != nil {
+		if canceled(ctx, err) || parley.ErrorCode(err) == parley.EInternal {
+			return nil, Generation{}, err
+		}
+		return nil, Generation{Status: GenFailed, Reason: parley.ErrorMessage(err),
+			Error: &GenerationError{Code: parley.ErrorCode(err), Message: parley.ErrorMessage(err)}}, nil
+	}
+	packed := map[int64]bool{}
+	for _, k := range prompt.Knowledge {
+		packed[k.SourceID] = true
+	}
+	text, cited, gen := checkDraft(cleanOutput(c.Text), packed)
+	if gen.Status != GenGenerated {
+		a.engine.log.InfoContext(ctx, "generated draft not used", "status", gen.Status, "reason", gen.Reason)
+		return nil, gen, nil
+	}
+	s := &Suggestion{Text: text, Confidence: confidence, Kind: KindGenerated}
+	for _, id := range cited {
+		s.Sources = append(s.Sources, refs[id])
+	}
+	return s, gen, nil
+}
+
+var (
+	citation  = regexp.MustCompile(`\s*\[\s*source\s*[:=#]?\s*(\d+)\s*\]`)
+	noAnswer  = regexp.MustCompile(`(?i)^\W*no_answer\W*$`)
+	spaceRuns = regexp.MustCompile(`[ \t]{2,}`)
+)
+
+// checkDraft validates a draft's citations: it must cite at least one
+// source, and only sources the prompt showed. It returns the text without
+// the citation markers and the cited source ids in order of first use.
+func checkDraft(text string, packed map[int64]bool) (string, []int64, Generation) {
+	if text == "" || noAnswer.MatchString(text) || strings.HasPrefix(strings.ToUpper(text), "NO_ANSWER") {
+		return "", nil, Generation{Status: GenNoAnswer, Reason: "the chat model found no answer to the customer's message in the knowledge"}
+	}
+	var cited []int64
+	seen := map[int64]bool{}
+	for _, m := range citation.FindAllStringSubmatch(text, -1) {
+		id, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil || !packed[id] {
+			return "", nil, Generation{Status: GenDropped, Reason: fmt.Sprintf("the draft cited source %s, which was not retrieved for this question", m[1])}
+		}
+		if !seen[id] {
+			seen[id] = true
+			cited = append(cited, id)
+		}
+	}
+	if len(cited) == 0 {
+		return "", nil, Generation{Status: GenDropped, Reason: "the draft cited no source, so it may not be grounded in the knowledge"}
+	}
+	clean := citation.ReplaceAllString(text, "")
+	clean = spaceRuns.ReplaceAllString(clean, " ")
+	return strings.TrimSpace(clean), cited, Generation{Status: GenGenerated}
+}
+
+// turns converts messages for a prompt.
+func turns(msgs []parley.Message) []prompts.Turn {
+	out := make([]prompts.Turn, 0, len(msgs))
+	for _, m := range msgs {
+		if strings.TrimSpace(m.Text) == "" {
+			continue
+		}
+		out = append(out, prompts.Turn{Role: promptRole(m.Role), Text: m.Text})
+	}
+	return out
+}
+
+// promptRole maps a stored role to one the prompts show.
+func promptRole(role string) string {
+	switch role {
+	case parley.RoleCustomer, parley.RoleBot, parley.RoleHuman, parley.RoleSystem:
+		return role
+	}
+	return "other"
+}

@@ -1,0 +1,76 @@
+package reply
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/prompts"
+)
+
+// Summary is a handover note for the agent taking a conversation over.
+type Summary struct {
+	ConversationID string `json:"conversation_id"`
+	Summary        string `json:"summary"`
+	Language       string `json:"language"`
+	Messages       int    `json:"messages"` // how many messages it covers
+}
+
+// summaryTurns is how much of a conversation a summary reads; the prompt
+// keeps the latest that fit the model's context.
+const summaryTurns = 200
+
+// Summarize writes a short handover summary of one of the workspace's
+// conversations, in language (the workspace's first language when empty).
+func (a *Assistant) Summarize(ctx context.Context, workspaceID, conversationID, language string) (Summary, error) {
+	if !parley.IsID(conversationID) {
+		return Summary{}, parley.Errorf(parley.ENotFound, "conversation %q not found", conversationID)
+	}
+	if err := checkLanguage("language", language); err != nil {
+		return Summary{}, err
+	}
+	ws, err := a.engine.store.Workspace(ctx, workspaceID)
+	if err != nil {
+		return Summary{}, err
+	}
+	conv, err := a.engine.store.Conversation(ctx, ws.ID, conversationID, summaryTurns)
+	if err != nil {
+		return Summary{}, err
+	}
+	if err := a.needModel(); err != nil {
+		return Summary{}, err
+	}
+	history := turns(conv.Messages)
+	if len(history) == 0 {
+		return Summary{}, parley.Errorf(parley.EInvalid, "conversation %s has no messages to summarise", conv.ID)
+	}
+	lang := firstNonEmpty(language, ws.Settings.Languages[0])
+	prompt, err := a.render.Summary(prompts.SummaryInput{Transcript: history, Details: details(conv), Language: lang})
+	if err != nil {
+		return Summary{}, err
+	}
+	c, err := a.model.Complete(ctx, prompt.Messages, prompts.Options{Task: "summary", MaxTokens: prompt.MaxTokens, Temperature: 0.2})
+	if err != nil {
+		return Summary{}, err
+	}
+	text := cleanOutput(c.Text)
+	if text == "" {
+		return Summary{}, parley.Errorf(parley.EUnavailable, "the chat model returned an empty summary; try again")
+	}
+	return Summary{ConversationID: conv.ID, Summary: text, Language: lang, Messages: prompt.Turns}, nil
+}
+
+// details describes the conversation for the summary prompt. The
+// customer's name and e-mail are left out: the model does not need them.
+func details(c parley.Conversation) string {
+	var b strings.Builder
+	if c.Channel != "" {
+		fmt.Fprintf(&b, "Channel: %s\n", c.Channel)
+	}
+	if c.Language != "" {
+		fmt.Fprintf(&b, "Customer's language: %s\n", c.Language)
+	}
+	fmt.Fprintf(&b, "Status: %s", c.Status)
+	return b.String()
+}

@@ -1,0 +1,340 @@
+package reply_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/reply"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+// These tests run one at a time: a Deliverer claims from the whole outbox
+// of the test schema. (It would deliver another test's events correctly, to
+// that test's receiver, but attempt counts would no longer be exact.)
+
+const secret = "test-secret-0123456789"
+
+// receiver is a webhook endpoint that verifies signatures, fails the first
+// failFirst attempts of every event, and deduplicates by event id as the
+// README tells receivers to.
+type receiver struct {
+	t         *testing.T
+	failFirst int
+	hang      bool // hold requests until the sender gives up
+
+	mu         sync.Mutex
+	attempts   map[string]int    // requests per event id
+	bodies     map[string][]byte // first body per event id
+	processed  map[string]bool   // events acted on, once each
+	duplicates int               // accepted again after processing
+	bad        []string          // what was wrong with malformed requests
+}
+
+func newReceiver(t *testing.T, failFirst int) (*receiver, *httptest.Server) {
+	r := &receiver{t: t, failFirst: failFirst, attempts: map[string]int{}, bodies: map[string][]byte{}, processed: map[string]bool{}}
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return r, srv
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var ev reply.Event
+	problem := ""
+	ts, tsErr := strconv.ParseInt(r.Header.Get(reply.HeaderTimestamp), 10, 64)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(r.Header.Get(reply.HeaderTimestamp) + "."))
+	mac.Write(body)
+	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	switch {
+	case r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json":
+		problem = "method or content type"
+	case json.Unmarshal(body, &ev) != nil:
+		problem = "body is not an event"
+	case tsErr != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute:
+		problem = "timestamp"
+	case !hmac.Equal([]byte(r.Header.Get(reply.HeaderSignature)), []byte(want)):
+		problem = "signature"
+	case r.Header.Get(reply.HeaderDelivery) != ev.ID || r.Header.Get(reply.HeaderEvent) != ev.Type:
+		problem = "event headers do not match the body"
+	}
+	rc.mu.Lock()
+	if problem != "" {
+		rc.bad = append(rc.bad, problem)
+		rc.mu.Unlock()
+		http.Error(w, problem, http.StatusBadRequest)
+		return
+	}
+	rc.attempts[ev.ID]++
+	n := rc.attempts[ev.ID]
+	if first, ok := rc.bodies[ev.ID]; !ok {
+		rc.bodies[ev.ID] = body
+	} else if !bytes.Equal(first, body) {
+		rc.bad = append(rc.bad, "body changed between attempts")
+	}
+	// Attempts the receiver never saw (a worker died) count too.
+	if a, err := strconv.Atoi(r.Header.Get(reply.HeaderAttempt)); err != nil || a < n {
+		rc.bad = append(rc.bad, "attempt header "+r.Header.Get(reply.HeaderAttempt)+", want at least "+strconv.Itoa(n))
+	}
+	hang, fail := rc.hang, n <= rc.failFirst
+	rc.mu.Unlock()
+
+	if hang {
+		<-r.Context().Done()
+		return
+	}
+	if fail {
+		http.Error(w, "not today", http.StatusInternalServerError)
+		return
+	}
+	rc.mu.Lock()
+	if rc.processed[ev.ID] {
+		rc.duplicates++
+	}
+	rc.processed[ev.ID] = true
+	rc.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (rc *receiver) set(f func(*receiver)) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	f(rc)
+}
+
+// count returns how many of ids satisfy f, under the lock.
+func (rc *receiver) count(ids []string, f func(rc *receiver, id string) bool) int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if f(rc, id) {
+			n++
+		}
+	}
+	return n
+}
+
+func (rc *receiver) check(ids []string, wantAttempts int) {
+	rc.t.Helper()
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.bad) > 0 {
+		rc.t.Fatalf("malformed deliveries: %v", rc.bad)
+	}
+	if rc.duplicates != 0 {
+		rc.t.Fatalf("%d events were delivered again after being accepted", rc.duplicates)
+	}
+	for _, id := range ids {
+		if !rc.processed[id] || rc.attempts[id] != wantAttempts {
+			rc.t.Fatalf("event %s: processed %v after %d attempts, want processed after %d", id, rc.processed[id], rc.attempts[id], wantAttempts)
+		}
+	}
+}
+
+// get returns the attempts and first body of an event.
+func (rc *receiver) get(id string) (int, []byte) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.attempts[id], rc.bodies[id]
+}
+
+func processed(rc *receiver, id string) bool { return rc.processed[id] }
+func attempted(rc *receiver, id string) bool { return rc.attempts[id] > 0 }
+
+// setup makes a workspace whose webhook points at srv and n escalations in
+// it; it returns the workspace and the ids of their escalation.created
+// events.
+func setup(t *testing.T, srv *httptest.Server, n int) (parley.Workspace, []string) {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	if _, _, err := db.PutWebhook(ctx, ws.ID, srv.URL+"/hooks/parley", secret); err != nil {
+		t.Fatal(err)
+	}
+	var escalations []string
+	for range n {
+		conv, err := db.CreateConversation(ctx, ws.ID, "chat", parley.Customer{}, "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _, err := db.Escalate(ctx, parley.NewEscalation{
+			WorkspaceID: ws.ID, ConversationID: conv.ID, Reason: parley.ReasonHumanRequested,
+			CustomerNotice: "Someone will reply.", Context: parley.EscalationContext{Question: "human please", Candidates: []byte("[]")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		escalations = append(escalations, e.ID)
+	}
+	return ws, eventIDs(t, db, ws, escalations)
+}
+
+// eventIDs returns the ids of the escalation.created events of the
+// workspace's escalations.
+func eventIDs(t *testing.T, db *postgres.DB, ws parley.Workspace, escalations []string) []string {
+	t.Helper()
+	var ids []string
+	for _, e := range escalations {
+		var id string
+		err := db.Pool().QueryRow(context.Background(), `SELECT event_id FROM outbox
+			WHERE workspace_id = $1 AND event_type = 'escalation.created' AND payload->>'id' = $2`, ws.ID, e).Scan(&id)
+		if err != nil {
+			t.Fatalf("event of escalation %s: %v", e, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// run starts a Deliverer with fast test timings; stop stops it and waits.
+func run(t *testing.T, srv *httptest.Server, opts reply.DelivererOptions) (stop func()) {
+	t.Helper()
+	opts.PollInterval = 20 * time.Millisecond
+	if opts.BaseBackoff == 0 {
+		opts.BaseBackoff, opts.MaxBackoff = 20*time.Millisecond, 100*time.Millisecond
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	opts.Client = srv.Client()
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	d := reply.NewDeliverer(pgtest.DB(t), opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not return after its context was cancelled")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(8 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A receiver failing the first two attempts of each event gets every event
+// again, signed, with the same id and body, and acts on each exactly once.
+func TestDeliveryRetriesUntilAccepted(t *testing.T) {
+	rc, srv := newReceiver(t, 2)
+	ws, ids := setup(t, srv, 3)
+	stop := run(t, srv, reply.DelivererOptions{})
+	waitFor(t, "all events processed", func() bool { return rc.count(ids, processed) == len(ids) })
+	time.Sleep(200 * time.Millisecond) // ten polls: nothing more may arrive
+	stop()
+	rc.check(ids, 3)
+
+	_, body := rc.get(ids[0])
+	var ev reply.Event
+	if err := json.Unmarshal(body, &ev); err != nil || ev.Type != "escalation.created" || ev.CreatedAt.IsZero() {
+		t.Fatalf("event %+v (%v)", ev, err)
+	}
+	var data parley.Escalation
+	if err := json.Unmarshal(ev.Data, &data); err != nil || data.Status != parley.StatusOpen || data.Context.Question != "human please" {
+		t.Fatalf("event data %s", ev.Data)
+	}
+	w, err := pgtest.DB(t).Webhook(context.Background(), ws.ID)
+	if err != nil || w.Pending != 0 || w.Dead != 0 {
+		t.Fatalf("webhook after delivery %+v (%v), want nothing pending", w, err)
+	}
+}
+
+// An event the receiver never accepts is given up after MaxAttempts.
+func TestDeliveryGivesUp(t *testing.T) {
+	rc, srv := newReceiver(t, 1000)
+	ws, ids := setup(t, srv, 1)
+	stop := run(t, srv, reply.DelivererOptions{MaxAttempts: 3})
+	db := pgtest.DB(t)
+	waitFor(t, "the event to be dead", func() bool {
+		w, err := db.Webhook(context.Background(), ws.ID)
+		return err == nil && w.Dead == 1
+	})
+	time.Sleep(150 * time.Millisecond)
+	stop()
+	if n, _ := rc.get(ids[0]); n != 3 {
+		t.Fatalf("%d attempts, want 3", n)
+	}
+	var lastError string
+	if err := db.Pool().QueryRow(context.Background(), `SELECT last_error FROM outbox WHERE event_id = $1`, ids[0]).Scan(&lastError); err != nil {
+		t.Fatal(err)
+	}
+	if want := "receiver answered 500 Internal Server Error: not today"; lastError != want {
+		t.Fatalf("last_error %q, want %q", lastError, want)
+	}
+}
+
+// Stopped mid-request, a Deliverer hands its events back; a new one
+// delivers them. A worker that dies without a word holds its events only
+// until its lease ends.
+func TestDeliverySurvivesRestart(t *testing.T) {
+	rc, srv := newReceiver(t, 0)
+	rc.set(func(r *receiver) { r.hang = true })
+	_, ids := setup(t, srv, 3)
+
+	stopFirst := run(t, srv, reply.DelivererOptions{})
+	waitFor(t, "requests in flight", func() bool { return rc.count(ids, attempted) == len(ids) })
+	stopFirst()
+	rc.set(func(r *receiver) { r.hang = false })
+	if n := rc.count(ids, processed); n != 0 {
+		t.Fatalf("%d events processed by a hanging receiver", n)
+	}
+
+	stopSecond := run(t, srv, reply.DelivererOptions{})
+	waitFor(t, "events delivered after the restart", func() bool { return rc.count(ids, processed) == len(ids) })
+	stopSecond()
+	rc.check(ids, 2)
+
+	// A crashed worker: claimed with a short lease, never heard of again.
+	_, more := setup(t, srv, 2)
+	db := pgtest.DB(t)
+	if _, err := db.ClaimDeliveries(context.Background(), 1000, 400*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	run(t, srv, reply.DelivererOptions{})
+	waitFor(t, "events delivered after the lease", func() bool { return rc.count(more, processed) == len(more) })
+	if waited := time.Since(start); waited < 300*time.Millisecond {
+		t.Fatalf("delivered after %s, before the crashed worker's lease ended", waited)
+	}
+	rc.check(more, 1)
+}
