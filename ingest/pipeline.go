@@ -60,6 +60,9 @@ type Result struct {
 	Elapsed   time.Duration `json:"-"`
 }
 
+// Changed reports whether the ingest wrote or deleted anything.
+func (r Result) Changed() bool { return r.Added+r.Updated+r.Pruned > 0 }
+
 // Run ingests req.Docs. Unchanged sources (same content, chunking and
 // embedding model) are skipped without embedding; the rest are embedded in
 // batches by several workers while earlier batches are written, all in one

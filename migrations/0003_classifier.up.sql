@@ -19,3 +19,7 @@ CREATE TABLE classifiers (
     PRIMARY KEY (workspace_id, embed_model),
     CHECK (length(weights) = 4 * cardinality(classes) * (dims + 1))
 );
+
+-- The engine looks up the nearest chunk (and the answer text) of the few
+-- answer groups the classifier ranks high that the search did not return.
+CREATE INDEX chunks_workspace_group ON chunks (workspace_id, group_key);

@@ -180,15 +180,20 @@ func (db *DB) GroupHits(ctx context.Context, q parley.SearchQuery, groups []stri
 	if len(groups) == 0 {
 		return nil, nil
 	}
-	rows, err := db.pool.Query(ctx, `SELECT DISTINCT ON (c.group_key) c.id, s.id, s.kind, s.external_id, s.title, s.url,
-			s.intent, s.tags, c.group_key, c.text,
-			CASE WHEN c.answer <> '' THEN c.answer ELSE coalesce((SELECT a.answer FROM chunks a
-				WHERE a.workspace_id = $1 AND a.embed_model = $2 AND a.group_key = c.group_key AND a.answer <> ''
+	rows, err := db.pool.Query(ctx, `WITH nearest AS (
+			SELECT DISTINCT ON (group_key) id, source_id, group_key, text, answer, section_path,
+				1 - (embedding <=> $3) AS sim
+			FROM chunks
+			WHERE workspace_id = $1 AND embed_model = $2 AND group_key = ANY($4)
+			ORDER BY group_key, embedding <=> $3, id
+		)
+		SELECT n.id, s.id, s.kind, s.external_id, s.title, s.url, s.intent, s.tags, n.group_key, n.text,
+			CASE WHEN n.answer <> '' THEN n.answer ELSE coalesce((SELECT a.answer FROM chunks a
+				WHERE a.workspace_id = $1 AND a.group_key = n.group_key AND a.embed_model = $2 AND a.answer <> ''
 				ORDER BY a.id LIMIT 1), '') END,
-			c.section_path, 1 - (c.embedding <=> $3)
-		FROM chunks c JOIN sources s ON s.id = c.source_id
-		WHERE c.workspace_id = $1 AND c.embed_model = $2 AND c.group_key = ANY($4)
-		ORDER BY c.group_key, c.embedding <=> $3, c.id`,
+			n.section_path, n.sim
+		FROM nearest n JOIN sources s ON s.id = n.source_id
+		ORDER BY n.group_key`,
 		q.WorkspaceID, q.Model, pgvector.NewVector(q.Vector), groups)
 	if err != nil {
 		return nil, fmt.Errorf("group hits: %w", err)

@@ -95,14 +95,14 @@ func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 }
 
 // textSearch returns the chunks containing every word of the question
-// (stemmed in its language, stop words dropped), best ts_rank_cd first: a
-// precise retriever for exact names and terms, cheap because the GIN index
-// narrows it to few rows.
+// (stemmed in its language, stop words dropped), best ts_rank_cd first (ties
+// by id, so results are the same run to run): a precise retriever for exact
+// names and terms, cheap because the GIN index narrows it to few rows.
 func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+hitColumns+`, ts_rank_cd(c.tsv, query)
 		FROM chunks c JOIN sources s ON s.id = c.source_id, plainto_tsquery($3::regconfig, $2) query
 		WHERE c.workspace_id = $1 AND c.embed_model = $4 AND c.tsv @@ query
-		ORDER BY 13 DESC LIMIT $5`, q.WorkspaceID, q.Text, textSearchConfig(q.Language), q.Model, q.Limit)
+		ORDER BY 13 DESC, c.id LIMIT $5`, q.WorkspaceID, q.Text, textSearchConfig(q.Language), q.Model, q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("text search: %w", err)
 	}

@@ -98,7 +98,9 @@ type Example struct {
 	Vector []float32
 }
 
-// TrainOptions tune TrainClassifier. The zero value gives the defaults.
+// TrainOptions tune TrainClassifier. The zero value gives the defaults,
+// chosen on an 80/20 split of Banking77's training questions (see
+// BENCHMARKS.md).
 type TrainOptions struct {
 	// MinExamples is how many examples a class needs to be learned
 	// (default 2); rarer ones are left to the kNN vote.
@@ -146,7 +148,8 @@ var ErrTooFewClasses = errors.New("fewer than two intents with enough examples")
 
 // TrainClassifier fits a multinomial logistic regression to the examples
 // by stochastic gradient descent: Epochs passes in a seeded random order,
-// one example per step, L2 regularisation. Embedding vectors of the local
+// one example per step, a learning rate decaying linearly to 0, L2
+// regularisation. Embedding vectors of the local
 // embedder are sparse (a few hundred of 1024 dimensions are set), so each
 // step only touches the weights of the example's non-zero dimensions; the
 // weight decay of all the others is kept as one shared scale factor

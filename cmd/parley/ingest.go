@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/retrieval"
 )
 
 const ingestSynopsis = `ingest PATH... --kb NAME [flags]
@@ -21,6 +22,8 @@ Loads FAQ spreadsheets (CSV, JSON, JSONL), articles (Markdown, HTML, text;
 files, directory trees or .zip) and resolved conversations (JSONL) into a
 knowledge base. Unchanged entries are skipped without re-embedding; changed
 ones replace their old version; everything is written in one transaction.
+Then the workspace's intent classifier is trained on its entries labelled
+with an intent, unless they are unchanged since it last was.
 
 Examples:
   parley ingest faq.csv --kb help
@@ -114,6 +117,18 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "%s %d entries into %s/%s in %s: %d added, %d updated, %d unchanged, %d skipped, %d pruned, 0 failed (%d chunks embedded, %s)\n",
 		verb, len(docs), ws.Name, kb.Name, time.Since(start).Round(time.Millisecond),
 		res.Added, res.Updated, res.Unchanged, len(skipped), res.Pruned, res.Embedded, embedder.Model())
+	if *dryRun {
+		return nil
+	}
+	// The workspace's intent classifier learns from all its labelled
+	// knowledge, after the ingest is committed. Unchanged labelled
+	// knowledge is not learned again, but a workspace ingested before it
+	// had a classifier gets one now.
+	tr, err := retrieval.NewTrainer(db, retrieval.TrainOptions{}).Train(ctx, ws.ID, embedder.Model())
+	if err != nil {
+		return fmt.Errorf("the ingest into %s/%s is written, but training its intent classifier failed: %w", ws.Name, kb.Name, err)
+	}
+	fmt.Fprintln(a.stdout, tr)
 	return nil
 }
 

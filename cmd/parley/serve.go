@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/retrieval"
 )
 
 func runServe(ctx context.Context, a *app, args []string) error {
@@ -58,7 +60,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Version:      version,
 		Assistant:    assistant,
 
-		Ingester:         pipeline,
+		Ingester:         trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log},
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
 	})
@@ -117,6 +119,31 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	a.log.Info("stopped")
 	return nil
+}
+
+// trainingIngester runs an upload's ingest, then, when it changed
+// anything, retrains the workspace's intent classifier: after the ingest
+// transaction, before a small upload is answered or at the end of a
+// background job. A failed training is logged; the ingest stands.
+type trainingIngester struct {
+	pipeline *ingest.Pipeline
+	trainer  *retrieval.Trainer
+	model    string
+	log      *slog.Logger
+}
+
+func (t trainingIngester) Run(ctx context.Context, req ingest.Request) (ingest.Result, error) {
+	res, err := t.pipeline.Run(ctx, req)
+	if err != nil || req.DryRun || !res.Changed() {
+		return res, err
+	}
+	tr, err := t.trainer.Train(ctx, req.WorkspaceID, t.model)
+	if err != nil {
+		t.log.WarnContext(ctx, "intent classifier not retrained after ingest", "workspace_id", req.WorkspaceID, "err", err.Error())
+		return res, nil
+	}
+	t.log.InfoContext(ctx, tr.String(), "workspace_id", req.WorkspaceID)
+	return res, nil
 }
 
 // ready reports whether the database answers and its schema is current.

@@ -1,0 +1,50 @@
+package evals_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/parleyhq/parley/evals"
+	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+// With the intent classifier trained after loading the knowledge (as
+// parley eval does), the sample suite still passes its gates.
+func TestSampleSuiteWithClassifier(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	suite, err := evals.LoadSuite("suites/sample/suite.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := prompts.NewTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	embedder := retrieval.NewLocal()
+	engine := reply.New(db, embedder, reply.NewLanguageDetector(), log)
+	runner := evals.NewRunner(db, engine, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), log).
+		WithTrainer(retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model())
+	ws := pgtest.Workspace(t)
+	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: ws.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.ClassifierTrainedAt(ctx, ws.ID, embedder.Model()); !ok || err != nil {
+		t.Fatalf("no classifier trained for the suite's workspace (%v)", err)
+	}
+	t.Logf("hit@1 %.3f hit@5 %.3f precision %.3f coverage %.3f calibrated coverage %.3f",
+		rep.Retrieval.HitAt1, rep.Retrieval.HitAt5, rep.Decisions.Precision, rep.Decisions.Coverage, rep.Calibration.Coverage)
+	for _, g := range rep.Gates {
+		if !g.Passed {
+			t.Errorf("gate %s: %.3f, minimum %.3f", g.Name, g.Actual, g.Min)
+		}
+	}
+}
