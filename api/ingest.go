@@ -255,9 +255,9 @@ func (s *Server) readMultipart(c *gin.Context) (upload, error) {
 	if err != nil {
 		return upload{}, err
 	}
-	loader := s.newLoader(c.Request.Context(), opts)
+	loader := s.newLoader(opts)
 	for _, f := range files {
-		if err := loader.load(bytes.NewReader(f.data), f.name); err != nil {
+		if err := loader.load(c.Request.Context(), bytes.NewReader(f.data), f.name); err != nil {
 			return upload{}, err
 		}
 	}
@@ -357,7 +357,7 @@ func (s *Server) readJSONUpload(c *gin.Context) (upload, error) {
 	if body.Records == nil && body.Conversations == nil {
 		return upload{}, parley.Errorf(parley.EInvalid, `send "records" (FAQ entries) or "conversations"`)
 	}
-	loader := s.newLoader(c.Request.Context(), ingest.LoadOptions{KeepPII: body.KeepPII})
+	loader := s.newLoader(ingest.LoadOptions{KeepPII: body.KeepPII})
 	lists := []struct {
 		name  string
 		items []json.RawMessage
@@ -375,7 +375,7 @@ func (s *Server) readJSONUpload(c *gin.Context) (upload, error) {
 		if l.kind == ingest.KindConversation {
 			loader.opts.Format = ingest.FormatConversations
 		}
-		if err := loader.load(bytes.NewReader(lines), l.name); err != nil {
+		if err := loader.load(c.Request.Context(), bytes.NewReader(lines), l.name); err != nil {
 			return upload{}, err
 		}
 	}
@@ -409,12 +409,11 @@ func jsonLines(name string, items []json.RawMessage, kind ingest.Kind) ([]byte, 
 	return buf.Bytes(), nil
 }
 
-// loader reads the files of one upload within its limits: the record
-// limit over all files, and the upload byte limit over the uncompressed
-// content of all files (archive entries included), so a zip bomb stops
-// there.
+// loader reads the files of one upload within its limits: the record limit
+// over all files, and the upload byte limit both on what one file (an
+// archive: all its entries together) decompresses to, so a zip bomb stops
+// there, and on the text kept from all files together.
 type loader struct {
-	ctx        context.Context
 	opts       ingest.LoadOptions
 	maxRecords int
 	budget     int64
@@ -423,18 +422,18 @@ type loader struct {
 	files      int
 }
 
-func (s *Server) newLoader(ctx context.Context, opts ingest.LoadOptions) *loader {
+func (s *Server) newLoader(opts ingest.LoadOptions) *loader {
 	opts.MaxRecords = s.maxRecords()
-	return &loader{ctx: ctx, opts: opts, maxRecords: s.maxRecords(), budget: s.maxUploadBytes()}
+	return &loader{opts: opts, maxRecords: s.maxRecords(), budget: s.maxUploadBytes()}
 }
 
-func (l *loader) load(r io.Reader, name string) error {
+func (l *loader) load(ctx context.Context, r io.Reader, name string) error {
 	if l.budget <= 0 {
 		return &ingest.InputError{Origin: name, Msg: "upload too large: the files before it used up the limit on uncompressed bytes", Err: ingest.ErrTooLarge}
 	}
 	opts := l.opts
 	opts.MaxFileBytes, opts.MaxTotalBytes = l.budget, l.budget
-	docs, report, err := ingest.LoadReader(l.ctx, r, name, opts)
+	docs, report, err := ingest.LoadReader(ctx, r, name, opts)
 	if err != nil {
 		return err
 	}

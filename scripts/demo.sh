@@ -42,7 +42,7 @@ for role in widget agent admin; do
 done
 mv "$KEYS.new" "$KEYS"
 
-"$BIN" ingest "$SAMPLE/faq.csv" "$SAMPLE/conversations.jsonl" "$SAMPLE/articles" --kb bramble --prune
+"$BIN" ingest "$SAMPLE/faq.csv" "$SAMPLE/examples.csv" "$SAMPLE/conversations.jsonl" "$SAMPLE/articles" --kb bramble --prune
 
 "$BIN" serve --addr "$ADDR" &
 server=$!
@@ -65,7 +65,7 @@ Keys are in $KEYS. Try:
 
 # a routine question, answered from the FAQ with sources and a confidence
 curl -s $BASE/v1/answer -H 'Authorization: Bearer ${key[widget]}' -H 'Content-Type: application/json' \\
-  -d '{"customer": {"id": "c-42", "name": "Jana"}, "channel": "web", "message": {"text": "how long does shipping to germany take?"}}'
+  -d '{"customer": {"id": "c-42", "name": "Jana"}, "channel": "web", "message": {"text": "How long does delivery to Germany take?"}}'
 
 # a customer asking for a person: escalated to a team with the full context
 curl -s $BASE/v1/answer -H 'Authorization: Bearer ${key[widget]}' -H 'Content-Type: application/json' \\
@@ -74,8 +74,15 @@ curl -s $BASE/v1/answer -H 'Authorization: Bearer ${key[widget]}' -H 'Content-Ty
 # the transcript of a conversation (agent key; use a conversation_id from above)
 curl -s $BASE/v1/conversations/CONVERSATION_ID -H 'Authorization: Bearer ${key[agent]}'
 
+# a paraphrase the FAQ does not spell out, answered through its example questions
+curl -s $BASE/v1/answer -H 'Authorization: Bearer ${key[widget]}' -H 'Content-Type: application/json' \\
+  -d '{"message": {"text": "is my monstera safe for my cat?"}}'
+
 # the knowledge bases (admin key)
 curl -s $BASE/v1/knowledge-bases -H 'Authorization: Bearer ${key[admin]}'
+
+# how well this knowledge answers the sample suite, with reports in eval-out/
+#   bin/parley eval evals/suites/sample/suite.json
 
 MSG
 wait $server
