@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parleyhq/parley/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+
+// cli runs the parley command line against the test database.
+func cli(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		switch k {
+		case "PARLEY_DATABASE_URL":
+			return pgtest.URL(t)
+		case "PARLEY_LOG_FORMAT":
+			return "text"
+		}
+		return ""
+	}
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), args, getenv, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestConfigReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"PARLEY_DATABASE_URL":   "mysql://nope",
+		"PARLEY_DB_MAX_CONNS":   "zero",
+		"PARLEY_AUTO_MIGRATE":   "perhaps",
+		"PARLEY_LOG_FORMAT":     "xml",
+		"PARLEY_READ_TIMEOUT":   "-3s",
+		"PARLEY_MAX_BODY_BYTES": "12",
+	}
+	_, err := loadConfig(func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("invalid configuration accepted")
+	}
+	for k := range env {
+		if !strings.Contains(err.Error(), k) {
+			t.Errorf("error does not name %s:\n%v", k, err)
+		}
+	}
+}
+
+func TestConfigNeverLogsSecrets(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"PARLEY_DATABASE_URL": "postgres://parley:s3cret-db@127.0.0.1:5432/parley",
+		"PARLEY_LLM_BASE_URL": "http://127.0.0.1:9/v1", "PARLEY_LLM_MODEL": "m", "PARLEY_LLM_API_KEY": "sk-s3cret-llm",
+	}
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	newLogger(cfg, &buf).Info("starting", "config", cfg)
+	if s := buf.String(); strings.Contains(s, "s3cret") {
+		t.Fatalf("a secret reached the log: %s", s)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := [][]string{
+		{"frobnicate"},
+		{"keys"},
+		{"keys", "create", "--workspace", "acme"},
+		{"ingest", "faq.csv"},
+		{"eval"},
+	}
+	for _, args := range tests {
+		_, _, err := cli(t, nil, args...)
+		if err == nil || exitCode(err) != 2 {
+			t.Errorf("parley %s: err %v (exit %d), want a usage error (exit 2)", strings.Join(args, " "), err, exitCode(err))
+		}
+	}
+	if _, _, err := cli(t, nil, "serve", "--help"); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("serve --help: %v, want flag.ErrHelp", err)
+	}
+}
+
+func TestKeysLifecycle(t *testing.T) {
+	t.Parallel()
+	ws := pgtest.Workspace(t).Name
+	out, _, err := cli(t, nil, "keys", "create", "--workspace", ws, "--role", "agent", "--name", "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	key := lines[len(lines)-1]
+	if !strings.HasPrefix(key, "prly_") || strings.Contains(key, " ") {
+		t.Fatalf("last line %q is not a key alone", key)
+	}
+	out, _, err = cli(t, nil, "keys", "list", "--workspace", ws)
+	if err != nil || !strings.Contains(out, key[:11]) || !strings.Contains(out, "active") {
+		t.Fatalf("keys list: %v\n%s", err, out)
+	}
+	if _, _, err := cli(t, nil, "keys", "revoke", key[:11]); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ = cli(t, nil, "keys", "list", "--workspace", ws)
+	if !strings.Contains(out, "revoked") || strings.Contains(out, key) {
+		t.Fatalf("after revoke:\n%s", out)
+	}
+	if _, _, err := cli(t, nil, "keys", "create", "--workspace", ws, "--role", "root"); err == nil {
+		t.Fatal("role root accepted")
+	}
+}
+
+func TestIngestThenReingestIsANoOp(t *testing.T) {
+	t.Parallel()
+	ws := pgtest.Workspace(t).Name
+	faq := filepath.Join("..", "..", "evals", "suites", "sample", "knowledge", "faq.csv")
+	out, _, err := cli(t, nil, "ingest", faq, "--workspace", ws, "--kb", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "45 added") {
+		t.Fatalf("first ingest: %s", out)
+	}
+	out, _, err = cli(t, nil, "ingest", "--workspace", ws, "--kb", "help", faq)
+	if err != nil || !strings.Contains(out, "0 added, 0 updated, 45 unchanged") || !strings.Contains(out, "0 chunks embedded") {
+		t.Fatalf("second ingest: %v %s", err, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(bad, []byte("question,answer\n\"unterminated,x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cli(t, nil, "ingest", bad, "--workspace", ws, "--kb", "help"); err == nil || !strings.Contains(err.Error(), "bad.csv") {
+		t.Fatalf("broken CSV: %v, want an error naming the file", err)
+	}
+}
+
+// A suite whose gate cannot pass makes parley eval fail; the reports are
+// written all the same.
+func TestEvalGateFails(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	knowledge, err := filepath.Abs(filepath.Join("..", "..", "evals", "suites", "sample", "knowledge", "faq.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite := `{"name": "strict", "knowledge": [{"path": "` + knowledge + `"}],
+		"cases": {"path": "cases.jsonl"}, "gates": {"min_coverage": 1.01}}`
+	cases := `{"id": "1", "query": "How long does delivery to Germany take?", "intent": "shipping_times"}` + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "suite.json"), []byte(suite), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cases.jsonl"), []byte(cases), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := cli(t, nil, "eval", filepath.Join(dir, "suite.json"), "--out", filepath.Join(dir, "out"),
+		"--workspace", pgtest.Workspace(t).Name)
+	if err == nil || !strings.Contains(err.Error(), "gates") {
+		t.Fatalf("eval with an impossible gate: %v\n%s", err, out)
+	}
+	for _, f := range []string{"report.json", "report.md", "report.html"} {
+		if _, err := os.Stat(filepath.Join(dir, "out", f)); err != nil {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+}
