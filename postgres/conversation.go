@@ -150,11 +150,12 @@ func encodeMeta(meta any) ([]byte, error) {
 // has a webhook, an escalation.created event goes into the outbox in the
 // same transaction.
 func (db *DB) Escalate(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error) {
-	var (
-		esc parley.Escalation
-		msg parley.Message
-	)
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	esc, msg, err := db.escalateRouted(ctx, e)
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return esc, msg, err
+	}
+	// No team to route to yet: the default team is created on first use.
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		teamID, team, err := route(ctx, tx, e.WorkspaceID, e.Intent, e.Tags)
 		if err != nil {
 			return err
@@ -189,6 +190,78 @@ func (db *DB) Escalate(ctx context.Context, e parley.NewEscalation) (parley.Esca
 		return enqueueEvent(ctx, tx, e.WorkspaceID, "escalation.created", esc)
 	})
 	return esc, msg, err
+}
+
+// escalateSQL is Escalate in one statement, for when a routing rule or the
+// default team exists (pgx.ErrNoRows otherwise): on the answer path one
+// round trip instead of seven. The webhook event carries the same fields as
+// the escalation's JSON.
+const escalateSQL = `
+	WITH team AS (
+		SELECT id, name FROM (
+			SELECT t.id, t.name, 0 AS class, r.priority, r.created_at
+			FROM routing_rules r JOIN teams t ON t.id = r.team_id
+			WHERE r.workspace_id = $1
+				AND ((r.match_intent <> '' AND r.match_intent = $2) OR (r.match_tag <> '' AND r.match_tag = ANY($3)))
+			UNION ALL
+			SELECT t.id, t.name, 1, 0, t.created_at
+			FROM teams t JOIN workspaces w ON w.id = t.workspace_id
+			WHERE t.workspace_id = $1 AND t.name = coalesce(nullif(w.settings->>'default_team', ''), 'support')
+		) routes ORDER BY class, priority DESC, created_at LIMIT 1
+	), agent AS (
+		UPDATE agents SET last_assigned_at = clock_timestamp()
+		WHERE id = (SELECT a.id FROM agents a, team
+			WHERE a.workspace_id = $1 AND a.team_id = team.id AND a.active
+			ORDER BY a.last_assigned_at NULLS FIRST, a.created_at LIMIT 1 FOR UPDATE OF a SKIP LOCKED)
+		RETURNING id, name
+	), esc AS (
+		INSERT INTO escalations (workspace_id, conversation_id, reason, team_id, assignee_id, context)
+		SELECT $1, $4, $5, team.id, (SELECT id FROM agent), $6 FROM team
+		RETURNING id, status, created_at
+	), msg AS (
+		INSERT INTO messages (workspace_id, conversation_id, role, text, meta)
+		SELECT $1, $4, 'bot', $7, jsonb_build_object('escalation_id', esc.id, 'reason', $5::text) FROM esc
+		RETURNING id, meta, created_at
+	), conv AS (
+		UPDATE conversations SET status = 'escalated', updated_at = now()
+		WHERE workspace_id = $1 AND id = $4 AND EXISTS (SELECT 1 FROM esc)
+	), event AS (
+		INSERT INTO outbox (workspace_id, event_type, payload)
+		SELECT $1, 'escalation.created', $8::jsonb || jsonb_strip_nulls(jsonb_build_object(
+			'id', esc.id, 'status', esc.status, 'team', team.name, 'created_at', esc.created_at,
+			'assignee', (SELECT id FROM agent), 'assignee_name', (SELECT name FROM agent)))
+		FROM esc, team
+		WHERE EXISTS (SELECT 1 FROM webhooks WHERE workspace_id = $1)
+	)
+	SELECT esc.id, esc.status, esc.created_at, team.name, (SELECT id FROM agent), (SELECT name FROM agent),
+		msg.id, msg.meta, msg.created_at
+	FROM esc, team, msg`
+
+func (db *DB) escalateRouted(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error) {
+	esc := parley.Escalation{ConversationID: e.ConversationID, Reason: e.Reason, Context: e.Context}
+	msg := parley.Message{Role: parley.RoleBot, Text: e.CustomerNotice}
+	ctxJSON, err := json.Marshal(e.Context)
+	if err != nil {
+		return esc, msg, fmt.Errorf("encode escalation context: %w", err)
+	}
+	base, err := json.Marshal(map[string]any{"conversation_id": e.ConversationID, "reason": e.Reason, "context": e.Context})
+	if err != nil {
+		return esc, msg, fmt.Errorf("encode escalation event: %w", err)
+	}
+	var assignee, assigneeName *string
+	err = db.pool.QueryRow(ctx, escalateSQL, e.WorkspaceID, e.Intent, e.Tags, e.ConversationID, e.Reason,
+		ctxJSON, e.CustomerNotice, base).
+		Scan(&esc.ID, &esc.Status, &esc.CreatedAt, &esc.Team, &assignee, &assigneeName, &msg.ID, &msg.Meta, &msg.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return esc, msg, err
+	}
+	if err != nil {
+		return esc, msg, translate(err, "conversation "+e.ConversationID)
+	}
+	if assignee != nil {
+		esc.Assignee, esc.AssigneeName = *assignee, *assigneeName
+	}
+	return esc, msg, nil
 }
 
 // route picks the team for an escalation: the highest-priority rule
