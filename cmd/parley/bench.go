@@ -17,9 +17,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/evals"
-	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/postgres"
-	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
@@ -71,17 +69,10 @@ func runBench(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer db.Close()
-	embedder, err := newEmbedder(a.cfg)
+	runner, engine, embedder, err := newSuiteRunner(a, db, slog.New(slog.NewTextHandler(io.Discard, nil)), true)
 	if err != nil {
 		return err
 	}
-	tok, err := prompts.NewTokenizer()
-	if err != nil {
-		return err
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	engine := reply.New(db, embedder, reply.NewLanguageDetector(), quiet)
-	runner := evals.NewRunner(db, engine, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), a.log)
 	ws, err := runner.Prepare(ctx, suite, suite.Workspace())
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/parleyhq/parley/evals"
 	"github.com/parleyhq/parley/ingest"
@@ -58,21 +59,9 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer db.Close()
-	embedder, err := newEmbedder(a.cfg)
+	runner, _, _, err := newSuiteRunner(a, db, a.log, !*noClassifier)
 	if err != nil {
 		return err
-	}
-	tok, err := prompts.NewTokenizer()
-	if err != nil {
-		return err
-	}
-	engine := reply.New(db, embedder, reply.NewLanguageDetector(), a.log)
-	pipe := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
-	runner := evals.NewRunner(db, engine, pipe, a.log)
-	if *noClassifier {
-		engine.WithoutClassifiers()
-	} else {
-		runner.WithTrainer(retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model())
 	}
 	bar := newProgress(a, "running cases")
 	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: *workspace, TargetPrecision: *target, Progress: bar.update})
@@ -122,4 +111,27 @@ func applyThreshold(ctx context.Context, a *app, db *postgres.DB, name string, r
 	fmt.Fprintf(a.stdout, "workspace %s: answer_threshold %.3f -> %.3f (precision %.3f, coverage %.3f on suite %s)\n",
 		name, old, c.Threshold, c.Precision, c.Coverage, rep.Suite)
 	return nil
+}
+
+// newSuiteRunner builds what eval and bench share: the reply engine over db
+// (logging to engineLog) and a runner that loads a suite's knowledge and,
+// with classifier, trains the workspace's intent classifier as ingest does.
+func newSuiteRunner(a *app, db *postgres.DB, engineLog *slog.Logger, classifier bool) (*evals.Runner, *reply.Engine, retrieval.Embedder, error) {
+	embedder, err := newEmbedder(a.cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tok, err := prompts.NewTokenizer()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	engine := reply.New(db, embedder, reply.NewLanguageDetector(), engineLog)
+	pipe := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
+	runner := evals.NewRunner(db, engine, pipe, a.log)
+	if classifier {
+		runner.WithTrainer(retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model())
+	} else {
+		engine.WithoutClassifiers()
+	}
+	return runner, engine, embedder, nil
 }
