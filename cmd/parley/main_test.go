@@ -174,3 +174,23 @@ func TestEvalGateFails(t *testing.T) {
 		}
 	}
 }
+
+// --calibrate --apply writes the calibrated threshold to a workspace, and
+// the API then uses it.
+func TestEvalCalibrateApply(t *testing.T) {
+	t.Parallel()
+	target := pgtest.Workspace(t)
+	out, _, err := cli(t, nil, "eval", filepath.Join("..", "..", "evals", "suites", "sample", "suite.json"),
+		"--out", t.TempDir(), "--workspace", pgtest.Workspace(t).Name, "--target-precision", "0.9",
+		"--calibrate", "--apply", target.Name)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	ws, err := pgtest.DB(t).Workspace(context.Background(), target.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.Settings.AnswerThreshold == target.Settings.AnswerThreshold || !strings.Contains(out, "answer_threshold") {
+		t.Fatalf("threshold still %v after --apply:\n%s", ws.Settings.AnswerThreshold, out)
+	}
+}
