@@ -98,17 +98,17 @@ func expected(o Outcome) string {
 // curveSVG draws precision (y) against coverage (x) as an inline SVG, with
 // the target precision as a dashed line and the calibrated point marked.
 func curveSVG(c Calibration) string {
-	const w, h, pad = 560.0, 320.0, 40.0
-	x := func(v float64) float64 { return pad + v*(w-2*pad) }
+	const w, h, pad, left = 560.0, 320.0, 40.0, 60.0 // left leaves room for the y axis' label
+	x := func(v float64) float64 { return left + v*(w-left-pad) }
 	y := func(v float64) float64 { return h - pad - v*(h-2*pad) }
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="precision against coverage">`, w, h, w, h)
-	fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="#fafafa" stroke="#ccc"/>`, pad, pad, w-2*pad, h-2*pad)
+	fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="#fafafa" stroke="#ccc"/>`, left, pad, w-left-pad, h-2*pad)
 	for _, t := range []float64{0, 0.25, 0.5, 0.75, 1} {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="middle">%.0f%%</text>`, x(t), h-pad+16, 100*t)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="end">%.0f%%</text>`, pad-6, y(t)+4, 100*t)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="11" text-anchor="end">%.0f%%</text>`, left-6, y(t)+4, 100*t)
 	}
-	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" text-anchor="middle">coverage (answered and correct, share of in-scope cases)</text>`, w/2, h-6)
+	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" text-anchor="middle">coverage (answered and correct, share of in-scope cases)</text>`, x(0.5), h-6)
 	fmt.Fprintf(&b, `<text x="12" y="%.1f" font-size="12" text-anchor="middle" transform="rotate(-90 12 %.1f)">precision of answers</text>`, h/2, h/2)
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d33" stroke-dasharray="5 4"/>`, x(0), y(c.TargetPrecision), x(1), y(c.TargetPrecision))
 	if len(c.Curve) > 0 {
