@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,18 @@ import (
 	"github.com/parleyhq/parley/postgres/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
+func TestMain(m *testing.M) {
+	// The crash test runs `parley serve` in a child process: this binary,
+	// re-executed with PARLEY_TEST_CHILD set.
+	if os.Getenv("PARLEY_TEST_CHILD") == "serve" {
+		if err := run(context.Background(), []string{"serve"}, os.Getenv, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(pgtest.Run(m))
+}
 
 // cli runs the parley command line against the test database.
 func cli(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
