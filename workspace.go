@@ -28,6 +28,10 @@ type WorkspaceSettings struct {
 	// Glossary lists protected terms (product and brand names) that agent
 	// assist keeps untranslated.
 	Glossary []string `json:"glossary"`
+	// GenerateAnswers has the chat model (when one is configured) write
+	// answers from the retrieved sources instead of showing the stored
+	// answer; a model failure escalates with reason model_error.
+	GenerateAnswers bool `json:"generate_answers"`
 }
 
 // DefaultSettings are the settings of a new workspace.

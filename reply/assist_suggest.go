@@ -323,3 +323,9 @@ func promptRole(role string) string {
 	}
 	return "other"
 }
+
+// Ground writes a grounded answer for the engine (Grounder): the draft of
+// Suggest, for the transcript ending with the customer's message.
+func (a *Assistant) Ground(ctx context.Context, transcript []parley.Message, lang string, cands []retrieval.Candidate) (*Suggestion, Generation, error) {
+	return a.draft(ctx, SuggestRequest{}, transcript, cands, lang, 0)
+}

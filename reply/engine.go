@@ -52,6 +52,7 @@ type Engine struct {
 	// classifiers is nil when the store keeps none (or they are off).
 	classifiers *retrieval.ClassifierCache
 	groups      ClassifierStore
+	ground      Grounder // nil without a chat model
 }
 
 // New returns an engine. It uses the workspaces' intent classifiers when
@@ -98,10 +99,13 @@ type Result struct {
 	Decision       Decision          `json:"-"`
 }
 
-// Answer is the bot's reply with the sources it comes from.
+// Answer is the bot's reply with the sources it comes from. Kind is
+// "knowledge" (the stored answer) or "generated" (written by the chat
+// model from the retrieved sources, citing only them).
 type Answer struct {
 	Text    string                `json:"text"`
 	Sources []retrieval.SourceRef `json:"sources"`
+	Kind    string                `json:"kind"`
 }
 
 // EscalationNotice tells the widget a human takes over.
@@ -161,15 +165,26 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	d := Decide(ws.Settings, text, history, ranking, simPrev)
+	var answer *Answer
+	if d.Answer {
+		top, _ := ranking.Top()
+		answer = &Answer{Text: top.Answer, Sources: top.Sources, Kind: KindKnowledge}
+		if ws.Settings.GenerateAnswers && e.ground != nil {
+			transcript := append(append([]parley.Message(nil), history...), parley.Message{Role: parley.RoleCustomer, Text: text})
+			if answer, d, err = e.generate(ctx, transcript, lang, ranking, answer, d); err != nil {
+				return Result{}, err
+			}
+		}
+	}
 	res := Result{ConversationID: conv.ID, Language: lang, Confidence: ranking.Confidence, Ranking: ranking, Decision: d}
 	if d.Answer {
 		top, _ := ranking.Top()
-		meta := botMeta{Kind: "answer", Group: top.GroupKey, Confidence: ranking.Confidence, Sources: top.Sources}
-		if _, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, top.Answer, meta); err != nil {
+		meta := botMeta{Kind: "answer", Group: top.GroupKey, Confidence: ranking.Confidence, Sources: answer.Sources, Generated: answer.Kind == KindGenerated}
+		if _, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, answer.Text, meta); err != nil {
 			return Result{}, fmt.Errorf("store answer: %w", err)
 		}
 		res.Status = StatusAnswered
-		res.Answer = &Answer{Text: top.Answer, Sources: top.Sources}
+		res.Answer = answer
 		return res, nil
 	}
 
@@ -183,9 +198,39 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
+// Grounder writes an answer from retrieved knowledge with a chat model
+// (the Assistant, when a model is configured).
+type Grounder interface {
+	Ground(ctx context.Context, transcript []parley.Message, lang string, cands []retrieval.Candidate) (*Suggestion, Generation, error)
+}
+
+// WithGrounder lets workspaces with generate_answers on answer with a
+// grounded, generated text instead of the stored one.
+func (e *Engine) WithGrounder(g Grounder) { e.ground = g }
+
+// generate replaces the extractive answer with a grounded generated one.
+// A model that fails escalates (model_error) with the extractive answer as
+// the draft; a draft that strays from the sources (cites none, or one not
+// retrieved) or finds no answer leaves the extractive answer.
+func (e *Engine) generate(ctx context.Context, transcript []parley.Message, lang string, r retrieval.Ranking, extractive *Answer, d Decision) (*Answer, Decision, error) {
+	s, gen, err := e.ground.Ground(ctx, transcript, lang, usableCandidates(r))
+	switch {
+	case err != nil:
+		return nil, d, err
+	case gen.Status == GenGenerated:
+		return &Answer{Text: s.Text, Sources: s.Sources, Kind: KindGenerated}, d, nil
+	case gen.Status == GenFailed:
+		return nil, Decision{Scored: true, Reason: parley.ReasonModelError,
+			Explain: "The chat model failed to write the answer: " + gen.Reason + ". The stored answer is the draft."}, nil
+	}
+	e.log.InfoContext(ctx, "generated answer not used; answering with the stored one", "status", gen.Status, "reason", gen.Reason)
+	return extractive, d, nil
+}
+
 // botMeta is stored with a bot answer; Decide reads it back to spot repeats.
 type botMeta struct {
 	Kind       string                `json:"kind"`
+	Generated  bool                  `json:"generated,omitempty"`
 	Group      string                `json:"group"`
 	Confidence float64               `json:"confidence"`
 	Sources    []retrieval.SourceRef `json:"sources"`

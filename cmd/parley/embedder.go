@@ -74,7 +74,10 @@ func newAssistant(cfg Config, log *slog.Logger, engine *reply.Engine, tok *promp
 		return reply.NewAssistant(engine, nil, render), nil
 	}
 	log.Info("agent assist chat model", "model", cfg.LLM.Model, "base_url", redactURL(cfg.LLM.BaseURL), "context_tokens", cfg.LLM.ContextTokens)
-	return reply.NewAssistant(engine, prompts.Observe(model, cfg.LLM.Model, metrics, tok, log), render), nil
+	assistant := reply.NewAssistant(engine, prompts.Observe(model, cfg.LLM.Model, metrics, tok, log), render)
+	// Workspaces with generate_answers on answer with grounded drafts.
+	engine.WithGrounder(assistant)
+	return assistant, nil
 }
 
 // retries maps PARLEY_LLM_MAX_RETRIES, where 0 means none, to

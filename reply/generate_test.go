@@ -1,0 +1,81 @@
+package reply_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/prompts/openai/openaitest"
+	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+// With generate_answers on and a chat model, /v1/answer's engine answers
+// with a grounded draft; a failing model escalates with model_error; a
+// draft that strays from the sources leaves the stored answer.
+func TestGeneratedAnswers(t *testing.T) {
+	t.Parallel()
+	const question = "My order has not arrived, can I get my money back?"
+	const stored = "Orders that have not arrived within 7 working days are refunded in full."
+	tests := []struct {
+		name   string
+		answer func(refund int64) openaitest.Responder
+		status string
+		kind   string
+		text   string
+		reason string
+	}{
+		{name: "grounded", answer: func(refund int64) openaitest.Responder {
+			return openaitest.Reply(fmt.Sprintf("After 7 working days you get all your money back [source:%d].", refund))
+		}, status: reply.StatusAnswered, kind: reply.KindGenerated, text: "After 7 working days you get all your money back."},
+		{name: "strays from the sources", answer: func(int64) openaitest.Responder {
+			return openaitest.Reply("You get a refund and a voucher [source:999].")
+		}, status: reply.StatusAnswered, kind: reply.KindKnowledge, text: stored},
+		{name: "model fails", answer: func(int64) openaitest.Responder { return openaitest.Fail(500, "boom") },
+			status: reply.StatusEscalated, reason: parley.ReasonModelError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := pgtest.DB(t)
+			k := newKB(t)
+			s := k.ws.Settings
+			s.GenerateAnswers, s.AnswerThreshold = true, 0
+			if _, err := db.UpdateSettings(ctx, k.ws.ID, s); err != nil {
+				t.Fatal(err)
+			}
+			engine := reply.New(db, retrieval.NewLocal(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			engine.WithGrounder(k.assistant(t, newLLM(t, tt.answer(k.source(t, "refund").ID))))
+
+			res, err := engine.Answer(ctx, reply.Request{WorkspaceID: k.ws.ID, Text: question})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != tt.status {
+				t.Fatalf("status %s (%s), want %s", res.Status, res.Decision.Explain, tt.status)
+			}
+			if tt.status == reply.StatusEscalated {
+				if res.Escalation.Reason != tt.reason {
+					t.Fatalf("reason %s, want %s", res.Escalation.Reason, tt.reason)
+				}
+				esc, err := db.Escalation(ctx, k.ws.ID, res.Escalation.ID)
+				if err != nil || esc.Context.Draft != stored {
+					t.Fatalf("escalation draft %q (err %v), want the stored answer", esc.Context.Draft, err)
+				}
+				return
+			}
+			if res.Answer.Kind != tt.kind || res.Answer.Text != tt.text || len(res.Answer.Sources) == 0 || res.Answer.Sources[0].ExternalID != "refund" {
+				t.Fatalf("answer %+v, want %s %q citing refund", res.Answer, tt.kind, tt.text)
+			}
+			conv, err := db.Conversation(ctx, k.ws.ID, res.ConversationID, 10)
+			if err != nil || len(conv.Messages) != 2 || conv.Messages[1].Text != tt.text {
+				t.Fatalf("transcript %+v (err %v), want the answer given", conv.Messages, err)
+			}
+		})
+	}
+}
