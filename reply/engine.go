@@ -139,15 +139,18 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	history := conv.Messages
-	lang := e.lang.Detect(text, firstNonEmpty(req.Customer.Language, conv.Language, ws.Settings.Languages[0]))
+	known := firstNonEmpty(req.Customer.Language, conv.Language, ws.Settings.Languages[0])
+	var lang string // detected while the knowledge is searched, in the known language
 
-	// The customer's message is written while the knowledge is searched;
-	// both must be done before anything else is written or returned. Writes
-	// do not stop when the client goes away: the transcript stays whole.
+	// The customer's message is written (after its language is detected)
+	// while the knowledge is searched; both must be done before anything
+	// else is written or returned. Writes do not stop when the client goes
+	// away: the transcript stays whole.
 	write := context.WithoutCancel(ctx)
 	stored := make(chan error, 1)
 	go func() {
 		ctx := write
+		lang = e.lang.Detect(text, known)
 		meta := map[string]any{"language": lang}
 		var err error
 		if conv.ID == "" {
@@ -157,7 +160,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		}
 		stored <- err
 	}()
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, text, previousQuestion(history), lang)
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, text, previousQuestion(history), known)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
