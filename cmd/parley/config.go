@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,11 @@ type Config struct {
 	WebhookPollInterval time.Duration
 }
 
+// defaultMaxConns is 4 connections per core: more only queue inside
+// PostgreSQL when it shares the cores (BENCHMARKS.md: p99 at 300 answers/s
+// fell from 68 ms with 16 connections to 29-40 ms with 8 on 2 cores).
+func defaultMaxConns() int { return 4 * runtime.GOMAXPROCS(0) }
+
 // defaultDatabaseURL is what scripts/db-setup.sh creates.
 const defaultDatabaseURL = "postgres://parley:parley@127.0.0.1:5432/parley?sslmode=disable"
 
@@ -45,7 +51,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	r := envReader{getenv: getenv}
 	cfg := Config{
 		DatabaseURL:     r.str("PARLEY_DATABASE_URL", defaultDatabaseURL),
-		DBMaxConns:      int32(r.integer("PARLEY_DB_MAX_CONNS", 16, 1, 1000)),
+		DBMaxConns:      int32(r.integer("PARLEY_DB_MAX_CONNS", defaultMaxConns(), 1, 1000)),
 		Addr:            r.str("PARLEY_ADDR", ":8080"),
 		AutoMigrate:     r.boolean("PARLEY_AUTO_MIGRATE", true),
 		LogFormat:       r.oneOf("PARLEY_LOG_FORMAT", "json", "json", "text"),
