@@ -197,18 +197,7 @@ func (db *DB) Escalate(ctx context.Context, e parley.NewEscalation) (parley.Esca
 // round trip instead of seven. The webhook event carries the same fields as
 // the escalation's JSON.
 const escalateSQL = `
-	WITH team AS (
-		SELECT id, name FROM (
-			SELECT t.id, t.name, 0 AS class, r.priority, r.created_at
-			FROM routing_rules r JOIN teams t ON t.id = r.team_id
-			WHERE r.workspace_id = $1
-				AND ((r.match_intent <> '' AND r.match_intent = $2) OR (r.match_tag <> '' AND r.match_tag = ANY($3)))
-			UNION ALL
-			SELECT t.id, t.name, 1, 0, t.created_at
-			FROM teams t JOIN workspaces w ON w.id = t.workspace_id
-			WHERE t.workspace_id = $1 AND t.name = coalesce(nullif(w.settings->>'default_team', ''), 'support')
-		) routes ORDER BY class, priority DESC, created_at LIMIT 1
-	), agent AS (
+	WITH team AS (` + routeSQL + `), agent AS (
 		UPDATE agents SET last_assigned_at = clock_timestamp()
 		WHERE id = (SELECT a.id FROM agents a, team
 			WHERE a.workspace_id = $1 AND a.team_id = team.id AND a.active
@@ -264,11 +253,10 @@ func (db *DB) escalateRouted(ctx context.Context, e parley.NewEscalation) (parle
 	return esc, msg, nil
 }
 
-// route picks the team for an escalation: the highest-priority rule
-// matching the intent or a tag, else the workspace's default team (created
-// on first use). One query in the common case.
-func route(ctx context.Context, tx pgx.Tx, workspaceID, intent string, tags []string) (id, name string, err error) {
-	err = tx.QueryRow(ctx, `
+// routeSQL picks the team ($1 workspace, $2 intent, $3 tags): the
+// highest-priority rule matching the intent or a tag, else the workspace's
+// default team if it exists.
+const routeSQL = `
 		SELECT id, name FROM (
 			SELECT t.id, t.name, 0 AS class, r.priority, r.created_at
 			FROM routing_rules r JOIN teams t ON t.id = r.team_id
@@ -278,7 +266,13 @@ func route(ctx context.Context, tx pgx.Tx, workspaceID, intent string, tags []st
 			SELECT t.id, t.name, 1, 0, t.created_at
 			FROM teams t JOIN workspaces w ON w.id = t.workspace_id
 			WHERE t.workspace_id = $1 AND t.name = coalesce(nullif(w.settings->>'default_team', ''), 'support')
-		) routes ORDER BY class, priority DESC, created_at LIMIT 1`, workspaceID, intent, tags).Scan(&id, &name)
+		) routes ORDER BY class, priority DESC, created_at LIMIT 1`
+
+// route picks the team for an escalation: the highest-priority rule
+// matching the intent or a tag, else the workspace's default team (created
+// on first use). One query in the common case.
+func route(ctx context.Context, tx pgx.Tx, workspaceID, intent string, tags []string) (id, name string, err error) {
+	err = tx.QueryRow(ctx, routeSQL, workspaceID, intent, tags).Scan(&id, &name)
 	if err == nil {
 		return id, name, nil
 	}
