@@ -106,9 +106,8 @@ func (s *Server) postUpload(c *gin.Context) {
 		fail(c, parley.Errorf(parley.EUnavailable, "uploads are not enabled on this server"))
 		return
 	}
-	kb, err := s.store.KB(ctx, ws, c.Param("kb"))
-	if err != nil {
-		fail(c, err)
+	kb, ok := s.kbFromPath(c)
+	if !ok {
 		return
 	}
 	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(uploadReadTimeout))
@@ -160,9 +159,8 @@ func nonNilSkipped(s []ingest.Skipped) []ingest.Skipped {
 func (s *Server) getJob(c *gin.Context) {
 	ctx := c.Request.Context()
 	ws := principal(c).WorkspaceID
-	kb, err := s.store.KB(ctx, ws, c.Param("kb"))
-	if err != nil {
-		fail(c, err)
+	kb, ok := s.kbFromPath(c)
+	if !ok {
 		return
 	}
 	job, err := s.store.IngestJob(ctx, ws, kb.ID, c.Param("job"), s.jobs.staleAfter())

@@ -37,9 +37,8 @@ func (s *Server) listKBs(c *gin.Context) {
 }
 
 func (s *Server) getKB(c *gin.Context) {
-	kb, err := s.store.KB(c.Request.Context(), principal(c).WorkspaceID, c.Param("kb"))
-	if err != nil {
-		fail(c, err)
+	kb, ok := s.kbFromPath(c)
+	if !ok {
 		return
 	}
 	c.JSON(http.StatusOK, kb)
@@ -58,9 +57,8 @@ func (s *Server) deleteKB(c *gin.Context) {
 func (s *Server) listSources(c *gin.Context) {
 	ctx := c.Request.Context()
 	ws := principal(c).WorkspaceID
-	kb, err := s.store.KB(ctx, ws, c.Param("kb"))
-	if err != nil {
-		fail(c, err)
+	kb, ok := s.kbFromPath(c)
+	if !ok {
 		return
 	}
 	limit, err := queryInt(c, "limit", 100, 1, 1000)
@@ -88,9 +86,8 @@ func (s *Server) listSources(c *gin.Context) {
 func (s *Server) deleteSource(c *gin.Context) {
 	ctx := c.Request.Context()
 	ws := principal(c).WorkspaceID
-	kb, err := s.store.KB(ctx, ws, c.Param("kb"))
-	if err != nil {
-		fail(c, err)
+	kb, ok := s.kbFromPath(c)
+	if !ok {
 		return
 	}
 	id, err := strconv.ParseInt(c.Param("source"), 10, 64)
@@ -116,4 +113,16 @@ func queryInt(c *gin.Context, name string, def, min, max int) (int, error) {
 		return 0, parley.Errorf(parley.EInvalid, "query parameter %s must be an integer from %d to %d, got %q", name, min, max, raw)
 	}
 	return v, nil
+}
+
+// kbFromPath returns the knowledge base the :kb path parameter names (by
+// name or id, in the caller's workspace), or answers the error and returns
+// false.
+func (s *Server) kbFromPath(c *gin.Context) (parley.KnowledgeBase, bool) {
+	kb, err := s.store.KB(c.Request.Context(), principal(c).WorkspaceID, c.Param("kb"))
+	if err != nil {
+		fail(c, err)
+		return kb, false
+	}
+	return kb, true
 }

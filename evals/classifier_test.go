@@ -2,15 +2,10 @@ package evals_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/parleyhq/parley/evals"
-	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/postgres/pgtest"
-	"github.com/parleyhq/parley/prompts"
-	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
 
@@ -19,19 +14,9 @@ import (
 func TestSampleSuiteWithClassifier(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.DB(t)
-	suite, err := evals.LoadSuite("suites/sample/suite.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := prompts.NewTokenizer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	suite, runner := sampleRunner(t, db)
 	embedder := retrieval.NewLocal()
-	engine := reply.New(db, embedder, reply.NewLanguageDetector(), log)
-	runner := evals.NewRunner(db, engine, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), log).
-		WithTrainer(retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model())
+	runner.WithTrainer(retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model())
 	ws := pgtest.Workspace(t)
 	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: ws.Name})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley/evals"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/reply"
@@ -24,18 +25,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 func TestSampleSuiteGates(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.DB(t)
-	suite, err := evals.LoadSuite("suites/sample/suite.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := prompts.NewTokenizer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	embedder := retrieval.NewLocal()
-	engine := reply.New(db, embedder, reply.NewLanguageDetector(), log)
-	runner := evals.NewRunner(db, engine, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), log)
+	suite, runner := sampleRunner(t, db)
 	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: pgtest.Workspace(t).Name})
 	if err != nil {
 		t.Fatal(err)
@@ -63,3 +53,22 @@ func TestSampleSuiteGates(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// sampleRunner returns the sample suite and a runner over db with the
+// engine the API uses (local embedder, language detector, no classifier
+// training unless the caller adds a trainer).
+func sampleRunner(t *testing.T, db *postgres.DB) (*evals.Suite, *evals.Runner) {
+	t.Helper()
+	suite, err := evals.LoadSuite("suites/sample/suite.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := prompts.NewTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	embedder := retrieval.NewLocal()
+	engine := reply.New(db, embedder, reply.NewLanguageDetector(), log)
+	return suite, evals.NewRunner(db, engine, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), log)
+}

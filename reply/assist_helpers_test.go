@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/prompts/openai"
@@ -63,27 +62,11 @@ func newKB(t *testing.T) *assistKB {
 	db := pgtest.DB(t)
 	k := &assistKB{ws: pgtest.Workspace(t), sources: map[string]retrieval.SourceRef{}}
 
-	kb, _, err := db.EnsureKB(ctx, k.ws.ID, "faq")
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "faq.csv")
 	if err := os.WriteFile(path, []byte(assistFAQ), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	docs, _, err := ingest.LoadPath(ctx, path, ingest.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := tokenizer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	embedder := retrieval.NewLocal()
-	pipe := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
-	if _, err := pipe.Run(ctx, ingest.Request{WorkspaceID: k.ws.ID, KBID: kb.ID, Docs: docs}); err != nil {
-		t.Fatal(err)
-	}
+	kb := ingestFile(t, db, k.ws.ID, path)
 	srcs, err := db.ListSources(ctx, k.ws.ID, kb.ID, 0, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +109,7 @@ func newKB(t *testing.T) *assistKB {
 	// No language detector: loading it takes seconds (half a minute under
 	// -race), so languages fall back to the conversation's or the
 	// workspace's; the API tests cover detection.
-	k.engine = reply.New(db, embedder, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	k.engine = reply.New(db, retrieval.NewLocal(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return k
 }
 

@@ -26,11 +26,29 @@ func loadSample(t *testing.T, settings func(*parley.WorkspaceSettings)) (*reply.
 	ctx := context.Background()
 	db := pgtest.DB(t)
 	ws := pgtest.Workspace(t)
-	kb, _, err := db.EnsureKB(ctx, ws.ID, "faq")
+	ingestFile(t, db, ws.ID, sampleFAQ)
+	s := ws.Settings
+	s.AnswerThreshold = 0.3
+	if settings != nil {
+		settings(&s)
+	}
+	ws, err := db.UpdateSettings(ctx, ws.ID, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, _, err := ingest.LoadPath(ctx, sampleFAQ, ingest.LoadOptions{})
+	return reply.New(db, retrieval.NewLocal(), nil, slog.New(slog.NewTextHandler(io.Discard, nil))), db, ws
+}
+
+// ingestFile loads a knowledge file into the workspace's knowledge base
+// "faq" through the real pipeline (local embedder) and returns the base.
+func ingestFile(t *testing.T, db *postgres.DB, workspaceID, path string) parley.KnowledgeBase {
+	t.Helper()
+	ctx := context.Background()
+	kb, _, err := db.EnsureKB(ctx, workspaceID, "faq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, _, err := ingest.LoadPath(ctx, path, ingest.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,20 +56,11 @@ func loadSample(t *testing.T, settings func(*parley.WorkspaceSettings)) (*reply.
 	if err != nil {
 		t.Fatal(err)
 	}
-	embedder := retrieval.NewLocal()
-	pipe := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
-	if _, err := pipe.Run(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs}); err != nil {
+	pipe := ingest.NewPipeline(db, retrieval.NewLocal(), ingest.NewChunker(tok, ingest.ChunkOptions{}))
+	if _, err := pipe.Run(ctx, ingest.Request{WorkspaceID: workspaceID, KBID: kb.ID, Docs: docs}); err != nil {
 		t.Fatal(err)
 	}
-	s := ws.Settings
-	s.AnswerThreshold = 0.3
-	if settings != nil {
-		settings(&s)
-	}
-	if ws, err = db.UpdateSettings(ctx, ws.ID, s); err != nil {
-		t.Fatal(err)
-	}
-	return reply.New(db, embedder, nil, slog.New(slog.NewTextHandler(io.Discard, nil))), db, ws
+	return kb
 }
 
 func TestAnswerFromKnowledge(t *testing.T) {
