@@ -99,6 +99,7 @@ type ingestTx struct {
 	workspaceID string
 	kbID        string
 	model       string
+	changed     int // sources written or pruned
 }
 
 // Ingest runs fn with a writer into one knowledge base, for vectors of
@@ -110,8 +111,32 @@ func (db *DB) Ingest(ctx context.Context, workspaceID, kbID, model string, fn fu
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('parley.ingest.' || $1))`, kbID); err != nil {
 			return fmt.Errorf("lock knowledge base: %w", err)
 		}
-		return fn(&ingestTx{tx: tx, workspaceID: workspaceID, kbID: kbID, model: model})
+		w := &ingestTx{tx: tx, workspaceID: workspaceID, kbID: kbID, model: model}
+		if err := fn(w); err != nil {
+			return err
+		}
+		return refreshStats(ctx, tx, w.changed)
 	})
+}
+
+// refreshStats updates the planner's statistics of the knowledge tables in
+// the ingest's transaction when it changed more than 50 sources plus a
+// tenth of them (autovacuum's default rule). The search plans depend on
+// them: a database with autovacuum off, or one that has not got round to
+// it yet after a bulk load, plans a search of 10,000 chunks as if the table
+// were empty, five times slower (BENCHMARKS.md).
+func refreshStats(ctx context.Context, tx pgx.Tx, changed int) error {
+	var sources float64 // -1 when never analyzed
+	if err := tx.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'sources'::regclass`).Scan(&sources); err != nil {
+		return fmt.Errorf("read knowledge table statistics: %w", err)
+	}
+	if float64(changed) <= 50+0.1*max(sources, 0) {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE sources, chunks`); err != nil {
+		return fmt.Errorf("analyze knowledge tables: %w", err)
+	}
+	return nil
 }
 
 // Write upserts the sources and replaces their chunks. Sources are matched
@@ -124,6 +149,7 @@ func (t *ingestTx) Write(ctx context.Context, batch []parley.SourceChunks) error
 	if err != nil {
 		return err
 	}
+	t.changed += len(batch)
 	if _, err := t.tx.Exec(ctx, `DELETE FROM chunks WHERE source_id = ANY($1)`, ids); err != nil {
 		return fmt.Errorf("delete replaced chunks: %w", err)
 	}
@@ -221,6 +247,7 @@ func (t *ingestTx) Prune(ctx context.Context, keep []string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("prune sources: %w", err)
 	}
+	t.changed += int(tag.RowsAffected())
 	return int(tag.RowsAffected()), nil
 }
 
