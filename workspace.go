@@ -119,9 +119,10 @@ type APIKey struct {
 	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
 }
 
-// Principal is who is calling: the key's workspace and role.
+// Principal is who is calling: the key's workspace, read with the key so
+// that handlers need not read it again, and role.
 type Principal struct {
-	WorkspaceID string
-	KeyID       string
-	Role        Role
+	Workspace Workspace
+	KeyID     string
+	Role      Role
 }

@@ -30,7 +30,7 @@ func (s *Server) answer(c *gin.Context) {
 		return
 	}
 	res, err := s.engine.Answer(c.Request.Context(), reply.Request{
-		WorkspaceID:    principal(c).WorkspaceID,
+		Workspace:      principal(c).Workspace,
 		ConversationID: req.ConversationID,
 		Customer:       req.Customer,
 		Channel:        req.Channel,
@@ -51,7 +51,7 @@ func (s *Server) getConversation(c *gin.Context) {
 		fail(c, parley.Errorf(parley.ENotFound, "conversation %q not found", id))
 		return
 	}
-	conv, err := s.store.Conversation(c.Request.Context(), principal(c).WorkspaceID, id, 500)
+	conv, err := s.store.Conversation(c.Request.Context(), principal(c).Workspace.ID, id, 500)
 	if err != nil {
 		fail(c, err)
 		return

@@ -27,7 +27,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	c.Set(principalKey, p)
-	c.Set(loggerKey, logger(c).With("workspace_id", p.WorkspaceID, "key_id", p.KeyID))
+	c.Set(loggerKey, logger(c).With("workspace_id", p.Workspace.ID, "key_id", p.KeyID))
 	c.Next()
 }
 

@@ -20,7 +20,7 @@ func (s *Server) listEscalations(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	list, next, err := s.store.ListEscalations(c.Request.Context(), principal(c).WorkspaceID, postgres.EscalationFilter{
+	list, next, err := s.store.ListEscalations(c.Request.Context(), principal(c).Workspace.ID, postgres.EscalationFilter{
 		Status: c.Query("status"),
 		Team:   c.Query("team"),
 		After:  c.Query("after"),
@@ -39,7 +39,7 @@ func (s *Server) listEscalations(c *gin.Context) {
 
 // getEscalation returns an escalation with its full context packet.
 func (s *Server) getEscalation(c *gin.Context) {
-	e, err := s.store.Escalation(c.Request.Context(), principal(c).WorkspaceID, c.Param("id"))
+	e, err := s.store.Escalation(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -59,7 +59,7 @@ func (s *Server) claimEscalation(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	e, err := s.store.ClaimEscalation(c.Request.Context(), principal(c).WorkspaceID, c.Param("id"), req.AgentID)
+	e, err := s.store.ClaimEscalation(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), req.AgentID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -80,7 +80,7 @@ func (s *Server) resolveEscalation(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	e, err := s.store.ResolveEscalation(c.Request.Context(), principal(c).WorkspaceID, c.Param("id"), req.AgentID, req.Reply)
+	e, err := s.store.ResolveEscalation(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), req.AgentID, req.Reply)
 	if err != nil {
 		fail(c, err)
 		return
@@ -111,7 +111,7 @@ func (s *Server) resolvedConversations(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	convs, next, err := s.store.ResolvedConversations(c.Request.Context(), principal(c).WorkspaceID, since, c.Query("after"), limit)
+	convs, next, err := s.store.ResolvedConversations(c.Request.Context(), principal(c).Workspace.ID, since, c.Query("after"), limit)
 	if err != nil {
 		fail(c, err)
 		return

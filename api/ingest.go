@@ -101,7 +101,7 @@ type uploadResponse struct {
 // Location to poll).
 func (s *Server) postUpload(c *gin.Context) {
 	ctx := c.Request.Context()
-	ws := principal(c).WorkspaceID
+	ws := principal(c).Workspace.ID
 	if s.opts.Ingester == nil {
 		fail(c, parley.Errorf(parley.EUnavailable, "uploads are not enabled on this server"))
 		return
@@ -158,7 +158,7 @@ func nonNilSkipped(s []ingest.Skipped) []ingest.Skipped {
 // getJob returns an ingest job of the knowledge base.
 func (s *Server) getJob(c *gin.Context) {
 	ctx := c.Request.Context()
-	ws := principal(c).WorkspaceID
+	ws := principal(c).Workspace.ID
 	kb, ok := s.kbFromPath(c)
 	if !ok {
 		return

@@ -19,7 +19,7 @@ func (s *Server) createKB(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	kb, err := s.store.CreateKB(c.Request.Context(), principal(c).WorkspaceID, req.Name)
+	kb, err := s.store.CreateKB(c.Request.Context(), principal(c).Workspace.ID, req.Name)
 	if err != nil {
 		fail(c, err)
 		return
@@ -28,7 +28,7 @@ func (s *Server) createKB(c *gin.Context) {
 }
 
 func (s *Server) listKBs(c *gin.Context) {
-	kbs, err := s.store.ListKBs(c.Request.Context(), principal(c).WorkspaceID)
+	kbs, err := s.store.ListKBs(c.Request.Context(), principal(c).Workspace.ID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -45,7 +45,7 @@ func (s *Server) getKB(c *gin.Context) {
 }
 
 func (s *Server) deleteKB(c *gin.Context) {
-	if err := s.store.DeleteKB(c.Request.Context(), principal(c).WorkspaceID, c.Param("kb")); err != nil {
+	if err := s.store.DeleteKB(c.Request.Context(), principal(c).Workspace.ID, c.Param("kb")); err != nil {
 		fail(c, err)
 		return
 	}
@@ -56,7 +56,7 @@ func (s *Server) deleteKB(c *gin.Context) {
 // default 100) and ?after=ID from the previous page's next_after.
 func (s *Server) listSources(c *gin.Context) {
 	ctx := c.Request.Context()
-	ws := principal(c).WorkspaceID
+	ws := principal(c).Workspace.ID
 	kb, ok := s.kbFromPath(c)
 	if !ok {
 		return
@@ -85,7 +85,7 @@ func (s *Server) listSources(c *gin.Context) {
 
 func (s *Server) deleteSource(c *gin.Context) {
 	ctx := c.Request.Context()
-	ws := principal(c).WorkspaceID
+	ws := principal(c).Workspace.ID
 	kb, ok := s.kbFromPath(c)
 	if !ok {
 		return
@@ -119,7 +119,7 @@ func queryInt(c *gin.Context, name string, def, min, max int) (int, error) {
 // name or id, in the caller's workspace), or answers the error and returns
 // false.
 func (s *Server) kbFromPath(c *gin.Context) (parley.KnowledgeBase, bool) {
-	kb, err := s.store.KB(c.Request.Context(), principal(c).WorkspaceID, c.Param("kb"))
+	kb, err := s.store.KB(c.Request.Context(), principal(c).Workspace.ID, c.Param("kb"))
 	if err != nil {
 		fail(c, err)
 		return kb, false

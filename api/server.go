@@ -22,7 +22,6 @@ import (
 // Store is what the API needs from the database.
 type Store interface {
 	Authenticate(ctx context.Context, secret string) (parley.Principal, error)
-	Workspace(ctx context.Context, id string) (parley.Workspace, error)
 	UpdateSettings(ctx context.Context, workspaceID string, s parley.WorkspaceSettings) (parley.Workspace, error)
 
 	CreateKB(ctx context.Context, workspaceID, name string) (parley.KnowledgeBase, error)

@@ -18,7 +18,7 @@ func (s *Server) createTeam(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	t, err := s.store.CreateTeam(c.Request.Context(), principal(c).WorkspaceID, req.Name)
+	t, err := s.store.CreateTeam(c.Request.Context(), principal(c).Workspace.ID, req.Name)
 	if err != nil {
 		fail(c, err)
 		return
@@ -27,7 +27,7 @@ func (s *Server) createTeam(c *gin.Context) {
 }
 
 func (s *Server) listTeams(c *gin.Context) {
-	teams, err := s.store.ListTeams(c.Request.Context(), principal(c).WorkspaceID)
+	teams, err := s.store.ListTeams(c.Request.Context(), principal(c).Workspace.ID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -36,7 +36,7 @@ func (s *Server) listTeams(c *gin.Context) {
 }
 
 func (s *Server) deleteTeam(c *gin.Context) {
-	if err := s.store.DeleteTeam(c.Request.Context(), principal(c).WorkspaceID, c.Param("team")); err != nil {
+	if err := s.store.DeleteTeam(c.Request.Context(), principal(c).Workspace.ID, c.Param("team")); err != nil {
 		fail(c, err)
 		return
 	}
@@ -49,7 +49,7 @@ func (s *Server) createAgent(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	a, err := s.store.CreateAgent(c.Request.Context(), principal(c).WorkspaceID, req)
+	a, err := s.store.CreateAgent(c.Request.Context(), principal(c).Workspace.ID, req)
 	if err != nil {
 		fail(c, err)
 		return
@@ -59,7 +59,7 @@ func (s *Server) createAgent(c *gin.Context) {
 
 // listAgents lists agents, of one team with ?team=NAME.
 func (s *Server) listAgents(c *gin.Context) {
-	agents, err := s.store.ListAgents(c.Request.Context(), principal(c).WorkspaceID, c.Query("team"))
+	agents, err := s.store.ListAgents(c.Request.Context(), principal(c).Workspace.ID, c.Query("team"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -73,7 +73,7 @@ func (s *Server) patchAgent(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	a, err := s.store.UpdateAgent(c.Request.Context(), principal(c).WorkspaceID, c.Param("id"), req)
+	a, err := s.store.UpdateAgent(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), req)
 	if err != nil {
 		fail(c, err)
 		return
@@ -82,7 +82,7 @@ func (s *Server) patchAgent(c *gin.Context) {
 }
 
 func (s *Server) deleteAgent(c *gin.Context) {
-	if err := s.store.DeleteAgent(c.Request.Context(), principal(c).WorkspaceID, c.Param("id")); err != nil {
+	if err := s.store.DeleteAgent(c.Request.Context(), principal(c).Workspace.ID, c.Param("id")); err != nil {
 		fail(c, err)
 		return
 	}
@@ -95,7 +95,7 @@ func (s *Server) createRoutingRule(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	r, err := s.store.CreateRoutingRule(c.Request.Context(), principal(c).WorkspaceID, req)
+	r, err := s.store.CreateRoutingRule(c.Request.Context(), principal(c).Workspace.ID, req)
 	if err != nil {
 		fail(c, err)
 		return
@@ -105,7 +105,7 @@ func (s *Server) createRoutingRule(c *gin.Context) {
 
 // listRoutingRules lists the rules in the order they are tried.
 func (s *Server) listRoutingRules(c *gin.Context) {
-	rules, err := s.store.ListRoutingRules(c.Request.Context(), principal(c).WorkspaceID)
+	rules, err := s.store.ListRoutingRules(c.Request.Context(), principal(c).Workspace.ID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -114,7 +114,7 @@ func (s *Server) listRoutingRules(c *gin.Context) {
 }
 
 func (s *Server) deleteRoutingRule(c *gin.Context) {
-	if err := s.store.DeleteRoutingRule(c.Request.Context(), principal(c).WorkspaceID, c.Param("id")); err != nil {
+	if err := s.store.DeleteRoutingRule(c.Request.Context(), principal(c).Workspace.ID, c.Param("id")); err != nil {
 		fail(c, err)
 		return
 	}

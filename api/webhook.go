@@ -27,7 +27,7 @@ func (s *Server) putWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	w, generated, err := s.store.PutWebhook(c.Request.Context(), principal(c).WorkspaceID, req.URL, req.Secret)
+	w, generated, err := s.store.PutWebhook(c.Request.Context(), principal(c).Workspace.ID, req.URL, req.Secret)
 	if err != nil {
 		fail(c, err)
 		return
@@ -36,7 +36,7 @@ func (s *Server) putWebhook(c *gin.Context) {
 }
 
 func (s *Server) getWebhook(c *gin.Context) {
-	w, err := s.store.Webhook(c.Request.Context(), principal(c).WorkspaceID)
+	w, err := s.store.Webhook(c.Request.Context(), principal(c).Workspace.ID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -45,7 +45,7 @@ func (s *Server) getWebhook(c *gin.Context) {
 }
 
 func (s *Server) deleteWebhook(c *gin.Context) {
-	if err := s.store.DeleteWebhook(c.Request.Context(), principal(c).WorkspaceID); err != nil {
+	if err := s.store.DeleteWebhook(c.Request.Context(), principal(c).Workspace.ID); err != nil {
 		fail(c, err)
 		return
 	}

@@ -16,29 +16,19 @@ type workspaceResponse struct {
 // getWorkspace tells the caller which workspace its key belongs to.
 func (s *Server) getWorkspace(c *gin.Context) {
 	p := principal(c)
-	ws, err := s.store.Workspace(c.Request.Context(), p.WorkspaceID)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, workspaceResponse{Workspace: ws, Role: p.Role})
+	c.JSON(http.StatusOK, workspaceResponse{Workspace: p.Workspace, Role: p.Role})
 }
 
 // putSettings replaces the workspace's settings; omitted fields keep their
 // current values.
 func (s *Server) putSettings(c *gin.Context) {
 	p := principal(c)
-	ws, err := s.store.Workspace(c.Request.Context(), p.WorkspaceID)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	settings := ws.Settings
+	settings := p.Workspace.Settings
 	if err := bindJSON(c, &settings); err != nil {
 		fail(c, err)
 		return
 	}
-	ws, err = s.store.UpdateSettings(c.Request.Context(), p.WorkspaceID, settings)
+	ws, err := s.store.UpdateSettings(c.Request.Context(), p.Workspace.ID, settings)
 	if err != nil {
 		fail(c, err)
 		return

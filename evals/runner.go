@@ -194,7 +194,7 @@ func (r *Runner) runCases(ctx context.Context, ws parley.Workspace, cases []Case
 // runCase replays the case's earlier turns into a new conversation, then
 // has the engine answer its last customer message.
 func (r *Runner) runCase(ctx context.Context, ws parley.Workspace, c Case) (Outcome, error) {
-	req := reply.Request{WorkspaceID: ws.ID, Channel: "eval", Text: c.Question()}
+	req := reply.Request{Workspace: ws, Channel: "eval", Text: c.Question()}
 	if len(c.Messages) > 1 {
 		conv, err := r.store.CreateConversation(ctx, ws.ID, "eval", parley.Customer{}, "")
 		if err != nil {

@@ -84,16 +84,16 @@ func (db *DB) RevokeKey(ctx context.Context, idOrPrefix string) (parley.APIKey, 
 	return k, parley.Errorf(parley.EConflict, "prefix %q matches %d keys: revoke by id", idOrPrefix, len(keys))
 }
 
-// Authenticate returns who holds secret. Unknown and revoked keys give
-// EUnauthorized. It records the key's last use at most once a minute, in the
-// same round trip.
+// Authenticate returns who holds secret, with the key's workspace. Unknown
+// and revoked keys give EUnauthorized. It records the key's last use at most
+// once a minute, in the same round trip.
 func (db *DB) Authenticate(ctx context.Context, secret string) (parley.Principal, error) {
 	var p parley.Principal
 	if !strings.HasPrefix(secret, keyPrefix) {
 		return p, parley.Errorf(parley.EUnauthorized, "invalid API key")
 	}
 	var revoked bool
-	err := db.pool.QueryRow(ctx, `
+	row := db.pool.QueryRow(ctx, `
 		WITH k AS (
 			SELECT id, workspace_id, role, revoked_at IS NOT NULL AS revoked, last_used_at
 			FROM api_keys WHERE hash = $1
@@ -102,8 +102,9 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (parley.Principal
 			WHERE id = (SELECT id FROM k WHERE NOT revoked
 				AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))
 		)
-		SELECT id, workspace_id, role, revoked FROM k`, hashKey(secret)).
-		Scan(&p.KeyID, &p.WorkspaceID, &p.Role, &revoked)
+		SELECT w.id, w.name, w.settings, w.created_at, k.id, k.role, k.revoked
+		FROM k JOIN workspaces w ON w.id = k.workspace_id`, hashKey(secret))
+	err := scanWorkspace(row, &p.Workspace, &p.KeyID, &p.Role, &revoked)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return p, parley.Errorf(parley.EUnauthorized, "invalid API key")

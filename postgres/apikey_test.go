@@ -29,7 +29,7 @@ func TestKeyLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.WorkspaceID != ws.ID || p.Role != parley.RoleWidget || p.KeyID != k.ID {
+	if p.Workspace.ID != ws.ID || p.Workspace.Name != ws.Name || p.Workspace.Settings.AnswerThreshold != ws.Settings.AnswerThreshold || p.Role != parley.RoleWidget || p.KeyID != k.ID {
 		t.Fatalf("principal %+v, want workspace %s role widget key %s", p, ws.ID, k.ID)
 	}
 

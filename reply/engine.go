@@ -80,7 +80,9 @@ const classifierCheckInterval = 5 * time.Second
 
 // Request is one customer message to answer.
 type Request struct {
-	WorkspaceID    string
+	// Workspace is the workspace answering, with its settings as the caller
+	// read them (the API reads them with the key).
+	Workspace      parley.Workspace
 	ConversationID string // empty starts a conversation
 	Customer       parley.Customer
 	Channel        string
@@ -130,9 +132,9 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	if err := validateText(text); err != nil {
 		return Result{}, err
 	}
-	ws, err := e.store.Workspace(ctx, req.WorkspaceID)
-	if err != nil {
-		return Result{}, err
+	ws := req.Workspace
+	if ws.ID == "" {
+		return Result{}, fmt.Errorf("answer: request names no workspace")
 	}
 	conv, err := e.conversation(ctx, req, ws)
 	if err != nil {

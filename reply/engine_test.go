@@ -67,7 +67,7 @@ func TestAnswerFromKnowledge(t *testing.T) {
 	t.Parallel()
 	engine, db, ws := loadSample(t, nil)
 	ctx := context.Background()
-	res, err := engine.Answer(ctx, reply.Request{WorkspaceID: ws.ID, Channel: "web", Text: "How long does delivery to Germany take?"})
+	res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Channel: "web", Text: "How long does delivery to Germany take?"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestEscalationReasons(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := engine.Answer(ctx, reply.Request{WorkspaceID: ws.ID, Text: tt.text})
+			res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Text: tt.text})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,11 +130,11 @@ func TestRepeatedQuestionEscalates(t *testing.T) {
 	t.Parallel()
 	engine, _, ws := loadSample(t, nil)
 	ctx := context.Background()
-	first, err := engine.Answer(ctx, reply.Request{WorkspaceID: ws.ID, Text: "How long does delivery to Germany take?"})
+	first, err := engine.Answer(ctx, reply.Request{Workspace: ws, Text: "How long does delivery to Germany take?"})
 	if err != nil || first.Status != reply.StatusAnswered {
 		t.Fatalf("first answer: %v %+v", err, first)
 	}
-	again, err := engine.Answer(ctx, reply.Request{WorkspaceID: ws.ID, ConversationID: first.ConversationID,
+	again, err := engine.Answer(ctx, reply.Request{Workspace: ws, ConversationID: first.ConversationID,
 		Text: "How long does delivery to Germany take??"})
 	if err != nil {
 		t.Fatal(err)
@@ -150,11 +150,11 @@ func TestThresholdIsPerWorkspace(t *testing.T) {
 	high, _, wsHigh := loadSample(t, func(s *parley.WorkspaceSettings) { s.AnswerThreshold = 1 })
 	ctx := context.Background()
 	q := "How long does delivery to Germany take?"
-	a, err := low.Answer(ctx, reply.Request{WorkspaceID: wsLow.ID, Text: q})
+	a, err := low.Answer(ctx, reply.Request{Workspace: wsLow, Text: q})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := high.Answer(ctx, reply.Request{WorkspaceID: wsHigh.ID, Text: q})
+	b, err := high.Answer(ctx, reply.Request{Workspace: wsHigh, Text: q})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestSearchStaysInWorkspace(t *testing.T) {
 	engine, _, withKnowledge := loadSample(t, nil)
 	empty := pgtest.Workspace(t)
 	ctx := context.Background()
-	res, err := engine.Answer(ctx, reply.Request{WorkspaceID: empty.ID, Text: "How long does delivery to Germany take?"})
+	res, err := engine.Answer(ctx, reply.Request{Workspace: empty, Text: "How long does delivery to Germany take?"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestBadRequests(t *testing.T) {
 	engine, _, ws := loadSample(t, nil)
 	other, _, otherWS := loadSample(t, nil)
 	ctx := context.Background()
-	res, err := other.Answer(ctx, reply.Request{WorkspaceID: otherWS.ID, Text: "hello there, where is my parcel"})
+	res, err := other.Answer(ctx, reply.Request{Workspace: otherWS, Text: "hello there, where is my parcel"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,9 +197,12 @@ func TestBadRequests(t *testing.T) {
 		{"malformed conversation id", reply.Request{Text: "hi", ConversationID: "42"}, parley.ENotFound},
 		{"another workspace's conversation", reply.Request{Text: "hi", ConversationID: res.ConversationID}, parley.ENotFound},
 	}
+	if _, err := engine.Answer(ctx, reply.Request{Text: "hi"}); err == nil {
+		t.Error("a request without a workspace was answered")
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.req.WorkspaceID = ws.ID
+			tt.req.Workspace = ws
 			_, err := engine.Answer(ctx, tt.req)
 			if parley.ErrorCode(err) != tt.code {
 				t.Fatalf("got %v, want code %s", err, tt.code)
@@ -232,7 +235,7 @@ func TestInterruptedRequestKeepsTheMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = engine.Answer(ctx, reply.Request{WorkspaceID: ws.ID, ConversationID: start.ID, Text: "where is my parcel?"})
+	_, err = engine.Answer(ctx, reply.Request{Workspace: ws, ConversationID: start.ID, Text: "where is my parcel?"})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want the cancellation", err)
 	}

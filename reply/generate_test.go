@@ -46,13 +46,14 @@ func TestGeneratedAnswers(t *testing.T) {
 			k := newKB(t)
 			s := k.ws.Settings
 			s.GenerateAnswers, s.AnswerThreshold = true, 0
-			if _, err := db.UpdateSettings(ctx, k.ws.ID, s); err != nil {
+			ws, err := db.UpdateSettings(ctx, k.ws.ID, s)
+			if err != nil {
 				t.Fatal(err)
 			}
 			engine := reply.New(db, retrieval.NewLocal(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			engine.WithGrounder(k.assistant(t, newLLM(t, tt.answer(k.source(t, "refund").ID))))
 
-			res, err := engine.Answer(ctx, reply.Request{WorkspaceID: k.ws.ID, Text: question})
+			res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Text: question})
 			if err != nil {
 				t.Fatal(err)
 			}

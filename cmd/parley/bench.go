@@ -118,7 +118,7 @@ func engineVersusSearch(ctx context.Context, db *postgres.DB, engine *reply.Engi
 		}
 		bare = append(bare, time.Since(start))
 		start = time.Now()
-		if _, err := engine.Answer(ctx, reply.Request{WorkspaceID: ws.ID, Channel: "bench", Text: questions[i]}); err != nil {
+		if _, err := engine.Answer(ctx, reply.Request{Workspace: ws, Channel: "bench", Text: questions[i]}); err != nil {
 			return nil, nil, err
 		}
 		eng = append(eng, time.Since(start))
