@@ -289,11 +289,15 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang
 		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: query,
 		Text: text, Language: lang, Limit: searchLimit,
 	}
+	// The classifier's probabilities need only the vector: they are
+	// worked out while the knowledge is searched.
+	prior := make(chan map[string]float64, 1)
+	go func() { prior <- e.prior(ctx, q) }()
 	hits, err := e.store.Search(ctx, q)
 	if err != nil {
 		return retrieval.Ranking{}, 0, err
 	}
-	return retrieval.Rank(hits, e.rankOptions(ctx, q, hits)), simPrev, nil
+	return retrieval.Rank(hits, e.rankOptions(ctx, q, hits, <-prior)), simPrev, nil
 }
 
 // priorGroups is how many of the classifier's likeliest groups are sure to
@@ -304,20 +308,29 @@ const (
 	minPrior    = 0.1
 )
 
-// rankOptions returns the vote's options: with the workspace's intent
-// classifier's probabilities for the query when it has one. A classifier
-// that cannot be read is logged and done without.
-func (e *Engine) rankOptions(ctx context.Context, q parley.SearchQuery, hits []parley.Hit) retrieval.RankOptions {
-	var opts retrieval.RankOptions
+// prior returns the workspace's intent classifier's probabilities for the
+// query, or nil when it has none. A classifier that cannot be read is
+// logged and done without.
+func (e *Engine) prior(ctx context.Context, q parley.SearchQuery) map[string]float64 {
 	if e.classifiers == nil {
-		return opts
+		return nil
 	}
 	clf, err := e.classifiers.Get(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
-		e.log.WarnContext(ctx, "intent classifier unavailable: ranking by the vote alone", "workspace_id", q.WorkspaceID, "err", err.Error())
-		return opts
+		if ctx.Err() == nil {
+			e.log.WarnContext(ctx, "intent classifier unavailable: ranking by the vote alone", "workspace_id", q.WorkspaceID, "err", err.Error())
+		}
+		return nil
 	}
-	if opts.Prior = clf.Prior(q.Vector); opts.Prior == nil {
+	return clf.Prior(q.Vector)
+}
+
+// rankOptions returns the vote's options: with the classifier's
+// probabilities when there are any, and the nearest chunk of each likely
+// group the search missed.
+func (e *Engine) rankOptions(ctx context.Context, q parley.SearchQuery, hits []parley.Hit, prior map[string]float64) retrieval.RankOptions {
+	opts := retrieval.RankOptions{Prior: prior}
+	if prior == nil {
 		return opts
 	}
 	if missing := missingGroups(opts.Prior, hits); len(missing) > 0 {

@@ -44,12 +44,20 @@ func (c *Classifier) Probabilities(vec []float32) []float64 {
 	if c == nil || len(vec) != c.Dims || len(c.Classes) == 0 {
 		return nil
 	}
+	// The vectors are sparse: summing over the dimensions set gives the
+	// same dot products (in the same order) at a third of the cost.
+	var set []int
+	for j, x := range vec {
+		if x != 0 {
+			set = append(set, j)
+		}
+	}
 	z := make([]float64, len(c.Classes))
 	for k := range c.Classes {
 		row := c.Weights[k*c.Dims : (k+1)*c.Dims]
 		var dot float32
-		for j, x := range vec {
-			dot += row[j] * x
+		for _, j := range set {
+			dot += row[j] * vec[j]
 		}
 		z[k] = float64(dot + c.Bias[k])
 	}
