@@ -216,7 +216,8 @@ const escalateSQL = `
 		WHERE workspace_id = $1 AND id = $4 AND EXISTS (SELECT 1 FROM esc)
 	), event AS (
 		INSERT INTO outbox (workspace_id, event_type, payload)
-		SELECT $1, 'escalation.created', $8::jsonb || jsonb_strip_nulls(jsonb_build_object(
+		SELECT $1, 'escalation.created',
+			jsonb_build_object('conversation_id', $4::uuid, 'reason', $5::text, 'context', $6::jsonb) || jsonb_strip_nulls(jsonb_build_object(
 			'id', esc.id, 'status', esc.status, 'team', team.name, 'created_at', esc.created_at,
 			'assignee', (SELECT id FROM agent), 'assignee_name', (SELECT name FROM agent)))
 		FROM esc, team
@@ -233,13 +234,9 @@ func (db *DB) escalateRouted(ctx context.Context, e parley.NewEscalation) (parle
 	if err != nil {
 		return esc, msg, fmt.Errorf("encode escalation context: %w", err)
 	}
-	base, err := json.Marshal(map[string]any{"conversation_id": e.ConversationID, "reason": e.Reason, "context": e.Context})
-	if err != nil {
-		return esc, msg, fmt.Errorf("encode escalation event: %w", err)
-	}
 	var assignee, assigneeName *string
 	err = db.pool.QueryRow(ctx, escalateSQL, e.WorkspaceID, e.Intent, e.Tags, e.ConversationID, e.Reason,
-		ctxJSON, e.CustomerNotice, base).
+		ctxJSON, e.CustomerNotice).
 		Scan(&esc.ID, &esc.Status, &esc.CreatedAt, &esc.Team, &assignee, &assigneeName, &msg.ID, &msg.Meta, &msg.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return esc, msg, err
