@@ -1,7 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -40,7 +43,32 @@ func (s *Server) answer(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	c.Header("Server-Timing", serverTiming(res.Timings))
 	c.JSON(http.StatusOK, res)
+}
+
+// serverTiming formats the engine's step times (in milliseconds) for the
+// Server-Timing header, which browsers' developer tools show. Steps that
+// did not run are left out.
+func serverTiming(t reply.Timings) string {
+	steps := []struct {
+		name string
+		d    time.Duration
+	}{
+		{"embed", t.Embed}, {"search", t.Search}, {"rank", t.Rank}, {"customer", t.Customer},
+		{"generate", t.Generate}, {"outcome", t.Outcome}, {"total", t.Total},
+	}
+	var b strings.Builder
+	for _, s := range steps {
+		if s.d == 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s;dur=%.3f", s.name, float64(s.d.Microseconds())/1000)
+	}
+	return b.String()
 }
 
 // getConversation returns a conversation with its transcript (the last 500

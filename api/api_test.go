@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -275,5 +277,34 @@ func TestWorkspaceIsolation(t *testing.T) {
 	_, body = b.do("GET", "/v1/workspace", adminB, "")
 	if s := body["settings"].(map[string]any); s["answer_threshold"] != 0.5 {
 		t.Fatalf("B's settings changed: %v", s)
+	}
+}
+
+// /v1/answer reports the engine's step times in a Server-Timing header.
+func TestAnswerServerTiming(t *testing.T) {
+	e := newEnv(t)
+	req, err := http.NewRequest("POST", e.srv.URL+"/v1/answer", strings.NewReader(`{"message": {"text": "where is my parcel?"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.keys[parley.RoleWidget])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	header := resp.Header.Get("Server-Timing")
+	steps := map[string]float64{}
+	for _, m := range regexp.MustCompile(`(\w+);dur=(\d+\.\d{3})`).FindAllStringSubmatch(header, -1) {
+		steps[m[1]], _ = strconv.ParseFloat(m[2], 64)
+	}
+	for _, step := range []string{"embed", "search", "customer", "outcome", "total"} {
+		if _, ok := steps[step]; !ok {
+			t.Fatalf("Server-Timing %q has no %s step", header, step)
+		}
+	}
+	if steps["total"] < steps["search"]+steps["outcome"] {
+		t.Fatalf("Server-Timing %q: total is less than search and outcome together", header)
 	}
 }

@@ -108,7 +108,7 @@ func (a *Assistant) Suggest(ctx context.Context, req SuggestRequest) (Suggestion
 	}
 	question := history[qi].Text
 	lang := a.detect(question, firstNonEmpty(convLang, ws.Settings.Languages[0]))
-	ranking, _, err := a.engine.retrieve(ctx, ws.ID, question, previousQuestion(history[:qi]), lang)
+	ranking, _, err := a.engine.retrieve(ctx, ws.ID, question, previousQuestion(history[:qi]), lang, nil)
 	if err != nil {
 		return Suggestions{}, err
 	}

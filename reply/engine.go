@@ -99,6 +99,20 @@ type Result struct {
 	Escalation     *EscalationNotice `json:"escalation,omitempty"`
 	Ranking        retrieval.Ranking `json:"-"`
 	Decision       Decision          `json:"-"`
+	Timings        Timings           `json:"-"`
+}
+
+// Timings are how long the steps of one answer took. The customer's
+// message is stored while the question is embedded and searched, so the
+// steps add up to more than Total.
+type Timings struct {
+	Embed    time.Duration // embedding the question
+	Search   time.Duration // the knowledge search, vector and full text
+	Rank     time.Duration // the classifier's lookups and the vote
+	Customer time.Duration // detecting the language, storing the customer's message
+	Generate time.Duration // writing a grounded answer with the chat model
+	Outcome  time.Duration // storing the answer or the escalation
+	Total    time.Duration
 }
 
 // Answer is the bot's reply with the sources it comes from. Kind is
@@ -128,6 +142,8 @@ const (
 // before anything else, and the bot's answer or the escalation is stored
 // before Answer returns, so a crash loses nothing the customer said.
 func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	var t Timings
 	text := strings.TrimSpace(req.Text)
 	if err := validateText(text); err != nil {
 		return Result{}, err
@@ -151,7 +167,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	write := context.WithoutCancel(ctx)
 	stored := make(chan error, 1)
 	go func() {
-		ctx := write
+		ctx, began := write, time.Now()
 		lang = e.lang.Detect(text, known)
 		meta := map[string]any{"language": lang}
 		var err error
@@ -160,9 +176,10 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		} else {
 			_, err = e.store.AddMessage(ctx, ws.ID, conv.ID, parley.RoleCustomer, text, meta)
 		}
+		t.Customer = time.Since(began)
 		stored <- err
 	}()
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, text, previousQuestion(history), known)
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, text, previousQuestion(history), known, &t)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
@@ -176,12 +193,15 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		answer = &Answer{Text: top.Answer, Sources: top.Sources, Kind: KindKnowledge}
 		if ws.Settings.GenerateAnswers && e.ground != nil {
 			transcript := append(append([]parley.Message(nil), history...), parley.Message{Role: parley.RoleCustomer, Text: text})
+			began := time.Now()
 			if answer, d, err = e.generate(ctx, transcript, lang, ranking, answer, d); err != nil {
 				return Result{}, err
 			}
+			t.Generate = time.Since(began)
 		}
 	}
 	res := Result{ConversationID: conv.ID, Language: lang, Confidence: ranking.Confidence, Ranking: ranking, Decision: d}
+	began := time.Now()
 	if d.Answer {
 		top, _ := ranking.Top()
 		meta := botMeta{Kind: "answer", Group: top.GroupKey, Confidence: ranking.Confidence, Sources: answer.Sources, Generated: answer.Kind == KindGenerated}
@@ -190,16 +210,18 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		}
 		res.Status = StatusAnswered
 		res.Answer = answer
-		return res, nil
+	} else {
+		notice := handoffNotice(lang)
+		esc, _, err := e.store.Escalate(write, e.escalation(ws, conv, history, text, lang, ranking, d, notice))
+		if err != nil {
+			return Result{}, fmt.Errorf("escalate: %w", err)
+		}
+		res.Status = StatusEscalated
+		res.Escalation = &EscalationNotice{ID: esc.ID, Reason: esc.Reason, Team: esc.Team, Message: notice}
 	}
-
-	notice := handoffNotice(lang)
-	esc, _, err := e.store.Escalate(write, e.escalation(ws, conv, history, text, lang, ranking, d, notice))
-	if err != nil {
-		return Result{}, fmt.Errorf("escalate: %w", err)
-	}
-	res.Status = StatusEscalated
-	res.Escalation = &EscalationNotice{ID: esc.ID, Reason: esc.Reason, Team: esc.Team, Message: notice}
+	t.Outcome = time.Since(began)
+	t.Total = time.Since(start)
+	res.Timings = t
 	return res, nil
 }
 
@@ -259,7 +281,7 @@ func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Worksp
 // Retrieve ranks the knowledge of a workspace for a question, as Answer
 // does, without storing anything.
 func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, lang string) (retrieval.Ranking, error) {
-	r, _, err := e.retrieve(ctx, workspaceID, text, "", lang)
+	r, _, err := e.retrieve(ctx, workspaceID, text, "", lang, nil)
 	return r, err
 }
 
@@ -268,8 +290,13 @@ const searchLimit = 20
 
 // retrieve ranks the knowledge for text. A short follow-up is searched
 // together with the customer's previous question, at half its weight. It
-// also returns the similarity of text to that previous question.
-func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang string) (retrieval.Ranking, float64, error) {
+// also returns the similarity of text to that previous question, and
+// records its steps' times in t when t is not nil.
+func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang string, t *Timings) (retrieval.Ranking, float64, error) {
+	if t == nil {
+		t = &Timings{}
+	}
+	began := time.Now()
 	texts := []string{text}
 	if previous != "" {
 		texts = append(texts, previous)
@@ -278,6 +305,7 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang
 	if err != nil {
 		return retrieval.Ranking{}, 0, fmt.Errorf("embed question: %w", err)
 	}
+	t.Embed = time.Since(began)
 	query, simPrev := vecs[0], 0.0
 	if previous != "" {
 		simPrev = cosine(vecs[0], vecs[1])
@@ -293,11 +321,16 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang
 	// worked out while the knowledge is searched.
 	prior := make(chan map[string]float64, 1)
 	go func() { prior <- e.prior(ctx, q) }()
+	began = time.Now()
 	hits, err := e.store.Search(ctx, q)
 	if err != nil {
 		return retrieval.Ranking{}, 0, err
 	}
-	return retrieval.Rank(hits, e.rankOptions(ctx, q, hits, <-prior)), simPrev, nil
+	t.Search = time.Since(began)
+	began = time.Now()
+	r := retrieval.Rank(hits, e.rankOptions(ctx, q, hits, <-prior))
+	t.Rank = time.Since(began)
+	return r, simPrev, nil
 }
 
 // priorGroups is how many of the classifier's likeliest groups are sure to

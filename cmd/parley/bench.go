@@ -81,7 +81,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 
-	eng, bare, err := engineVersusSearch(ctx, db, engine, embedder, ws, questions, *samples)
+	eng, bare, steps, err := engineVersusSearch(ctx, db, engine, embedder, ws, questions, *samples)
 	if err != nil {
 		return err
 	}
@@ -95,39 +95,53 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(tw, "  engine.Answer (embed, search, decide, store)\t%s\t%s\n", ms(median(eng)), ms(pct(eng, 0.9)))
 	fmt.Fprintf(tw, "  bare SQL search (vector + full text)\t%s\t%s\n", ms(median(bare)), ms(pct(bare, 0.9)))
 	fmt.Fprintf(tw, "  ratio of the medians, engine / search\t%.2f\t\n", median(eng).Seconds()/median(bare).Seconds())
-	fmt.Fprintf(tw, "  median of the per-question ratios\t%.2f\t\n\n", medianRatio(eng, bare))
+	fmt.Fprintf(tw, "  median of the per-question ratios\t%.2f\t\n", medianRatio(eng, bare))
+	fmt.Fprintf(tw, "  engine steps: embed\t%s\t\n", ms2(median(steps.embed)))
+	fmt.Fprintf(tw, "    search (as the engine saw it)\t%s\t\n", ms2(median(steps.search)))
+	fmt.Fprintf(tw, "    rank (classifier lookups, vote)\t%s\t\n", ms2(median(steps.rank)))
+	fmt.Fprintf(tw, "    store the outcome (escalation or answer)\t%s\t\n", ms2(median(steps.outcome)))
+	fmt.Fprintf(tw, "    store the customer's message (during the search)\t%s\t\n\n", ms2(median(steps.customer)))
 	fmt.Fprintf(tw, "load: %d clients, offered %s, %s\trequests/s %.0f\trequests %d\terrors %d\n", *clients, offered(*rate), *duration, load.rps, len(load.lat), load.errors)
 	fmt.Fprintf(tw, "  latency\tp50 %s\tp90 %s\tp99 %s\tmax %s\n", ms(median(load.lat)), ms(pct(load.lat, 0.9)), ms(pct(load.lat, 0.99)), ms(pct(load.lat, 1)))
 	tw.Flush()
-	fmt.Fprintf(a.stdout, "\nrerun: parley bench %s --clients %d --rate %g --duration %s\n", fs.Arg(0), *clients, *rate, *duration)
+	fmt.Fprintf(a.stdout, "\nrerun: parley bench %s --clients %d --rate %g --duration %s --samples %d\n", fs.Arg(0), *clients, *rate, *duration, *samples)
 	if load.errors > 0 {
 		return fmt.Errorf("%d requests failed", load.errors)
 	}
 	return nil
 }
 
+// engineSteps are the engine's step times (reply.Timings) of each answer.
+type engineSteps struct {
+	embed, search, rank, customer, outcome []time.Duration
+}
+
 // engineVersusSearch times the engine answering each question and the bare
 // search it issues, alternating, one at a time.
-func engineVersusSearch(ctx context.Context, db *postgres.DB, engine *reply.Engine, embedder retrieval.Embedder, ws parley.Workspace, questions []string, n int) (eng, bare []time.Duration, err error) {
+func engineVersusSearch(ctx context.Context, db *postgres.DB, engine *reply.Engine, embedder retrieval.Embedder, ws parley.Workspace, questions []string, n int) (eng, bare []time.Duration, steps engineSteps, err error) {
 	n = min(n, len(questions))
 	vecs, err := embedder.Embed(ctx, questions[:n])
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, steps, err
 	}
 	for i := range n {
 		q := parley.SearchQuery{WorkspaceID: ws.ID, Model: embedder.Model(), Vector: vecs[i], Text: questions[i], Language: "en", Limit: 20}
 		start := time.Now()
 		if _, err := db.Search(ctx, q); err != nil {
-			return nil, nil, err
+			return nil, nil, steps, err
 		}
 		bare = append(bare, time.Since(start))
 		start = time.Now()
-		if _, err := engine.Answer(ctx, reply.Request{Workspace: ws, Channel: "bench", Text: questions[i]}); err != nil {
-			return nil, nil, err
+		res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Channel: "bench", Text: questions[i]})
+		if err != nil {
+			return nil, nil, steps, err
 		}
 		eng = append(eng, time.Since(start))
+		t := res.Timings
+		steps.embed, steps.search, steps.rank = append(steps.embed, t.Embed), append(steps.search, t.Search), append(steps.rank, t.Rank)
+		steps.customer, steps.outcome = append(steps.customer, t.Customer), append(steps.outcome, t.Outcome)
 	}
-	return eng, bare, nil
+	return eng, bare, steps, nil
 }
 
 type loadResult struct {
@@ -234,3 +248,5 @@ func pct(d []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+func ms2(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
