@@ -198,12 +198,7 @@ func (db *DB) GroupHits(ctx context.Context, q parley.SearchQuery, groups []stri
 	if err != nil {
 		return nil, fmt.Errorf("group hits: %w", err)
 	}
-	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Hit, error) {
-		var h parley.Hit
-		err := r.Scan(&h.ChunkID, &h.SourceID, &h.Kind, &h.ExternalID, &h.Title, &h.URL, &h.Intent, &h.Tags,
-			&h.GroupKey, &h.Text, &h.Answer, &h.SectionPath, &h.Similarity)
-		return h, err
-	})
+	hits, err := pgx.CollectRows(rows, scanHit(func(h *parley.Hit) *float64 { return &h.Similarity }))
 	if err != nil {
 		return nil, fmt.Errorf("group hits: %w", err)
 	}

@@ -44,15 +44,34 @@ func (db *DB) Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, e
 const hitColumns = `c.id, s.id, s.kind, s.external_id, s.title, s.url, s.intent, s.tags, c.group_key,
 	c.text, c.answer, c.section_path`
 
+// scanHit scans a row of hitColumns and a score, which goes to the field
+// score returns.
+func scanHit(score func(*parley.Hit) *float64) pgx.RowToFunc[parley.Hit] {
+	return func(r pgx.CollectableRow) (parley.Hit, error) {
+		var h parley.Hit
+		err := r.Scan(&h.ChunkID, &h.SourceID, &h.Kind, &h.ExternalID, &h.Title, &h.URL, &h.Intent, &h.Tags,
+			&h.GroupKey, &h.Text, &h.Answer, &h.SectionPath, score(&h))
+		return h, err
+	}
+}
+
+// genericPlan makes a search statement run its generic plan. Their best
+// plans do not depend on the parameters' values, but the planner could not
+// tell and planned every call anew: 0.2 ms of CPU per statement.
+const genericPlan = `set_config('plan_cache_mode', 'force_generic_plan', true)`
+
 // vectorSearch returns the nearest chunks by cosine distance.
 //
 // Large workspaces go through the model's HNSW index (same cast and
-// predicate as EnsureVectorIndex; the model is a literal so generic plans
-// of the prepared statement still match the partial index). The workspace
-// filter applies after the index scan: the iterative scan set on every
-// connection keeps it from starving results, and enable_sort = off for this
-// statement keeps the planner from preferring a filtered exact scan, which
-// its estimates favour but which is ten times slower at 10,000 rows.
+// predicate as EnsureVectorIndex; the model is a literal so the generic
+// plan still matches the partial index). The workspace filter applies after
+// the index scan: the iterative scan set on every connection keeps it from
+// starving results, and enable_sort = off for this statement keeps the
+// planner from preferring a filtered exact scan, which its estimates favour
+// but which is ten times slower at 10,000 rows. ef_search is 20 (pgvector's
+// default is 40) for LIMIT 20: the iterative scan goes on if the filter
+// leaves too few rows; Banking77 quality is the same either way
+// (BENCHMARKS.md), and the scan costs 40% less.
 func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	n, err := db.chunkCount(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
@@ -66,29 +85,12 @@ func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 	sql := fmt.Sprintf(`SELECT %s, 1 - (%s) FROM chunks c JOIN sources s ON s.id = c.source_id
 		WHERE c.embed_model = %s AND c.workspace_id = $1
 		ORDER BY %s LIMIT $3`, hitColumns, distance, quoteLiteral(q.Model), distance)
-	var hits []parley.Hit
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		if n > exactSearchMax {
-			// ef_search 20 (pgvector's default is 40) for LIMIT 20: the
-			// iterative scan goes on if the filter leaves too few rows.
-			// Banking77 quality is the same either way (BENCHMARKS.md),
-			// and the scan costs 40% less.
-			if _, err := tx.Exec(ctx, `SELECT set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '20', true)`); err != nil {
-				return err
-			}
-		}
-		rows, err := tx.Query(ctx, sql, q.WorkspaceID, pgvector.NewVector(q.Vector), q.Limit)
-		if err != nil {
-			return err
-		}
-		hits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Hit, error) {
-			var h parley.Hit
-			err := r.Scan(&h.ChunkID, &h.SourceID, &h.Kind, &h.ExternalID, &h.Title, &h.URL, &h.Intent, &h.Tags,
-				&h.GroupKey, &h.Text, &h.Answer, &h.SectionPath, &h.Similarity)
-			return h, err
-		})
-		return err
-	})
+	settings := genericPlan
+	if n > exactSearchMax {
+		settings += `, set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '20', true)`
+	}
+	hits, err := db.queryHits(ctx, settings, sql, []any{q.WorkspaceID, pgvector.NewVector(q.Vector), q.Limit},
+		scanHit(func(h *parley.Hit) *float64 { return &h.Similarity }))
 	if err != nil {
 		return nil, fmt.Errorf("vector search: %w", err)
 	}
@@ -103,19 +105,11 @@ func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 // by id, so results are the same run to run): a precise retriever for exact
 // names and terms, cheap because the GIN index narrows it to few rows.
 func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+hitColumns+`, ts_rank_cd(c.tsv, query)
+	hits, err := db.queryHits(ctx, genericPlan, `SELECT `+hitColumns+`, ts_rank_cd(c.tsv, query)
 		FROM chunks c JOIN sources s ON s.id = c.source_id, plainto_tsquery($3::regconfig, $2) query
 		WHERE c.workspace_id = $1 AND c.embed_model = $4 AND c.tsv @@ query
-		ORDER BY 13 DESC, c.id LIMIT $5`, q.WorkspaceID, q.Text, textSearchConfig(q.Language), q.Model, q.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("text search: %w", err)
-	}
-	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Hit, error) {
-		var h parley.Hit
-		err := r.Scan(&h.ChunkID, &h.SourceID, &h.Kind, &h.ExternalID, &h.Title, &h.URL, &h.Intent, &h.Tags,
-			&h.GroupKey, &h.Text, &h.Answer, &h.SectionPath, &h.TextScore)
-		return h, err
-	})
+		ORDER BY 13 DESC, c.id LIMIT $5`, []any{q.WorkspaceID, q.Text, textSearchConfig(q.Language), q.Model, q.Limit},
+		scanHit(func(h *parley.Hit) *float64 { return &h.TextScore }))
 	if err != nil {
 		return nil, fmt.Errorf("text search: %w", err)
 	}
@@ -123,6 +117,29 @@ func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hi
 		hits[i].TextRank = i + 1
 	}
 	return hits, nil
+}
+
+// queryHits runs a search statement with settings (set_config calls with
+// is_local true) that hold for it alone: both go in one batch, one round
+// trip, which PostgreSQL runs as one implicit transaction, so the settings
+// end with the statement.
+func (db *DB) queryHits(ctx context.Context, settings, sql string, args []any, scan pgx.RowToFunc[parley.Hit]) ([]parley.Hit, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT ` + settings)
+	b.Queue(sql, args...)
+	br := db.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var hits []parley.Hit
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			hits, err = pgx.CollectRows(rows, scan)
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return hits, err
 }
 
 // mergeHits unions the two retrievers' hits; a chunk both found keeps both
