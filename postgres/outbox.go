@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,7 +31,6 @@ type Webhook struct {
 const (
 	MinWebhookSecret = 16
 	maxWebhookSecret = 256
-	maxWebhookURL    = 2048
 	// generatedSecretPrefix starts generated secrets, as prly_ starts keys.
 	generatedSecretPrefix = "whsec_"
 )
@@ -41,7 +39,7 @@ const (
 // is replaced by a generated one, returned here and never again.
 func (db *DB) PutWebhook(ctx context.Context, workspaceID, rawURL, secret string) (Webhook, string, error) {
 	var w Webhook
-	if err := validWebhookURL(rawURL); err != nil {
+	if _, err := parley.ParseWebhookURL(rawURL); err != nil {
 		return w, "", err
 	}
 	generated := ""
@@ -107,19 +105,6 @@ func (db *DB) countEvents(ctx context.Context, workspaceID string, w *Webhook) e
 		FROM outbox WHERE workspace_id = $1 AND delivered_at IS NULL`, workspaceID).Scan(&w.Pending, &w.Dead)
 	if err != nil {
 		return fmt.Errorf("count webhook events: %w", err)
-	}
-	return nil
-}
-
-func validWebhookURL(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case raw == "":
-		return parley.Errorf(parley.EInvalid, "url is required")
-	case len(raw) > maxWebhookURL:
-		return parley.Errorf(parley.EInvalid, "url is longer than %d bytes", maxWebhookURL)
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "":
-		return parley.Errorf(parley.EInvalid, "url %q must be an absolute http:// or https:// URL without a #fragment", raw)
 	}
 	return nil
 }

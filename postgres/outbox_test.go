@@ -28,6 +28,9 @@ func TestWebhookSettings(t *testing.T) {
 		{"relative", "/hook", ""},
 		{"no host", "http://", ""},
 		{"javascript", "javascript:alert(1)", ""},
+		{"userinfo", "https://user:pass@example.com/hook", ""},
+		{"user only", "https://user@example.com/hook", ""},
+		{"port only", "http://:8080/hook", ""},
 		{"short secret", "https://example.com/hook", "short"},
 		{"long url", "https://example.com/" + strings.Repeat("a", 2048), ""},
 	}
