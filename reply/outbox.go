@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,9 +39,9 @@ type DelivererOptions struct {
 	MaxAttempts  int           // attempts before an event is dead: 15
 	BaseBackoff  time.Duration // wait after the first failure, doubled after each: 5s
 	MaxBackoff   time.Duration // longest wait between attempts: 1h
-	// Client sends the requests; the default follows no redirects (a 3xx
-	// is a failure). Timeout applies whatever the client.
-	Client *http.Client
+	// Policy is checked on the address of every connection: one it refuses
+	// is a failed attempt. The zero value allows public addresses only.
+	Policy DestinationPolicy
 	Logger *slog.Logger
 }
 
@@ -74,17 +75,28 @@ func NewDeliverer(store OutboxStore, opts DelivererOptions) *Deliverer {
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 15
 	}
-	client := opts.Client
-	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	// A claim must outlast the request and the bookkeeping after it, or a
 	// second worker could send the event while the first still is.
-	return &Deliverer{store: store, opts: opts, client: client, log: log, lease: 2*opts.Timeout + 10*time.Second}
+	return &Deliverer{store: store, opts: opts, client: newClient(opts.Policy), log: log, lease: 2*opts.Timeout + 10*time.Second}
+}
+
+// newClient returns the client that sends events: it follows no redirects
+// (a 3xx is a failure) and connects only where policy allows. It uses no
+// proxy, since the policy checks the address connected to: through a proxy
+// that would be the proxy's, not the receiver's.
+func newClient(policy DestinationPolicy) *http.Client {
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: policy.control}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	transport.DialContext = dialer.DialContext
+	return &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // Run delivers due events until ctx is done, then releases the events it
