@@ -35,6 +35,9 @@ type Config struct {
 	// WebhookPollInterval is how often the delivery worker looks for due
 	// webhook events (PARLEY_WEBHOOK_POLL_INTERVAL).
 	WebhookPollInterval time.Duration
+	// WebhookAllowPrivate lets webhooks point at loopback, private and
+	// link-local addresses (PARLEY_WEBHOOK_ALLOW_PRIVATE): on premises.
+	WebhookAllowPrivate bool
 }
 
 // defaultMaxConns is 4 connections per core: more only queue inside
@@ -66,6 +69,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		MaxUploadRecords: r.integer("PARLEY_MAX_UPLOAD_RECORDS", 100_000, 1, 10_000_000),
 
 		WebhookPollInterval: r.duration("PARLEY_WEBHOOK_POLL_INTERVAL", time.Second),
+		WebhookAllowPrivate: r.boolean("PARLEY_WEBHOOK_ALLOW_PRIVATE", false),
 	}
 	switch lvl := r.oneOf("PARLEY_LOG_LEVEL", "info", "debug", "info", "warn", "error"); lvl {
 	case "debug":
@@ -95,6 +99,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
 		slog.Int("max_upload_records", c.MaxUploadRecords),
+		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
 		slog.String("embedder", c.Embedder),
 		slog.Any("llm", c.LLM),
 		slog.Any("embed", c.Embed),

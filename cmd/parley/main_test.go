@@ -56,6 +56,8 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 		"PARLEY_LOG_FORMAT":     "xml",
 		"PARLEY_READ_TIMEOUT":   "-3s",
 		"PARLEY_MAX_BODY_BYTES": "12",
+
+		"PARLEY_WEBHOOK_ALLOW_PRIVATE": "perhaps",
 	}
 	_, err := loadConfig(func(k string) string { return env[k] })
 	if err == nil {
