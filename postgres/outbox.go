@@ -228,5 +228,30 @@ func (db *DB) ReleaseDelivery(ctx context.Context, d Delivery) error {
 	return nil
 }
 
+// DeleteExpiredOutboxEvents deletes the events delivered longer than
+// retention ago and the events given up longer than deadRetention ago, at
+// most batch rows per statement, so that none holds its locks for long,
+// until a statement finds fewer. Events still to be delivered are never
+// deleted. Rows another worker has locked are left for the next time. It
+// returns how many events it deleted, also when it fails part way.
+func (db *DB) DeleteExpiredOutboxEvents(ctx context.Context, retention, deadRetention time.Duration, batch int) (int, error) {
+	total := 0
+	for {
+		tag, err := db.pool.Exec(ctx, `DELETE FROM outbox WHERE id = ANY(ARRAY(
+				SELECT id FROM outbox
+				WHERE delivered_at < now() - $1::float8 * interval '1 millisecond'
+					OR dead_at < now() - $2::float8 * interval '1 millisecond'
+				LIMIT $3 FOR UPDATE SKIP LOCKED))`, millis(retention), millis(deadRetention), batch)
+		if err != nil {
+			return total, fmt.Errorf("delete expired outbox events: %w", err)
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n == 0 || n < batch {
+			return total, nil
+		}
+	}
+}
+
 // millis is d in milliseconds, for SQL interval arithmetic.
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
