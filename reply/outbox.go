@@ -29,6 +29,7 @@ type OutboxStore interface {
 	MarkDelivered(ctx context.Context, d postgres.Delivery) error
 	MarkFailed(ctx context.Context, d postgres.Delivery, reason string, retryIn time.Duration, dead bool) (bool, error)
 	ReleaseDelivery(ctx context.Context, d postgres.Delivery) error
+	DeleteExpiredOutboxEvents(ctx context.Context, retention, deadRetention time.Duration, batch int) (int, error)
 }
 
 // DelivererOptions tune the Deliverer; zero values take the defaults.
@@ -39,6 +40,12 @@ type DelivererOptions struct {
 	MaxAttempts  int           // attempts before an event is dead: 15
 	BaseBackoff  time.Duration // wait after the first failure, doubled after each: 5s
 	MaxBackoff   time.Duration // longest wait between attempts: 1h
+	// Delivered events are deleted Retention after delivery (7 days),
+	// events given up DeadRetention after (30 days), when the Deliverer
+	// starts and every CleanupInterval (1h).
+	Retention       time.Duration
+	DeadRetention   time.Duration
+	CleanupInterval time.Duration
 	// Policy is checked on the address of every connection: one it refuses
 	// is a failed attempt. The zero value allows public addresses only.
 	Policy DestinationPolicy
@@ -48,6 +55,7 @@ type DelivererOptions struct {
 // Deliverer sends webhook events from the outbox: it polls for due events,
 // POSTs each, signed, to its workspace's webhook, and records the outcome,
 // retrying failures with exponential backoff and jitter until MaxAttempts.
+// It also deletes events delivered or given up long enough ago.
 // Several Deliverers (one per replica) may run against one database.
 // Delivery is at least once: receivers deduplicate by X-Parley-Delivery.
 type Deliverer struct {
@@ -69,6 +77,9 @@ func NewDeliverer(store OutboxStore, opts DelivererOptions) *Deliverer {
 	def(&opts.Timeout, 10*time.Second)
 	def(&opts.BaseBackoff, 5*time.Second)
 	def(&opts.MaxBackoff, time.Hour)
+	def(&opts.Retention, 7*24*time.Hour)
+	def(&opts.DeadRetention, 30*24*time.Hour)
+	def(&opts.CleanupInterval, time.Hour)
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 20
 	}
@@ -99,9 +110,12 @@ func newClient(policy DestinationPolicy) *http.Client {
 	}
 }
 
-// Run delivers due events until ctx is done, then releases the events it
-// was sending and returns nil.
+// Run delivers due events, and deletes expired ones, until ctx is done,
+// then releases the events it was sending and returns nil.
 func (d *Deliverer) Run(ctx context.Context) error {
+	var cleaner sync.WaitGroup
+	cleaner.Go(func() { d.cleanUp(ctx) })
+	defer cleaner.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
@@ -383,4 +385,46 @@ func TestDeliveryRefusesPrivateAddresses(t *testing.T) {
 		t.Fatalf("the receiver got %d events", n)
 	}
 	rc.check(nil, 0)
+}
+
+// The Deliverer deletes expired events when it starts, and says how many.
+func TestDelivererDeletesExpiredEvents(t *testing.T) {
+	ctx := context.Background()
+	_, srv := newReceiver(t, 0)
+	_, ids := setup(t, srv, 3)
+	db := pgtest.DB(t)
+	_, err := db.Pool().Exec(ctx, `UPDATE outbox SET
+			delivered_at = CASE event_id WHEN $1 THEN now() - interval '8 days' WHEN $3 THEN now() - interval '1 day' END,
+			dead_at = CASE event_id WHEN $2 THEN now() - interval '2 days' END
+		WHERE event_id IN ($1, $2, $3)`, ids[0], ids[1], ids[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	d := reply.NewDeliverer(db, reply.DelivererOptions{DeadRetention: 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(runCtx) }()
+	left := func() []string {
+		rows, err := db.Pool().Query(ctx, `SELECT event_id::text FROM outbox WHERE event_id = ANY($1::uuid[]) ORDER BY id`, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	waitFor(t, "expired events deleted", func() bool { return len(left()) == 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if l := left(); l[0] != ids[2] {
+		t.Fatalf("events left %v, want the one delivered recently, %s", l, ids[2])
+	}
+	if want := `level=INFO msg="deleted expired webhook events" deleted=2`; !strings.Contains(logs.String(), want) {
+		t.Fatalf("log lacks %q:\n%s", want, logs.String())
+	}
 }

@@ -38,6 +38,13 @@ type Config struct {
 	// WebhookAllowPrivate lets webhooks point at loopback, private and
 	// link-local addresses (PARLEY_WEBHOOK_ALLOW_PRIVATE): on premises.
 	WebhookAllowPrivate bool
+	// Delivered webhook events are deleted OutboxRetention after delivery
+	// (PARLEY_OUTBOX_RETENTION), events given up OutboxDeadRetention after
+	// (PARLEY_OUTBOX_DEAD_RETENTION), checked every OutboxCleanupInterval
+	// (PARLEY_OUTBOX_CLEANUP_INTERVAL).
+	OutboxRetention       time.Duration
+	OutboxDeadRetention   time.Duration
+	OutboxCleanupInterval time.Duration
 }
 
 // defaultMaxConns is 4 connections per core: more only queue inside
@@ -70,6 +77,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 
 		WebhookPollInterval: r.duration("PARLEY_WEBHOOK_POLL_INTERVAL", time.Second),
 		WebhookAllowPrivate: r.boolean("PARLEY_WEBHOOK_ALLOW_PRIVATE", false),
+
+		OutboxRetention:       r.duration("PARLEY_OUTBOX_RETENTION", 7*24*time.Hour),
+		OutboxDeadRetention:   r.duration("PARLEY_OUTBOX_DEAD_RETENTION", 30*24*time.Hour),
+		OutboxCleanupInterval: r.duration("PARLEY_OUTBOX_CLEANUP_INTERVAL", time.Hour),
 	}
 	switch lvl := r.oneOf("PARLEY_LOG_LEVEL", "info", "debug", "info", "warn", "error"); lvl {
 	case "debug":

@@ -72,8 +72,16 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		a.log.Warn("failed ingest jobs left unfinished by a server that stopped", "jobs", n)
 	}
 	// The webhook delivery worker runs beside the server and stops with it;
-	// what it has not delivered stays in the outbox for the next start.
-	deliverer := reply.NewDeliverer(db, reply.DelivererOptions{PollInterval: a.cfg.WebhookPollInterval, Policy: webhookPolicy, Logger: a.log})
+	// what it has not delivered stays in the outbox for the next start. It
+	// also deletes the events kept long enough.
+	deliverer := reply.NewDeliverer(db, reply.DelivererOptions{
+		PollInterval:    a.cfg.WebhookPollInterval,
+		Policy:          webhookPolicy,
+		Retention:       a.cfg.OutboxRetention,
+		DeadRetention:   a.cfg.OutboxDeadRetention,
+		CleanupInterval: a.cfg.OutboxCleanupInterval,
+		Logger:          a.log,
+	})
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	workerDone := make(chan struct{})
 	go func() {
