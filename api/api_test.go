@@ -40,15 +40,25 @@ const testBodyLimit = 4096
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with set changing the server's options.
+func newEnvWith(t *testing.T, set func(*api.Options)) *env {
+	t.Helper()
 	db := pgtest.DB(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	engine := reply.New(db, retrieval.NewLocal(), detector, log)
-	s := api.New(db, engine, api.Options{
+	opts := api.Options{
 		Logger:       log,
 		MaxBodyBytes: testBodyLimit,
 		Ready:        db.Ping,
 		Version:      "test",
-	})
+	}
+	if set != nil {
+		set(&opts)
+	}
+	s := api.New(db, engine, opts)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, ws: pgtest.Workspace(t), keys: map[parley.Role]string{}}

@@ -228,7 +228,7 @@ func TestConcurrentClaims(t *testing.T) {
 // workflow, and B's agents cannot act in A.
 func TestEscalationWorkspaceIsolation(t *testing.T) {
 	t.Parallel()
-	a, b := newEnv(t), newEnv(t)
+	a, b := newEnv(t), newEnvWith(t, allowPrivateWebhooks)
 	adminA, agentA := a.keys[parley.RoleAdmin], a.keys[parley.RoleAgent]
 	b.create("/v1/teams", `{"name": "support"}`)
 	agentB := b.create("/v1/agents", `{"name": "Bea", "team": "support"}`)

@@ -89,6 +89,9 @@ type Options struct {
 	Version string
 	// Assistant serves the agent-assist routes; nil answers them with 503.
 	Assistant Assistant
+	// WebhookPolicy decides where a webhook URL may point when it is set;
+	// the zero value allows public addresses only.
+	WebhookPolicy reply.DestinationPolicy
 
 	// Ingester runs uploads; nil answers uploads with 503.
 	Ingester Ingester

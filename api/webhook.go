@@ -19,11 +19,15 @@ type webhookResponse struct {
 	Secret string `json:"secret,omitempty"`
 }
 
-// putWebhook sets the workspace's webhook. Without a secret one is
-// generated and returned, once.
+// putWebhook sets the workspace's webhook, if the policy allows its URL.
+// Without a secret one is generated and returned, once.
 func (s *Server) putWebhook(c *gin.Context) {
 	var req putWebhookRequest
 	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := s.opts.WebhookPolicy.CheckURL(c.Request.Context(), req.URL); err != nil {
 		fail(c, err)
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,7 +31,6 @@ type Webhook struct {
 const (
 	MinWebhookSecret = 16
 	maxWebhookSecret = 256
-	maxWebhookURL    = 2048
 	// generatedSecretPrefix starts generated secrets, as prly_ starts keys.
 	generatedSecretPrefix = "whsec_"
 )
@@ -41,7 +39,7 @@ const (
 // is replaced by a generated one, returned here and never again.
 func (db *DB) PutWebhook(ctx context.Context, workspaceID, rawURL, secret string) (Webhook, string, error) {
 	var w Webhook
-	if err := validWebhookURL(rawURL); err != nil {
+	if _, err := parley.ParseWebhookURL(rawURL); err != nil {
 		return w, "", err
 	}
 	generated := ""
@@ -107,19 +105,6 @@ func (db *DB) countEvents(ctx context.Context, workspaceID string, w *Webhook) e
 		FROM outbox WHERE workspace_id = $1 AND delivered_at IS NULL`, workspaceID).Scan(&w.Pending, &w.Dead)
 	if err != nil {
 		return fmt.Errorf("count webhook events: %w", err)
-	}
-	return nil
-}
-
-func validWebhookURL(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case raw == "":
-		return parley.Errorf(parley.EInvalid, "url is required")
-	case len(raw) > maxWebhookURL:
-		return parley.Errorf(parley.EInvalid, "url is longer than %d bytes", maxWebhookURL)
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "":
-		return parley.Errorf(parley.EInvalid, "url %q must be an absolute http:// or https:// URL without a #fragment", raw)
 	}
 	return nil
 }
@@ -241,6 +226,31 @@ func (db *DB) ReleaseDelivery(ctx context.Context, d Delivery) error {
 		return fmt.Errorf("release event %s: %w", d.EventID, err)
 	}
 	return nil
+}
+
+// DeleteExpiredOutboxEvents deletes the events delivered longer than
+// retention ago and the events given up longer than deadRetention ago, at
+// most batch rows per statement, so that none holds its locks for long,
+// until a statement finds fewer. Events still to be delivered are never
+// deleted. Rows another worker has locked are left for the next time. It
+// returns how many events it deleted, also when it fails part way.
+func (db *DB) DeleteExpiredOutboxEvents(ctx context.Context, retention, deadRetention time.Duration, batch int) (int, error) {
+	total := 0
+	for {
+		tag, err := db.pool.Exec(ctx, `DELETE FROM outbox WHERE id = ANY(ARRAY(
+				SELECT id FROM outbox
+				WHERE delivered_at < now() - $1::float8 * interval '1 millisecond'
+					OR dead_at < now() - $2::float8 * interval '1 millisecond'
+				LIMIT $3 FOR UPDATE SKIP LOCKED))`, millis(retention), millis(deadRetention), batch)
+		if err != nil {
+			return total, fmt.Errorf("delete expired outbox events: %w", err)
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n == 0 || n < batch {
+			return total, nil
+		}
+	}
 }
 
 // millis is d in milliseconds, for SQL interval arithmetic.

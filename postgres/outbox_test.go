@@ -2,10 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/postgres"
@@ -28,6 +31,9 @@ func TestWebhookSettings(t *testing.T) {
 		{"relative", "/hook", ""},
 		{"no host", "http://", ""},
 		{"javascript", "javascript:alert(1)", ""},
+		{"userinfo", "https://user:pass@example.com/hook", ""},
+		{"user only", "https://user@example.com/hook", ""},
+		{"port only", "http://:8080/hook", ""},
 		{"short secret", "https://example.com/hook", "short"},
 		{"long url", "https://example.com/" + strings.Repeat("a", 2048), ""},
 	}
@@ -189,5 +195,66 @@ func TestDeliveryLeaseAndFencing(t *testing.T) {
 	}
 	if w, _ := db.Webhook(ctx, ws.ID); w.Pending != 0 || w.Dead != 1 {
 		t.Fatalf("after giving up: %d pending, %d dead", w.Pending, w.Dead)
+	}
+}
+
+// Retention deletes events delivered, or given up, long enough ago, in
+// batches; events still to be delivered stay whatever their age. (Not in
+// parallel: it deletes from the whole outbox, though only rows as old as
+// none but its own.)
+func TestDeleteExpiredOutboxEvents(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	// add inserts an event created, delivered and given up the given
+	// intervals ago ("" for never) and returns its id.
+	add := func(created, delivered, dead string) int64 {
+		t.Helper()
+		var id int64
+		err := db.Pool().QueryRow(ctx, `INSERT INTO outbox (workspace_id, event_type, payload, created_at, delivered_at, dead_at)
+			VALUES ($1, 'escalation.created', '{}', now() - $2::interval,
+				now() - NULLIF($3, '')::interval, now() - NULLIF($4, '')::interval)
+			RETURNING id`, ws.ID, created, delivered, dead).Scan(&id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	kept := []int64{
+		add("6 days", "6 days", ""),            // delivered within retention
+		add("100 days", "", ""),                // pending, however old
+		add("60 days", "", ""),                 // pending
+		add("9 days", "", "8 days"),            // dead within its longer retention
+		add("2 hours", "1 hour", ""),           // delivered just now
+		add("31 days", "", "29 days 23 hours"), // dead, not quite expired
+	}
+	for range 5 {
+		add("9 days", "8 days", "")
+	}
+	add("40 days", "", "31 days")               // dead long ago
+	add("40 days", "39 days", "39 days 1 hour") // given up, then delivered by a late attempt
+	const expired = 7
+
+	const week, month = 7 * 24 * time.Hour, 30 * 24 * time.Hour
+	n, err := db.DeleteExpiredOutboxEvents(ctx, week, month, 2) // three full batches and a short one
+	if err != nil || n != expired {
+		t.Fatalf("deleted %d events (%v), want %d", n, err, expired)
+	}
+	var left []int64
+	rows, err := db.Pool().Query(ctx, `SELECT id FROM outbox WHERE workspace_id = $1 ORDER BY id`, ws.ID)
+	if err == nil {
+		left, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	}
+	if err != nil || !slices.Equal(left, kept) {
+		t.Fatalf("events left %v (%v), want %v", left, err, kept)
+	}
+	if n, err := db.DeleteExpiredOutboxEvents(ctx, week, month, 2); err != nil || n != 0 {
+		t.Fatalf("second run deleted %d (%v), want 0", n, err)
+	}
+	// Exactly a batch: the loop must stop after the empty statement.
+	add("9 days", "8 days", "")
+	add("9 days", "8 days", "")
+	if n, err := db.DeleteExpiredOutboxEvents(ctx, week, month, 2); err != nil || n != 2 {
+		t.Fatalf("deleted %d (%v), want 2", n, err)
 	}
 }

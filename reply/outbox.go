@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ type OutboxStore interface {
 	MarkDelivered(ctx context.Context, d postgres.Delivery) error
 	MarkFailed(ctx context.Context, d postgres.Delivery, reason string, retryIn time.Duration, dead bool) (bool, error)
 	ReleaseDelivery(ctx context.Context, d postgres.Delivery) error
+	DeleteExpiredOutboxEvents(ctx context.Context, retention, deadRetention time.Duration, batch int) (int, error)
 }
 
 // DelivererOptions tune the Deliverer; zero values take the defaults.
@@ -38,15 +40,22 @@ type DelivererOptions struct {
 	MaxAttempts  int           // attempts before an event is dead: 15
 	BaseBackoff  time.Duration // wait after the first failure, doubled after each: 5s
 	MaxBackoff   time.Duration // longest wait between attempts: 1h
-	// Client sends the requests; the default follows no redirects (a 3xx
-	// is a failure). Timeout applies whatever the client.
-	Client *http.Client
+	// Delivered events are deleted Retention after delivery (7 days),
+	// events given up DeadRetention after (30 days), when the Deliverer
+	// starts and every CleanupInterval (1h).
+	Retention       time.Duration
+	DeadRetention   time.Duration
+	CleanupInterval time.Duration
+	// Policy is checked on the address of every connection: one it refuses
+	// is a failed attempt. The zero value allows public addresses only.
+	Policy DestinationPolicy
 	Logger *slog.Logger
 }
 
 // Deliverer sends webhook events from the outbox: it polls for due events,
 // POSTs each, signed, to its workspace's webhook, and records the outcome,
 // retrying failures with exponential backoff and jitter until MaxAttempts.
+// It also deletes events delivered or given up long enough ago.
 // Several Deliverers (one per replica) may run against one database.
 // Delivery is at least once: receivers deduplicate by X-Parley-Delivery.
 type Deliverer struct {
@@ -68,15 +77,14 @@ func NewDeliverer(store OutboxStore, opts DelivererOptions) *Deliverer {
 	def(&opts.Timeout, 10*time.Second)
 	def(&opts.BaseBackoff, 5*time.Second)
 	def(&opts.MaxBackoff, time.Hour)
+	def(&opts.Retention, 7*24*time.Hour)
+	def(&opts.DeadRetention, 30*24*time.Hour)
+	def(&opts.CleanupInterval, time.Hour)
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 20
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 15
-	}
-	client := opts.Client
-	if client == nil {
-		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	log := opts.Logger
 	if log == nil {
@@ -84,12 +92,30 @@ func NewDeliverer(store OutboxStore, opts DelivererOptions) *Deliverer {
 	}
 	// A claim must outlast the request and the bookkeeping after it, or a
 	// second worker could send the event while the first still is.
-	return &Deliverer{store: store, opts: opts, client: client, log: log, lease: 2*opts.Timeout + 10*time.Second}
+	return &Deliverer{store: store, opts: opts, client: newClient(opts.Policy), log: log, lease: 2*opts.Timeout + 10*time.Second}
 }
 
-// Run delivers due events until ctx is done, then releases the events it
-// was sending and returns nil.
+// newClient returns the client that sends events: it follows no redirects
+// (a 3xx is a failure) and connects only where policy allows. It uses no
+// proxy, since the policy checks the address connected to: through a proxy
+// that would be the proxy's, not the receiver's.
+func newClient(policy DestinationPolicy) *http.Client {
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: policy.control}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	transport.DialContext = dialer.DialContext
+	return &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Run delivers due events, and deletes expired ones, until ctx is done,
+// then releases the events it was sending and returns nil.
 func (d *Deliverer) Run(ctx context.Context) error {
+	var cleaner sync.WaitGroup
+	cleaner.Go(func() { d.cleanUp(ctx) })
+	defer cleaner.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

@@ -13,9 +13,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/postgres"
@@ -30,6 +33,8 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 // that test's receiver, but attempt counts would no longer be exact.)
 
 const secret = "test-secret-0123456789"
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // receiver is a webhook endpoint that verifies signatures, fails the first
 // failFirst attempts of every event, and deduplicates by event id as the
@@ -205,8 +210,9 @@ func eventIDs(t *testing.T, db *postgres.DB, ws parley.Workspace, escalations []
 	return ids
 }
 
-// run starts a Deliverer with fast test timings; stop stops it and waits.
-func run(t *testing.T, srv *httptest.Server, opts reply.DelivererOptions) (stop func()) {
+// run starts a Deliverer with fast test timings, allowed to send to the
+// receivers on 127.0.0.1; stop stops it and waits.
+func run(t *testing.T, opts reply.DelivererOptions) (stop func()) {
 	t.Helper()
 	opts.PollInterval = 20 * time.Millisecond
 	if opts.BaseBackoff == 0 {
@@ -215,8 +221,8 @@ func run(t *testing.T, srv *httptest.Server, opts reply.DelivererOptions) (stop 
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Second
 	}
-	opts.Client = srv.Client()
-	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts.Policy = reply.DestinationPolicy{AllowPrivate: true}
+	opts.Logger = quiet
 	d := reply.NewDeliverer(pgtest.DB(t), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -258,7 +264,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestDeliveryRetriesUntilAccepted(t *testing.T) {
 	rc, srv := newReceiver(t, 2)
 	ws, ids := setup(t, srv, 3)
-	stop := run(t, srv, reply.DelivererOptions{})
+	stop := run(t, reply.DelivererOptions{})
 	waitFor(t, "all events processed", func() bool { return rc.count(ids, processed) == len(ids) })
 	time.Sleep(200 * time.Millisecond) // ten polls: nothing more may arrive
 	stop()
@@ -289,7 +295,7 @@ func TestDeliveryRetriesUntilAccepted(t *testing.T) {
 func TestDeliveryGivesUp(t *testing.T) {
 	rc, srv := newReceiver(t, 1000)
 	ws, ids := setup(t, srv, 1)
-	stop := run(t, srv, reply.DelivererOptions{MaxAttempts: 3})
+	stop := run(t, reply.DelivererOptions{MaxAttempts: 3})
 	db := pgtest.DB(t)
 	waitFor(t, "the event to be dead", func() bool {
 		w, err := db.Webhook(context.Background(), ws.ID)
@@ -317,7 +323,7 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 	rc.set(func(r *receiver) { r.hang = true })
 	_, ids := setup(t, srv, 3)
 
-	stopFirst := run(t, srv, reply.DelivererOptions{})
+	stopFirst := run(t, reply.DelivererOptions{})
 	waitFor(t, "requests in flight", func() bool { return rc.count(ids, attempted) == len(ids) })
 	stopFirst()
 	rc.set(func(r *receiver) { r.hang = false })
@@ -325,7 +331,7 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 		t.Fatalf("%d events processed by a hanging receiver", n)
 	}
 
-	stopSecond := run(t, srv, reply.DelivererOptions{})
+	stopSecond := run(t, reply.DelivererOptions{})
 	waitFor(t, "events delivered after the restart", func() bool { return rc.count(ids, processed) == len(ids) })
 	stopSecond()
 	rc.check(ids, 2)
@@ -337,10 +343,88 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	run(t, srv, reply.DelivererOptions{})
+	run(t, reply.DelivererOptions{})
 	waitFor(t, "events delivered after the lease", func() bool { return rc.count(more, processed) == len(more) })
 	if waited := time.Since(start); waited < 300*time.Millisecond {
 		t.Fatalf("delivered after %s, before the crashed worker's lease ended", waited)
 	}
 	rc.check(more, 1)
+}
+
+// With the default policy an event for a receiver on 127.0.0.1 (a URL set
+// while it pointed elsewhere, or a name rebound since) is refused when the
+// Deliverer connects: each attempt fails saying why, the last one gives the
+// event up, and the receiver never hears of it.
+func TestDeliveryRefusesPrivateAddresses(t *testing.T) {
+	ctx := context.Background()
+	rc, srv := newReceiver(t, 0)
+	_, ids := setup(t, srv, 1)
+	db := pgtest.DB(t)
+	d := reply.NewDeliverer(db, reply.DelivererOptions{MaxAttempts: 2, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Logger: quiet})
+	outcome := func() (attempts int, lastError string, dead bool) {
+		t.Helper()
+		if _, err := d.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		err := db.Pool().QueryRow(ctx, `SELECT attempts, last_error, dead_at IS NOT NULL FROM outbox WHERE event_id = $1`,
+			ids[0]).Scan(&attempts, &lastError, &dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return attempts, lastError, dead
+	}
+	const why = "127.0.0.1 is a loopback address, and webhooks are only sent to public addresses"
+	if attempts, lastError, dead := outcome(); attempts != 1 || dead || !strings.Contains(lastError, why) {
+		t.Fatalf("after one attempt: %d attempts, dead %v, last_error %q; want 1, alive, %q", attempts, dead, lastError, why)
+	}
+	time.Sleep(20 * time.Millisecond) // the retry is due
+	if attempts, lastError, dead := outcome(); attempts != 2 || !dead || !strings.Contains(lastError, why) {
+		t.Fatalf("after the last attempt: %d attempts, dead %v, last_error %q; want 2, dead, %q", attempts, dead, lastError, why)
+	}
+	if n := rc.count(ids, attempted); n != 0 {
+		t.Fatalf("the receiver got %d events", n)
+	}
+	rc.check(nil, 0)
+}
+
+// The Deliverer deletes expired events when it starts, and says how many.
+func TestDelivererDeletesExpiredEvents(t *testing.T) {
+	ctx := context.Background()
+	_, srv := newReceiver(t, 0)
+	_, ids := setup(t, srv, 3)
+	db := pgtest.DB(t)
+	_, err := db.Pool().Exec(ctx, `UPDATE outbox SET
+			delivered_at = CASE event_id WHEN $1 THEN now() - interval '8 days' WHEN $3 THEN now() - interval '1 day' END,
+			dead_at = CASE event_id WHEN $2 THEN now() - interval '2 days' END
+		WHERE event_id IN ($1, $2, $3)`, ids[0], ids[1], ids[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	d := reply.NewDeliverer(db, reply.DelivererOptions{DeadRetention: 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(runCtx) }()
+	left := func() []string {
+		rows, err := db.Pool().Query(ctx, `SELECT event_id::text FROM outbox WHERE event_id = ANY($1::uuid[]) ORDER BY id`, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	waitFor(t, "expired events deleted", func() bool { return len(left()) == 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if l := left(); l[0] != ids[2] {
+		t.Fatalf("events left %v, want the one delivered recently, %s", l, ids[2])
+	}
+	if want := `level=INFO msg="deleted expired webhook events" deleted=2`; !strings.Contains(logs.String(), want) {
+		t.Fatalf("log lacks %q:\n%s", want, logs.String())
+	}
 }

@@ -35,6 +35,16 @@ type Config struct {
 	// WebhookPollInterval is how often the delivery worker looks for due
 	// webhook events (PARLEY_WEBHOOK_POLL_INTERVAL).
 	WebhookPollInterval time.Duration
+	// WebhookAllowPrivate lets webhooks point at loopback, private and
+	// link-local addresses (PARLEY_WEBHOOK_ALLOW_PRIVATE): on premises.
+	WebhookAllowPrivate bool
+	// Delivered webhook events are deleted OutboxRetention after delivery
+	// (PARLEY_OUTBOX_RETENTION), events given up OutboxDeadRetention after
+	// (PARLEY_OUTBOX_DEAD_RETENTION), checked every OutboxCleanupInterval
+	// (PARLEY_OUTBOX_CLEANUP_INTERVAL).
+	OutboxRetention       time.Duration
+	OutboxDeadRetention   time.Duration
+	OutboxCleanupInterval time.Duration
 }
 
 // defaultMaxConns is 4 connections per core: more only queue inside
@@ -66,6 +76,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		MaxUploadRecords: r.integer("PARLEY_MAX_UPLOAD_RECORDS", 100_000, 1, 10_000_000),
 
 		WebhookPollInterval: r.duration("PARLEY_WEBHOOK_POLL_INTERVAL", time.Second),
+		WebhookAllowPrivate: r.boolean("PARLEY_WEBHOOK_ALLOW_PRIVATE", false),
+
+		OutboxRetention:       r.duration("PARLEY_OUTBOX_RETENTION", 7*24*time.Hour),
+		OutboxDeadRetention:   r.duration("PARLEY_OUTBOX_DEAD_RETENTION", 30*24*time.Hour),
+		OutboxCleanupInterval: r.duration("PARLEY_OUTBOX_CLEANUP_INTERVAL", time.Hour),
 	}
 	switch lvl := r.oneOf("PARLEY_LOG_LEVEL", "info", "debug", "info", "warn", "error"); lvl {
 	case "debug":
@@ -95,6 +110,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
 		slog.Int("max_upload_records", c.MaxUploadRecords),
+		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
 		slog.String("embedder", c.Embedder),
 		slog.Any("llm", c.LLM),
 		slog.Any("embed", c.Embed),

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley/postgres/pgtest"
 )
@@ -56,6 +57,11 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 		"PARLEY_LOG_FORMAT":     "xml",
 		"PARLEY_READ_TIMEOUT":   "-3s",
 		"PARLEY_MAX_BODY_BYTES": "12",
+
+		"PARLEY_WEBHOOK_ALLOW_PRIVATE":   "perhaps",
+		"PARLEY_OUTBOX_RETENTION":        "a week",
+		"PARLEY_OUTBOX_DEAD_RETENTION":   "0s",
+		"PARLEY_OUTBOX_CLEANUP_INTERVAL": "-1h",
 	}
 	_, err := loadConfig(func(k string) string { return env[k] })
 	if err == nil {
@@ -65,6 +71,29 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), k) {
 			t.Errorf("error does not name %s:\n%v", k, err)
 		}
+	}
+}
+
+func TestConfigWebhookSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.WebhookAllowPrivate || cfg.OutboxRetention != 168*time.Hour || cfg.OutboxDeadRetention != 720*time.Hour || cfg.OutboxCleanupInterval != time.Hour {
+		t.Fatalf("defaults: allow private %v, retention %s, dead %s, every %s; want false, 168h, 720h, 1h",
+			cfg.WebhookAllowPrivate, cfg.OutboxRetention, cfg.OutboxDeadRetention, cfg.OutboxCleanupInterval)
+	}
+	env := map[string]string{
+		"PARLEY_WEBHOOK_ALLOW_PRIVATE": "true", "PARLEY_OUTBOX_RETENTION": "24h",
+		"PARLEY_OUTBOX_DEAD_RETENTION": "48h", "PARLEY_OUTBOX_CLEANUP_INTERVAL": "10m",
+	}
+	cfg, err = loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.WebhookAllowPrivate || cfg.OutboxRetention != 24*time.Hour || cfg.OutboxDeadRetention != 48*time.Hour || cfg.OutboxCleanupInterval != 10*time.Minute {
+		t.Fatalf("set: allow private %v, retention %s, dead %s, every %s", cfg.WebhookAllowPrivate, cfg.OutboxRetention, cfg.OutboxDeadRetention, cfg.OutboxCleanupInterval)
 	}
 }
 

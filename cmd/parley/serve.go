@@ -52,13 +52,15 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	webhookPolicy := reply.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
 	handler := api.New(db, engine, api.Options{
-		Logger:       a.log,
-		MaxBodyBytes: a.cfg.MaxBodyBytes,
-		Ready:        func(ctx context.Context) error { return ready(ctx, db) },
-		Metrics:      reg,
-		Version:      version,
-		Assistant:    assistant,
+		Logger:        a.log,
+		MaxBodyBytes:  a.cfg.MaxBodyBytes,
+		Ready:         func(ctx context.Context) error { return ready(ctx, db) },
+		Metrics:       reg,
+		Version:       version,
+		Assistant:     assistant,
+		WebhookPolicy: webhookPolicy,
 
 		Ingester:         trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log},
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
@@ -70,8 +72,16 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		a.log.Warn("failed ingest jobs left unfinished by a server that stopped", "jobs", n)
 	}
 	// The webhook delivery worker runs beside the server and stops with it;
-	// what it has not delivered stays in the outbox for the next start.
-	deliverer := reply.NewDeliverer(db, reply.DelivererOptions{PollInterval: a.cfg.WebhookPollInterval, Logger: a.log})
+	// what it has not delivered stays in the outbox for the next start. It
+	// also deletes the events kept long enough.
+	deliverer := reply.NewDeliverer(db, reply.DelivererOptions{
+		PollInterval:    a.cfg.WebhookPollInterval,
+		Policy:          webhookPolicy,
+		Retention:       a.cfg.OutboxRetention,
+		DeadRetention:   a.cfg.OutboxDeadRetention,
+		CleanupInterval: a.cfg.OutboxCleanupInterval,
+		Logger:          a.log,
+	})
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	workerDone := make(chan struct{})
 	go func() {
