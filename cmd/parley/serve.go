@@ -52,6 +52,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
 	handler := api.New(db, engine, api.Options{
 		Logger:       a.log,
 		MaxBodyBytes: a.cfg.MaxBodyBytes,
@@ -60,7 +61,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Version:      version,
 		Assistant:    assistant,
 
-		Ingester:         trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log},
+		Ingester:         trained,
+		Retrainer:        trained,
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
 	})
@@ -124,7 +126,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 // trainingIngester runs an upload's ingest, then, when it changed
 // anything, retrains the workspace's intent classifier: after the ingest
 // transaction, before a small upload is answered or at the end of a
-// background job. A failed training is logged; the ingest stands.
+// background job. A failed training is logged; the ingest stands. It is
+// also the API's Retrainer, for deletes.
 type trainingIngester struct {
 	pipeline *ingest.Pipeline
 	trainer  *retrieval.Trainer
@@ -137,13 +140,22 @@ func (t trainingIngester) Run(ctx context.Context, req ingest.Request) (ingest.R
 	if err != nil || req.DryRun || !res.Changed() {
 		return res, err
 	}
-	tr, err := t.trainer.Train(ctx, req.WorkspaceID, t.model)
-	if err != nil {
+	if err := t.Retrain(ctx, req.WorkspaceID); err != nil {
 		t.log.WarnContext(ctx, "intent classifier not retrained after ingest", "workspace_id", req.WorkspaceID, "err", err.Error())
-		return res, nil
 	}
-	t.log.InfoContext(ctx, tr.String(), "workspace_id", req.WorkspaceID)
 	return res, nil
+}
+
+// Retrain trains the workspace's intent classifier on its labelled
+// knowledge of the embedder's model (or deletes it when fewer than two
+// intents are left) and logs what it did.
+func (t trainingIngester) Retrain(ctx context.Context, workspaceID string) error {
+	tr, err := t.trainer.Train(ctx, workspaceID, t.model)
+	if err != nil {
+		return fmt.Errorf("train the intent classifier: %w", err)
+	}
+	t.log.InfoContext(ctx, tr.String(), "workspace_id", workspaceID)
+	return nil
 }
 
 // ready reports whether the database answers and its schema is current.
