@@ -85,6 +85,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		<-workerDone
 	}()
 
+	// Requests run in a context that SIGTERM does not end: only a shutdown
+	// that runs out of time cuts them off.
+	requests, cutOff := context.WithCancel(context.WithoutCancel(ctx))
+	defer cutOff()
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           handler,
@@ -92,6 +96,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		ReadTimeout:       a.cfg.ReadTimeout,
 		WriteTimeout:      a.cfg.WriteTimeout,
 		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return requests },
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -110,11 +115,18 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	if err != nil {
+		// The requests still running are cancelled and their connections
+		// closed: they give back their database connections, which
+		// db.Close would otherwise wait for.
+		cutOff()
+		_ = srv.Close()
+	}
 	if jobsErr := handler.Close(shutdownCtx); jobsErr != nil {
 		a.log.Warn("shutdown", "err", jobsErr.Error())
 	}
 	if err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return fmt.Errorf("shutdown: requests still running after %s were cut off: %w", a.cfg.ShutdownTimeout, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)

@@ -131,3 +131,52 @@ func TestServerShutsDownGracefully(t *testing.T) {
 		}
 	}
 }
+
+// A request still running when PARLEY_SHUTDOWN_TIMEOUT expires is cut off:
+// the process does not wait for it, even when it holds a database
+// transaction (an upload waiting for its embeddings), and exits with
+// status 1, saying so. The upload writes nothing.
+func TestShutdownTimeoutCutsOffRequests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	t.Parallel()
+	const timeout = 200 * time.Millisecond
+	arrived := make(chan struct{}, 1)
+	embedder := openaitest.New(t, gated(arrived, nil, openaitest.Embeddings(8)))
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	_, key, err := db.CreateKey(context.Background(), ws.ID, "shutdown", parley.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := startServer(t, "PARLEY_EMBEDDER=openai", "PARLEY_EMBED_BASE_URL="+embedder.BaseURL(),
+		"PARLEY_EMBED_MODEL=test-embed", "PARLEY_EMBED_DIMENSIONS=8", "PARLEY_LLM_MAX_RETRIES=0",
+		"PARLEY_SHUTDOWN_TIMEOUT="+timeout.String())
+	if c := post(child.url("/v1/knowledge-bases"), key, `{"name": "faq"}`); c.status != http.StatusCreated {
+		t.Fatalf("create knowledge base: %d %v %s", c.status, c.err, c.body)
+	}
+
+	upload := make(chan call, 1)
+	go func() {
+		upload <- post(child.url("/v1/knowledge-bases/faq/uploads"), key,
+			`{"records": [{"question": "Where is my parcel?", "answer": "On its way."}]}`)
+	}()
+	awaitArrivals(t, arrived, 1)
+	if err := child.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := child.wait(t, timeout+5*time.Second); code != 1 {
+		t.Fatalf("exit status %d, want 1:\n%s", code, child.log.String())
+	}
+	if !strings.Contains(child.log.String(), "parley: shutdown: ") {
+		t.Errorf("the process does not say that its shutdown timed out:\n%s", child.log.String())
+	}
+	if c := <-upload; c.err == nil && c.status == http.StatusOK {
+		t.Errorf("the upload cut off at shutdown answered 200: %s", c.body)
+	}
+	var sources int
+	if err := db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM sources WHERE workspace_id = $1`, ws.ID).Scan(&sources); err != nil || sources != 0 {
+		t.Fatalf("%d sources written by the cut-off upload (err %v)", sources, err)
+	}
+}
