@@ -21,7 +21,11 @@ import (
 // it; a request whose client goes away is not answered.
 func gated(arrived chan<- struct{}, release <-chan struct{}, next openaitest.Responder) openaitest.Responder {
 	return func(w http.ResponseWriter, r *http.Request, req openaitest.Request) {
-		arrived <- struct{}{}
+		select {
+		case arrived <- struct{}{}:
+		case <-r.Context().Done():
+			return
+		}
 		select {
 		case <-release:
 			next(w, r, req)
