@@ -638,7 +638,11 @@ func (s *Server) Close(ctx context.Context) error {
 		return nil
 	}
 	j.closed = true
+	idle := len(j.admitted) == 0 // no job runs or waits, and none is admitted any more
 	j.mu.Unlock()
+	if idle {
+		return nil
+	}
 	done := make(chan struct{})
 	go func() { j.wg.Wait(); close(done) }()
 	select {

@@ -477,6 +477,17 @@ func TestJobsAreBoundedAndCancelledAtShutdown(t *testing.T) {
 	}
 }
 
+// Without jobs, Close has nothing to cancel, even out of time.
+func TestCloseWithoutJobs(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.server.Close(ctx); err != nil {
+		t.Fatalf("Close without jobs: %v", err)
+	}
+}
+
 // A job whose server died (no heartbeat) is reported failed.
 func TestStaleJobIsFailed(t *testing.T) {
 	t.Parallel()

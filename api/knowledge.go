@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -8,6 +9,13 @@ import (
 
 	"github.com/parleyhq/parley"
 )
+
+// Retrainer brings what is learned from a workspace's knowledge (its
+// intent classifier) up to date after knowledge was deleted: retrained
+// from what is left, or removed when too little is left to learn from.
+type Retrainer interface {
+	Retrain(ctx context.Context, workspaceID string) error
+}
 
 type createKBRequest struct {
 	Name string `json:"name"`
@@ -45,10 +53,12 @@ func (s *Server) getKB(c *gin.Context) {
 }
 
 func (s *Server) deleteKB(c *gin.Context) {
-	if err := s.store.DeleteKB(c.Request.Context(), principal(c).Workspace.ID, c.Param("kb")); err != nil {
+	ws := principal(c).Workspace.ID
+	if err := s.store.DeleteKB(c.Request.Context(), ws, c.Param("kb")); err != nil {
 		fail(c, err)
 		return
 	}
+	s.retrain(c, ws)
 	c.Status(http.StatusNoContent)
 }
 
@@ -99,7 +109,23 @@ func (s *Server) deleteSource(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.retrain(c, ws)
 	c.Status(http.StatusNoContent)
+}
+
+// retrain runs the Retrainer, if any, after a delete of the workspace's
+// knowledge committed, before the response. The delete stands whatever
+// happens: a failure is logged (the request's logger names the
+// workspace; the next ingest retrains), and a client that hangs up does
+// not cut the training short.
+func (s *Server) retrain(c *gin.Context, workspaceID string) {
+	if s.opts.Retrainer == nil {
+		return
+	}
+	ctx := context.WithoutCancel(c.Request.Context())
+	if err := s.opts.Retrainer.Retrain(ctx, workspaceID); err != nil {
+		logger(c).WarnContext(ctx, "intent classifier not retrained after a delete", "err", err.Error())
+	}
 }
 
 // queryInt reads an optional integer query parameter within [min, max].

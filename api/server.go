@@ -95,6 +95,9 @@ type Options struct {
 
 	// Ingester runs uploads; nil answers uploads with 503.
 	Ingester Ingester
+	// Retrainer updates what is learned from a workspace's knowledge after
+	// a knowledge base or source of it is deleted; nil leaves it as it is.
+	Retrainer Retrainer
 	// MaxUploadBytes caps an upload's body instead of MaxBodyBytes (0 =
 	// DefaultMaxUploadBytes); MaxUploadRecords caps its documents (0 =
 	// DefaultMaxUploadRecords).

@@ -5,10 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -37,15 +34,7 @@ func TestKilledServerLosesNoStoredMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), "PARLEY_TEST_CHILD=serve", "PARLEY_DATABASE_URL="+pgtest.URL(t),
-		"PARLEY_ADDR="+addr, "PARLEY_LOG_LEVEL=error")
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-	waitHealthy(t, "http://"+addr+"/healthz", 3*time.Minute)
+	child := startServer(t, "PARLEY_LOG_LEVEL=error")
 
 	// Clients ask until the server dies; it is killed once answers flow.
 	type answered struct{ conversation, question, status string }
@@ -64,7 +53,7 @@ func TestKilledServerLosesNoStoredMessage(t *testing.T) {
 			for i := 0; ; i++ {
 				q := fmt.Sprintf("How long does delivery to Germany take? (client %d, question %d)", c, i)
 				body, _ := json.Marshal(map[string]any{"message": map[string]string{"text": q}})
-				req, _ := http.NewRequest("POST", "http://"+addr+"/v1/answer", bytes.NewReader(body))
+				req, _ := http.NewRequest("POST", child.url("/v1/answer"), bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+key)
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := client.Do(req)
@@ -95,7 +84,7 @@ func TestKilledServerLosesNoStoredMessage(t *testing.T) {
 		t.Fatal("no answers from the server")
 	}
 	time.Sleep(50 * time.Millisecond) // kill in the middle of requests, not between them
-	if err := child.Process.Kill(); err != nil {
+	if err := child.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
@@ -129,29 +118,4 @@ func TestKilledServerLosesNoStoredMessage(t *testing.T) {
 		t.Fatalf("%d escalations without their customer notice (err %v)", unannounced, err)
 	}
 	t.Logf("%d answers before the kill; all stored whole", len(got))
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitHealthy(t *testing.T, url string, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("server at %s not healthy after %s", url, limit)
 }

@@ -56,15 +56,20 @@ var commands = map[string]command{
 	"version": runVersion,
 }
 
-func main() {
+func main() { os.Exit(runProcess(os.Args[1:])) }
+
+// runProcess runs a command line as the process: with its environment and
+// standard streams, stopped by SIGINT or SIGTERM. It returns the exit code.
+func runProcess(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "parley:", err)
 		}
-		os.Exit(exitCode(err))
+		return exitCode(err)
 	}
+	return 0
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,14 +15,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The crash test runs `parley serve` in a child process: this binary,
-	// re-executed with PARLEY_TEST_CHILD set.
+	// The crash and shutdown tests run `parley serve` in a child process:
+	// this binary, re-executed with PARLEY_TEST_CHILD set, run as main runs
+	// it (signals included).
 	if os.Getenv("PARLEY_TEST_CHILD") == "serve" {
-		if err := run(context.Background(), []string{"serve"}, os.Getenv, os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(runProcess([]string{"serve"}))
 	}
 	os.Exit(pgtest.Run(m))
 }

@@ -53,6 +53,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	webhookPolicy := reply.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
+	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
 	handler := api.New(db, engine, api.Options{
 		Logger:        a.log,
 		MaxBodyBytes:  a.cfg.MaxBodyBytes,
@@ -62,7 +63,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Assistant:     assistant,
 		WebhookPolicy: webhookPolicy,
 
-		Ingester:         trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log},
+		Ingester:         trained,
+		Retrainer:        trained,
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
 	})
@@ -93,6 +95,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		<-workerDone
 	}()
 
+	// Requests run in a context that SIGTERM does not end: only a shutdown
+	// that runs out of time cuts them off.
+	requests, cutOff := context.WithCancel(context.WithoutCancel(ctx))
+	defer cutOff()
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           handler,
@@ -100,6 +106,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		ReadTimeout:       a.cfg.ReadTimeout,
 		WriteTimeout:      a.cfg.WriteTimeout,
 		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return requests },
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -118,11 +125,18 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	if err != nil {
+		// The requests still running are cancelled and their connections
+		// closed: they give back their database connections, which
+		// db.Close would otherwise wait for.
+		cutOff()
+		_ = srv.Close()
+	}
 	if jobsErr := handler.Close(shutdownCtx); jobsErr != nil {
 		a.log.Warn("shutdown", "err", jobsErr.Error())
 	}
 	if err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return fmt.Errorf("shutdown: requests still running after %s were cut off: %w", a.cfg.ShutdownTimeout, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
@@ -134,7 +148,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 // trainingIngester runs an upload's ingest, then, when it changed
 // anything, retrains the workspace's intent classifier: after the ingest
 // transaction, before a small upload is answered or at the end of a
-// background job. A failed training is logged; the ingest stands.
+// background job. A failed training is logged; the ingest stands. It is
+// also the API's Retrainer, for deletes.
 type trainingIngester struct {
 	pipeline *ingest.Pipeline
 	trainer  *retrieval.Trainer
@@ -147,13 +162,22 @@ func (t trainingIngester) Run(ctx context.Context, req ingest.Request) (ingest.R
 	if err != nil || req.DryRun || !res.Changed() {
 		return res, err
 	}
-	tr, err := t.trainer.Train(ctx, req.WorkspaceID, t.model)
-	if err != nil {
+	if err := t.Retrain(ctx, req.WorkspaceID); err != nil {
 		t.log.WarnContext(ctx, "intent classifier not retrained after ingest", "workspace_id", req.WorkspaceID, "err", err.Error())
-		return res, nil
 	}
-	t.log.InfoContext(ctx, tr.String(), "workspace_id", req.WorkspaceID)
 	return res, nil
+}
+
+// Retrain trains the workspace's intent classifier on its labelled
+// knowledge of the embedder's model (or deletes it when fewer than two
+// intents are left) and logs what it did.
+func (t trainingIngester) Retrain(ctx context.Context, workspaceID string) error {
+	tr, err := t.trainer.Train(ctx, workspaceID, t.model)
+	if err != nil {
+		return fmt.Errorf("train the intent classifier: %w", err)
+	}
+	t.log.InfoContext(ctx, tr.String(), "workspace_id", workspaceID)
+	return nil
 }
 
 // ready reports whether the database answers and its schema is current.

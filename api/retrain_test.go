@@ -1,0 +1,168 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+// localTrainer retrains with the real Trainer over the test database, for
+// the local embedder's vectors, as `parley serve` does.
+type localTrainer struct{ *retrieval.Trainer }
+
+func (l localTrainer) Retrain(ctx context.Context, workspaceID string) error {
+	_, err := l.Train(ctx, workspaceID, retrieval.LocalModel)
+	return err
+}
+
+// intentRecords are FAQ entries of three intents, two examples each: the
+// fewest a class needs.
+const intentRecords = `{"records": [
+	{"id": "d1", "question": "Where is my parcel?", "answer": "It is on its way.", "intent": "delivery"},
+	{"id": "d2", "question": "When will my order arrive?", "intent": "delivery"},
+	{"id": "r1", "question": "Can I get my money back?", "answer": "Yes, within 30 days.", "intent": "refund"},
+	{"id": "r2", "question": "How do I return an item for a refund?", "intent": "refund"},
+	{"id": "p1", "question": "How do I reset my password?", "answer": "Use the reset link.", "intent": "password"},
+	{"id": "p2", "question": "I forgot my password", "intent": "password"}
+]}`
+
+// sourcesOf returns the ids of the sources of knowledge base "faq" with
+// the intent.
+func (e *ingestEnv) sourcesOf(intent string) []int64 {
+	e.t.Helper()
+	status, body := e.do("GET", "/v1/knowledge-bases/faq/sources", e.admin, "")
+	if status != 200 {
+		e.t.Fatalf("list sources: %d %v", status, body)
+	}
+	var ids []int64
+	for _, s := range body["sources"].([]any) {
+		if src := s.(map[string]any); src["intent"] == intent {
+			ids = append(ids, int64(src["id"].(float64)))
+		}
+	}
+	return ids
+}
+
+// wantClasses checks the classes of the workspace's stored classifier;
+// none wanted means none stored.
+func wantClasses(t *testing.T, workspaceID string, want ...string) {
+	t.Helper()
+	c, err := pgtest.DB(t).Classifier(context.Background(), workspaceID, retrieval.LocalModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case len(want) == 0 && c != nil:
+		t.Fatalf("classifier of %v stored, want none", c.Classes)
+	case len(want) > 0 && c == nil:
+		t.Fatalf("no classifier stored, want one of %v", want)
+	case len(want) > 0 && !slices.Equal(c.Classes, want):
+		t.Fatalf("classifier of %v stored, want %v", c.Classes, want)
+	}
+}
+
+func TestDeletingKnowledgeRetrainsTheClassifier(t *testing.T) {
+	t.Parallel()
+	trainer := localTrainer{retrieval.NewTrainer(pgtest.DB(t), retrieval.TrainOptions{})}
+	e := newIngestEnv(t, func(o *api.Options) { o.Retrainer = trainer })
+	status, body, _ := e.uploadJSON("faq", intentRecords)
+	wantResult(t, status, body, map[string]float64{"added": 6})
+	// `parley serve`'s ingester trains after an upload; the test's pipeline
+	// does not.
+	if err := trainer.Retrain(context.Background(), e.ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantClasses(t, e.ws.ID, "intent:delivery", "intent:password", "intent:refund")
+
+	refunds := e.sourcesOf("refund")
+	if len(refunds) != 2 {
+		t.Fatalf("refund sources %v, want 2", refunds)
+	}
+	for _, id := range refunds {
+		if status, body := e.do("DELETE", fmt.Sprintf("/v1/knowledge-bases/faq/sources/%d", id), e.admin, ""); status != 204 {
+			t.Fatalf("delete source %d: %d %v", id, status, body)
+		}
+	}
+	wantClasses(t, e.ws.ID, "intent:delivery", "intent:password")
+
+	if status, body := e.do("DELETE", "/v1/knowledge-bases/faq", e.admin, ""); status != 204 {
+		t.Fatalf("delete knowledge base: %d %v", status, body)
+	}
+	wantClasses(t, e.ws.ID)
+}
+
+// failingRetrainer fails every training.
+type failingRetrainer struct{}
+
+func (failingRetrainer) Retrain(context.Context, string) error {
+	return errors.New("training exploded")
+}
+
+// lockedBuffer is a bytes.Buffer the server's goroutines may log to while
+// the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A delete that committed is answered 204 even when retraining fails; the
+// failure is logged with the workspace.
+func TestDeleteStandsWhenRetrainingFails(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	e := newIngestEnv(t, func(o *api.Options) {
+		o.Retrainer = failingRetrainer{}
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	status, body, _ := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
+	wantResult(t, status, body, map[string]float64{"added": 3})
+	_, body = e.do("GET", "/v1/knowledge-bases/faq/sources", e.admin, "")
+	id := int64(body["sources"].([]any)[0].(map[string]any)["id"].(float64))
+	if status, body := e.do("DELETE", fmt.Sprintf("/v1/knowledge-bases/faq/sources/%d", id), e.admin, ""); status != 204 {
+		t.Fatalf("delete source: %d %v", status, body)
+	}
+	if n := e.sourceCount(); n != 2 {
+		t.Fatalf("%d sources after the delete, want 2", n)
+	}
+	if status, body := e.do("DELETE", "/v1/knowledge-bases/faq", e.admin, ""); status != 204 {
+		t.Fatalf("delete knowledge base: %d %v", status, body)
+	}
+	if status, body := e.do("GET", "/v1/knowledge-bases/faq", e.admin, ""); status != 404 {
+		t.Fatalf("knowledge base after the delete: %d %v", status, body)
+	}
+	var warnings int
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if !strings.Contains(line, `msg="intent classifier not retrained after a delete"`) {
+			continue
+		}
+		warnings++
+		if !strings.Contains(line, " workspace_id="+e.ws.ID+" ") || !strings.Contains(line, ` err="training exploded"`) {
+			t.Errorf("warning does not name the workspace and the error: %s", line)
+		}
+	}
+	if warnings != 2 {
+		t.Errorf("%d warnings, want one per delete:\n%s", warnings, logs.String())
+	}
+}
