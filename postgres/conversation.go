@@ -75,20 +75,35 @@ func (db *DB) AddMessage(ctx context.Context, workspaceID, conversationID, role,
 	return addMessage(ctx, db.pool, workspaceID, conversationID, role, text, meta, "")
 }
 
-// StartConversation creates a conversation with its first message in one
-// statement.
-func (db *DB) StartConversation(ctx context.Context, workspaceID, channel string, customer parley.Customer, language, role, text string, meta any) (parley.Conversation, parley.Message, error) {
-	c := parley.Conversation{WorkspaceID: workspaceID, Channel: channel, Customer: customer, Language: language}
-	m := parley.Message{Role: role, Text: text}
-	cust, err := json.Marshal(customer)
-	if err != nil {
-		return c, m, fmt.Errorf("encode customer: %w", err)
-	}
+// RecordCustomerMessage stores a customer's message, starting the
+// conversation (with the channel, customer and language) when
+// conversationID is empty; one statement either way.
+//
+// Its commit does not wait for the disk: the reply engine stores the answer
+// or the escalation next, and the flush of that commit takes this one with
+// it (the WAL is one stream, and this commit comes first), before the
+// customer hears back. So an answer path costs one flush, not two. Only the
+// message of a request that then failed can be lost, and only if PostgreSQL
+// itself stops within wal_writer_delay (200 ms by default) of it.
+func (db *DB) RecordCustomerMessage(ctx context.Context, workspaceID, conversationID, channel string, customer parley.Customer, language, text string, meta any) (parley.Conversation, parley.Message, error) {
+	c := parley.Conversation{ID: conversationID, WorkspaceID: workspaceID, Channel: channel, Customer: customer, Language: language}
+	m := parley.Message{Role: parley.RoleCustomer, Text: text}
 	raw, err := encodeMeta(meta)
 	if err != nil {
 		return c, m, err
 	}
-	err = db.pool.QueryRow(ctx, `
+	const unflushed = `set_config('synchronous_commit', 'off', true)`
+	if conversationID != "" {
+		err = db.withSettings(ctx, unflushed, addMessageSQL,
+			[]any{workspaceID, conversationID, m.Role, text, raw, ""},
+			func(br pgx.BatchResults) error { return br.QueryRow().Scan(&m.ID, &m.Meta, &m.CreatedAt) })
+		return c, m, translate(err, "conversation "+conversationID)
+	}
+	cust, err := json.Marshal(customer)
+	if err != nil {
+		return c, m, fmt.Errorf("encode customer: %w", err)
+	}
+	err = db.withSettings(ctx, unflushed, `
 		WITH c AS (
 			INSERT INTO conversations (workspace_id, channel, customer, language)
 			VALUES ($1, $2, $3, $4) RETURNING id, status, created_at, updated_at
@@ -97,8 +112,10 @@ func (db *DB) StartConversation(ctx context.Context, workspaceID, channel string
 			SELECT $1, c.id, $5, $6, $7 FROM c RETURNING id, meta, created_at
 		)
 		SELECT c.id, c.status, c.created_at, c.updated_at, m.id, m.meta, m.created_at FROM c, m`,
-		workspaceID, channel, cust, language, role, text, raw).
-		Scan(&c.ID, &c.Status, &c.CreatedAt, &c.UpdatedAt, &m.ID, &m.Meta, &m.CreatedAt)
+		[]any{workspaceID, channel, cust, language, m.Role, text, raw},
+		func(br pgx.BatchResults) error {
+			return br.QueryRow().Scan(&c.ID, &c.Status, &c.CreatedAt, &c.UpdatedAt, &m.ID, &m.Meta, &m.CreatedAt)
+		})
 	if err != nil {
 		return c, m, fmt.Errorf("start conversation: %w", err)
 	}
@@ -118,7 +135,17 @@ func addMessage(ctx context.Context, q rowQuerier, workspaceID, conversationID, 
 	if err != nil {
 		return m, err
 	}
-	err = q.QueryRow(ctx, `
+	err = q.QueryRow(ctx, addMessageSQL, workspaceID, conversationID, role, text, raw, status).Scan(&m.ID, &m.Meta, &m.CreatedAt)
+	if err != nil {
+		return m, translate(err, "conversation "+conversationID)
+	}
+	return m, nil
+}
+
+// addMessageSQL appends a message ($1 workspace, $2 conversation, $3 role,
+// $4 text, $5 meta) and touches the conversation, setting its status to $6
+// unless $6 is empty.
+const addMessageSQL = `
 		WITH m AS (
 			INSERT INTO messages (workspace_id, conversation_id, role, text, meta)
 			VALUES ($1, $2, $3, $4, $5) RETURNING id, meta, created_at
@@ -126,13 +153,7 @@ func addMessage(ctx context.Context, q rowQuerier, workspaceID, conversationID, 
 			UPDATE conversations SET updated_at = now(), status = coalesce(nullif($6, ''), status)
 			WHERE workspace_id = $1 AND id = $2
 		)
-		SELECT id, meta, created_at FROM m`,
-		workspaceID, conversationID, role, text, raw, status).Scan(&m.ID, &m.Meta, &m.CreatedAt)
-	if err != nil {
-		return m, translate(err, "conversation "+conversationID)
-	}
-	return m, nil
-}
+		SELECT id, meta, created_at FROM m`
 
 func encodeMeta(meta any) ([]byte, error) {
 	if meta == nil {

@@ -66,6 +66,25 @@ func (db *DB) Close() { db.pool.Close() }
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
 
+// withSettings sends sql after settings (set_config calls with is_local
+// true) in one batch, one round trip, which PostgreSQL runs as one implicit
+// transaction: the settings hold for the statement and end with it. read
+// reads the statement's results.
+func (db *DB) withSettings(ctx context.Context, settings, sql string, args []any, read func(pgx.BatchResults) error) error {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT ` + settings)
+	b.Queue(sql, args...)
+	br := db.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	if err == nil {
+		err = read(br)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // inTx runs fn in a transaction, committing when it returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db.pool, fn)

@@ -119,26 +119,17 @@ func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hi
 	return hits, nil
 }
 
-// queryHits runs a search statement with settings (set_config calls with
-// is_local true) that hold for it alone: both go in one batch, one round
-// trip, which PostgreSQL runs as one implicit transaction, so the settings
-// end with the statement.
+// queryHits runs a search statement with settings that hold for it alone
+// (see withSettings).
 func (db *DB) queryHits(ctx context.Context, settings, sql string, args []any, scan pgx.RowToFunc[parley.Hit]) ([]parley.Hit, error) {
-	b := &pgx.Batch{}
-	b.Queue(`SELECT ` + settings)
-	b.Queue(sql, args...)
-	br := db.pool.SendBatch(ctx, b)
-	_, err := br.Exec()
 	var hits []parley.Hit
-	if err == nil {
-		var rows pgx.Rows
-		if rows, err = br.Query(); err == nil {
+	err := db.withSettings(ctx, settings, sql, args, func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err == nil {
 			hits, err = pgx.CollectRows(rows, scan)
 		}
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+		return err
+	})
 	return hits, err
 }
 

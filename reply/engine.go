@@ -23,7 +23,10 @@ import (
 // Store is what the engine needs from the database.
 type Store interface {
 	Workspace(ctx context.Context, id string) (parley.Workspace, error)
-	StartConversation(ctx context.Context, workspaceID, channel string, customer parley.Customer, language, role, text string, meta any) (parley.Conversation, parley.Message, error)
+	// RecordCustomerMessage stores a customer's message, starting the
+	// conversation when conversationID is empty. Its commit need not be
+	// flushed to disk on its own: the engine's next write is, with it.
+	RecordCustomerMessage(ctx context.Context, workspaceID, conversationID, channel string, customer parley.Customer, language, text string, meta any) (parley.Conversation, parley.Message, error)
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
 	AddMessage(ctx context.Context, workspaceID, conversationID, role, text string, meta any) (parley.Message, error)
 	Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error)
@@ -170,11 +173,9 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		ctx, began := write, time.Now()
 		lang = e.lang.Detect(text, known)
 		meta := map[string]any{"language": lang}
-		var err error
-		if conv.ID == "" {
-			conv, _, err = e.store.StartConversation(ctx, ws.ID, req.Channel, req.Customer, lang, parley.RoleCustomer, text, meta)
-		} else {
-			_, err = e.store.AddMessage(ctx, ws.ID, conv.ID, parley.RoleCustomer, text, meta)
+		started, _, err := e.store.RecordCustomerMessage(ctx, ws.ID, conv.ID, req.Channel, req.Customer, lang, text, meta)
+		if err == nil && conv.ID == "" {
+			conv = started
 		}
 		t.Customer = time.Since(began)
 		stored <- err

@@ -1,0 +1,57 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/postgres/pgtest"
+)
+
+func TestRecordCustomerMessage(t *testing.T) {
+	ctx := context.Background()
+	ws := pgtest.Workspace(t)
+	other := pgtest.Workspace(t)
+	db, err := postgres.Open(ctx, pgtest.URL(t), 1) // one connection: the writes' and the check's
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	conv, first, err := db.RecordCustomerMessage(ctx, ws.ID, "", "web", parley.Customer{ID: "c1", Name: "Ada"}, "de", "Wo ist mein Paket?", map[string]string{"language": "de"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !parley.IsID(conv.ID) || conv.Status != "open" || first.ID == 0 {
+		t.Fatalf("started conversation %+v, message %+v", conv, first)
+	}
+	again, second, err := db.RecordCustomerMessage(ctx, ws.ID, conv.ID, "", parley.Customer{}, "", "Hallo?", nil)
+	if err != nil || again.ID != conv.ID || second.ID <= first.ID {
+		t.Fatalf("appended %+v to %s: %v", second, again.ID, err)
+	}
+	stored, err := db.Conversation(ctx, ws.ID, conv.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Channel != "web" || stored.Language != "de" || stored.Customer.Name != "Ada" || len(stored.Messages) != 2 ||
+		stored.Messages[0].Role != parley.RoleCustomer || stored.Messages[1].Text != "Hallo?" {
+		t.Fatalf("stored conversation %+v", stored)
+	}
+
+	for name, id := range map[string]string{"unknown": "0b0e8b4e-0000-4000-8000-000000000000", "another workspace's": conv.ID} {
+		_, _, err := db.RecordCustomerMessage(ctx, other.ID, id, "", parley.Customer{}, "", "hi", nil)
+		if parley.ErrorCode(err) != parley.ENotFound {
+			t.Errorf("%s conversation: got %v, want not found", name, err)
+		}
+	}
+
+	// The unflushed commit is the statement's alone.
+	var mode string
+	if err := db.Pool().QueryRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "on" {
+		t.Fatalf("after recording messages the connection has synchronous_commit = %s, want on", mode)
+	}
+}
