@@ -20,7 +20,6 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest"
-	"github.com/parleyhq/parley/postgres"
 )
 
 // Ingester runs one ingest (ingest.Pipeline).
@@ -473,7 +472,7 @@ type jobResponse struct {
 	jobCounts
 }
 
-func newJobResponse(j postgres.IngestJob) jobResponse {
+func newJobResponse(j parley.IngestJob) jobResponse {
 	r := jobResponse{ID: j.ID, KBID: j.KBID, State: j.State, Error: j.Error, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
 	_ = json.Unmarshal(j.Counts, &r.jobCounts) // written by jobs.run; an old shape shows as zeros
 	return r
@@ -520,16 +519,16 @@ func (s *Server) FailStaleJobs(ctx context.Context) (int, error) {
 
 // start records a queued job and runs it in the background. ctx only
 // carries values into the job: the job outlives the request.
-func (j *jobs) start(ctx context.Context, log *slog.Logger, store Store, ing Ingester, req ingest.Request, counts jobCounts) (postgres.IngestJob, error) {
+func (j *jobs) start(ctx context.Context, log *slog.Logger, store Store, ing Ingester, req ingest.Request, counts jobCounts) (parley.IngestJob, error) {
 	if err := j.admit(); err != nil {
-		return postgres.IngestJob{}, err
+		return parley.IngestJob{}, err
 	}
 	counts.ToWrite = counts.Planned.Added + counts.Planned.Updated
 	job, err := store.CreateIngestJob(ctx, req.WorkspaceID, req.KBID, counts)
 	if err != nil {
 		<-j.admitted
 		j.wg.Done()
-		return postgres.IngestJob{}, err
+		return parley.IngestJob{}, err
 	}
 	go j.run(context.WithoutCancel(ctx), log.With("job_id", job.ID), store, ing, job.ID, req, counts)
 	return job, nil
@@ -573,10 +572,10 @@ func (j *jobs) run(ctx context.Context, log *slog.Logger, store Store, ing Inges
 	case j.slots <- struct{}{}:
 		defer func() { <-j.slots }()
 	case <-ctx.Done():
-		j.finish(ctx, store, id, postgres.JobFailed, beat(), "cancelled: the server shut down before the job started; nothing was written, upload again", log)
+		j.finish(ctx, store, id, parley.JobFailed, beat(), "cancelled: the server shut down before the job started; nothing was written, upload again", log)
 		return
 	}
-	if err := store.UpdateIngestJob(ctx, id, postgres.JobRunning, counts, ""); err != nil {
+	if err := store.UpdateIngestJob(ctx, id, parley.JobRunning, counts, ""); err != nil {
 		log.ErrorContext(ctx, "ingest job: mark running", "err", err.Error())
 	}
 	req.Progress = func(done, _ int) { written.Store(int64(done)) }
@@ -588,16 +587,16 @@ func (j *jobs) run(ctx context.Context, log *slog.Logger, store Store, ing Inges
 	case err == nil:
 		final.Result = &res
 		final.Written, final.ToWrite = res.Added+res.Updated, res.Added+res.Updated
-		j.finish(ctx, store, id, postgres.JobSucceeded, final, "", log)
+		j.finish(ctx, store, id, parley.JobSucceeded, final, "", log)
 	case ctx.Err() != nil: // only Close cancels a job
-		j.finish(ctx, store, id, postgres.JobFailed, final, "cancelled: the server shut down before the job finished; nothing was written, upload again", log)
+		j.finish(ctx, store, id, parley.JobFailed, final, "cancelled: the server shut down before the job finished; nothing was written, upload again", log)
 	default:
 		text := parley.ErrorMessage(ingestError(err))
 		if parley.ErrorCode(ingestError(err)) == parley.EInternal {
 			log.ErrorContext(ctx, "ingest job failed", "err", err.Error())
 			text = "internal error (logged with job id " + id + ")"
 		}
-		j.finish(ctx, store, id, postgres.JobFailed, final, text+"; nothing was written", log)
+		j.finish(ctx, store, id, parley.JobFailed, final, text+"; nothing was written", log)
 	}
 }
 
