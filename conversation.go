@@ -106,6 +106,36 @@ type NewEscalation struct {
 	CustomerNotice string // the bot message telling the customer a human will reply
 }
 
+// EscalationFilter selects a page of escalations, oldest first.
+type EscalationFilter struct {
+	Status string // open, claimed or resolved; empty for all
+	Team   string // a team's name or id; empty for all
+	After  string // the cursor of the previous page; empty for the first
+	Limit  int
+}
+
+// Turn is one message of a resolved conversation, as `parley ingest --kind
+// conversation` reads it.
+type Turn struct {
+	Role string    `json:"role"`
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+}
+
+// ResolvedConversation is a conversation an agent resolved, in the format
+// of the resolved-conversation loader: its customer, bot and agent
+// messages, the resolution, and the intent and tags of the escalation's
+// best candidate (empty when there was none).
+type ResolvedConversation struct {
+	ID         string    `json:"id"`
+	Messages   []Turn    `json:"messages"`
+	Resolution string    `json:"resolution"`
+	Intent     string    `json:"intent"`
+	Tags       []string  `json:"tags"`
+	Language   string    `json:"language"`
+	ResolvedAt time.Time `json:"-"`
+}
+
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // IsID reports whether s has the form of a Parley id (a UUID). Lookups of

@@ -1,6 +1,10 @@
 package parley
 
-import "net/url"
+import (
+	"encoding/json"
+	"net/url"
+	"time"
+)
 
 // MaxWebhookURL caps the length of a webhook URL, in bytes.
 const MaxWebhookURL = 2048
@@ -22,4 +26,33 @@ func ParseWebhookURL(raw string) (*url.URL, error) {
 		return nil, Errorf(EInvalid, "url %q must be an absolute http:// or https:// URL without a #fragment", raw)
 	}
 	return u, nil
+}
+
+// Webhook is where a workspace's events are sent. The secret that signs
+// them is never returned after it is set; SecretPrefix helps tell secrets
+// apart.
+type Webhook struct {
+	URL          string    `json:"url"`
+	SecretPrefix string    `json:"secret_prefix"`
+	Pending      int       `json:"pending"` // events waiting to be delivered
+	Dead         int       `json:"dead"`    // events given up on
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Delivery is one attempt at sending an outbox event, with the webhook's
+// URL and secret as they are when it is claimed.
+type Delivery struct {
+	ID          int64
+	WorkspaceID string
+	EventID     string
+	EventType   string
+	Payload     json.RawMessage
+	CreatedAt   time.Time
+	// Attempt counts this attempt (1 for the first). It is also the claim's
+	// fencing token: a worker whose lease ran out, and whose row another
+	// worker then claimed, can no longer change the row.
+	Attempt int
+	URL     string
+	Secret  string
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/postgres"
 )
 
 // listEscalations pages through escalations, oldest first:
@@ -20,7 +19,7 @@ func (s *Server) listEscalations(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	list, next, err := s.store.ListEscalations(c.Request.Context(), principal(c).Workspace.ID, postgres.EscalationFilter{
+	list, next, err := s.store.ListEscalations(c.Request.Context(), principal(c).Workspace.ID, parley.EscalationFilter{
 		Status: c.Query("status"),
 		Team:   c.Query("team"),
 		After:  c.Query("after"),

@@ -19,7 +19,6 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ingest"
-	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/reply"
@@ -514,7 +513,7 @@ func TestStaleJobIsFailed(t *testing.T) {
 		t.Fatalf("FailStaleJobs: %d, %v", n, err)
 	}
 	got, err := db.IngestJob(ctx, e.ws.ID, kb["id"].(string), ids[1], time.Hour)
-	if err != nil || got.State != postgres.JobFailed {
+	if err != nil || got.State != parley.JobFailed {
 		t.Fatalf("second stale job: %+v, %v", got, err)
 	}
 }

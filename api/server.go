@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/reply"
 )
 
@@ -33,31 +32,31 @@ type Store interface {
 
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
 
-	CreateTeam(ctx context.Context, workspaceID, name string) (postgres.Team, error)
-	ListTeams(ctx context.Context, workspaceID string) ([]postgres.Team, error)
+	CreateTeam(ctx context.Context, workspaceID, name string) (parley.Team, error)
+	ListTeams(ctx context.Context, workspaceID string) ([]parley.Team, error)
 	DeleteTeam(ctx context.Context, workspaceID, ref string) error
-	CreateAgent(ctx context.Context, workspaceID string, a postgres.NewAgent) (postgres.Agent, error)
-	ListAgents(ctx context.Context, workspaceID, team string) ([]postgres.Agent, error)
-	UpdateAgent(ctx context.Context, workspaceID, id string, p postgres.AgentPatch) (postgres.Agent, error)
+	CreateAgent(ctx context.Context, workspaceID string, a parley.NewAgent) (parley.Agent, error)
+	ListAgents(ctx context.Context, workspaceID, team string) ([]parley.Agent, error)
+	UpdateAgent(ctx context.Context, workspaceID, id string, p parley.AgentPatch) (parley.Agent, error)
 	DeleteAgent(ctx context.Context, workspaceID, id string) error
-	CreateRoutingRule(ctx context.Context, workspaceID string, r postgres.NewRoutingRule) (postgres.RoutingRule, error)
-	ListRoutingRules(ctx context.Context, workspaceID string) ([]postgres.RoutingRule, error)
+	CreateRoutingRule(ctx context.Context, workspaceID string, r parley.NewRoutingRule) (parley.RoutingRule, error)
+	ListRoutingRules(ctx context.Context, workspaceID string) ([]parley.RoutingRule, error)
 	DeleteRoutingRule(ctx context.Context, workspaceID, id string) error
 
-	ListEscalations(ctx context.Context, workspaceID string, f postgres.EscalationFilter) ([]parley.Escalation, string, error)
+	ListEscalations(ctx context.Context, workspaceID string, f parley.EscalationFilter) ([]parley.Escalation, string, error)
 	Escalation(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
 	ClaimEscalation(ctx context.Context, workspaceID, id, agentID string) (parley.Escalation, error)
 	ResolveEscalation(ctx context.Context, workspaceID, id, agentID, reply string) (parley.Escalation, error)
-	ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]postgres.ResolvedConversation, string, error)
+	ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]parley.ResolvedConversation, string, error)
 
-	PutWebhook(ctx context.Context, workspaceID, url, secret string) (postgres.Webhook, string, error)
-	Webhook(ctx context.Context, workspaceID string) (postgres.Webhook, error)
+	PutWebhook(ctx context.Context, workspaceID, url, secret string) (parley.Webhook, string, error)
+	Webhook(ctx context.Context, workspaceID string) (parley.Webhook, error)
 	DeleteWebhook(ctx context.Context, workspaceID string) error
 
-	CreateIngestJob(ctx context.Context, workspaceID, kbID string, counts any) (postgres.IngestJob, error)
+	CreateIngestJob(ctx context.Context, workspaceID, kbID string, counts any) (parley.IngestJob, error)
 	UpdateIngestJob(ctx context.Context, id, state string, counts any, errMsg string) error
 	TouchIngestJobs(ctx context.Context, counts map[string]any) error
-	IngestJob(ctx context.Context, workspaceID, kbID, id string, staleAfter time.Duration) (postgres.IngestJob, error)
+	IngestJob(ctx context.Context, workspaceID, kbID, id string, staleAfter time.Duration) (parley.IngestJob, error)
 	FailStaleIngestJobs(ctx context.Context, staleAfter time.Duration) (int, error)
 }
 

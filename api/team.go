@@ -5,7 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley"
 )
 
 type createTeamRequest struct {
@@ -44,7 +44,7 @@ func (s *Server) deleteTeam(c *gin.Context) {
 }
 
 func (s *Server) createAgent(c *gin.Context) {
-	var req postgres.NewAgent
+	var req parley.NewAgent
 	if err := bindJSON(c, &req); err != nil {
 		fail(c, err)
 		return
@@ -68,7 +68,7 @@ func (s *Server) listAgents(c *gin.Context) {
 }
 
 func (s *Server) patchAgent(c *gin.Context) {
-	var req postgres.AgentPatch
+	var req parley.AgentPatch
 	if err := bindJSON(c, &req); err != nil {
 		fail(c, err)
 		return
@@ -90,7 +90,7 @@ func (s *Server) deleteAgent(c *gin.Context) {
 }
 
 func (s *Server) createRoutingRule(c *gin.Context) {
-	var req postgres.NewRoutingRule
+	var req parley.NewRoutingRule
 	if err := bindJSON(c, &req); err != nil {
 		fail(c, err)
 		return

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley"
 )
 
 type putWebhookRequest struct {
@@ -14,7 +14,7 @@ type putWebhookRequest struct {
 }
 
 type webhookResponse struct {
-	postgres.Webhook
+	parley.Webhook
 	// Secret is set only when Parley generated it: it is shown this once.
 	Secret string `json:"secret,omitempty"`
 }

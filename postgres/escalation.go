@@ -19,14 +19,6 @@ import (
 // with.
 const MaxReplyChars = 20000
 
-// EscalationFilter selects a page of escalations, oldest first.
-type EscalationFilter struct {
-	Status string // open, claimed or resolved; empty for all
-	Team   string // a team's name or id; empty for all
-	After  string // the cursor of the previous page; empty for the first
-	Limit  int
-}
-
 const escalationColumns = `e.id, e.conversation_id, e.reason, e.status, coalesce(t.name, ''),
 	coalesce(e.assignee_id::text, ''), coalesce(a.name, ''), %s, e.resolution, e.created_at, e.claimed_at, e.resolved_at
 	FROM escalations e LEFT JOIN teams t ON t.id = e.team_id LEFT JOIN agents a ON a.id = e.assignee_id`
@@ -57,7 +49,7 @@ func scanEscalation(r pgx.Row) (parley.Escalation, error) {
 // ListEscalations returns a page of the workspace's escalations, oldest
 // first (the order a queue is worked in), without their transcripts and
 // candidates, and the cursor of the next page ("" on the last).
-func (db *DB) ListEscalations(ctx context.Context, workspaceID string, f EscalationFilter) ([]parley.Escalation, string, error) {
+func (db *DB) ListEscalations(ctx context.Context, workspaceID string, f parley.EscalationFilter) ([]parley.Escalation, string, error) {
 	switch f.Status {
 	case "", parley.StatusOpen, parley.StatusClaimed, parley.StatusResolved:
 	default:
@@ -201,8 +193,8 @@ func (db *DB) ResolveEscalation(ctx context.Context, workspaceID, id, agentID, r
 // lockAgent returns the workspace's agent agentID, locked against deletion
 // until the transaction ends. An unknown agent is invalid input: it is
 // named in a request body. needActive refuses inactive agents.
-func lockAgent(ctx context.Context, tx pgx.Tx, workspaceID, agentID string, needActive bool) (Agent, error) {
-	a := Agent{ID: agentID}
+func lockAgent(ctx context.Context, tx pgx.Tx, workspaceID, agentID string, needActive bool) (parley.Agent, error) {
+	a := parley.Agent{ID: agentID}
 	if agentID == "" {
 		return a, parley.Errorf(parley.EInvalid, "agent_id is required: the id of the agent acting")
 	}
@@ -223,7 +215,7 @@ func lockAgent(ctx context.Context, tx pgx.Tx, workspaceID, agentID string, need
 	return a, nil
 }
 
-func inactive(a Agent) error {
+func inactive(a parley.Agent) error {
 	return parley.Errorf(parley.EInvalid, "agent %q (%s) is inactive: activate it to take escalations", a.Name, a.ID)
 }
 
@@ -240,33 +232,11 @@ func heldBy(e parley.Escalation) error {
 	return parley.Errorf(parley.EConflict, "escalation %s is already claimed by %s", e.ID, who)
 }
 
-// Turn is one message of a resolved conversation, as `parley ingest --kind
-// conversation` reads it.
-type Turn struct {
-	Role string    `json:"role"`
-	Text string    `json:"text"`
-	At   time.Time `json:"at"`
-}
-
-// ResolvedConversation is a conversation an agent resolved, in the format
-// of the resolved-conversation loader: its customer, bot and agent
-// messages, the resolution, and the intent and tags of the escalation's
-// best candidate (empty when there was none).
-type ResolvedConversation struct {
-	ID         string    `json:"id"`
-	Messages   []Turn    `json:"messages"`
-	Resolution string    `json:"resolution"`
-	Intent     string    `json:"intent"`
-	Tags       []string  `json:"tags"`
-	Language   string    `json:"language"`
-	ResolvedAt time.Time `json:"-"`
-}
-
 // ResolvedConversations returns a page of the workspace's resolved
 // conversations whose last resolved escalation was resolved at or after
 // since, oldest resolution first, and the cursor of the next page ("" on
 // the last).
-func (db *DB) ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]ResolvedConversation, string, error) {
+func (db *DB) ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]parley.ResolvedConversation, string, error) {
 	afterAt, afterID, err := decodeCursor(after)
 	if err != nil {
 		return nil, "", err
@@ -286,9 +256,9 @@ func (db *DB) ResolvedConversations(ctx context.Context, workspaceID string, sin
 	if err != nil {
 		return nil, "", fmt.Errorf("list resolved conversations: %w", err)
 	}
-	convs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ResolvedConversation, error) {
+	convs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.ResolvedConversation, error) {
 		var (
-			c    ResolvedConversation
+			c    parley.ResolvedConversation
 			tags []byte
 		)
 		if err := r.Scan(&c.ID, &c.Language, &c.Resolution, &c.ResolvedAt, &c.Intent, &tags); err != nil {
@@ -297,7 +267,7 @@ func (db *DB) ResolvedConversations(ctx context.Context, workspaceID string, sin
 		if json.Unmarshal(tags, &c.Tags) != nil || c.Tags == nil {
 			c.Tags = []string{}
 		}
-		c.Messages = []Turn{}
+		c.Messages = []parley.Turn{}
 		return c, nil
 	})
 	if err != nil {
@@ -316,7 +286,7 @@ func (db *DB) ResolvedConversations(ctx context.Context, workspaceID string, sin
 }
 
 // fillTurns reads the customer, bot and agent messages of convs.
-func (db *DB) fillTurns(ctx context.Context, workspaceID string, convs []ResolvedConversation) error {
+func (db *DB) fillTurns(ctx context.Context, workspaceID string, convs []parley.ResolvedConversation) error {
 	if len(convs) == 0 {
 		return nil
 	}
@@ -335,7 +305,7 @@ func (db *DB) fillTurns(ctx context.Context, workspaceID string, convs []Resolve
 	for rows.Next() {
 		var (
 			conv string
-			t    Turn
+			t    parley.Turn
 		)
 		if err := rows.Scan(&conv, &t.Role, &t.Text, &t.At); err != nil {
 			return fmt.Errorf("read transcripts: %w", err)

@@ -54,7 +54,7 @@ func TestClaimRace(t *testing.T) {
 	db := pgtest.DB(t)
 	ws := pgtest.Workspace(t)
 	mustTeam(t, db, ws, "support")
-	agents := []postgres.Agent{mustAgent(t, db, ws, "Ada", "support", true), mustAgent(t, db, ws, "Bo", "support", true)}
+	agents := []parley.Agent{mustAgent(t, db, ws, "Ada", "support", true), mustAgent(t, db, ws, "Bo", "support", true)}
 	wins := map[string]int{}
 	for range 25 {
 		e := escalate(t, db, ws, "", nil)
@@ -210,7 +210,7 @@ func TestListEscalations(t *testing.T) {
 	ws := pgtest.Workspace(t)
 	mustTeam(t, db, ws, "support")
 	mustTeam(t, db, ws, "billing")
-	if _, err := db.CreateRoutingRule(ctx, ws.ID, postgres.NewRoutingRule{MatchIntent: "refund", Team: "billing"}); err != nil {
+	if _, err := db.CreateRoutingRule(ctx, ws.ID, parley.NewRoutingRule{MatchIntent: "refund", Team: "billing"}); err != nil {
 		t.Fatal(err)
 	}
 	ada := mustAgent(t, db, ws, "Ada", "support", true)
@@ -230,7 +230,7 @@ func TestListEscalations(t *testing.T) {
 	var got []string
 	after := ""
 	for page := 0; ; page++ {
-		list, next, err := db.ListEscalations(ctx, ws.ID, postgres.EscalationFilter{After: after, Limit: 2})
+		list, next, err := db.ListEscalations(ctx, ws.ID, parley.EscalationFilter{After: after, Limit: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,14 +253,14 @@ func TestListEscalations(t *testing.T) {
 	}
 
 	filters := []struct {
-		f    postgres.EscalationFilter
+		f    parley.EscalationFilter
 		want int
 	}{
-		{postgres.EscalationFilter{Status: "open", Limit: 10}, 4},
-		{postgres.EscalationFilter{Status: "claimed", Limit: 10}, 1},
-		{postgres.EscalationFilter{Status: "resolved", Limit: 10}, 0},
-		{postgres.EscalationFilter{Team: "billing", Limit: 10}, 2},
-		{postgres.EscalationFilter{Team: "support", Status: "open", Limit: 10}, 2},
+		{parley.EscalationFilter{Status: "open", Limit: 10}, 4},
+		{parley.EscalationFilter{Status: "claimed", Limit: 10}, 1},
+		{parley.EscalationFilter{Status: "resolved", Limit: 10}, 0},
+		{parley.EscalationFilter{Team: "billing", Limit: 10}, 2},
+		{parley.EscalationFilter{Team: "support", Status: "open", Limit: 10}, 2},
 	}
 	for _, tt := range filters {
 		list, _, err := db.ListEscalations(ctx, ws.ID, tt.f)
@@ -268,13 +268,13 @@ func TestListEscalations(t *testing.T) {
 			t.Errorf("filter %+v: %d escalations (%v), want %d", tt.f, len(list), err, tt.want)
 		}
 	}
-	for _, bad := range []postgres.EscalationFilter{{Status: "closed", Limit: 1}, {Team: "nope", Limit: 1}, {After: "garbage", Limit: 1}} {
+	for _, bad := range []parley.EscalationFilter{{Status: "closed", Limit: 1}, {Team: "nope", Limit: 1}, {After: "garbage", Limit: 1}} {
 		if _, _, err := db.ListEscalations(ctx, ws.ID, bad); parley.ErrorCode(err) != parley.EInvalid {
 			t.Errorf("filter %+v: %v, want invalid", bad, err)
 		}
 	}
 	// Another workspace sees none of them.
-	list, _, err := db.ListEscalations(ctx, pgtest.Workspace(t).ID, postgres.EscalationFilter{Limit: 10})
+	list, _, err := db.ListEscalations(ctx, pgtest.Workspace(t).ID, parley.EscalationFilter{Limit: 10})
 	if err != nil || len(list) != 0 {
 		t.Fatalf("other workspace lists %d escalations (%v)", len(list), err)
 	}

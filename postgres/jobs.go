@@ -12,55 +12,30 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// Ingest job states. A job is queued, then running, then succeeded or
-// failed; it never leaves a final state.
-const (
-	JobQueued    = "queued"
-	JobRunning   = "running"
-	JobSucceeded = "succeeded"
-	JobFailed    = "failed"
-)
-
 // StaleJobError is the error of a job whose server stopped heart-beating:
 // it crashed or was killed before the job ended. Ingests are one
 // transaction, so such a job wrote nothing.
 const StaleJobError = "interrupted: the server running this job stopped before it finished (crash or restart); nothing was written, upload the file again"
 
-// IngestJob is an upload being embedded and written in the background.
-type IngestJob struct {
-	ID          string
-	WorkspaceID string
-	KBID        string
-	State       string
-	// Counts is the JSON object the runner last stored: its progress while
-	// running, its result once done.
-	Counts    json.RawMessage
-	Error     string
-	CreatedAt time.Time
-	// UpdatedAt is when the job last changed or its runner last reported
-	// that it is alive.
-	UpdatedAt time.Time
-}
-
 const jobColumns = `id, workspace_id, kb_id, state, counts, error, created_at, updated_at`
 
-func scanJob(r pgx.CollectableRow) (IngestJob, error) {
-	var j IngestJob
+func scanJob(r pgx.CollectableRow) (parley.IngestJob, error) {
+	var j parley.IngestJob
 	err := r.Scan(&j.ID, &j.WorkspaceID, &j.KBID, &j.State, &j.Counts, &j.Error, &j.CreatedAt, &j.UpdatedAt)
 	return j, err
 }
 
 // CreateIngestJob records a queued job for a knowledge base; counts is
 // stored as JSON.
-func (db *DB) CreateIngestJob(ctx context.Context, workspaceID, kbID string, counts any) (IngestJob, error) {
+func (db *DB) CreateIngestJob(ctx context.Context, workspaceID, kbID string, counts any) (parley.IngestJob, error) {
 	rows, err := db.pool.Query(ctx, `INSERT INTO ingest_jobs (workspace_id, kb_id, state, counts)
 		VALUES ($1, $2, 'queued', $3) RETURNING `+jobColumns, workspaceID, kbID, counts)
 	if err != nil {
-		return IngestJob{}, fmt.Errorf("create ingest job: %w", err)
+		return parley.IngestJob{}, fmt.Errorf("create ingest job: %w", err)
 	}
 	j, err := pgx.CollectExactlyOneRow(rows, scanJob)
 	if err != nil {
-		return IngestJob{}, fmt.Errorf("create ingest job: %w", err)
+		return parley.IngestJob{}, fmt.Errorf("create ingest job: %w", err)
 	}
 	return j, nil
 }
@@ -70,7 +45,7 @@ func (db *DB) CreateIngestJob(ctx context.Context, workspaceID, kbID string, cou
 // stale sweep failed by mistake (its heartbeat was late) but that then
 // committed is marked succeeded, which is the truth.
 func (db *DB) UpdateIngestJob(ctx context.Context, id, state string, counts any, errMsg string) error {
-	final := state == JobSucceeded || state == JobFailed
+	final := state == parley.JobSucceeded || state == parley.JobFailed
 	tag, err := db.pool.Exec(ctx, `UPDATE ingest_jobs SET state = $2, counts = $3, error = $4, updated_at = now()
 		WHERE id = $1 AND (state IN ('queued', 'running') OR $5)`, id, state, counts, errMsg, final)
 	if err != nil {
@@ -112,9 +87,9 @@ var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-
 // IngestJob returns one job of a workspace's knowledge base. A job that is
 // still queued or running but whose runner has not reported for staleAfter
 // is failed first with StaleJobError: its server died.
-func (db *DB) IngestJob(ctx context.Context, workspaceID, kbID, id string, staleAfter time.Duration) (IngestJob, error) {
+func (db *DB) IngestJob(ctx context.Context, workspaceID, kbID, id string, staleAfter time.Duration) (parley.IngestJob, error) {
 	if !uuidPattern.MatchString(id) {
-		return IngestJob{}, parley.Errorf(parley.ENotFound, "ingest job %q not found", id)
+		return parley.IngestJob{}, parley.Errorf(parley.ENotFound, "ingest job %q not found", id)
 	}
 	rows, err := db.pool.Query(ctx, `
 		WITH stale AS (
@@ -129,7 +104,7 @@ func (db *DB) IngestJob(ctx context.Context, workspaceID, kbID, id string, stale
 		WHERE id = $1 AND workspace_id = $2 AND kb_id = $3 AND NOT EXISTS (SELECT FROM stale)`,
 		id, workspaceID, kbID, staleAfter, StaleJobError)
 	if err != nil {
-		return IngestJob{}, fmt.Errorf("get ingest job: %w", err)
+		return parley.IngestJob{}, fmt.Errorf("get ingest job: %w", err)
 	}
 	j, err := pgx.CollectExactlyOneRow(rows, scanJob)
 	return j, translate(err, fmt.Sprintf("ingest job %q", id))

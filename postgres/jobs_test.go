@@ -22,10 +22,10 @@ func TestIngestJobLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	job, err := db.CreateIngestJob(ctx, ws.ID, kb.ID, map[string]int{"documents": 3})
-	if err != nil || job.State != postgres.JobQueued || !strings.Contains(string(job.Counts), `"documents": 3`) {
+	if err != nil || job.State != parley.JobQueued || !strings.Contains(string(job.Counts), `"documents": 3`) {
 		t.Fatalf("create: %+v, %v", job, err)
 	}
-	get := func() postgres.IngestJob {
+	get := func() parley.IngestJob {
 		t.Helper()
 		j, err := db.IngestJob(ctx, ws.ID, kb.ID, job.ID, time.Minute)
 		if err != nil {
@@ -33,16 +33,16 @@ func TestIngestJobLifecycle(t *testing.T) {
 		}
 		return j
 	}
-	if err := db.UpdateIngestJob(ctx, job.ID, postgres.JobRunning, map[string]int{"written": 0}, ""); err != nil {
+	if err := db.UpdateIngestJob(ctx, job.ID, parley.JobRunning, map[string]int{"written": 0}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.TouchIngestJobs(ctx, map[string]any{job.ID: map[string]int{"written": 2}}); err != nil {
 		t.Fatal(err)
 	}
-	if j := get(); j.State != postgres.JobRunning || !strings.Contains(string(j.Counts), `"written": 2`) {
+	if j := get(); j.State != parley.JobRunning || !strings.Contains(string(j.Counts), `"written": 2`) {
 		t.Fatalf("after touch: %+v", j)
 	}
-	if err := db.UpdateIngestJob(ctx, job.ID, postgres.JobSucceeded, map[string]int{"written": 3}, ""); err != nil {
+	if err := db.UpdateIngestJob(ctx, job.ID, parley.JobSucceeded, map[string]int{"written": 3}, ""); err != nil {
 		t.Fatal(err)
 	}
 	// A late heartbeat does not change an ended job.
@@ -51,10 +51,10 @@ func TestIngestJobLifecycle(t *testing.T) {
 	}
 	j := get()
 	var counts map[string]int
-	if err := json.Unmarshal(j.Counts, &counts); err != nil || j.State != postgres.JobSucceeded || counts["written"] != 3 {
+	if err := json.Unmarshal(j.Counts, &counts); err != nil || j.State != parley.JobSucceeded || counts["written"] != 3 {
 		t.Fatalf("ended job: %+v (%v)", j, err)
 	}
-	if err := db.UpdateIngestJob(ctx, job.ID, postgres.JobRunning, nil, ""); parley.ErrorCode(err) != parley.ENotFound {
+	if err := db.UpdateIngestJob(ctx, job.ID, parley.JobRunning, nil, ""); parley.ErrorCode(err) != parley.ENotFound {
 		t.Fatalf("running again after the end: %v, want not found", err)
 	}
 
@@ -92,7 +92,7 @@ func TestStaleIngestJobsFail(t *testing.T) {
 	}
 	// Reading a stale job fails it.
 	j, err := db.IngestJob(ctx, ws.ID, kb.ID, ids[0], time.Minute)
-	if err != nil || j.State != postgres.JobFailed || j.Error != postgres.StaleJobError {
+	if err != nil || j.State != parley.JobFailed || j.Error != postgres.StaleJobError {
 		t.Fatalf("read stale job: %+v, %v", j, err)
 	}
 	// The sweep fails the other old one (and maybe other tests' stale
@@ -100,7 +100,7 @@ func TestStaleIngestJobsFail(t *testing.T) {
 	if n, err := db.FailStaleIngestJobs(ctx, time.Minute); err != nil || n < 1 {
 		t.Fatalf("sweep: %d, %v", n, err)
 	}
-	for i, want := range []string{postgres.JobFailed, postgres.JobFailed, postgres.JobQueued} {
+	for i, want := range []string{parley.JobFailed, parley.JobFailed, parley.JobQueued} {
 		if j, err := db.IngestJob(ctx, ws.ID, kb.ID, ids[i], time.Minute); err != nil || j.State != want {
 			t.Errorf("job %d: %+v, %v, want %s", i, j, err, want)
 		}

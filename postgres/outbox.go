@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -14,18 +13,6 @@ import (
 
 	"github.com/parleyhq/parley"
 )
-
-// Webhook is where a workspace's events are sent. The secret that signs
-// them is never returned after it is set; SecretPrefix helps tell secrets
-// apart.
-type Webhook struct {
-	URL          string    `json:"url"`
-	SecretPrefix string    `json:"secret_prefix"`
-	Pending      int       `json:"pending"` // events waiting to be delivered
-	Dead         int       `json:"dead"`    // events given up on
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
-}
 
 // Limits of a webhook.
 const (
@@ -37,8 +24,8 @@ const (
 
 // PutWebhook sets the workspace's webhook, replacing any. An empty secret
 // is replaced by a generated one, returned here and never again.
-func (db *DB) PutWebhook(ctx context.Context, workspaceID, rawURL, secret string) (Webhook, string, error) {
-	var w Webhook
+func (db *DB) PutWebhook(ctx context.Context, workspaceID, rawURL, secret string) (parley.Webhook, string, error) {
+	var w parley.Webhook
 	if _, err := parley.ParseWebhookURL(rawURL); err != nil {
 		return w, "", err
 	}
@@ -68,9 +55,9 @@ func (db *DB) PutWebhook(ctx context.Context, workspaceID, rawURL, secret string
 }
 
 // Webhook returns the workspace's webhook with its event counts.
-func (db *DB) Webhook(ctx context.Context, workspaceID string) (Webhook, error) {
+func (db *DB) Webhook(ctx context.Context, workspaceID string) (parley.Webhook, error) {
 	var (
-		w      Webhook
+		w      parley.Webhook
 		secret string
 	)
 	err := db.pool.QueryRow(ctx, `SELECT url, secret, created_at, updated_at FROM webhooks WHERE workspace_id = $1`,
@@ -100,7 +87,7 @@ func (db *DB) DeleteWebhook(ctx context.Context, workspaceID string) error {
 	})
 }
 
-func (db *DB) countEvents(ctx context.Context, workspaceID string, w *Webhook) error {
+func (db *DB) countEvents(ctx context.Context, workspaceID string, w *parley.Webhook) error {
 	err := db.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE dead_at IS NULL), count(*) FILTER (WHERE dead_at IS NOT NULL)
 		FROM outbox WHERE workspace_id = $1 AND delivered_at IS NULL`, workspaceID).Scan(&w.Pending, &w.Dead)
 	if err != nil {
@@ -120,23 +107,6 @@ func secretPrefix(secret string) string {
 		return ""
 	}
 	return secret[:n]
-}
-
-// Delivery is one attempt at sending an outbox event, with the webhook's
-// URL and secret as they are when it is claimed.
-type Delivery struct {
-	ID          int64
-	WorkspaceID string
-	EventID     string
-	EventType   string
-	Payload     json.RawMessage
-	CreatedAt   time.Time
-	// Attempt counts this attempt (1 for the first). It is also the claim's
-	// fencing token: a worker whose lease ran out, and whose row another
-	// worker then claimed, can no longer change the row.
-	Attempt int
-	URL     string
-	Secret  string
 }
 
 // maxErrorChars bounds the last_error kept on an outbox row.
@@ -164,7 +134,7 @@ const maxErrorChars = 500
 
 // ClaimDeliveries claims up to limit due events of workspaces with a
 // webhook for lease.
-func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]Delivery, error) {
+func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]parley.Delivery, error) {
 	rows, err := db.pool.Query(ctx, `WITH due AS (
 			SELECT o.id, w.url, w.secret FROM outbox o JOIN webhooks w ON w.workspace_id = o.workspace_id
 			WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= now()
@@ -177,8 +147,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox events: %w", err)
 	}
-	ds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) {
-		var d Delivery
+	ds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Delivery, error) {
+		var d parley.Delivery
 		err := r.Scan(&d.ID, &d.WorkspaceID, &d.EventID, &d.EventType, &d.Payload, &d.CreatedAt, &d.Attempt, &d.URL, &d.Secret)
 		return d, err
 	})
@@ -190,7 +160,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 
 // MarkDelivered records that the receiver accepted the event. Any attempt's
 // success counts, even one whose lease ran out.
-func (db *DB) MarkDelivered(ctx context.Context, d Delivery) error {
+func (db *DB) MarkDelivered(ctx context.Context, d parley.Delivery) error {
 	_, err := db.pool.Exec(ctx, `UPDATE outbox SET delivered_at = now(), last_error = ''
 		WHERE id = $1 AND delivered_at IS NULL`, d.ID)
 	if err != nil {
@@ -202,7 +172,7 @@ func (db *DB) MarkDelivered(ctx context.Context, d Delivery) error {
 // MarkFailed records a failed attempt: the event is due again after
 // retryIn, or never when dead. It reports false when the claim was no
 // longer this worker's (delivered meanwhile, or claimed again).
-func (db *DB) MarkFailed(ctx context.Context, d Delivery, reason string, retryIn time.Duration, dead bool) (bool, error) {
+func (db *DB) MarkFailed(ctx context.Context, d parley.Delivery, reason string, retryIn time.Duration, dead bool) (bool, error) {
 	reason = strings.ToValidUTF8(reason, "?")
 	if utf8.RuneCountInString(reason) > maxErrorChars {
 		reason = string([]rune(reason)[:maxErrorChars]) + "…"
@@ -219,7 +189,7 @@ func (db *DB) MarkFailed(ctx context.Context, d Delivery, reason string, retryIn
 
 // ReleaseDelivery makes a claimed event due again at once, for a worker
 // stopped before it knew the outcome. The attempt still counts.
-func (db *DB) ReleaseDelivery(ctx context.Context, d Delivery) error {
+func (db *DB) ReleaseDelivery(ctx context.Context, d parley.Delivery) error {
 	_, err := db.pool.Exec(ctx, `UPDATE outbox SET next_attempt_at = now()
 		WHERE id = $1 AND attempts = $2 AND delivered_at IS NULL AND dead_at IS NULL`, d.ID, d.Attempt)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 )
 
@@ -134,13 +133,13 @@ func TestDeliveryLeaseAndFencing(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := escalate(t, db, ws, "", nil)
-	claim := func(lease time.Duration) []postgres.Delivery {
+	claim := func(lease time.Duration) []parley.Delivery {
 		t.Helper()
 		all, err := db.ClaimDeliveries(ctx, 100, lease)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var mine []postgres.Delivery
+		var mine []parley.Delivery
 		for _, d := range all {
 			if d.WorkspaceID == ws.ID {
 				mine = append(mine, d)

@@ -6,74 +6,12 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parleyhq/parley"
 )
-
-// Team is a group of agents that escalations are routed to.
-type Team struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	Agents       int       `json:"agents"`
-	ActiveAgents int       `json:"active_agents"`
-	CreatedAt    time.Time `json:"created_at"`
-}
-
-// Agent is a person who claims and resolves escalations. Escalations routed
-// to a team are assigned round-robin to its active agents.
-type Agent struct {
-	ID             string     `json:"id"`
-	Name           string     `json:"name"`
-	Email          string     `json:"email"`
-	Team           string     `json:"team"`
-	Skills         []string   `json:"skills"`
-	Active         bool       `json:"active"`
-	LastAssignedAt *time.Time `json:"last_assigned_at,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-}
-
-// NewAgent is an agent to create; Team is the team's name (or id). Active
-// defaults to true.
-type NewAgent struct {
-	Name   string   `json:"name"`
-	Email  string   `json:"email"`
-	Team   string   `json:"team"`
-	Skills []string `json:"skills"`
-	Active *bool    `json:"active"`
-}
-
-// AgentPatch changes an agent; nil fields keep their values.
-type AgentPatch struct {
-	Name   *string   `json:"name"`
-	Email  *string   `json:"email"`
-	Team   *string   `json:"team"`
-	Skills *[]string `json:"skills"`
-	Active *bool     `json:"active"`
-}
-
-// RoutingRule sends escalations whose best candidate has an intent or a tag
-// to a team. Rules are tried by priority, highest first, then oldest first.
-type RoutingRule struct {
-	ID          string    `json:"id"`
-	MatchIntent string    `json:"match_intent,omitempty"`
-	MatchTag    string    `json:"match_tag,omitempty"`
-	Team        string    `json:"team"`
-	Priority    int       `json:"priority"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-// NewRoutingRule is a rule to create: exactly one of MatchIntent and
-// MatchTag, and the team's name (or id).
-type NewRoutingRule struct {
-	MatchIntent string `json:"match_intent"`
-	MatchTag    string `json:"match_tag"`
-	Team        string `json:"team"`
-	Priority    int    `json:"priority"`
-}
 
 var teamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
@@ -90,8 +28,8 @@ const (
 var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
 
 // CreateTeam creates a team; an existing name is a conflict.
-func (db *DB) CreateTeam(ctx context.Context, workspaceID, name string) (Team, error) {
-	t := Team{Name: name}
+func (db *DB) CreateTeam(ctx context.Context, workspaceID, name string) (parley.Team, error) {
+	t := parley.Team{Name: name}
 	if !teamName.MatchString(name) {
 		return t, parley.Errorf(parley.EInvalid, "team name %q: use 1-63 letters, digits, '.', '_' or '-'", name)
 	}
@@ -101,7 +39,7 @@ func (db *DB) CreateTeam(ctx context.Context, workspaceID, name string) (Team, e
 }
 
 // ListTeams lists the workspace's teams by name, with their agent counts.
-func (db *DB) ListTeams(ctx context.Context, workspaceID string) ([]Team, error) {
+func (db *DB) ListTeams(ctx context.Context, workspaceID string) ([]parley.Team, error) {
 	rows, err := db.pool.Query(ctx, `SELECT t.id, t.name, t.created_at,
 			(SELECT count(*) FROM agents a WHERE a.team_id = t.id),
 			(SELECT count(*) FROM agents a WHERE a.team_id = t.id AND a.active)
@@ -109,8 +47,8 @@ func (db *DB) ListTeams(ctx context.Context, workspaceID string) ([]Team, error)
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}
-	teams, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Team, error) {
-		var t Team
+	teams, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Team, error) {
+		var t parley.Team
 		err := r.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.Agents, &t.ActiveAgents)
 		return t, err
 	})
@@ -180,23 +118,23 @@ func findTeam(ctx context.Context, q querier, workspaceID, ref string) (id, name
 
 const agentColumns = `a.id, a.name, a.email, t.name, a.skills, a.active, a.last_assigned_at, a.created_at`
 
-func scanAgent(r pgx.Row) (Agent, error) {
-	var a Agent
+func scanAgent(r pgx.Row) (parley.Agent, error) {
+	var a parley.Agent
 	err := r.Scan(&a.ID, &a.Name, &a.Email, &a.Team, &a.Skills, &a.Active, &a.LastAssignedAt, &a.CreatedAt)
 	return a, err
 }
 
 // CreateAgent adds an agent to a team.
-func (db *DB) CreateAgent(ctx context.Context, workspaceID string, n NewAgent) (Agent, error) {
+func (db *DB) CreateAgent(ctx context.Context, workspaceID string, n parley.NewAgent) (parley.Agent, error) {
 	name, email, skills, err := validAgent(n.Name, n.Email, n.Skills)
 	if err != nil {
-		return Agent{}, err
+		return parley.Agent{}, err
 	}
 	if strings.TrimSpace(n.Team) == "" {
-		return Agent{}, parley.Errorf(parley.EInvalid, "team is required: the name of the agent's team")
+		return parley.Agent{}, parley.Errorf(parley.EInvalid, "team is required: the name of the agent's team")
 	}
 	active := n.Active == nil || *n.Active
-	var a Agent
+	var a parley.Agent
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		teamID, _, err := findTeam(ctx, tx, workspaceID, strings.TrimSpace(n.Team))
 		if err != nil {
@@ -214,7 +152,7 @@ func (db *DB) CreateAgent(ctx context.Context, workspaceID string, n NewAgent) (
 	return a, err
 }
 
-func agent(ctx context.Context, q querier, workspaceID, id string) (Agent, error) {
+func agent(ctx context.Context, q querier, workspaceID, id string) (parley.Agent, error) {
 	a, err := scanAgent(q.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents a JOIN teams t ON t.id = a.team_id
 		WHERE a.workspace_id = $1 AND a.id = $2`, workspaceID, id))
 	return a, translate(err, fmt.Sprintf("agent %q", id))
@@ -222,7 +160,7 @@ func agent(ctx context.Context, q querier, workspaceID, id string) (Agent, error
 
 // ListAgents lists the workspace's agents by team and name; team, when not
 // empty, keeps one team's (by name or id).
-func (db *DB) ListAgents(ctx context.Context, workspaceID, team string) ([]Agent, error) {
+func (db *DB) ListAgents(ctx context.Context, workspaceID, team string) ([]parley.Agent, error) {
 	if team != "" {
 		if _, _, err := findTeam(ctx, db.pool, workspaceID, team); err != nil {
 			return nil, err
@@ -234,7 +172,7 @@ func (db *DB) ListAgents(ctx context.Context, workspaceID, team string) ([]Agent
 	if err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)
 	}
-	agents, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) { return scanAgent(r) })
+	agents, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Agent, error) { return scanAgent(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list agents: %w", err)
 	}
@@ -243,11 +181,11 @@ func (db *DB) ListAgents(ctx context.Context, workspaceID, team string) ([]Agent
 
 // UpdateAgent applies a patch to an agent. Moving an agent to another team
 // or deactivating it leaves the escalations it holds with it.
-func (db *DB) UpdateAgent(ctx context.Context, workspaceID, id string, p AgentPatch) (Agent, error) {
+func (db *DB) UpdateAgent(ctx context.Context, workspaceID, id string, p parley.AgentPatch) (parley.Agent, error) {
 	if !parley.IsID(id) {
-		return Agent{}, parley.Errorf(parley.ENotFound, "agent %q not found", id)
+		return parley.Agent{}, parley.Errorf(parley.ENotFound, "agent %q not found", id)
 	}
-	var a Agent
+	var a parley.Agent
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		cur, err := scanAgent(tx.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents a JOIN teams t ON t.id = a.team_id
 			WHERE a.workspace_id = $1 AND a.id = $2 FOR UPDATE OF a`, workspaceID, id))
@@ -354,19 +292,19 @@ func validAgent(name, email string, skills []string) (string, string, []string, 
 }
 
 // CreateRoutingRule adds a routing rule.
-func (db *DB) CreateRoutingRule(ctx context.Context, workspaceID string, n NewRoutingRule) (RoutingRule, error) {
+func (db *DB) CreateRoutingRule(ctx context.Context, workspaceID string, n parley.NewRoutingRule) (parley.RoutingRule, error) {
 	intent, tag := strings.TrimSpace(n.MatchIntent), strings.TrimSpace(n.MatchTag)
 	switch {
 	case (intent == "") == (tag == ""):
-		return RoutingRule{}, parley.Errorf(parley.EInvalid, "give exactly one of match_intent and match_tag")
+		return parley.RoutingRule{}, parley.Errorf(parley.EInvalid, "give exactly one of match_intent and match_tag")
 	case utf8.RuneCountInString(intent+tag) > maxMatchChars:
-		return RoutingRule{}, parley.Errorf(parley.EInvalid, "match_intent and match_tag have at most %d characters", maxMatchChars)
+		return parley.RoutingRule{}, parley.Errorf(parley.EInvalid, "match_intent and match_tag have at most %d characters", maxMatchChars)
 	case n.Priority < -maxPriorityAbs || n.Priority > maxPriorityAbs:
-		return RoutingRule{}, parley.Errorf(parley.EInvalid, "priority must be from %d to %d", -maxPriorityAbs, maxPriorityAbs)
+		return parley.RoutingRule{}, parley.Errorf(parley.EInvalid, "priority must be from %d to %d", -maxPriorityAbs, maxPriorityAbs)
 	case strings.TrimSpace(n.Team) == "":
-		return RoutingRule{}, parley.Errorf(parley.EInvalid, "team is required: the name of the team to route to")
+		return parley.RoutingRule{}, parley.Errorf(parley.EInvalid, "team is required: the name of the team to route to")
 	}
-	r := RoutingRule{MatchIntent: intent, MatchTag: tag, Priority: n.Priority}
+	r := parley.RoutingRule{MatchIntent: intent, MatchTag: tag, Priority: n.Priority}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		teamID, team, err := findTeam(ctx, tx, workspaceID, strings.TrimSpace(n.Team))
 		if err != nil {
@@ -382,15 +320,15 @@ func (db *DB) CreateRoutingRule(ctx context.Context, workspaceID string, n NewRo
 }
 
 // ListRoutingRules lists the workspace's rules in the order they are tried.
-func (db *DB) ListRoutingRules(ctx context.Context, workspaceID string) ([]RoutingRule, error) {
+func (db *DB) ListRoutingRules(ctx context.Context, workspaceID string) ([]parley.RoutingRule, error) {
 	rows, err := db.pool.Query(ctx, `SELECT r.id, r.match_intent, r.match_tag, t.name, r.priority, r.created_at
 		FROM routing_rules r JOIN teams t ON t.id = r.team_id
 		WHERE r.workspace_id = $1 ORDER BY r.priority DESC, r.created_at, r.id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list routing rules: %w", err)
 	}
-	rules, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (RoutingRule, error) {
-		var r RoutingRule
+	rules, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (parley.RoutingRule, error) {
+		var r parley.RoutingRule
 		err := row.Scan(&r.ID, &r.MatchIntent, &r.MatchTag, &r.Team, &r.Priority, &r.CreatedAt)
 		return r, err
 	})

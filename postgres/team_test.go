@@ -10,7 +10,7 @@ import (
 )
 
 // mustTeam creates a team or fails the test.
-func mustTeam(t *testing.T, db *postgres.DB, ws parley.Workspace, name string) postgres.Team {
+func mustTeam(t *testing.T, db *postgres.DB, ws parley.Workspace, name string) parley.Team {
 	t.Helper()
 	team, err := db.CreateTeam(context.Background(), ws.ID, name)
 	if err != nil {
@@ -20,9 +20,9 @@ func mustTeam(t *testing.T, db *postgres.DB, ws parley.Workspace, name string) p
 }
 
 // mustAgent creates an agent or fails the test.
-func mustAgent(t *testing.T, db *postgres.DB, ws parley.Workspace, name, team string, active bool) postgres.Agent {
+func mustAgent(t *testing.T, db *postgres.DB, ws parley.Workspace, name, team string, active bool) parley.Agent {
 	t.Helper()
-	a, err := db.CreateAgent(context.Background(), ws.ID, postgres.NewAgent{Name: name, Team: team, Active: &active})
+	a, err := db.CreateAgent(context.Background(), ws.ID, parley.NewAgent{Name: name, Team: team, Active: &active})
 	if err != nil {
 		t.Fatalf("create agent %s: %v", name, err)
 	}
@@ -62,7 +62,7 @@ func TestRoundRobinAssignment(t *testing.T) {
 
 	// Reactivated, the agent that never had one is next.
 	active := true
-	if _, err := db.UpdateAgent(context.Background(), ws.ID, off.ID, postgres.AgentPatch{Active: &active}); err != nil {
+	if _, err := db.UpdateAgent(context.Background(), ws.ID, off.ID, parley.AgentPatch{Active: &active}); err != nil {
 		t.Fatal(err)
 	}
 	if e := escalate(t, db, ws, "", nil); e.Assignee != off.ID {
@@ -89,7 +89,7 @@ func TestRoutingRules(t *testing.T) {
 	for _, name := range []string{"support", "billing", "shipping", "vip"} {
 		mustTeam(t, db, ws, name)
 	}
-	rules := []postgres.NewRoutingRule{
+	rules := []parley.NewRoutingRule{
 		{MatchIntent: "refund", Team: "billing"},
 		{MatchTag: "delivery", Team: "shipping"},
 		{MatchTag: "premium", Team: "vip", Priority: 10},
@@ -147,35 +147,35 @@ func TestTeamAndAgentValidation(t *testing.T) {
 	}{
 		{"team name", func() error { _, err := db.CreateTeam(ctx, ws.ID, "no spaces"); return err }(), parley.EInvalid},
 		{"agent without name", func() error {
-			_, err := db.CreateAgent(ctx, ws.ID, postgres.NewAgent{Team: "support"})
+			_, err := db.CreateAgent(ctx, ws.ID, parley.NewAgent{Team: "support"})
 			return err
 		}(), parley.EInvalid},
 		{"agent of unknown team", func() error {
-			_, err := db.CreateAgent(ctx, ws.ID, postgres.NewAgent{Name: "A", Team: "nope"})
+			_, err := db.CreateAgent(ctx, ws.ID, parley.NewAgent{Name: "A", Team: "nope"})
 			return err
 		}(), parley.EInvalid},
 		{"bad email", func() error {
-			_, err := db.CreateAgent(ctx, ws.ID, postgres.NewAgent{Name: "A", Team: "support", Email: "not-mail"})
+			_, err := db.CreateAgent(ctx, ws.ID, parley.NewAgent{Name: "A", Team: "support", Email: "not-mail"})
 			return err
 		}(), parley.EInvalid},
 		{"empty skill", func() error {
-			_, err := db.CreateAgent(ctx, ws.ID, postgres.NewAgent{Name: "A", Team: "support", Skills: []string{" "}})
+			_, err := db.CreateAgent(ctx, ws.ID, parley.NewAgent{Name: "A", Team: "support", Skills: []string{" "}})
 			return err
 		}(), parley.EInvalid},
 		{"rule with both matches", func() error {
-			_, err := db.CreateRoutingRule(ctx, ws.ID, postgres.NewRoutingRule{MatchIntent: "a", MatchTag: "b", Team: "support"})
+			_, err := db.CreateRoutingRule(ctx, ws.ID, parley.NewRoutingRule{MatchIntent: "a", MatchTag: "b", Team: "support"})
 			return err
 		}(), parley.EInvalid},
 		{"rule with no match", func() error {
-			_, err := db.CreateRoutingRule(ctx, ws.ID, postgres.NewRoutingRule{Team: "support"})
+			_, err := db.CreateRoutingRule(ctx, ws.ID, parley.NewRoutingRule{Team: "support"})
 			return err
 		}(), parley.EInvalid},
 		{"rule to unknown team", func() error {
-			_, err := db.CreateRoutingRule(ctx, ws.ID, postgres.NewRoutingRule{MatchTag: "b", Team: "nope"})
+			_, err := db.CreateRoutingRule(ctx, ws.ID, parley.NewRoutingRule{MatchTag: "b", Team: "nope"})
 			return err
 		}(), parley.EInvalid},
 		{"patch unknown agent", func() error {
-			_, err := db.UpdateAgent(ctx, ws.ID, "00000000-0000-0000-0000-000000000000", postgres.AgentPatch{})
+			_, err := db.UpdateAgent(ctx, ws.ID, "00000000-0000-0000-0000-000000000000", parley.AgentPatch{})
 			return err
 		}(), parley.ENotFound},
 		{"delete malformed agent id", db.DeleteAgent(ctx, ws.ID, "x"), parley.ENotFound},

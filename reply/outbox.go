@@ -19,16 +19,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley"
 )
 
 // OutboxStore is what the Deliverer needs from the database
 // (postgres.DB); see postgres.ClaimDeliveries for how claims work.
 type OutboxStore interface {
-	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]postgres.Delivery, error)
-	MarkDelivered(ctx context.Context, d postgres.Delivery) error
-	MarkFailed(ctx context.Context, d postgres.Delivery, reason string, retryIn time.Duration, dead bool) (bool, error)
-	ReleaseDelivery(ctx context.Context, d postgres.Delivery) error
+	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]parley.Delivery, error)
+	MarkDelivered(ctx context.Context, d parley.Delivery) error
+	MarkFailed(ctx context.Context, d parley.Delivery, reason string, retryIn time.Duration, dead bool) (bool, error)
+	ReleaseDelivery(ctx context.Context, d parley.Delivery) error
 	DeleteExpiredOutboxEvents(ctx context.Context, retention, deadRetention time.Duration, batch int) (int, error)
 }
 
@@ -185,7 +185,7 @@ func Sign(secret string, timestamp int64, body []byte) string {
 
 // deliver makes one attempt and records its outcome. Bookkeeping runs on a
 // context of its own: it must happen even when ctx is cancelled.
-func (d *Deliverer) deliver(ctx context.Context, dl postgres.Delivery) {
+func (d *Deliverer) deliver(ctx context.Context, dl parley.Delivery) {
 	log := d.log.With("event_id", dl.EventID, "event_type", dl.EventType, "workspace_id", dl.WorkspaceID, "attempt", dl.Attempt)
 	bookCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -222,7 +222,7 @@ func (d *Deliverer) deliver(ctx context.Context, dl postgres.Delivery) {
 
 // send POSTs the event; nil means the receiver answered 2xx. retryAfter is
 // the receiver's Retry-After, if it sent one.
-func (d *Deliverer) send(ctx context.Context, dl postgres.Delivery) (retryAfter time.Duration, err error) {
+func (d *Deliverer) send(ctx context.Context, dl parley.Delivery) (retryAfter time.Duration, err error) {
 	body, err := json.Marshal(Event{ID: dl.EventID, Type: dl.EventType, CreatedAt: dl.CreatedAt.UTC(), Data: dl.Payload})
 	if err != nil {
 		return 0, fmt.Errorf("encode event: %w", err)
