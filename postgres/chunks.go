@@ -119,12 +119,14 @@ func (db *DB) Ingest(ctx context.Context, workspaceID, kbID, model string, fn fu
 	})
 }
 
-// refreshStats updates the planner's statistics of the knowledge tables in
-// the ingest's transaction when it changed more than 50 sources plus a
-// tenth of them (autovacuum's default rule). The search plans depend on
-// them: a database with autovacuum off, or one that has not got round to
-// it yet after a bulk load, plans a search of 10,000 chunks as if the table
-// were empty, five times slower (BENCHMARKS.md).
+// refreshStats tidies the knowledge tables for search, in the ingest's
+// transaction, when it changed more than 50 sources plus a tenth of them
+// (autovacuum's default rule): it merges the full-text index's pending
+// list, where a bulk load leaves its entries (GIN's fast update) and which
+// every search would otherwise read through, and updates the planner's
+// statistics. Autovacuum does both in time; until it does, or where it is
+// off, the search of a freshly loaded workspace was five times slower, or
+// full-text search scanned the whole table (BENCHMARKS.md).
 func refreshStats(ctx context.Context, tx pgx.Tx, changed int) error {
 	var sources float64 // -1 when never analyzed
 	if err := tx.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'sources'::regclass`).Scan(&sources); err != nil {
@@ -132,6 +134,9 @@ func refreshStats(ctx context.Context, tx pgx.Tx, changed int) error {
 	}
 	if float64(changed) <= 50+0.1*max(sources, 0) {
 		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT gin_clean_pending_list('chunks_tsv'::regclass)`); err != nil {
+		return fmt.Errorf("merge the full-text index's pending entries: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `ANALYZE sources, chunks`); err != nil {
 		return fmt.Errorf("analyze knowledge tables: %w", err)

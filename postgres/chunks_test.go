@@ -10,9 +10,9 @@ import (
 )
 
 // TestIngestRefreshesPlannerStatistics checks that a bulk ingest leaves the
-// planner with statistics of the knowledge tables, so searches are planned
-// for the rows just loaded even where autovacuum is off or late, and that a
-// small ingest does not pay for an ANALYZE.
+// full-text index merged and the planner with statistics of the knowledge
+// tables, so searches are planned for the rows just loaded even where
+// autovacuum is off or late, and that a small ingest does not pay for it.
 func TestIngestRefreshesPlannerStatistics(t *testing.T) {
 	db := pgtest.DB(t)
 	ws := pgtest.Workspace(t)
@@ -25,6 +25,13 @@ func TestIngestRefreshesPlannerStatistics(t *testing.T) {
 	writeFAQ(t, db, ws.ID, "bulk", entries...)
 	if got := analyzeCount(t, db); got <= before {
 		t.Fatalf("chunks analyzed %d times before a bulk ingest of %d entries and %d after: want more", before, n, got)
+	}
+	var pending int64 // pages still in the full-text index's pending list
+	if err := db.Pool().QueryRow(context.Background(), `SELECT gin_clean_pending_list('chunks_tsv'::regclass)`).Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
+	if pending != 0 {
+		t.Fatalf("after a bulk ingest the full-text index had %d pending pages; want them merged", pending)
 	}
 	var sources, chunks float64
 	err := db.Pool().QueryRow(context.Background(), `SELECT
