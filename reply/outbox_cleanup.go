@@ -15,15 +15,14 @@ func (d *Deliverer) cleanUp(ctx context.Context) {
 	ticker := time.NewTicker(d.opts.CleanupInterval)
 	defer ticker.Stop()
 	for {
+		// What was deleted is said even when the Deliverer is being stopped.
 		n, err := d.store.DeleteExpiredOutboxEvents(ctx, d.opts.Retention, d.opts.DeadRetention, cleanupBatch)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			d.log.ErrorContext(ctx, "delete expired webhook events", "err", err.Error(), "deleted", n)
-		case n > 0:
+		if n > 0 {
 			d.log.InfoContext(ctx, "deleted expired webhook events", "deleted", n,
 				"retention", d.opts.Retention.String(), "dead_retention", d.opts.DeadRetention.String())
+		}
+		if err != nil && ctx.Err() == nil {
+			d.log.ErrorContext(ctx, "delete expired webhook events", "err", err.Error())
 		}
 		select {
 		case <-ctx.Done():
