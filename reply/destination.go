@@ -17,8 +17,9 @@ import (
 // webhook cannot have Parley reach into the network it runs in (SSRF). It
 // refuses loopback, private (RFC 1918, fc00::/7), link-local
 // (169.254.0.0/16, where cloud metadata services answer, and fe80::/10),
-// unspecified, multicast and carrier-grade NAT (100.64.0.0/10) addresses,
-// IPv4-mapped IPv6 forms included.
+// unspecified, multicast, carrier-grade NAT (100.64.0.0/10) and reserved
+// addresses (this network, documentation, benchmarking, class E), their
+// IPv4-mapped forms, and NAT64 and 6to4 addresses carrying any of them.
 //
 // The API checks a URL when it is set (CheckURL); the Deliverer checks the
 // address of every connection it opens, since a name may resolve
@@ -32,7 +33,22 @@ type DestinationPolicy struct {
 // resolveTimeout bounds the lookup of a webhook URL's host when it is set.
 const resolveTimeout = 3 * time.Second
 
-var carrierGradeNAT = netip.MustParsePrefix("100.64.0.0/10")
+var (
+	carrierGradeNAT = netip.MustParsePrefix("100.64.0.0/10")
+	// reserved are ranges no public receiver lives in: "this network",
+	// IETF protocol assignments, documentation, benchmarking, and the
+	// reserved class E with the broadcast address.
+	reserved = []netip.Prefix{
+		netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("192.0.0.0/24"),
+		netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.18.0.0/15"),
+		netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("203.0.113.0/24"),
+		netip.MustParsePrefix("240.0.0.0/4"), netip.MustParsePrefix("2001:db8::/32"),
+	}
+	// nat64 and sixToFour are IPv6 ranges that carry an IPv4 address,
+	// which is checked in turn: a gateway would forward to it.
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
 
 // CheckAddr returns why webhook events may not be sent to ip, or nil.
 func (p DestinationPolicy) CheckAddr(ip netip.Addr) error {
@@ -40,26 +56,56 @@ func (p DestinationPolicy) CheckAddr(ip netip.Addr) error {
 		return nil
 	}
 	ip = ip.Unmap()
-	var kind string
-	switch {
-	case !ip.IsValid():
+	if !ip.IsValid() {
 		return errors.New("no IP address to check")
-	case ip.IsUnspecified():
-		kind = "an unspecified"
-	case ip.IsLoopback():
-		kind = "a loopback"
-	case ip.IsPrivate():
-		kind = "a private"
-	case ip.IsLinkLocalUnicast():
-		kind = "a link-local"
-	case ip.IsMulticast():
-		kind = "a multicast"
-	case carrierGradeNAT.Contains(ip):
-		kind = "a carrier-grade NAT"
-	default:
+	}
+	if inner, ok := embeddedIPv4(ip); ok {
+		if kind := addrKind(inner); kind != "" {
+			return fmt.Errorf("%s carries %s, %s address, and webhooks are only sent to public addresses", ip, inner, kind)
+		}
 		return nil
 	}
-	return fmt.Errorf("%s is %s address, and webhooks are only sent to public addresses", ip, kind)
+	if kind := addrKind(ip); kind != "" {
+		return fmt.Errorf("%s is %s address, and webhooks are only sent to public addresses", ip, kind)
+	}
+	return nil
+}
+
+// addrKind names the class of a non-public address ("a loopback"), or
+// returns "" for a public one.
+func addrKind(ip netip.Addr) string {
+	switch {
+	case ip.IsUnspecified():
+		return "an unspecified"
+	case ip.IsLoopback():
+		return "a loopback"
+	case ip.IsPrivate():
+		return "a private"
+	case ip.IsLinkLocalUnicast():
+		return "a link-local"
+	case ip.IsMulticast():
+		return "a multicast"
+	case carrierGradeNAT.Contains(ip):
+		return "a carrier-grade NAT"
+	}
+	for _, r := range reserved {
+		if r.Contains(ip) {
+			return "a reserved"
+		}
+	}
+	return ""
+}
+
+// embeddedIPv4 returns the IPv4 address a NAT64 or 6to4 address carries.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	b := ip.As16()
+	switch {
+	case nat64.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[2:6])), true
+	}
+	return netip.Addr{}, false
 }
 
 // CheckURL checks a webhook URL as it is set: the rules of

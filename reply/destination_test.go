@@ -48,6 +48,21 @@ func TestDestinationPolicyAddresses(t *testing.T) {
 		{"::ffff:169.254.169.254", "link-local"},
 		{"::ffff:100.64.0.1", "carrier-grade NAT"},
 		{"::ffff:0.0.0.0", "unspecified"},
+		{"0.1.2.3", "reserved"},
+		{"192.0.0.8", "reserved"},
+		{"198.18.0.1", "reserved"},
+		{"198.19.255.255", "reserved"},
+		{"198.20.0.1", ""}, // just past 198.18.0.0/15
+		{"203.0.113.7", "reserved"},
+		{"240.0.0.1", "reserved"},
+		{"255.255.255.255", "reserved"},
+		{"2001:db8::1", "reserved"},
+		{"64:ff9b::a00:1", "private"},        // NAT64 of 10.0.0.1
+		{"64:ff9b::a9fe:a9fe", "link-local"}, // NAT64 of 169.254.169.254
+		{"64:ff9b::5db8:d822", ""},           // NAT64 of 93.184.216.34
+		{"2002:7f00:1::1", "loopback"},       // 6to4 of 127.0.0.1
+		{"2002:c0a8:101::1", "private"},      // 6to4 of 192.168.1.1
+		{"2002:5db8:d822::1", ""},            // 6to4 of 93.184.216.34
 	}
 	strict, open := reply.DestinationPolicy{}, reply.DestinationPolicy{AllowPrivate: true}
 	for _, tt := range tests {
