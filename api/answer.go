@@ -43,32 +43,43 @@ func (s *Server) answer(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.Header("Server-Timing", serverTiming(res.Timings))
+	steps := answerSteps(res.Timings)
+	reason := ""
+	if res.Escalation != nil {
+		reason = res.Escalation.Reason
+	}
+	s.metrics.answers.WithLabelValues(res.Status, reason).Inc()
+	var timing strings.Builder
+	for _, st := range steps {
+		s.metrics.steps.WithLabelValues(st.name).Observe(st.d.Seconds())
+		if timing.Len() > 0 {
+			timing.WriteString(", ")
+		}
+		fmt.Fprintf(&timing, "%s;dur=%.3f", st.name, float64(st.d.Microseconds())/1000)
+	}
+	// Server-Timing (milliseconds) is shown by browsers' developer tools.
+	c.Header("Server-Timing", timing.String())
 	c.JSON(http.StatusOK, res)
 }
 
-// serverTiming formats the engine's step times (in milliseconds) for the
-// Server-Timing header, which browsers' developer tools show. Steps that
-// did not run are left out.
-func serverTiming(t reply.Timings) string {
-	steps := []struct {
-		name string
-		d    time.Duration
-	}{
+type answerStep struct {
+	name string
+	d    time.Duration
+}
+
+// answerSteps lists the engine's step times that ran (generation only runs
+// with a chat model).
+func answerSteps(t reply.Timings) []answerStep {
+	var out []answerStep
+	for _, st := range []answerStep{
 		{"embed", t.Embed}, {"search", t.Search}, {"rank", t.Rank}, {"customer", t.Customer},
 		{"generate", t.Generate}, {"outcome", t.Outcome}, {"total", t.Total},
-	}
-	var b strings.Builder
-	for _, s := range steps {
-		if s.d == 0 {
-			continue
+	} {
+		if st.d > 0 {
+			out = append(out, st)
 		}
-		if b.Len() > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s;dur=%.3f", s.name, float64(s.d.Microseconds())/1000)
 	}
-	return b.String()
+	return out
 }
 
 // getConversation returns a conversation with its transcript (the last 500

@@ -290,7 +290,8 @@ func TestWorkspaceIsolation(t *testing.T) {
 	}
 }
 
-// /v1/answer reports the engine's step times in a Server-Timing header.
+// /v1/answer reports the engine's step times in a Server-Timing header and
+// in /metrics, with the answers by status and reason.
 func TestAnswerServerTiming(t *testing.T) {
 	e := newEnv(t)
 	req, err := http.NewRequest("POST", e.srv.URL+"/v1/answer", strings.NewReader(`{"message": {"text": "where is my parcel?"}}`))
@@ -316,5 +317,24 @@ func TestAnswerServerTiming(t *testing.T) {
 	}
 	if steps["total"] < steps["search"]+steps["outcome"] {
 		t.Fatalf("Server-Timing %q: total is less than search and outcome together", header)
+	}
+
+	resp, err = http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`parley_answer_step_duration_seconds_count{step="search"} 1`,
+		`parley_answer_step_duration_seconds_count{step="outcome"} 1`,
+		`parley_answers_total{reason="no_match",status="escalated"} 1`,
+	} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(string(raw), `step="generate"`) {
+		t.Error("metrics have a generate step without a chat model")
 	}
 }
