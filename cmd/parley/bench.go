@@ -28,13 +28,17 @@ Measures the answer path with a suite's knowledge (loaded as parley eval
 does) and its cases as questions:
   1. engine against bare search: the same questions answered one at a time
      by the reply engine in process, and searched with the bare SQL it
-     issues (vectors computed beforehand); medians and their ratio;
+     issues (vectors computed beforehand); medians, their ratio, the
+     median of the per-question ratios, and the engine's step times;
   2. load: POST /v1/answer from --clients concurrent clients for --duration
      against a server on a loopback port: requests/s, latency percentiles,
      errors. With --rate the clients together offer that many requests per
      second on a fixed schedule, and latency counts from each request's
      scheduled time (a late server is not excused by sending later); with
      --rate 0 they send as fast as answers come back.
+
+The workspace's conversations are cleared and the tables the answer path
+writes vacuumed first, so repeated runs measure the same thing.
 
 Example:
   parley bench evals/suites/banking77/suite.json --clients 16 --rate 300 --duration 20s`
