@@ -46,6 +46,15 @@ func DefaultSettings() WorkspaceSettings {
 }
 
 // Validate reports the first setting that is out of range.
+// DefaultLanguage is the workspace's first language, the one assumed when a
+// customer's language is not known.
+func (s WorkspaceSettings) DefaultLanguage() string {
+	if len(s.Languages) == 0 {
+		return "en"
+	}
+	return s.Languages[0]
+}
+
 func (s WorkspaceSettings) Validate() error {
 	if s.AnswerThreshold < 0 || s.AnswerThreshold > 1 {
 		return Errorf(EInvalid, "answer_threshold must be between 0 and 1, got %g", s.AnswerThreshold)

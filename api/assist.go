@@ -57,7 +57,7 @@ func (s *Server) suggestions(c *gin.Context) {
 		return
 	}
 	req := reply.SuggestRequest{
-		WorkspaceID: principal(c).Workspace.ID, ConversationID: body.ConversationID,
+		Workspace: principal(c).Workspace, ConversationID: body.ConversationID,
 		Limit: body.Limit, Tone: body.Tone, Language: body.Language,
 	}
 	for _, m := range body.Messages {
@@ -151,7 +151,7 @@ func (s *Server) translate(c *gin.Context) {
 		return
 	}
 	res, err := a.Translate(c.Request.Context(), reply.TranslateRequest{
-		WorkspaceID: principal(c).Workspace.ID, Text: *body.Text,
+		Workspace: principal(c).Workspace, Text: *body.Text,
 		TargetLanguage: body.TargetLanguage, SourceLanguage: body.SourceLanguage,
 	})
 	assistRespond(c, res, err)
@@ -181,7 +181,7 @@ func (s *Server) rewrite(c *gin.Context) {
 		return
 	}
 	res, err := a.Rewrite(c.Request.Context(), reply.RewriteRequest{
-		WorkspaceID: principal(c).Workspace.ID, Text: *body.Text,
+		Workspace: principal(c).Workspace, Text: *body.Text,
 		Action: body.Action, Instruction: body.Instruction, Language: body.Language,
 	})
 	assistRespond(c, res, err)
@@ -211,7 +211,7 @@ func (s *Server) summary(c *gin.Context) {
 			return
 		}
 	}
-	res, err := a.Summarize(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), body.Language)
+	res, err := a.Summarize(c.Request.Context(), principal(c).Workspace, c.Param("id"), body.Language)
 	assistRespond(c, res, err)
 }
 

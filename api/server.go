@@ -71,7 +71,7 @@ type Assistant interface {
 	Suggest(ctx context.Context, req reply.SuggestRequest) (reply.Suggestions, error)
 	Translate(ctx context.Context, req reply.TranslateRequest) (reply.Translation, error)
 	Rewrite(ctx context.Context, req reply.RewriteRequest) (reply.Rewrite, error)
-	Summarize(ctx context.Context, workspaceID, conversationID, language string) (reply.Summary, error)
+	Summarize(ctx context.Context, ws parley.Workspace, conversationID, language string) (reply.Summary, error)
 }
 
 // Options configure the server.

@@ -27,15 +27,6 @@ func NewAssistant(engine *Engine, model prompts.ChatModel, render *prompts.Rende
 	return &Assistant{engine: engine, model: model, render: render}
 }
 
-// detect returns the language of text, or fallback when it cannot tell
-// (or the engine has no detector, as in tests).
-func (a *Assistant) detect(text, fallback string) string {
-	if a.engine.lang == nil {
-		return fallback
-	}
-	return a.engine.lang.Detect(text, fallback)
-}
-
 // MaxAssistChars is the longest text the assist tasks take.
 const MaxAssistChars = 8000
 

@@ -1,6 +1,7 @@
 package reply
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -15,7 +16,7 @@ import (
 
 // SuggestRequest asks for replies an agent could send next.
 type SuggestRequest struct {
-	WorkspaceID    string
+	Workspace      parley.Workspace // as the caller read it (the API, with the key)
 	ConversationID string           // the conversation to reply in, or
 	Messages       []parley.Message // the conversation itself (role and text)
 	Limit          int              // most suggestions returned (default 3, at most 10)
@@ -94,10 +95,7 @@ func (a *Assistant) Suggest(ctx context.Context, req SuggestRequest) (Suggestion
 	if err := checkSuggest(&req); err != nil {
 		return Suggestions{}, err
 	}
-	ws, err := a.engine.store.Workspace(ctx, req.WorkspaceID)
-	if err != nil {
-		return Suggestions{}, err
-	}
+	ws := req.Workspace
 	history, convLang, err := a.history(ctx, ws.ID, req)
 	if err != nil {
 		return Suggestions{}, err
@@ -107,7 +105,7 @@ func (a *Assistant) Suggest(ctx context.Context, req SuggestRequest) (Suggestion
 		return Suggestions{}, parley.Errorf(parley.EInvalid, "the conversation has no customer message to reply to")
 	}
 	question := history[qi].Text
-	lang := a.detect(question, firstNonEmpty(convLang, ws.Settings.Languages[0]))
+	lang := a.engine.lang.Detect(question, cmp.Or(convLang, ws.Settings.DefaultLanguage()))
 	ranking, _, err := a.engine.retrieve(ctx, ws.ID, question, previousQuestion(history[:qi]), lang, nil)
 	if err != nil {
 		return Suggestions{}, err
@@ -123,7 +121,7 @@ func (a *Assistant) Suggest(ctx context.Context, req SuggestRequest) (Suggestion
 		}
 	}
 
-	draft, gen, err := a.draft(ctx, req, history, usable, firstNonEmpty(req.Language, lang), ranking.Confidence)
+	draft, gen, err := a.draft(ctx, req, history, usable, cmp.Or(req.Language, lang), ranking.Confidence)
 	if err != nil {
 		return res, err
 	}

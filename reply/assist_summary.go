@@ -1,6 +1,7 @@
 package reply
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -23,15 +24,11 @@ const summaryTurns = 200
 
 // Summarize writes a short handover summary of one of the workspace's
 // conversations, in language (the workspace's first language when empty).
-func (a *Assistant) Summarize(ctx context.Context, workspaceID, conversationID, language string) (Summary, error) {
+func (a *Assistant) Summarize(ctx context.Context, ws parley.Workspace, conversationID, language string) (Summary, error) {
 	if !parley.IsID(conversationID) {
 		return Summary{}, parley.Errorf(parley.ENotFound, "conversation %q not found", conversationID)
 	}
 	if err := checkLanguage("language", language); err != nil {
-		return Summary{}, err
-	}
-	ws, err := a.engine.store.Workspace(ctx, workspaceID)
-	if err != nil {
 		return Summary{}, err
 	}
 	conv, err := a.engine.store.Conversation(ctx, ws.ID, conversationID, summaryTurns)
@@ -45,7 +42,7 @@ func (a *Assistant) Summarize(ctx context.Context, workspaceID, conversationID, 
 	if len(history) == 0 {
 		return Summary{}, parley.Errorf(parley.EInvalid, "conversation %s has no messages to summarise", conv.ID)
 	}
-	lang := firstNonEmpty(language, ws.Settings.Languages[0])
+	lang := cmp.Or(language, ws.Settings.DefaultLanguage())
 	prompt, err := a.render.Summary(prompts.SummaryInput{Transcript: history, Details: details(conv), Language: lang})
 	if err != nil {
 		return Summary{}, err

@@ -30,7 +30,7 @@ func TestSuggestWithoutModelGivesKnowledge(t *testing.T) {
 	t.Parallel()
 	k := newKB(t)
 	a := k.assistant(t, nil)
-	res, err := a.Suggest(context.Background(), reply.SuggestRequest{WorkspaceID: k.ws.ID, ConversationID: k.conv})
+	res, err := a.Suggest(context.Background(), reply.SuggestRequest{Workspace: k.ws, ConversationID: k.conv})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestSuggestWithoutModelGivesKnowledge(t *testing.T) {
 		t.Fatalf("question %q, language %q, conversation %q", res.Question, res.Language, res.ConversationID)
 	}
 
-	res, err = a.Suggest(context.Background(), reply.SuggestRequest{WorkspaceID: k.ws.ID, ConversationID: k.conv, Limit: 1})
+	res, err = a.Suggest(context.Background(), reply.SuggestRequest{Workspace: k.ws, ConversationID: k.conv, Limit: 1})
 	if err != nil || len(res.Suggestions) != 1 || res.Suggestions[0].Text != refundAnswer {
 		t.Fatalf("limit 1: %+v, %v", res.Suggestions, err)
 	}
@@ -103,7 +103,7 @@ func TestSuggestGeneratedDraft(t *testing.T) {
 			if tt.timeout > 0 {
 				a = k.assistantTimeout(t, llm, tt.timeout)
 			}
-			res, err := a.Suggest(context.Background(), reply.SuggestRequest{WorkspaceID: k.ws.ID, ConversationID: k.conv, Tone: "friendly"})
+			res, err := a.Suggest(context.Background(), reply.SuggestRequest{Workspace: k.ws, ConversationID: k.conv, Tone: "friendly"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -181,7 +181,7 @@ func TestSuggestStreams(t *testing.T) {
 	a := k.assistant(t, llm)
 	var events []string
 	res, err := a.Suggest(context.Background(), reply.SuggestRequest{
-		WorkspaceID: k.ws.ID, ConversationID: k.conv,
+		Workspace: k.ws, ConversationID: k.conv,
 		OnKnowledge: func(s reply.Suggestions) error {
 			events = append(events, "knowledge:"+s.Suggestions[0].Kind+":"+s.Generation.Status)
 			return nil
@@ -203,7 +203,7 @@ func TestSuggestStreams(t *testing.T) {
 	// A failing callback (the client went away) stops everything.
 	stop := errors.New("client gone")
 	llm.Then(openaitest.Stream("A refund ", cite))
-	_, err = a.Suggest(context.Background(), reply.SuggestRequest{WorkspaceID: k.ws.ID, ConversationID: k.conv,
+	_, err = a.Suggest(context.Background(), reply.SuggestRequest{Workspace: k.ws, ConversationID: k.conv,
 		OnDelta: func(string) error { return stop }})
 	if !errors.Is(err, stop) {
 		t.Fatalf("err %v", err)
@@ -218,7 +218,7 @@ func TestSuggestFromMessages(t *testing.T) {
 	k := newKB(t)
 	a := k.assistant(t, nil)
 	const text = "Wo bleibt meine Bestellung? Sie ist seit neun Tagen unterwegs."
-	res, err := a.Suggest(context.Background(), reply.SuggestRequest{WorkspaceID: k.ws.ID, Messages: []parley.Message{
+	res, err := a.Suggest(context.Background(), reply.SuggestRequest{Workspace: k.ws, Messages: []parley.Message{
 		{Role: "customer", Text: text},
 	}})
 	if err != nil {
@@ -259,7 +259,7 @@ func TestSuggestRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.req.WorkspaceID = k.ws.ID
+			tt.req.Workspace = k.ws
 			_, err := a.Suggest(context.Background(), tt.req)
 			wantCode(t, err, tt.code, tt.msg)
 		})

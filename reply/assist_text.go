@@ -11,7 +11,7 @@ import (
 
 // TranslateRequest asks for a text in another language.
 type TranslateRequest struct {
-	WorkspaceID    string
+	Workspace      parley.Workspace // as the caller read it (the API, with the key)
 	Text           string
 	TargetLanguage string
 	SourceLanguage string // detected when empty
@@ -42,13 +42,10 @@ func (a *Assistant) Translate(ctx context.Context, req TranslateRequest) (Transl
 	if err := a.needModel(); err != nil {
 		return Translation{}, err
 	}
-	ws, err := a.engine.store.Workspace(ctx, req.WorkspaceID)
-	if err != nil {
-		return Translation{}, err
-	}
+	ws := req.Workspace
 	src := req.SourceLanguage
 	if src == "" {
-		src = a.detect(req.Text, ws.Settings.Languages[0])
+		src = a.engine.lang.Detect(req.Text, ws.Settings.DefaultLanguage())
 	}
 	res := Translation{Text: req.Text, SourceLanguage: src, TargetLanguage: req.TargetLanguage}
 	p := prompts.Protect(req.Text, prompts.ProtectOptions{Numbers: true, Markdown: true, Glossary: ws.Settings.Glossary})
@@ -65,7 +62,7 @@ func (a *Assistant) Translate(ctx context.Context, req TranslateRequest) (Transl
 
 // RewriteRequest asks for a text to be edited.
 type RewriteRequest struct {
-	WorkspaceID string
+	Workspace   parley.Workspace // as the caller read it (the API, with the key)
 	Text        string
 	Action      string // one of prompts.RewriteActions
 	Instruction string // optional wishes of the agent
@@ -103,13 +100,10 @@ func (a *Assistant) Rewrite(ctx context.Context, req RewriteRequest) (Rewrite, e
 	if err := a.needModel(); err != nil {
 		return Rewrite{}, err
 	}
-	ws, err := a.engine.store.Workspace(ctx, req.WorkspaceID)
-	if err != nil {
-		return Rewrite{}, err
-	}
+	ws := req.Workspace
 	lang := req.Language
 	if lang == "" {
-		lang = a.detect(req.Text, ws.Settings.Languages[0])
+		lang = a.engine.lang.Detect(req.Text, ws.Settings.DefaultLanguage())
 	}
 	p := prompts.Protect(req.Text, prompts.ProtectOptions{Glossary: ws.Settings.Glossary})
 	prompt, err := a.render.Rewrite(prompts.RewriteInput{Text: p.Text, Action: req.Action, Instruction: strings.TrimSpace(req.Instruction), Language: lang})

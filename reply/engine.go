@@ -22,7 +22,6 @@ import (
 
 // Store is what the engine needs from the database.
 type Store interface {
-	Workspace(ctx context.Context, id string) (parley.Workspace, error)
 	// RecordCustomerMessage stores a customer's message, starting the
 	// conversation when conversationID is empty. Its commit need not be
 	// flushed to disk on its own: the engine's next write is, with it.
@@ -160,7 +159,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	history := conv.Messages
-	known := firstNonEmpty(req.Customer.Language, conv.Language, ws.Settings.Languages[0])
+	known := cmp.Or(req.Customer.Language, conv.Language, ws.Settings.DefaultLanguage())
 	var lang string // detected while the knowledge is searched, in the known language
 
 	// The customer's message is written (after its language is detected)
@@ -471,13 +470,4 @@ func validateText(text string) error {
 		return parley.Errorf(parley.EInvalid, "message.text is not valid UTF-8")
 	}
 	return nil
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
