@@ -40,16 +40,17 @@ func (a *Assistant) needModel() error {
 	return nil
 }
 
-// checkText validates a text given to an assist task.
-func checkText(field, text string) error {
+// checkText validates a text given to the engine or an assist task: valid
+// UTF-8, not blank, at most max characters.
+func checkText(field, text string, max int) error {
 	if !utf8.ValidString(text) {
 		return parley.Errorf(parley.EInvalid, "%s is not valid UTF-8", field)
 	}
 	if strings.TrimSpace(text) == "" {
 		return parley.Errorf(parley.EInvalid, "%s is empty", field)
 	}
-	if n := utf8.RuneCountInString(text); n > MaxAssistChars {
-		return parley.Errorf(parley.ETooLarge, "%s has %d characters; the limit is %d", field, n, MaxAssistChars)
+	if n := utf8.RuneCountInString(text); n > max {
+		return parley.Errorf(parley.ETooLarge, "%s has %d characters; the limit is %d", field, n, max)
 	}
 	return nil
 }

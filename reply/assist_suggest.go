@@ -154,7 +154,7 @@ func checkSuggest(req *SuggestRequest) error {
 		default:
 			return parley.Errorf(parley.EInvalid, "messages[%d].role must be customer, agent or bot, got %q", i, m.Role)
 		}
-		if err := checkText(fmt.Sprintf("messages[%d].text", i), m.Text); err != nil {
+		if err := checkText(fmt.Sprintf("messages[%d].text", i), m.Text, MaxAssistChars); err != nil {
 			return err
 		}
 	}

@@ -27,7 +27,7 @@ type Translation struct {
 // Translate translates a text, keeping placeholders, links, numbers,
 // markup and the workspace's glossary terms exactly as they are.
 func (a *Assistant) Translate(ctx context.Context, req TranslateRequest) (Translation, error) {
-	if err := checkText("text", req.Text); err != nil {
+	if err := checkText("text", req.Text, MaxAssistChars); err != nil {
 		return Translation{}, err
 	}
 	if req.TargetLanguage == "" {
@@ -82,7 +82,7 @@ const MaxInstructionChars = 500
 // Rewrite edits a text as the action says, in its own language unless
 // another is asked for. Placeholders, links, code and glossary terms stay.
 func (a *Assistant) Rewrite(ctx context.Context, req RewriteRequest) (Rewrite, error) {
-	if err := checkText("text", req.Text); err != nil {
+	if err := checkText("text", req.Text, MaxAssistChars); err != nil {
 		return Rewrite{}, err
 	}
 	if !prompts.ValidAction(req.Action) {

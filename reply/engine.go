@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/retrieval"
@@ -147,7 +146,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
 	var t Timings
 	text := strings.TrimSpace(req.Text)
-	if err := validateText(text); err != nil {
+	if err := checkText("message.text", text, MaxMessageChars); err != nil {
 		return Result{}, err
 	}
 	ws := req.Workspace
@@ -187,12 +186,12 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	d := Decide(ws.Settings, text, history, ranking, simPrev)
+	transcript := append(slices.Clone(history), parley.Message{Role: parley.RoleCustomer, Text: text})
 	var answer *Answer
 	if d.Answer {
 		top, _ := ranking.Top()
 		answer = &Answer{Text: top.Answer, Sources: top.Sources, Kind: KindKnowledge}
 		if ws.Settings.GenerateAnswers && e.ground != nil {
-			transcript := append(append([]parley.Message(nil), history...), parley.Message{Role: parley.RoleCustomer, Text: text})
 			began := time.Now()
 			if answer, d, err = e.generate(ctx, transcript, lang, ranking, answer, d); err != nil {
 				return Result{}, err
@@ -212,7 +211,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		res.Answer = answer
 	} else {
 		notice := handoffNotice(lang)
-		esc, _, err := e.store.Escalate(write, e.escalation(ws, conv, history, text, lang, ranking, d, notice))
+		esc, _, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, d, notice))
 		if err != nil {
 			return Result{}, fmt.Errorf("escalate: %w", err)
 		}
@@ -276,13 +275,6 @@ func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Worksp
 		return parley.Conversation{}, parley.Errorf(parley.ENotFound, "conversation %q not found", req.ConversationID)
 	}
 	return e.store.Conversation(ctx, ws.ID, req.ConversationID, historyTurns)
-}
-
-// Retrieve ranks the knowledge of a workspace for a question, as Answer
-// does, without storing anything.
-func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, lang string) (retrieval.Ranking, error) {
-	r, _, err := e.retrieve(ctx, workspaceID, text, "", lang, nil)
-	return r, err
 }
 
 // searchLimit is how many hits each retriever returns.
@@ -427,7 +419,9 @@ func blend(a, b []float32, w float32) []float32 {
 	return out
 }
 
-func (e *Engine) escalation(ws parley.Workspace, conv parley.Conversation, history []parley.Message, text, lang string, r retrieval.Ranking, d Decision, notice string) parley.NewEscalation {
+// escalation is the record of an escalation with its context packet;
+// transcript ends with the customer's message.
+func (e *Engine) escalation(ws parley.Workspace, conv parley.Conversation, transcript []parley.Message, text, lang string, r retrieval.Ranking, d Decision, notice string) parley.NewEscalation {
 	top, _ := r.Top()
 	cands := r.Candidates
 	if len(cands) > 5 {
@@ -437,7 +431,6 @@ func (e *Engine) escalation(ws parley.Workspace, conv parley.Conversation, histo
 	if err != nil {
 		candJSON = []byte("[]")
 	}
-	transcript := append(append([]parley.Message(nil), history...), parley.Message{Role: parley.RoleCustomer, Text: text})
 	return parley.NewEscalation{
 		WorkspaceID:    ws.ID,
 		ConversationID: conv.ID,
@@ -457,17 +450,4 @@ func (e *Engine) escalation(ws parley.Workspace, conv parley.Conversation, histo
 			Explain:    d.Explain,
 		},
 	}
-}
-
-func validateText(text string) error {
-	if text == "" {
-		return parley.Errorf(parley.EInvalid, "message.text is empty")
-	}
-	if n := utf8.RuneCountInString(text); n > MaxMessageChars {
-		return parley.Errorf(parley.ETooLarge, "message.text has %d characters; the limit is %d", n, MaxMessageChars)
-	}
-	if !utf8.ValidString(text) {
-		return parley.Errorf(parley.EInvalid, "message.text is not valid UTF-8")
-	}
-	return nil
 }

@@ -30,8 +30,11 @@ var humanRequest = map[string]*regexp.Regexp{
 // the workspace's languages.
 func asksForHuman(text string, languages []string) bool {
 	t := foldAccents(strings.ToLower(text))
-	for _, lang := range append([]string{"en"}, languages...) {
-		if re, ok := humanRequest[lang]; ok && re.MatchString(t) {
+	if humanRequest["en"].MatchString(t) {
+		return true
+	}
+	for _, lang := range languages {
+		if re, ok := humanRequest[lang]; ok && lang != "en" && re.MatchString(t) {
 			return true
 		}
 	}
