@@ -47,47 +47,35 @@ func (r Ranking) Top() (Candidate, bool) {
 	return r.Candidates[0], true
 }
 
-// RankOptions tune the vote.
+// The vote's constants.
+const (
+	// neighbours is how many nearest hits vote.
+	neighbours = 10
+	// textWeight scales the full-text retriever's votes against the
+	// vector retriever's.
+	textWeight = 0.3
+	// maxSources is how many sources a candidate cites.
+	maxSources = 3
+	// priorWeight is the classifier's part of a known group's score (see
+	// RankOptions.Prior).
+	priorWeight = 0.6
+)
+
+// RankOptions are the inputs of the vote beyond the hits.
 type RankOptions struct {
-	// Neighbours is how many nearest hits vote (default 10).
-	Neighbours int
-	// TextWeight scales the full-text retriever's votes against the vector
-	// retriever's (default 0.3; negative turns them off).
-	TextWeight float64
-	// MaxSources is how many sources a candidate cites (default 3).
-	MaxSources int
 	// Prior, when set, is an intent classifier's probability of each
 	// answer group it knows (Classifier.Prior). The vote share those groups
 	// won together is then shared out again: a group's score becomes
-	// (1-PriorWeight) × its vote share + PriorWeight × that total × its
+	// (1-priorWeight) × its vote share + priorWeight × that total × its
 	// probability. Groups the classifier does not know (articles, intents
 	// too rare to learn) keep their vote share, and a known group the
 	// vote missed becomes a candidate if any hit, here or in PriorHits,
 	// can speak for it.
 	Prior map[string]float64
-	// PriorWeight is the classifier's part of a known group's score
-	// (default 0.6).
-	PriorWeight float64
 	// PriorHits are hits of groups in Prior that the search did not
 	// return (the store's nearest chunk of each): they give such a
 	// candidate its answer, sources and similarity, but do not vote.
 	PriorHits []parley.Hit
-}
-
-func (o RankOptions) withDefaults() RankOptions {
-	if o.Neighbours <= 0 {
-		o.Neighbours = 10
-	}
-	if o.TextWeight == 0 {
-		o.TextWeight = 0.3
-	}
-	if o.MaxSources <= 0 {
-		o.MaxSources = 3
-	}
-	if o.PriorWeight <= 0 || o.PriorWeight > 1 {
-		o.PriorWeight = 0.6
-	}
-	return o
 }
 
 // Rank groups hits by the answer they lead to and scores each group by a
@@ -95,7 +83,6 @@ func (o RankOptions) withDefaults() RankOptions {
 // rank vote from full-text search, mixed with the intent classifier's
 // probabilities when opts.Prior is set.
 func Rank(hits []parley.Hit, opts RankOptions) Ranking {
-	opts = opts.withDefaults()
 	byVector := append([]parley.Hit(nil), hits...)
 	sort.SliceStable(byVector, func(i, j int) bool { return byVector[i].Similarity > byVector[j].Similarity })
 
@@ -114,7 +101,7 @@ func Rank(hits []parley.Hit, opts RankOptions) Ranking {
 	}
 	top := 0.0
 	for i, h := range byVector {
-		if i >= opts.Neighbours {
+		if i >= neighbours {
 			break
 		}
 		w := voteWeight(h.Similarity)
@@ -122,10 +109,10 @@ func Rank(hits []parley.Hit, opts RankOptions) Ranking {
 		vote(h, w)
 	}
 	// Full-text hits vote on the vector votes' scale: the first counts
-	// TextWeight times the nearest neighbour, the next ones less.
+	// textWeight times the nearest neighbour, the next ones less.
 	for _, h := range hits {
-		if opts.TextWeight > 0 && h.TextRank > 0 && h.TextRank <= opts.Neighbours {
-			vote(h, opts.TextWeight*top/float64(h.TextRank))
+		if h.TextRank > 0 && h.TextRank <= neighbours {
+			vote(h, textWeight*top/float64(h.TextRank))
 		}
 	}
 	if total > 0 {
@@ -155,7 +142,7 @@ func Rank(hits []parley.Hit, opts RankOptions) Ranking {
 		if c.Answer == "" && h.Answer != "" {
 			c.Answer = h.Answer
 		}
-		if len(c.Sources) < opts.MaxSources && !citesSource(c.Sources, h.SourceID) {
+		if len(c.Sources) < maxSources && !citesSource(c.Sources, h.SourceID) {
 			c.Sources = append(c.Sources, SourceRef{ID: h.SourceID, ExternalID: h.ExternalID, Title: h.Title, URL: h.URL, Score: round3(h.Similarity)})
 		}
 	}
@@ -197,7 +184,7 @@ func mixPrior(groups map[string]*Candidate, order []string, hits []parley.Hit, o
 		}
 		p := opts.Prior[g]
 		c.Prior = round3(p)
-		c.Score = (1-opts.PriorWeight)*c.Score + opts.PriorWeight*mass*p
+		c.Score = (1-priorWeight)*c.Score + priorWeight*mass*p
 	}
 	return order
 }
