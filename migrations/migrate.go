@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,8 +34,17 @@ type Migration struct {
 	SQL     string
 }
 
-// All returns the embedded migrations in version order.
+// All returns the embedded migrations in version order. They are read
+// and checked once: the set is fixed for the binary (readiness probes ask
+// for Latest on every call).
 func All() ([]Migration, error) {
+	all, err := embedded()
+	return slices.Clone(all), err
+}
+
+var embedded = sync.OnceValues(readEmbedded)
+
+func readEmbedded() ([]Migration, error) {
 	names, err := fs.Glob(files, "*.up.sql")
 	if err != nil {
 		return nil, fmt.Errorf("list migrations: %w", err)

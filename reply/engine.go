@@ -277,8 +277,8 @@ func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Worksp
 	return e.store.Conversation(ctx, ws.ID, req.ConversationID, historyTurns)
 }
 
-// searchLimit is how many hits each retriever returns.
-const searchLimit = 20
+// SearchLimit is how many hits each retriever returns.
+const SearchLimit = 20
 
 // retrieve ranks the knowledge for text. A short follow-up is searched
 // together with the customer's previous question, at half its weight. It
@@ -307,7 +307,7 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang
 	}
 	q := parley.SearchQuery{
 		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: query,
-		Text: text, Language: lang, Limit: searchLimit,
+		Text: text, Language: lang, Limit: SearchLimit,
 	}
 	// The classifier's probabilities need only the vector: they are
 	// worked out while the knowledge is searched.

@@ -89,7 +89,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	load, err := loadPhase(ctx, db, engine, ws, questions, *clients, *rate, *duration)
+	load, err := loadPhase(ctx, db, engine, ws, questions, a.cfg.MaxBodyBytes, *clients, *rate, *duration)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func engineVersusSearch(ctx context.Context, db *postgres.DB, engine *reply.Engi
 		return nil, nil, steps, err
 	}
 	for i := range n {
-		q := parley.SearchQuery{WorkspaceID: ws.ID, Model: embedder.Model(), Vector: vecs[i], Text: questions[i], Language: "en", Limit: 20}
+		q := parley.SearchQuery{WorkspaceID: ws.ID, Model: embedder.Model(), Vector: vecs[i], Text: questions[i], Language: ws.Settings.DefaultLanguage(), Limit: reply.SearchLimit}
 		start := time.Now()
 		if _, err := db.Search(ctx, q); err != nil {
 			return nil, nil, steps, err
@@ -157,7 +157,7 @@ type loadResult struct {
 // loadPhase serves the API on a loopback port and posts questions to
 // /v1/answer from several clients for a while, at rate requests/s in all
 // (as fast as possible when rate is 0).
-func loadPhase(ctx context.Context, db *postgres.DB, engine *reply.Engine, ws parley.Workspace, questions []string, clients int, rate float64, d time.Duration) (loadResult, error) {
+func loadPhase(ctx context.Context, db *postgres.DB, engine *reply.Engine, ws parley.Workspace, questions []string, maxBody int64, clients int, rate float64, d time.Duration) (loadResult, error) {
 	var res loadResult
 	_, key, err := db.CreateKey(ctx, ws.ID, "bench", parley.RoleWidget)
 	if err != nil {
@@ -168,7 +168,7 @@ func loadPhase(ctx context.Context, db *postgres.DB, engine *reply.Engine, ws pa
 		return res, err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := &http.Server{Handler: api.New(db, engine, api.Options{Logger: quiet, MaxBodyBytes: 1 << 20, Ready: db.Ping}), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: api.New(db, engine, api.Options{Logger: quiet, MaxBodyBytes: maxBody, Ready: db.Ping}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/v1/answer"
