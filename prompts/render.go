@@ -102,15 +102,6 @@ func (r *Renderer) render(task string, data any) ([]Message, error) {
 	}, nil
 }
 
-// measure renders a prompt and counts its tokens.
-func (r *Renderer) measure(render func() ([]Message, error)) (int, error) {
-	msgs, err := render()
-	if err != nil {
-		return 0, err
-	}
-	return r.tok.CountMessages(msgs), nil
-}
-
 func titled(title, text string) string {
 	if title = strings.TrimSpace(title); title == "" {
 		return text
