@@ -1,6 +1,7 @@
 package evals
 
 import (
+	"cmp"
 	"math"
 	"regexp"
 	"sort"
@@ -289,11 +290,17 @@ func latency(outs []Outcome) Latency {
 	if len(ms) == 0 {
 		return Latency{}
 	}
-	return Latency{P50: round3(percentile(ms, 0.50)), P95: round3(percentile(ms, 0.95)), Max: round3(ms[len(ms)-1])}
+	return Latency{P50: round3(Percentile(ms, 0.50)), P95: round3(Percentile(ms, 0.95)), Max: round3(ms[len(ms)-1])}
 }
 
-// percentile of sorted values, nearest rank.
-func percentile(sorted []float64, p float64) float64 {
+// Percentile is the p-th percentile (p in [0, 1]), by nearest rank, of
+// sorted, which must be in ascending order; the zero value when it is
+// empty.
+func Percentile[T cmp.Ordered](sorted []T, p float64) T {
+	if len(sorted) == 0 {
+		var zero T
+		return zero
+	}
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
 }

@@ -26,12 +26,20 @@ const (
 	maxTurnTokens = 1500
 )
 
-// fitTurns returns the latest turns for which measure (the tokens of the
-// prompt showing them) is at most budget. At least the last turn is kept,
-// truncated if it alone is too long. Turns are dropped oldest first, as
-// many at a time as their own token counts say are over, then measured
-// again: a couple of renderings, not one per turn.
-func (r *Renderer) fitTurns(turns []Turn, budget int, measure func([]Turn) (int, error)) ([]Turn, error) {
+// fitted is the prompt fitTurns settled on: the turns it kept, the prompt
+// rendered with them, and that prompt's tokens.
+type fitted struct {
+	turns  []Turn
+	msgs   []Message
+	tokens int
+}
+
+// fitTurns returns the latest turns for which the prompt render makes of
+// them takes at most budget tokens, with that prompt and its count. At least
+// the last turn is kept, truncated if it alone is too long. Turns are
+// dropped oldest first, as many at a time as their own token counts say are
+// over, then rendered again: a couple of renderings, not one per turn.
+func (r *Renderer) fitTurns(turns []Turn, budget int, render func([]Turn) ([]Message, error)) (fitted, error) {
 	if len(turns) > maxTurns {
 		turns = turns[len(turns)-maxTurns:]
 	}
@@ -43,12 +51,13 @@ func (r *Renderer) fitTurns(turns []Turn, budget int, measure func([]Turn) (int,
 		cost[i] = r.tok.Count(t.Text) + turnOverhead
 	}
 	for {
-		n, err := measure(kept)
+		msgs, err := render(kept)
 		if err != nil {
-			return nil, err
+			return fitted{}, err
 		}
+		n := r.tok.CountMessages(msgs)
 		if n <= budget {
-			return kept, nil
+			return fitted{turns: kept, msgs: msgs, tokens: n}, nil
 		}
 		if len(kept) > 1 {
 			drop, over := 0, n-budget
@@ -60,13 +69,13 @@ func (r *Renderer) fitTurns(turns []Turn, budget int, measure func([]Turn) (int,
 			continue
 		}
 		if len(kept) == 0 {
-			return nil, fmt.Errorf("prompt without conversation takes %d tokens, more than the %d it may", n, budget)
+			return fitted{}, fmt.Errorf("prompt without conversation takes %d tokens, more than the %d it may", n, budget)
 		}
 		// One turn, too long: cut it to what is left.
 		text := kept[0].Text
 		cut := r.tok.Truncate(text, r.tok.Count(text)-(n-budget)-8)
 		if cut == "" || cut == text {
-			return nil, r.tooLong("the last message", r.tok.Count(text))
+			return fitted{}, r.tooLong("the last message", r.tok.Count(text))
 		}
 		kept = []Turn{{Role: kept[0].Role, Text: cut}}
 		cost = []int{r.tok.Count(cut) + turnOverhead}

@@ -81,12 +81,6 @@ func NewRenderer(tok *Tokenizer, opts RendererOptions) (*Renderer, error) {
 	return &Renderer{tok: tok, contextTokens: opts.ContextTokens, nonce: opts.Nonce, tmpl: tmpl}, nil
 }
 
-// ContextTokens returns the context window the renderer budgets for.
-func (r *Renderer) ContextTokens() int { return r.contextTokens }
-
-// Tokenizer returns the tokenizer the renderer counts with.
-func (r *Renderer) Tokenizer() *Tokenizer { return r.tok }
-
 // render executes the system and user templates of a task.
 func (r *Renderer) render(task string, data any) ([]Message, error) {
 	var sys, user strings.Builder
@@ -100,15 +94,6 @@ func (r *Renderer) render(task string, data any) ([]Message, error) {
 		{Role: RoleSystem, Content: strings.TrimSpace(sys.String())},
 		{Role: RoleUser, Content: strings.TrimSpace(user.String())},
 	}, nil
-}
-
-// measure renders a prompt and counts its tokens.
-func (r *Renderer) measure(render func() ([]Message, error)) (int, error) {
-	msgs, err := render()
-	if err != nil {
-		return 0, err
-	}
-	return r.tok.CountMessages(msgs), nil
 }
 
 func titled(title, text string) string {

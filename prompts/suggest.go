@@ -33,32 +33,28 @@ func (r *Renderer) Suggest(in SuggestInput) (Prompt, error) {
 	}
 	avail := r.contextTokens - SuggestReplyTokens
 	d := suggestData{Nonce: r.nonce(), Language: in.Language, Tone: in.Tone}
-	render := func() ([]Message, error) { return r.render("suggest", d) }
-	base, err := r.fitTurns(in.Transcript, avail/2, func(t []Turn) (int, error) {
+	fit, err := r.fitTurns(in.Transcript, avail/2, func(t []Turn) ([]Message, error) {
 		d.Transcript = t
-		return r.measure(render)
+		return r.render("suggest", d)
 	})
 	if err != nil {
 		return Prompt{}, err
 	}
-	d.Transcript = base
-	used, err := r.measure(render)
-	if err != nil {
-		return Prompt{}, err
-	}
-	d.Knowledge = r.packKnowledge(d.Nonce, in.Knowledge, avail-used)
-	for {
-		msgs, err := render()
+	d.Transcript = fit.turns
+	d.Knowledge = r.packKnowledge(d.Nonce, in.Knowledge, avail-fit.tokens)
+	// Knowledge is dropped, least relevant first, until the prompt fits; the
+	// prompt without any is the one fitTurns rendered, within avail/2.
+	msgs, n := fit.msgs, fit.tokens
+	for len(d.Knowledge) > 0 {
+		m, err := r.render("suggest", d)
 		if err != nil {
 			return Prompt{}, err
 		}
-		n := r.tok.CountMessages(msgs)
-		if n <= avail || len(d.Knowledge) == 0 {
-			if n > avail {
-				return Prompt{}, r.tooLong("the conversation", n)
-			}
-			return Prompt{Messages: msgs, MaxTokens: SuggestReplyTokens, Tokens: n, Knowledge: d.Knowledge, Turns: len(d.Transcript)}, nil
+		if c := r.tok.CountMessages(m); c <= avail {
+			msgs, n = m, c
+			break
 		}
 		d.Knowledge = d.Knowledge[:len(d.Knowledge)-1]
 	}
+	return Prompt{Messages: msgs, MaxTokens: SuggestReplyTokens, Tokens: n, Knowledge: d.Knowledge, Turns: len(d.Transcript)}, nil
 }

@@ -26,18 +26,12 @@ func (r *Renderer) Summary(in SummaryInput) (Prompt, error) {
 	}
 	avail := r.contextTokens - SummaryReplyTokens
 	d := summaryData{Nonce: r.nonce(), Language: in.Language, Details: in.Details}
-	render := func() ([]Message, error) { return r.render("summary", d) }
-	kept, err := r.fitTurns(in.Transcript, avail, func(t []Turn) (int, error) {
+	fit, err := r.fitTurns(in.Transcript, avail, func(t []Turn) ([]Message, error) {
 		d.Transcript, d.Omitted = t, len(in.Transcript)-len(t)
-		return r.measure(render)
+		return r.render("summary", d)
 	})
 	if err != nil {
 		return Prompt{}, err
 	}
-	d.Transcript, d.Omitted = kept, len(in.Transcript)-len(kept)
-	msgs, err := render()
-	if err != nil {
-		return Prompt{}, err
-	}
-	return Prompt{Messages: msgs, MaxTokens: SummaryReplyTokens, Tokens: r.tok.CountMessages(msgs), Turns: len(kept)}, nil
+	return Prompt{Messages: fit.msgs, MaxTokens: SummaryReplyTokens, Tokens: fit.tokens, Turns: len(fit.turns)}, nil
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/prompts"
 )
 
 // OutboxStore is what the Deliverer needs from the database
@@ -255,8 +256,9 @@ func (d *Deliverer) send(ctx context.Context, dl parley.Delivery) (retryAfter ti
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return 0, nil
 	}
-	return parseRetryAfter(resp.Header.Get("Retry-After")),
-		fmt.Errorf("receiver answered %s: %s", resp.Status, strings.TrimSpace(string(snippet)))
+	// Without a usable Retry-After, retryAfter is 0: the backoff decides.
+	retryAfter, _ = prompts.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return retryAfter, fmt.Errorf("receiver answered %s: %s", resp.Status, strings.TrimSpace(string(snippet)))
 }
 
 // backoff is how long to wait after the attempt-th failure: BaseBackoff
@@ -270,18 +272,4 @@ func (d *Deliverer) backoff(attempt int) time.Duration {
 	wait = min(wait, d.opts.MaxBackoff)
 	jittered := time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64()))
 	return min(jittered, d.opts.MaxBackoff)
-}
-
-// parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return 0
 }

@@ -116,7 +116,7 @@ func (l *Local) embedOne(text string) []float32 {
 	for i := range words {
 		l.addWord(vec, words, i)
 	}
-	if !localNormaliseL2(vec) {
+	if !NormaliseL2(vec) {
 		clear(vec)
 		vec[localHash(localFamEmpty, "", "")%uint64(len(vec))] = 1
 	}
@@ -232,8 +232,10 @@ func localHash(family byte, a, b string) uint64 {
 	return h
 }
 
-// localNormaliseL2 scales vec to unit length; it returns false for a zero vector.
-func localNormaliseL2(vec []float32) bool {
+// NormaliseL2 scales vec to unit length in place. It reports false, and
+// leaves vec as it was, when vec has no direction to keep: all zeros, or a
+// norm that is not finite.
+func NormaliseL2(vec []float32) bool {
 	var sum float64
 	for _, x := range vec {
 		sum += float64(x) * float64(x)

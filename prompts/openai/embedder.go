@@ -3,7 +3,6 @@ package openai
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -111,28 +110,10 @@ func (e *Embedder) embedBatch(ctx context.Context, texts []string) ([][]float32,
 				"%s returned vectors of %d dimensions, but %d are configured: set PARLEY_EMBED_DIMENSIONS to the model's vector size",
 				e.what(), len(d.Embedding), e.dims)
 		}
-		v, ok := normalize(d.Embedding)
-		if !ok {
+		if !retrieval.NormaliseL2(d.Embedding) {
 			return nil, parley.Errorf(parley.EUnavailable, "%s returned a zero or non-finite vector", e.what())
 		}
-		vecs[d.Index] = v
+		vecs[d.Index] = d.Embedding
 	}
 	return vecs, nil
-}
-
-// normalize scales v to unit length.
-func normalize(v []float32) ([]float32, bool) {
-	var sum float64
-	for _, x := range v {
-		sum += float64(x) * float64(x)
-	}
-	if sum == 0 || math.IsNaN(sum) || math.IsInf(sum, 0) {
-		return nil, false
-	}
-	inv := 1 / math.Sqrt(sum)
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(float64(x) * inv)
-	}
-	return out, true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,19 @@ func TestEmbedFailure(t *testing.T) {
 	}
 	if n := len(srv.Requests()); n != 3 {
 		t.Fatalf("%d requests, want 3 (two retries)", n)
+	}
+}
+
+func TestEmbedRejectsZeroVector(t *testing.T) {
+	t.Parallel()
+	zero := func(w http.ResponseWriter, r *http.Request, req openaitest.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"object": "list", "model": "nomic-embed-text", "data": [{"object": "embedding", "index": 0, "embedding": [0, 0, 0, 0]}]}`)
+	}
+	srv := openaitest.New(t, zero)
+	e := newEmbedder(t, srv, "nomic-embed-text", 4)
+	_, err := e.Embed(context.Background(), []string{"hello"})
+	if parley.ErrorCode(err) != parley.EUnavailable || !strings.Contains(parley.ErrorMessage(err), "returned a zero or non-finite vector") {
+		t.Fatalf("err %v", err)
 	}
 }

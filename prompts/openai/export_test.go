@@ -14,5 +14,3 @@ func SetSleep(x any, sleep func(context.Context, time.Duration) error) {
 		v.retry.sleep = sleep
 	}
 }
-
-var ParseRetryAfter = parseRetryAfter

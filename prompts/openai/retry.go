@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/parleyhq/parley/prompts"
 )
 
 // retrier retries requests that failed for a reason that may pass: HTTP
@@ -104,23 +106,9 @@ func (d retryAfterDoer) Do(req *http.Request) (*http.Response, error) {
 	if h, ok := req.Context().Value(retryHintKey{}).(*retryHint); ok {
 		if ms, err := strconv.Atoi(resp.Header.Get("Retry-After-Ms")); err == nil && ms >= 0 {
 			h.set(time.Duration(ms) * time.Millisecond)
-		} else if after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		} else if after, ok := prompts.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			h.set(after)
 		}
 	}
 	return resp, err
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }

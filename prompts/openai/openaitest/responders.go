@@ -122,17 +122,6 @@ func Vector(text string, dims int) []float64 {
 	return v
 }
 
-// Route answers chat requests with chat and embeddings requests with embed.
-func Route(chat, embed Responder) Responder {
-	return func(w http.ResponseWriter, r *http.Request, req Request) {
-		if strings.Contains(r.URL.Path, "/embeddings") {
-			embed(w, r, req)
-			return
-		}
-		chat(w, r, req)
-	}
-}
-
 func inputsOf(req Request) []string {
 	switch in := req.Body["input"].(type) {
 	case string:
