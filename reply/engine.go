@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -404,17 +403,11 @@ func cosine(a, b []float32) float64 {
 // blend returns the unit vector along a + w*b.
 func blend(a, b []float32, w float32) []float32 {
 	out := make([]float32, len(a))
-	var norm float64
 	for i := range a {
 		out[i] = a[i] + w*b[i]
-		norm += float64(out[i]) * float64(out[i])
 	}
-	if norm == 0 {
+	if !retrieval.NormaliseL2(out) {
 		return a
-	}
-	inv := float32(1 / math.Sqrt(norm))
-	for i := range out {
-		out[i] *= inv
 	}
 	return out
 }

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
+	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -233,22 +233,13 @@ func medianRatio(a, b []time.Duration) float64 {
 	for i := range a {
 		r[i] = a[i].Seconds() / b[i].Seconds()
 	}
-	if len(r) == 0 {
-		return 0
-	}
-	sort.Float64s(r)
-	return r[len(r)/2]
+	slices.Sort(r)
+	return evals.Percentile(r, 0.5)
 }
 
-// pct is the p-th percentile (nearest rank) of d.
+// pct is the p-th percentile (nearest rank, as the eval reports) of d.
 func pct(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(float64(len(s))*p+0.999999) - 1
-	return s[max(0, min(i, len(s)-1))]
+	return evals.Percentile(slices.Sorted(slices.Values(d)), p)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
