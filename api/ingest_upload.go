@@ -19,7 +19,9 @@ import (
 	"github.com/parleyhq/parley/ingest"
 )
 
-// Ingester runs one ingest (ingest.Pipeline).
+// Ingester runs one ingest (ingest.Pipeline). An upload larger than
+// SyncIngestMax chunks comes back deferred (ingest.Request.DeferAbove), and
+// a background job runs the plan made for it.
 type Ingester interface {
 	Run(ctx context.Context, req ingest.Request) (ingest.Result, error)
 }
@@ -91,7 +93,7 @@ type uploadResponse struct {
 // field), and planned: unchanged sources need no work. Then an upload with
 // at most SyncIngestMax chunks to embed and write is written before
 // answering 200, and a larger one becomes a background job (202 with a
-// Location to poll).
+// Location to poll) that writes the plan already made.
 func (s *Server) postUpload(c *gin.Context) {
 	ctx := c.Request.Context()
 	ws := principal(c).Workspace.ID
@@ -109,36 +111,27 @@ func (s *Server) postUpload(c *gin.Context) {
 		fail(c, ingestError(err))
 		return
 	}
-	req := ingest.Request{WorkspaceID: ws, KBID: kb.ID, Docs: up.docs, Prune: up.prune, DryRun: true}
-	plan, err := s.opts.Ingester.Run(ctx, req)
+	req := ingest.Request{WorkspaceID: ws, KBID: kb.ID, Docs: up.docs, Prune: up.prune, DryRun: up.dryRun, DeferAbove: s.syncMax()}
+	res, err := s.opts.Ingester.Run(ctx, req)
 	if err != nil {
 		fail(c, ingestError(err))
 		return
 	}
-	resp := uploadResponse{KBID: kb.ID, Documents: len(up.docs), Files: up.files, DryRun: up.dryRun,
-		Result: plan, ElapsedMS: plan.Elapsed.Milliseconds(), Skipped: nonNilSkipped(up.skipped)}
-	if up.dryRun {
-		c.JSON(http.StatusOK, resp)
+	skipped := nonNilSkipped(up.skipped)
+	plan := res.Deferred()
+	if plan == nil { // written, or a dry run
+		c.JSON(http.StatusOK, uploadResponse{KBID: kb.ID, Documents: len(up.docs), Files: up.files, DryRun: up.dryRun,
+			Result: res, ElapsedMS: res.Elapsed.Milliseconds(), Skipped: skipped})
 		return
 	}
-	req.DryRun = false
-	if plan.Chunks <= s.syncMax() {
-		res, err := s.opts.Ingester.Run(ctx, req)
-		if err != nil {
-			fail(c, ingestError(err))
-			return
-		}
-		resp.Result, resp.ElapsedMS = res, res.Elapsed.Milliseconds()
-		c.JSON(http.StatusOK, resp)
-		return
-	}
-	job, err := s.jobs.start(ctx, logger(c), s.store, s.opts.Ingester, req, jobCounts{Documents: len(up.docs), Planned: plan})
+	req = ingest.Request{WorkspaceID: ws, KBID: kb.ID, Prune: up.prune, Deferred: plan}
+	job, err := s.jobs.start(ctx, logger(c), s.store, s.opts.Ingester, req, jobCounts{Documents: len(up.docs), Planned: res})
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	c.Header("Location", "/v1/knowledge-bases/"+kb.ID+"/jobs/"+job.ID)
-	c.JSON(http.StatusAccepted, gin.H{"job": newJobResponse(job), "skipped": resp.Skipped})
+	c.JSON(http.StatusAccepted, gin.H{"job": newJobResponse(job), "skipped": skipped})
 }
 
 func nonNilSkipped(s []ingest.Skipped) []ingest.Skipped {
