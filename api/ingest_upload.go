@@ -304,9 +304,6 @@ type jsonUpload struct {
 	KeepPII       bool              `json:"keep_pii"`
 }
 
-// faqRecordFields are the keys a JSON record may have.
-var faqRecordFields = []string{"question", "answer", "id", "intent", "tags", "language", "title", "url"}
-
 // readJSONUpload reads a JSON upload. Each list is handed to the loader as
 // JSON Lines, one element a line, so "records:3" names the third record.
 func (s *Server) readJSONUpload(c *gin.Context) (upload, error) {
@@ -356,6 +353,7 @@ func jsonLines(name string, items []json.RawMessage, kind ingest.Kind) ([]byte, 
 	if len(items) == 0 {
 		return nil, parley.Errorf(parley.EInvalid, "%s is empty: nothing to ingest", name)
 	}
+	fields := ingest.FAQFields() // the keys a FAQ record may have
 	var buf bytes.Buffer
 	for i, raw := range items {
 		var obj map[string]json.RawMessage
@@ -364,8 +362,8 @@ func jsonLines(name string, items []json.RawMessage, kind ingest.Kind) ([]byte, 
 		}
 		if kind == ingest.KindFAQ {
 			for k := range obj {
-				if !slices.Contains(faqRecordFields, strings.ToLower(k)) {
-					return nil, parley.Errorf(parley.EInvalid, "%s:%d: unknown field %q (known: %s)", name, i+1, k, strings.Join(faqRecordFields, ", "))
+				if !slices.Contains(fields, strings.ToLower(k)) {
+					return nil, parley.Errorf(parley.EInvalid, "%s:%d: unknown field %q (known: %s)", name, i+1, k, strings.Join(fields, ", "))
 				}
 			}
 		}

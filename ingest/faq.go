@@ -9,6 +9,10 @@ import (
 // The fields of a FAQ entry, in the order error messages list them.
 var faqFields = []string{"question", "answer", "id", "intent", "tags", "language", "title", "url"}
 
+// FAQFields returns the fields of a FAQ entry (the keys of a JSON record,
+// the columns of a CSV file), in the order error messages list them.
+func FAQFields() []string { return slices.Clone(faqFields) }
+
 // validateColumns checks a field→column mapping given by the user.
 func validateColumns(cols map[string]string) error {
 	for field, col := range cols {
