@@ -380,17 +380,16 @@ func jsonLines(name string, items []json.RawMessage, kind ingest.Kind) ([]byte, 
 // archive: all its entries together) decompresses to, so a zip bomb stops
 // there, and on the text kept from all files together.
 type loader struct {
-	opts       ingest.LoadOptions
-	maxRecords int
-	budget     int64
-	docs       []ingest.Document
-	skipped    []ingest.Skipped
-	files      int
+	opts    ingest.LoadOptions // its MaxRecords caps all files together too
+	budget  int64
+	docs    []ingest.Document
+	skipped []ingest.Skipped
+	files   int
 }
 
 func (s *Server) newLoader(opts ingest.LoadOptions) *loader {
 	opts.MaxRecords = s.maxRecords()
-	return &loader{opts: opts, maxRecords: s.maxRecords(), budget: s.maxUploadBytes()}
+	return &loader{opts: opts, budget: s.maxUploadBytes()}
 }
 
 func (l *loader) load(ctx context.Context, r io.Reader, name string) error {
@@ -412,9 +411,9 @@ func (l *loader) load(ctx context.Context, r io.Reader, name string) error {
 	l.docs = append(l.docs, docs...)
 	l.skipped = append(l.skipped, report.Skipped...)
 	l.files += report.Files
-	if len(l.docs) > l.maxRecords {
+	if len(l.docs) > l.opts.MaxRecords {
 		return &ingest.InputError{Origin: name,
-			Msg: fmt.Sprintf("too many records: the upload holds more than %d, the limit per upload", l.maxRecords), Err: ingest.ErrTooMany}
+			Msg: fmt.Sprintf("too many records: the upload holds more than %d, the limit per upload", l.opts.MaxRecords), Err: ingest.ErrTooMany}
 	}
 	return nil
 }
