@@ -253,14 +253,14 @@ func uploadOptions(form map[string][]string) (upload, ingest.LoadOptions, error)
 	opts.Kind = ingest.Kind(first(form["kind"]))
 	opts.Format = ingest.Format(first(form["format"]))
 	for _, v := range form["column"] {
-		field, col, ok := strings.Cut(v, "=")
-		if !ok || strings.TrimSpace(field) == "" || strings.TrimSpace(col) == "" {
-			return up, opts, parley.Errorf(parley.EInvalid, "form field column must be FIELD=COLUMN, e.g. question=text; got %q", v)
+		field, col, err := ingest.ParseColumn(v)
+		if err != nil {
+			return up, opts, parley.Errorf(parley.EInvalid, "form field column: %v", err)
 		}
 		if opts.Columns == nil {
 			opts.Columns = map[string]string{}
 		}
-		opts.Columns[strings.ToLower(strings.TrimSpace(field))] = strings.TrimSpace(col)
+		opts.Columns[field] = col
 	}
 	var err error
 	for _, b := range []struct {
