@@ -21,6 +21,7 @@ func LoadPath(ctx context.Context, p string, opts LoadOptions) ([]Document, Load
 	if err := opts.validate(); err != nil {
 		return nil, LoadReport{}, err
 	}
+	opts = opts.withDefaults()
 	info, err := os.Stat(p)
 	if err != nil {
 		return nil, LoadReport{}, fmt.Errorf("load %s: %w", p, err)
@@ -47,6 +48,7 @@ func LoadReader(ctx context.Context, r io.Reader, name string, opts LoadOptions)
 	if err := opts.validate(); err != nil {
 		return nil, LoadReport{}, err
 	}
+	opts = opts.withDefaults()
 	name = uploadName(name)
 	c := newCollector(opts)
 	var err error

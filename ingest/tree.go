@@ -52,8 +52,8 @@ func loadTree(ctx context.Context, root string, opts LoadOptions, c *collector) 
 			return nil
 		}
 		files++
-		if files > opts.maxFiles() {
-			return tooManyFiles(rel, opts.maxFiles())
+		if files > opts.MaxFiles {
+			return tooManyFiles(rel, opts.MaxFiles)
 		}
 		if strings.EqualFold(path.Ext(rel), ".zip") {
 			c.report.skip(rel, "archives inside a folder are not read; unpack it or load it on its own")
