@@ -27,13 +27,14 @@ type Pipeline struct {
 	store    Store
 	embedder retrieval.Embedder
 	chunker  *Chunker
-	// BatchSize is how many sources are embedded and written together.
-	batchSize int
 }
+
+// batchSize is how many sources are embedded and written together.
+const batchSize = 256
 
 // NewPipeline returns a pipeline writing to store with vectors from embedder.
 func NewPipeline(store Store, embedder retrieval.Embedder, chunker *Chunker) *Pipeline {
-	return &Pipeline{store: store, embedder: embedder, chunker: chunker, batchSize: 256}
+	return &Pipeline{store: store, embedder: embedder, chunker: chunker}
 }
 
 // Request is one ingest into one knowledge base.
@@ -208,9 +209,9 @@ func (p *Pipeline) embedAndWrite(ctx context.Context, w parley.SourceWriter, src
 	ready := make(chan []parley.SourceChunks)
 	g.Go(func() error {
 		defer close(batches)
-		for i := 0; i < len(srcs); i += p.batchSize {
+		for i := 0; i < len(srcs); i += batchSize {
 			select {
-			case batches <- srcs[i:min(i+p.batchSize, len(srcs))]:
+			case batches <- srcs[i:min(i+batchSize, len(srcs))]:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
