@@ -101,7 +101,8 @@ func loadZip(ctx context.Context, ra io.ReaderAt, size int64, name string, opts 
 }
 
 func loadZipEntry(ctx context.Context, f *zip.File, origin string, opts LoadOptions, u *uploadReader, c *collector) error {
-	if _, err := resolveFormat(origin, opts); err != nil {
+	format, err := resolveFormat(origin, opts)
+	if err != nil {
 		return err // don't decompress what will be skipped
 	}
 	rc, err := f.Open()
@@ -113,7 +114,7 @@ func loadZipEntry(ctx context.Context, f *zip.File, origin string, opts LoadOpti
 	if f.UncompressedSize64 <= 1<<62 {
 		claimed = int64(f.UncompressedSize64)
 	}
-	return loadStream(ctx, zipEntryReader{rc, origin}, origin, claimed, opts, u, c)
+	return loadStream(ctx, zipEntryReader{rc, origin}, origin, format, claimed, opts, u, c)
 }
 
 // zipEntryReader reports a damaged entry (bad checksum, bad compressed
