@@ -428,12 +428,59 @@ func TestLargeUploadRunsAsJob(t *testing.T) {
 	wantResult(t, status, body, map[string]float64{"unchanged": 3})
 }
 
-// blockingIngester plans like the pipeline but blocks real runs until its
-// context ends.
+// recordingIngester records the requests it runs.
+type recordingIngester struct {
+	api.Ingester
+	mu   sync.Mutex
+	reqs []ingest.Request
+}
+
+func (r *recordingIngester) Run(ctx context.Context, req ingest.Request) (ingest.Result, error) {
+	r.mu.Lock()
+	r.reqs = append(r.reqs, req)
+	r.mu.Unlock()
+	return r.Ingester.Run(ctx, req)
+}
+
+func (r *recordingIngester) take() []ingest.Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	reqs := r.reqs
+	r.reqs = nil
+	return reqs
+}
+
+// An upload is planned once: a small one is written by the run that plans
+// it, a large one's job writes the plan made for it.
+func TestUploadIsPlannedOnce(t *testing.T) {
+	t.Parallel()
+	rec := &recordingIngester{Ingester: testPipeline(t)}
+	e := newIngestEnv(t, func(o *api.Options) { o.SyncIngestMax, o.Ingester = 4, rec })
+	status, body, _ := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", "id,question,answer\npw,How do I reset my password?,Use the link.\n")})
+	wantResult(t, status, body, map[string]float64{"added": 1, "embedded": 2})
+	if reqs := rec.take(); len(reqs) != 1 || reqs[0].DeferAbove != 4 {
+		t.Fatalf("small upload ran %d times (%+v), want once, deferring above 4 chunks", len(reqs), reqs)
+	}
+
+	status, body, location := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
+	if status != 202 {
+		t.Fatalf("large upload: %d %v, want 202", status, body)
+	}
+	if job := e.pollJob(location); job["state"] != "succeeded" {
+		t.Fatalf("job: %v", job)
+	}
+	reqs := rec.take()
+	if len(reqs) != 2 || len(reqs[0].Docs) != 3 || reqs[1].Deferred == nil || reqs[1].Docs != nil {
+		t.Fatalf("large upload ran %d times (%+v), want a run that plans and one that writes the deferred plan", len(reqs), reqs)
+	}
+}
+
+// blockingIngester plans like the pipeline but blocks the runs of deferred
+// plans (jobs) until their context ends.
 type blockingIngester struct{ api.Ingester }
 
 func (b blockingIngester) Run(ctx context.Context, req ingest.Request) (ingest.Result, error) {
-	if req.DryRun {
+	if req.Deferred == nil {
 		return b.Ingester.Run(ctx, req)
 	}
 	<-ctx.Done()

@@ -19,7 +19,9 @@ import (
 	"github.com/parleyhq/parley/ingest"
 )
 
-// Ingester runs one ingest (ingest.Pipeline).
+// Ingester runs one ingest (ingest.Pipeline). An upload larger than
+// SyncIngestMax chunks comes back deferred (ingest.Request.DeferAbove), and
+// a background job runs the plan made for it.
 type Ingester interface {
 	Run(ctx context.Context, req ingest.Request) (ingest.Result, error)
 }
@@ -91,7 +93,7 @@ type uploadResponse struct {
 // field), and planned: unchanged sources need no work. Then an upload with
 // at most SyncIngestMax chunks to embed and write is written before
 // answering 200, and a larger one becomes a background job (202 with a
-// Location to poll).
+// Location to poll) that writes the plan already made.
 func (s *Server) postUpload(c *gin.Context) {
 	ctx := c.Request.Context()
 	ws := principal(c).Workspace.ID
@@ -109,36 +111,27 @@ func (s *Server) postUpload(c *gin.Context) {
 		fail(c, ingestError(err))
 		return
 	}
-	req := ingest.Request{WorkspaceID: ws, KBID: kb.ID, Docs: up.docs, Prune: up.prune, DryRun: true}
-	plan, err := s.opts.Ingester.Run(ctx, req)
+	req := ingest.Request{WorkspaceID: ws, KBID: kb.ID, Docs: up.docs, Prune: up.prune, DryRun: up.dryRun, DeferAbove: s.syncMax()}
+	res, err := s.opts.Ingester.Run(ctx, req)
 	if err != nil {
 		fail(c, ingestError(err))
 		return
 	}
-	resp := uploadResponse{KBID: kb.ID, Documents: len(up.docs), Files: up.files, DryRun: up.dryRun,
-		Result: plan, ElapsedMS: plan.Elapsed.Milliseconds(), Skipped: nonNilSkipped(up.skipped)}
-	if up.dryRun {
-		c.JSON(http.StatusOK, resp)
+	skipped := nonNilSkipped(up.skipped)
+	plan := res.Deferred()
+	if plan == nil { // written, or a dry run
+		c.JSON(http.StatusOK, uploadResponse{KBID: kb.ID, Documents: len(up.docs), Files: up.files, DryRun: up.dryRun,
+			Result: res, ElapsedMS: res.Elapsed.Milliseconds(), Skipped: skipped})
 		return
 	}
-	req.DryRun = false
-	if plan.Chunks <= s.syncMax() {
-		res, err := s.opts.Ingester.Run(ctx, req)
-		if err != nil {
-			fail(c, ingestError(err))
-			return
-		}
-		resp.Result, resp.ElapsedMS = res, res.Elapsed.Milliseconds()
-		c.JSON(http.StatusOK, resp)
-		return
-	}
-	job, err := s.jobs.start(ctx, logger(c), s.store, s.opts.Ingester, req, jobCounts{Documents: len(up.docs), Planned: plan})
+	req = ingest.Request{WorkspaceID: ws, KBID: kb.ID, Prune: up.prune, Deferred: plan}
+	job, err := s.jobs.start(ctx, logger(c), s.store, s.opts.Ingester, req, jobCounts{Documents: len(up.docs), Planned: res})
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	c.Header("Location", "/v1/knowledge-bases/"+kb.ID+"/jobs/"+job.ID)
-	c.JSON(http.StatusAccepted, gin.H{"job": newJobResponse(job), "skipped": resp.Skipped})
+	c.JSON(http.StatusAccepted, gin.H{"job": newJobResponse(job), "skipped": skipped})
 }
 
 func nonNilSkipped(s []ingest.Skipped) []ingest.Skipped {
@@ -260,14 +253,14 @@ func uploadOptions(form map[string][]string) (upload, ingest.LoadOptions, error)
 	opts.Kind = ingest.Kind(first(form["kind"]))
 	opts.Format = ingest.Format(first(form["format"]))
 	for _, v := range form["column"] {
-		field, col, ok := strings.Cut(v, "=")
-		if !ok || strings.TrimSpace(field) == "" || strings.TrimSpace(col) == "" {
-			return up, opts, parley.Errorf(parley.EInvalid, "form field column must be FIELD=COLUMN, e.g. question=text; got %q", v)
+		field, col, err := ingest.ParseColumn(v)
+		if err != nil {
+			return up, opts, parley.Errorf(parley.EInvalid, "form field column: %v", err)
 		}
 		if opts.Columns == nil {
 			opts.Columns = map[string]string{}
 		}
-		opts.Columns[strings.ToLower(strings.TrimSpace(field))] = strings.TrimSpace(col)
+		opts.Columns[field] = col
 	}
 	var err error
 	for _, b := range []struct {
@@ -310,9 +303,6 @@ type jsonUpload struct {
 	DryRun        bool              `json:"dry_run"`
 	KeepPII       bool              `json:"keep_pii"`
 }
-
-// faqRecordFields are the keys a JSON record may have.
-var faqRecordFields = []string{"question", "answer", "id", "intent", "tags", "language", "title", "url"}
 
 // readJSONUpload reads a JSON upload. Each list is handed to the loader as
 // JSON Lines, one element a line, so "records:3" names the third record.
@@ -363,6 +353,7 @@ func jsonLines(name string, items []json.RawMessage, kind ingest.Kind) ([]byte, 
 	if len(items) == 0 {
 		return nil, parley.Errorf(parley.EInvalid, "%s is empty: nothing to ingest", name)
 	}
+	fields := ingest.FAQFields() // the keys a FAQ record may have
 	var buf bytes.Buffer
 	for i, raw := range items {
 		var obj map[string]json.RawMessage
@@ -371,8 +362,8 @@ func jsonLines(name string, items []json.RawMessage, kind ingest.Kind) ([]byte, 
 		}
 		if kind == ingest.KindFAQ {
 			for k := range obj {
-				if !slices.Contains(faqRecordFields, strings.ToLower(k)) {
-					return nil, parley.Errorf(parley.EInvalid, "%s:%d: unknown field %q (known: %s)", name, i+1, k, strings.Join(faqRecordFields, ", "))
+				if !slices.Contains(fields, strings.ToLower(k)) {
+					return nil, parley.Errorf(parley.EInvalid, "%s:%d: unknown field %q (known: %s)", name, i+1, k, strings.Join(fields, ", "))
 				}
 			}
 		}
@@ -389,17 +380,16 @@ func jsonLines(name string, items []json.RawMessage, kind ingest.Kind) ([]byte, 
 // archive: all its entries together) decompresses to, so a zip bomb stops
 // there, and on the text kept from all files together.
 type loader struct {
-	opts       ingest.LoadOptions
-	maxRecords int
-	budget     int64
-	docs       []ingest.Document
-	skipped    []ingest.Skipped
-	files      int
+	opts    ingest.LoadOptions // its MaxRecords caps all files together too
+	budget  int64
+	docs    []ingest.Document
+	skipped []ingest.Skipped
+	files   int
 }
 
 func (s *Server) newLoader(opts ingest.LoadOptions) *loader {
 	opts.MaxRecords = s.maxRecords()
-	return &loader{opts: opts, maxRecords: s.maxRecords(), budget: s.maxUploadBytes()}
+	return &loader{opts: opts, budget: s.maxUploadBytes()}
 }
 
 func (l *loader) load(ctx context.Context, r io.Reader, name string) error {
@@ -421,9 +411,9 @@ func (l *loader) load(ctx context.Context, r io.Reader, name string) error {
 	l.docs = append(l.docs, docs...)
 	l.skipped = append(l.skipped, report.Skipped...)
 	l.files += report.Files
-	if len(l.docs) > l.maxRecords {
+	if len(l.docs) > l.opts.MaxRecords {
 		return &ingest.InputError{Origin: name,
-			Msg: fmt.Sprintf("too many records: the upload holds more than %d, the limit per upload", l.maxRecords), Err: ingest.ErrTooMany}
+			Msg: fmt.Sprintf("too many records: the upload holds more than %d, the limit per upload", l.opts.MaxRecords), Err: ingest.ErrTooMany}
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func loadZipFile(ctx context.Context, p string, opts LoadOptions, c *collector) 
 // loadZipReader reads an uploaded .zip archive into memory (zip needs
 // random access); the archive itself may be at most MaxTotalBytes.
 func loadZipReader(ctx context.Context, r io.Reader, name string, opts LoadOptions, c *collector) error {
-	limit := opts.maxTotalBytes()
+	limit := opts.MaxTotalBytes
 	data, over, err := readCapped(ctx, r, limit)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", name, err)
@@ -53,8 +53,8 @@ func loadZipReader(ctx context.Context, r io.Reader, name string, opts LoadOptio
 // total byte limits, which count the bytes actually decompressed, so a zip
 // bomb stops at the limit whatever its headers claim.
 func loadZip(ctx context.Context, ra io.ReaderAt, size int64, name string, opts LoadOptions, c *collector) error {
-	if n, ok := zipEntryCount(ra, size); ok && n > uint64(opts.maxFiles()) {
-		return &InputError{Origin: name, Msg: fmt.Sprintf("too many files: the archive lists %d, the limit is %d per upload", n, opts.maxFiles()), Err: ErrTooMany}
+	if n, ok := zipEntryCount(ra, size); ok && n > uint64(opts.MaxFiles) {
+		return &InputError{Origin: name, Msg: fmt.Sprintf("too many files: the archive lists %d, the limit is %d per upload", n, opts.MaxFiles), Err: ErrTooMany}
 	}
 	zr, err := zip.NewReader(ra, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // insecure paths are checked below
@@ -86,8 +86,8 @@ func loadZip(ctx context.Context, ra io.ReaderAt, size int64, name string, opts 
 			continue
 		}
 		files++
-		if files > opts.maxFiles() {
-			return tooManyFiles(origin, opts.maxFiles())
+		if files > opts.MaxFiles {
+			return tooManyFiles(origin, opts.MaxFiles)
 		}
 		if strings.EqualFold(path.Ext(origin), ".zip") {
 			c.report.skip(origin, "archives inside an archive are not read")
@@ -101,7 +101,8 @@ func loadZip(ctx context.Context, ra io.ReaderAt, size int64, name string, opts 
 }
 
 func loadZipEntry(ctx context.Context, f *zip.File, origin string, opts LoadOptions, u *uploadReader, c *collector) error {
-	if _, err := resolveFormat(origin, opts); err != nil {
+	format, err := resolveFormat(origin, opts)
+	if err != nil {
 		return err // don't decompress what will be skipped
 	}
 	rc, err := f.Open()
@@ -113,7 +114,7 @@ func loadZipEntry(ctx context.Context, f *zip.File, origin string, opts LoadOpti
 	if f.UncompressedSize64 <= 1<<62 {
 		claimed = int64(f.UncompressedSize64)
 	}
-	return loadStream(ctx, zipEntryReader{rc, origin}, origin, claimed, opts, u, c)
+	return loadStream(ctx, zipEntryReader{rc, origin}, origin, format, claimed, opts, u, c)
 }
 
 // zipEntryReader reports a damaged entry (bad checksum, bad compressed

@@ -154,8 +154,8 @@ func (c *Chunker) packSection(context string, paragraphs []string) []packed {
 
 // appendUnits cuts paragraph p into units of at most budget tokens.
 func (c *Chunker) appendUnits(units []unit, p, sep string, budget int) []unit {
-	if c.fitsBudget(p, budget) {
-		return append(units, unit{text: p, sep: sep, tokens: c.tok.Count(p)})
+	if tokens, ok := c.countWithin(p, budget); ok {
+		return append(units, unit{text: p, sep: sep, tokens: tokens})
 	}
 	lines := strings.Split(p, "\n")
 	if len(lines) > 1 {
@@ -217,13 +217,15 @@ func (c *Chunker) splitUnit(u unit) []unit {
 	return units
 }
 
-// fitsBudget reports whether s has at most budget tokens. Text far longer
-// than any budget is not counted: no token is longer than 256 bytes.
-func (c *Chunker) fitsBudget(s string, budget int) bool {
+// countWithin returns the tokens of s and whether they are at most budget.
+// Text far longer than any budget is not counted (0, false): no token is
+// longer than 256 bytes.
+func (c *Chunker) countWithin(s string, budget int) (int, bool) {
 	if len(s) > budget*256 {
-		return false
+		return 0, false
 	}
-	return c.tok.Count(s) <= budget
+	n := c.tok.Count(s)
+	return n, n <= budget
 }
 
 // hardSplit cuts s into pieces of at most budget tokens on token

@@ -15,7 +15,7 @@ type collector struct {
 }
 
 func newCollector(opts LoadOptions) *collector {
-	return &collector{maxRecords: opts.maxRecords(), seen: make(map[string]int)}
+	return &collector{maxRecords: opts.MaxRecords, seen: make(map[string]int)}
 }
 
 func (c *collector) add(d Document) error {

@@ -5,13 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// The roles of a conversation turn.
-const (
-	RoleCustomer = "customer"
-	RoleAgent    = "agent"
-	RoleBot      = "bot"
+	"github.com/parleyhq/parley"
 )
 
 // loadConversations reads resolved conversations, one JSON object a line
@@ -142,7 +137,7 @@ func parseTurn(raw json.RawMessage) (Turn, *turnError) {
 	}
 	role := strings.ToLower(strings.TrimSpace(rawRole))
 	switch role {
-	case RoleCustomer, RoleAgent, RoleBot:
+	case parley.RoleCustomer, parley.RoleHuman, parley.RoleBot:
 	case "":
 		return Turn{}, &turnError{"role", "missing (want customer, agent or bot)"}
 	default:
@@ -179,11 +174,11 @@ func splitConversation(turns []Turn) (question, lastAgent string) {
 	answered := false
 	for _, t := range turns {
 		switch t.Role {
-		case RoleCustomer:
+		case parley.RoleCustomer:
 			if !answered {
 				asked = append(asked, t.Text)
 			}
-		case RoleAgent:
+		case parley.RoleHuman:
 			if len(asked) > 0 {
 				answered = true
 			}

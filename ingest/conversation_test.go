@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest"
 )
 
@@ -29,7 +30,7 @@ func TestLoadConversations(t *testing.T) {
 		{ExternalID: "3", Question: "No reset e-mail. Call [phone]", Answer: "Re-sent the reset link; it was in spam.", Origin: "convs.jsonl:3"},
 	})
 	c1 := docs[0]
-	if len(c1.Transcript) != 7 || c1.Transcript[1].Role != ingest.RoleCustomer || c1.Transcript[2].Role != ingest.RoleBot {
+	if len(c1.Transcript) != 7 || c1.Transcript[1].Role != parley.RoleCustomer || c1.Transcript[2].Role != parley.RoleBot {
 		t.Errorf("transcript = %+v", c1.Transcript)
 	}
 	if want := time.Date(2024, 5, 1, 10, 2, 0, 0, time.UTC); !c1.Transcript[4].At.Equal(want) {

@@ -9,6 +9,21 @@ import (
 // The fields of a FAQ entry, in the order error messages list them.
 var faqFields = []string{"question", "answer", "id", "intent", "tags", "language", "title", "url"}
 
+// FAQFields returns the fields of a FAQ entry (the keys of a JSON record,
+// the columns of a CSV file), in the order error messages list them.
+func FAQFields() []string { return slices.Clone(faqFields) }
+
+// ParseColumn reads a FIELD=COLUMN mapping as typed by a user
+// ("question=text"): the field lower-cased, both trimmed, neither empty.
+func ParseColumn(s string) (field, column string, err error) {
+	field, column, ok := strings.Cut(s, "=")
+	field, column = strings.ToLower(strings.TrimSpace(field)), strings.TrimSpace(column)
+	if !ok || field == "" || column == "" {
+		return "", "", fmt.Errorf("want FIELD=COLUMN, e.g. question=text; got %q", s)
+	}
+	return field, column, nil
+}
+
 // validateColumns checks a field→column mapping given by the user.
 func validateColumns(cols map[string]string) error {
 	for field, col := range cols {

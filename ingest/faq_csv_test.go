@@ -152,3 +152,24 @@ func checkDocs(t *testing.T, docs, want []ingest.Document) {
 		}
 	}
 }
+
+// ParseColumn trims both sides, lower-cases the field and rejects an empty
+// side.
+func TestParseColumn(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, field, column string }{
+		{"question=text", "question", "text"},
+		{" Intent = Category Name ", "intent", "Category Name"},
+		{"answer=a=b", "answer", "a=b"},
+	} {
+		field, column, err := ingest.ParseColumn(tt.in)
+		if err != nil || field != tt.field || column != tt.column {
+			t.Errorf("ParseColumn(%q) = %q, %q, %v; want %q, %q", tt.in, field, column, err, tt.field, tt.column)
+		}
+	}
+	for _, in := range []string{"question", "=text", "question=", " =text", "question= ", ""} {
+		if field, column, err := ingest.ParseColumn(in); err == nil || !strings.Contains(err.Error(), "FIELD=COLUMN") {
+			t.Errorf("ParseColumn(%q) = %q, %q, %v; want an error naming FIELD=COLUMN", in, field, column, err)
+		}
+	}
+}

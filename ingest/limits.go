@@ -46,7 +46,7 @@ type uploadReader struct {
 }
 
 func newUploadReader(opts LoadOptions) *uploadReader {
-	return &uploadReader{perFile: opts.maxFileBytes(), total: opts.maxTotalBytes(), left: opts.maxTotalBytes()}
+	return &uploadReader{perFile: opts.MaxFileBytes, total: opts.MaxTotalBytes, left: opts.MaxTotalBytes}
 }
 
 // read reads one file. size is the size it claims (-1 if unknown): a claim

@@ -49,32 +49,22 @@ type LoadOptions struct {
 	MaxRecords    int   // documents per upload; 0 = DefaultMaxRecords
 }
 
-func (o LoadOptions) maxFileBytes() int64 {
-	if o.MaxFileBytes <= 0 {
-		return DefaultMaxFileBytes
-	}
-	return o.MaxFileBytes
+// withDefaults returns o with the default limits in place of the zero or
+// negative ones. LoadPath and LoadReader apply it once, after validate;
+// the loaders read the limits from the fields.
+func (o LoadOptions) withDefaults() LoadOptions {
+	o.MaxFileBytes = positiveOr(o.MaxFileBytes, DefaultMaxFileBytes)
+	o.MaxTotalBytes = positiveOr(o.MaxTotalBytes, DefaultMaxTotalBytes)
+	o.MaxFiles = positiveOr(o.MaxFiles, DefaultMaxFiles)
+	o.MaxRecords = positiveOr(o.MaxRecords, DefaultMaxRecords)
+	return o
 }
 
-func (o LoadOptions) maxTotalBytes() int64 {
-	if o.MaxTotalBytes <= 0 {
-		return DefaultMaxTotalBytes
+func positiveOr[T int | int64](v, def T) T {
+	if v <= 0 {
+		return def
 	}
-	return o.MaxTotalBytes
-}
-
-func (o LoadOptions) maxFiles() int {
-	if o.MaxFiles <= 0 {
-		return DefaultMaxFiles
-	}
-	return o.MaxFiles
-}
-
-func (o LoadOptions) maxRecords() int {
-	if o.MaxRecords <= 0 {
-		return DefaultMaxRecords
-	}
-	return o.MaxRecords
+	return v
 }
 
 // validate checks the parts of the options a user typed.
@@ -110,11 +100,4 @@ type Skipped struct {
 
 func (r *LoadReport) skip(origin, format string, args ...any) {
 	r.Skipped = append(r.Skipped, Skipped{Origin: origin, Reason: fmt.Sprintf(format, args...)})
-}
-
-// add merges the report of one file into r.
-func (r *LoadReport) add(o LoadReport) {
-	r.Files += o.Files
-	r.Documents += o.Documents
-	r.Skipped = append(r.Skipped, o.Skipped...)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"runtime"
 	"time"
 
@@ -26,13 +27,14 @@ type Pipeline struct {
 	store    Store
 	embedder retrieval.Embedder
 	chunker  *Chunker
-	// BatchSize is how many sources are embedded and written together.
-	batchSize int
 }
+
+// batchSize is how many sources are embedded and written together.
+const batchSize = 256
 
 // NewPipeline returns a pipeline writing to store with vectors from embedder.
 func NewPipeline(store Store, embedder retrieval.Embedder, chunker *Chunker) *Pipeline {
-	return &Pipeline{store: store, embedder: embedder, chunker: chunker, batchSize: 256}
+	return &Pipeline{store: store, embedder: embedder, chunker: chunker}
 }
 
 // Request is one ingest into one knowledge base.
@@ -44,6 +46,17 @@ type Request struct {
 	Prune bool
 	// DryRun counts what would change and writes nothing.
 	DryRun bool
+	// DeferAbove, if positive, is the most chunks Run embeds and writes
+	// itself: a larger ingest is planned but not written, and the Result
+	// carries the plan (Result.Deferred) for a later Run to write, e.g. in
+	// the background.
+	DeferAbove int
+	// Deferred, if set, is the plan of an earlier Run of this request (same
+	// workspace, knowledge base and Prune) that deferred it: Run writes it
+	// without reading Docs or chunking again. Only when another ingest has
+	// changed the knowledge base since is the plan made anew. A plan is
+	// written once.
+	Deferred *Plan
 	// Progress, if set, is called after each written batch with the number
 	// of changed sources written so far and their total.
 	Progress func(done, total int)
@@ -58,32 +71,114 @@ type Result struct {
 	Chunks    int           `json:"chunks"`
 	Embedded  int           `json:"embedded"`
 	Elapsed   time.Duration `json:"-"`
+
+	deferred *Plan
 }
 
-// Changed reports whether the ingest wrote or deleted anything.
-func (r Result) Changed() bool { return r.Added+r.Updated+r.Pruned > 0 }
+// Changed reports whether the ingest wrote or deleted anything (a dry run:
+// would have). A deferred ingest has not, yet.
+func (r Result) Changed() bool { return r.deferred == nil && r.Added+r.Updated+r.Pruned > 0 }
+
+// Deferred is the plan of an ingest that Run left unwritten because it was
+// larger than Request.DeferAbove, to be passed back as Request.Deferred;
+// nil when the ingest was written (or was a dry run).
+func (r Result) Deferred() *Plan { return r.deferred }
+
+// Plan is an ingest worked out and not yet written: the added and updated
+// documents chunked, and the counts of what writing it will do.
+type Plan struct {
+	req      Request           // Docs included, to plan again if the store changed
+	existing map[string]string // the stored hashes the plan was made against
+	keep     []string          // every external id of the request, for Prune
+	changed  []parley.SourceChunks
+	planned  Result
+}
 
 // Run ingests req.Docs. Unchanged sources (same content, chunking and
 // embedding model) are skipped without embedding; the rest are embedded in
 // batches by several workers while earlier batches are written, all in one
-// transaction: on any error nothing is written.
+// transaction: on any error nothing is written. An ingest larger than
+// req.DeferAbove is only planned; req.Deferred writes such a plan.
 func (p *Pipeline) Run(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
-	var res Result
-	if len(req.Docs) == 0 {
-		return res, parley.Errorf(parley.EInvalid, "nothing to ingest: the upload has no entries")
+	plan, err := p.planOf(ctx, req)
+	if err != nil {
+		return Result{Elapsed: time.Since(start)}, err
 	}
-	if err := checkUniqueIDs(req.Docs); err != nil {
-		return res, err
+	res := plan.planned
+	res.Elapsed = time.Since(start)
+	if req.DryRun || (len(plan.changed) == 0 && res.Pruned == 0) {
+		return res, nil
+	}
+	if req.Deferred == nil && req.DeferAbove > 0 && res.Chunks > req.DeferAbove {
+		res.deferred = plan
+		return res, nil
+	}
+	if err := p.store.EnsureVectorIndex(ctx, p.embedder.Model(), p.embedder.Dimensions()); err != nil {
+		return Result{Elapsed: time.Since(start)}, err
+	}
+	err = p.store.Ingest(ctx, req.WorkspaceID, req.KBID, p.embedder.Model(), func(w parley.SourceWriter) error {
+		n, err := p.embedAndWrite(ctx, w, plan.changed, req.Progress)
+		res.Embedded = n
+		if err != nil {
+			return err
+		}
+		if req.Prune {
+			res.Pruned, err = w.Prune(ctx, plan.keep)
+		}
+		return err
+	})
+	res.Elapsed = time.Since(start)
+	if err != nil {
+		return Result{Elapsed: res.Elapsed}, err
+	}
+	return res, nil
+}
+
+// planOf returns the plan of req: req.Deferred when the knowledge base's
+// stored sources are as they were when it was made, else a new one.
+func (p *Pipeline) planOf(ctx context.Context, req Request) (*Plan, error) {
+	d := req.Deferred
+	if d == nil {
+		return p.plan(ctx, req)
+	}
+	if d.req.WorkspaceID != req.WorkspaceID || d.req.KBID != req.KBID || d.req.Prune != req.Prune {
+		return nil, fmt.Errorf("ingest into knowledge base %s: the deferred plan is of another request (knowledge base %s, prune %t)",
+			req.KBID, d.req.KBID, d.req.Prune)
 	}
 	existing, err := p.store.SourceHashes(ctx, req.WorkspaceID, req.KBID)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	keep := make([]string, 0, len(req.Docs))
-	var changed []parley.SourceChunks
+	if maps.Equal(existing, d.existing) {
+		return d, nil
+	}
+	return p.planAgainst(d.req, existing), nil
+}
+
+// plan compares req.Docs with the stored sources and chunks the added and
+// updated ones.
+func (p *Pipeline) plan(ctx context.Context, req Request) (*Plan, error) {
+	if len(req.Docs) == 0 {
+		return nil, parley.Errorf(parley.EInvalid, "nothing to ingest: the upload has no entries")
+	}
+	if err := checkUniqueIDs(req.Docs); err != nil {
+		return nil, err
+	}
+	existing, err := p.store.SourceHashes(ctx, req.WorkspaceID, req.KBID)
+	if err != nil {
+		return nil, err
+	}
+	return p.planAgainst(req, existing), nil
+}
+
+// planAgainst plans req against the stored hashes existing.
+func (p *Pipeline) planAgainst(req Request, existing map[string]string) *Plan {
+	plan := &Plan{existing: existing, keep: make([]string, 0, len(req.Docs))}
+	plan.req = Request{WorkspaceID: req.WorkspaceID, KBID: req.KBID, Docs: req.Docs, Prune: req.Prune}
+	res := &plan.planned
 	for _, d := range req.Docs {
-		keep = append(keep, d.ExternalID)
+		plan.keep = append(plan.keep, d.ExternalID)
 		hash := p.storedHash(d)
 		old, seen := existing[d.ExternalID]
 		switch {
@@ -95,37 +190,15 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (Result, error) {
 		default:
 			res.Added++
 		}
-		changed = append(changed, p.source(d, hash))
+		plan.changed = append(plan.changed, p.source(d, hash))
 	}
-	for _, s := range changed {
+	for _, s := range plan.changed {
 		res.Chunks += len(s.Chunks)
 	}
 	if req.Prune {
-		res.Pruned = countMissing(existing, keep)
+		res.Pruned = countMissing(existing, plan.keep)
 	}
-	if req.DryRun || (len(changed) == 0 && res.Pruned == 0) {
-		res.Elapsed = time.Since(start)
-		return res, nil
-	}
-	if err := p.store.EnsureVectorIndex(ctx, p.embedder.Model(), p.embedder.Dimensions()); err != nil {
-		return res, err
-	}
-	err = p.store.Ingest(ctx, req.WorkspaceID, req.KBID, p.embedder.Model(), func(w parley.SourceWriter) error {
-		n, err := p.embedAndWrite(ctx, w, changed, req.Progress)
-		res.Embedded = n
-		if err != nil {
-			return err
-		}
-		if req.Prune {
-			res.Pruned, err = w.Prune(ctx, keep)
-		}
-		return err
-	})
-	res.Elapsed = time.Since(start)
-	if err != nil {
-		return Result{Elapsed: res.Elapsed}, err
-	}
-	return res, nil
+	return plan
 }
 
 // embedAndWrite embeds the sources' chunks in batches on several workers and
@@ -136,9 +209,9 @@ func (p *Pipeline) embedAndWrite(ctx context.Context, w parley.SourceWriter, src
 	ready := make(chan []parley.SourceChunks)
 	g.Go(func() error {
 		defer close(batches)
-		for i := 0; i < len(srcs); i += p.batchSize {
+		for i := 0; i < len(srcs); i += batchSize {
 			select {
-			case batches <- srcs[i:min(i+p.batchSize, len(srcs))]:
+			case batches <- srcs[i:min(i+batchSize, len(srcs))]:
 			case <-ctx.Done():
 				return ctx.Err()
 			}

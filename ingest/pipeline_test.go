@@ -180,3 +180,71 @@ func TestPipelineRejectsBadRequests(t *testing.T) {
 		})
 	}
 }
+
+// An ingest larger than DeferAbove is planned but not written; the plan,
+// passed back, is written as planned, or planned again when the knowledge
+// base changed in between.
+func TestPipelineDefersLargeIngests(t *testing.T) {
+	t.Parallel()
+	e := newPipelineEnv(t)
+	ctx := context.Background()
+	docs := func(csv string) []ingest.Document {
+		d, _, err := load(t, "faq.csv", csv, ingest.LoadOptions{})
+		if err != nil {
+			t.Fatalf("load: %v", err)
+		}
+		return d
+	}
+	check := func(name string, res ingest.Result, want ingest.Result, wantSources int) {
+		t.Helper()
+		res.Elapsed = 0
+		if res.Deferred() != nil || res != want {
+			t.Errorf("%s: result %+v (deferred %v), want %+v", name, res, res.Deferred() != nil, want)
+		}
+		if got := e.sources(t); len(got) != wantSources {
+			t.Errorf("%s: %d sources stored, want %d", name, len(got), wantSources)
+		}
+	}
+	req := ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Docs: docs(faqV1), DeferAbove: 6}
+	res, err := e.pipe.Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("at the limit", res, ingest.Result{Added: 3, Chunks: 6, Embedded: 6}, 3)
+
+	changed := strings.Replace(faqV1, "Yes.", "Yes, any card.", 1)
+	req = ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Docs: docs(changed), DeferAbove: 1}
+	res, err = e.pipe.Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := res.Deferred()
+	if plan == nil || res.Changed() || res.Updated != 1 || res.Unchanged != 2 || res.Chunks != 2 || res.Embedded != 0 {
+		t.Fatalf("over the limit: result %+v (deferred %v), want 1 updated and 2 unchanged planned, nothing written", res, plan != nil)
+	}
+	if _, err := e.pipe.Run(ctx, ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Prune: true, Deferred: plan}); err == nil || !strings.Contains(err.Error(), "another request") {
+		t.Fatalf("plan run with another Prune: err %v", err)
+	}
+	res, err = e.pipe.Run(ctx, ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Deferred: plan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("deferred plan", res, ingest.Result{Updated: 1, Unchanged: 2, Chunks: 2, Embedded: 2}, 3)
+
+	// Planned against faqV1, written after another ingest changed "a" and
+	// added "d": planned again, so "a" gets this upload's version back.
+	res, err = e.pipe.Run(ctx, ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Docs: docs(faqV1), DeferAbove: 1})
+	if err != nil || res.Deferred() == nil {
+		t.Fatalf("deferring: %+v, %v", res, err)
+	}
+	plan = res.Deferred()
+	other := strings.Replace(changed, "Use the reset link.", "Ask support.", 1) + "d,Do you ship abroad?,Yes.\n"
+	if _, err := e.pipe.Run(ctx, ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Docs: docs(other)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = e.pipe.Run(ctx, ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Deferred: plan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("stale plan", res, ingest.Result{Updated: 2, Unchanged: 1, Chunks: 4, Embedded: 4}, 4)
+}

@@ -21,6 +21,7 @@ func LoadPath(ctx context.Context, p string, opts LoadOptions) ([]Document, Load
 	if err := opts.validate(); err != nil {
 		return nil, LoadReport{}, err
 	}
+	opts = opts.withDefaults()
 	info, err := os.Stat(p)
 	if err != nil {
 		return nil, LoadReport{}, fmt.Errorf("load %s: %w", p, err)
@@ -47,13 +48,14 @@ func LoadReader(ctx context.Context, r io.Reader, name string, opts LoadOptions)
 	if err := opts.validate(); err != nil {
 		return nil, LoadReport{}, err
 	}
+	opts = opts.withDefaults()
 	name = uploadName(name)
 	c := newCollector(opts)
 	var err error
 	if strings.EqualFold(path.Ext(name), ".zip") && opts.Format == "" {
 		err = loadZipReader(ctx, r, name, opts, c)
 	} else {
-		err = singleFile(loadStream(ctx, r, name, -1, opts, newUploadReader(opts), c), name)
+		err = singleFile(loadReaderFile(ctx, r, name, opts, c), name)
 	}
 	if err != nil {
 		return nil, LoadReport{}, err
@@ -71,7 +73,29 @@ func uploadName(name string) string {
 	return name
 }
 
+// loadReaderFile reads one uploaded file, not an archive, from r.
+func loadReaderFile(ctx context.Context, r io.Reader, name string, opts LoadOptions, c *collector) error {
+	format, err := resolveFormat(name, opts)
+	if err != nil {
+		return err
+	}
+	return loadStream(ctx, r, name, format, -1, opts, newUploadReader(opts), c)
+}
+
+// loadOneFile reads the file at path p, asked for on its own.
 func loadOneFile(ctx context.Context, p string, opts LoadOptions, c *collector) error {
+	name := filepath.Base(p)
+	return singleFile(loadFile(ctx, p, name, opts, newUploadReader(opts), c), name)
+}
+
+// loadFile reads the file at path p, called name in messages (and an
+// article's ExternalID). A file of unknown type is skipped (*errSkip)
+// without being opened.
+func loadFile(ctx context.Context, p, name string, opts LoadOptions, u *uploadReader, c *collector) error {
+	format, err := resolveFormat(name, opts)
+	if err != nil {
+		return err
+	}
 	f, err := os.Open(p)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", p, err)
@@ -81,7 +105,7 @@ func loadOneFile(ctx context.Context, p string, opts LoadOptions, c *collector) 
 	if info, err := f.Stat(); err == nil {
 		size = info.Size()
 	}
-	return singleFile(loadStream(ctx, f, filepath.Base(p), size, opts, newUploadReader(opts), c), filepath.Base(p))
+	return loadStream(ctx, f, name, format, size, opts, u, c)
 }
 
 // singleFile turns a skip into an error: when a single file was asked for,
@@ -94,13 +118,10 @@ func singleFile(err error, name string) error {
 	return err
 }
 
-// loadStream reads one file of the given name (size is its size if known,
-// else -1) within the limits of u and loads it.
-func loadStream(ctx context.Context, r io.Reader, name string, size int64, opts LoadOptions, u *uploadReader, c *collector) error {
-	format, err := resolveFormat(name, opts)
-	if err != nil {
-		return err
-	}
+// loadStream reads one file of the given name and format (as resolveFormat
+// gave it; size is its size if known, else -1) within the limits of u and
+// loads it.
+func loadStream(ctx context.Context, r io.Reader, name string, format Format, size int64, opts LoadOptions, u *uploadReader, c *collector) error {
 	data, err := u.read(ctx, r, name, size)
 	if err != nil {
 		return err

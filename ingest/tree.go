@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -52,31 +51,15 @@ func loadTree(ctx context.Context, root string, opts LoadOptions, c *collector) 
 			return nil
 		}
 		files++
-		if files > opts.maxFiles() {
-			return tooManyFiles(rel, opts.maxFiles())
+		if files > opts.MaxFiles {
+			return tooManyFiles(rel, opts.MaxFiles)
 		}
 		if strings.EqualFold(path.Ext(rel), ".zip") {
 			c.report.skip(rel, "archives inside a folder are not read; unpack it or load it on its own")
 			return nil
 		}
-		return skipped(loadTreeFile(ctx, p, rel, opts, u, c), rel, c)
+		return skipped(loadFile(ctx, p, rel, opts, u, c), rel, c)
 	})
-}
-
-func loadTreeFile(ctx context.Context, p, rel string, opts LoadOptions, u *uploadReader, c *collector) error {
-	if _, err := resolveFormat(rel, opts); err != nil {
-		return err // don't open what will be skipped
-	}
-	f, err := os.Open(p)
-	if err != nil {
-		return fmt.Errorf("load %s: %w", p, err)
-	}
-	defer f.Close()
-	size := int64(-1)
-	if info, err := f.Stat(); err == nil {
-		size = info.Size()
-	}
-	return loadStream(ctx, f, rel, size, opts, u, c)
 }
 
 // skipped reports a file left out of a tree or archive and carries on.

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parleyhq/parley/api"
 )
 
 // Config is everything Parley reads from the environment. It is built once,
@@ -72,8 +74,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Workspace:       r.str("PARLEY_WORKSPACE", "demo"),
 		Embedder:        r.oneOf("PARLEY_EMBEDDER", "local", "local", "openai"),
 
-		MaxUploadBytes:   int64(r.integer("PARLEY_MAX_UPLOAD_BYTES", 64<<20, 1024, 1<<34)),
-		MaxUploadRecords: r.integer("PARLEY_MAX_UPLOAD_RECORDS", 100_000, 1, 10_000_000),
+		MaxUploadBytes:   int64(r.integer("PARLEY_MAX_UPLOAD_BYTES", api.DefaultMaxUploadBytes, 1024, 1<<34)),
+		MaxUploadRecords: r.integer("PARLEY_MAX_UPLOAD_RECORDS", api.DefaultMaxUploadRecords, 1, 10_000_000),
 
 		WebhookPollInterval: r.duration("PARLEY_WEBHOOK_POLL_INTERVAL", time.Second),
 		WebhookAllowPrivate: r.boolean("PARLEY_WEBHOOK_ALLOW_PRIVATE", false),

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -36,11 +34,11 @@ type columnFlags map[string]string
 func (c columnFlags) String() string { return fmt.Sprint(map[string]string(c)) }
 
 func (c columnFlags) Set(v string) error {
-	field, col, ok := strings.Cut(v, "=")
-	if !ok || field == "" || col == "" {
-		return errors.New("want FIELD=COLUMN, e.g. question=text")
+	field, col, err := ingest.ParseColumn(v)
+	if err != nil {
+		return err
 	}
-	c[strings.ToLower(field)] = col
+	c[field] = col
 	return nil
 }
 
