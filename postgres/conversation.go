@@ -30,6 +30,9 @@ func (db *DB) CreateConversation(ctx context.Context, workspaceID, channel strin
 // Conversation returns one of the workspace's conversations with its last
 // messages (at most limit, oldest first).
 func (db *DB) Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error) {
+	if !parley.IsID(id) {
+		return parley.Conversation{}, parley.Errorf(parley.ENotFound, "conversation %q not found", id)
+	}
 	var c parley.Conversation
 	var cust []byte
 	err := db.pool.QueryRow(ctx, `SELECT id, workspace_id, channel, customer, language, status, created_at, updated_at

@@ -55,3 +55,27 @@ func TestRecordCustomerMessage(t *testing.T) {
 		t.Fatalf("after recording messages the connection has synchronous_commit = %s, want on", mode)
 	}
 }
+
+// Any id but one of the workspace's conversations is not found, including
+// what is not an id at all.
+func TestConversationNotFound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	other := pgtest.Workspace(t)
+	conv, err := db.CreateConversation(ctx, other.ID, "chat", parley.Customer{}, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]string{
+		"unknown":             "0b0e8b4e-0000-4000-8000-000000000000",
+		"another workspace's": conv.ID,
+		"not an id":           "42",
+		"empty":               "",
+	} {
+		if _, err := db.Conversation(ctx, ws.ID, id, 10); parley.ErrorCode(err) != parley.ENotFound {
+			t.Errorf("%s conversation: got %v, want not found", name, err)
+		}
+	}
+}
