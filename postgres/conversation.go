@@ -285,17 +285,13 @@ func enqueueEvent(ctx context.Context, tx pgx.Tx, workspaceID, eventType string,
 }
 
 // DeleteConversations deletes every conversation of a workspace with its
-// messages and escalations (the eval runner clears its own workspace).
+// messages and escalations, which go with it (ON DELETE CASCADE); the eval
+// runner clears its own workspace.
 func (db *DB) DeleteConversations(ctx context.Context, workspaceID string) error {
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM escalations WHERE workspace_id = $1`, workspaceID); err != nil {
-			return fmt.Errorf("delete escalations: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM conversations WHERE workspace_id = $1`, workspaceID); err != nil {
-			return fmt.Errorf("delete conversations: %w", err)
-		}
-		return nil
-	})
+	if _, err := db.pool.Exec(ctx, `DELETE FROM conversations WHERE workspace_id = $1`, workspaceID); err != nil {
+		return fmt.Errorf("delete conversations: %w", err)
+	}
+	return nil
 }
 
 // VacuumConversations vacuums and analyzes the tables the answer path

@@ -79,3 +79,34 @@ func TestConversationNotFound(t *testing.T) {
 		}
 	}
 }
+
+// Deleting a workspace's conversations takes their messages and
+// escalations with them, and leaves other workspaces alone.
+func TestDeleteConversations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	other := pgtest.Workspace(t)
+	gone, kept := escalate(t, db, ws, "", nil), escalate(t, db, other, "", nil)
+
+	if err := db.DeleteConversations(ctx, ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Conversation(ctx, ws.ID, gone.ConversationID, 10); parley.ErrorCode(err) != parley.ENotFound {
+		t.Errorf("deleted conversation: got %v, want not found", err)
+	}
+	if _, err := db.Escalation(ctx, ws.ID, gone.ID); parley.ErrorCode(err) != parley.ENotFound {
+		t.Errorf("escalation of a deleted conversation: got %v, want not found", err)
+	}
+	var messages int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM messages WHERE workspace_id = $1`, ws.ID).Scan(&messages); err != nil || messages != 0 {
+		t.Errorf("%d messages left (%v), want none", messages, err)
+	}
+	if c, err := db.Conversation(ctx, other.ID, kept.ConversationID, 10); err != nil || len(c.Messages) != 2 {
+		t.Errorf("other workspace's conversation %+v (%v), want it with its 2 messages", c, err)
+	}
+	if _, err := db.Escalation(ctx, other.ID, kept.ID); err != nil {
+		t.Errorf("other workspace's escalation: %v", err)
+	}
+}
