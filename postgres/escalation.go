@@ -176,15 +176,15 @@ func (db *DB) ResolveEscalation(ctx context.Context, workspaceID, id, agentID, r
 		if _, err := addMessage(ctx, tx, workspaceID, cur.ConversationID, parley.RoleHuman, reply, meta, "resolved"); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE escalations SET status = 'resolved', assignee_id = $3,
+		esc = cur
+		err = tx.QueryRow(ctx, `UPDATE escalations SET status = 'resolved', assignee_id = $3,
 				claimed_at = coalesce(claimed_at, now()), resolution = $4, resolved_at = now()
-			WHERE id = $2 AND workspace_id = $1`, workspaceID, id, agentID, reply)
+			WHERE id = $2 AND workspace_id = $1 RETURNING claimed_at, resolved_at`, workspaceID, id, agentID, reply).
+			Scan(&esc.ClaimedAt, &esc.ResolvedAt)
 		if err != nil {
 			return fmt.Errorf("resolve escalation %s: %w", id, err)
 		}
-		if esc, err = escalation(ctx, tx, workspaceID, id); err != nil {
-			return err
-		}
+		esc.Status, esc.Assignee, esc.AssigneeName, esc.Resolution = parley.StatusResolved, agentID, agent.Name, reply
 		return enqueueEvent(ctx, tx, workspaceID, "escalation.resolved", esc)
 	})
 	return esc, err

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -200,6 +201,23 @@ func TestClaimAndResolve(t *testing.T) {
 	// created ×3, claimed ×1, resolved ×2.
 	if w.Pending != 6 {
 		t.Fatalf("%d pending events, want 6", w.Pending)
+	}
+
+	// What a resolution returns is what is stored, also when an agent
+	// resolves an open escalation assigned to another.
+	e3 := escalate(t, db, ws, "", nil)
+	by := ada
+	if e3.Assignee == ada.ID {
+		by = bo
+	}
+	r3, err := db.ResolveEscalation(ctx, ws.ID, e3.ID, by.ID, "Done.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []parley.Escalation{resolved, r2, r3} {
+		if stored, err := db.Escalation(ctx, ws.ID, r.ID); err != nil || !reflect.DeepEqual(stored, r) {
+			t.Fatalf("resolution returned %+v, stored %+v (%v)", r, stored, err)
+		}
 	}
 }
 
