@@ -49,6 +49,10 @@ type SourceChunks struct {
 	Chunks []Chunk
 }
 
+// IntentGroupPrefix starts the group key of every chunk of a source with an
+// intent: the labelled examples intent classifiers learn from.
+const IntentGroupPrefix = "intent:"
+
 // GroupKey names the answer a chunk leads to: paraphrases of one intent
 // vote together; each section of an article is an answer of its own (an
 // article's chunks must not outvote short FAQ entries by their number);
@@ -56,7 +60,7 @@ type SourceChunks struct {
 func (s Source) GroupKey(c Chunk) string {
 	switch {
 	case s.Intent != "":
-		return "intent:" + s.Intent
+		return IntentGroupPrefix + s.Intent
 	case s.Kind == "article":
 		return fmt.Sprintf("source:%s#%d", s.ExternalID, c.Ordinal)
 	}

@@ -3,9 +3,6 @@ package ingest_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -23,7 +20,6 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest"
-	"github.com/parleyhq/parley/migrations"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/retrieval"
@@ -250,45 +246,8 @@ func timeCopy(t *testing.T, db *postgres.DB, rows []copyRow, model string) timin
 // store has one connection, so one backend does all its work.
 func freshSchema(t *testing.T, embedder retrieval.Embedder) *postgres.DB {
 	t.Helper()
-	ctx := context.Background()
-	base := os.Getenv("PARLEY_TEST_DATABASE_URL")
-	if base == "" {
-		base = pgtest.DefaultURL
-	}
-	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-	exec := func(sql string) error {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() {
-		if err := exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema+",public")
-	u.RawQuery = q.Encode()
-	db, err := postgres.Open(ctx, u.String(), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := migrations.Apply(ctx, db.Pool(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.EnsureVectorIndex(ctx, embedder.Model(), embedder.Dimensions()); err != nil {
+	db := pgtest.FreshDB(t, 1)
+	if err := db.EnsureVectorIndex(context.Background(), embedder.Model(), embedder.Dimensions()); err != nil {
 		t.Fatal(err)
 	}
 	return db

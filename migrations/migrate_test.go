@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/parleyhq/parley/migrations"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
@@ -68,5 +70,24 @@ func TestApplyConcurrentIsIdempotent(t *testing.T) {
 	}
 	if current != latest {
 		t.Errorf("current version %d, want %d", current, latest)
+	}
+}
+
+// Every message updates its conversation's updated_at (and an escalation or
+// a resolution its status): with neither column in an index, those updates
+// can be HOT and write no index entries.
+func TestConversationUpdatesTouchNoIndex(t *testing.T) {
+	rows, err := pgtest.DB(t).Pool().Query(context.Background(), `SELECT i.indexrelid::regclass::text
+		FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+		WHERE i.indrelid = 'conversations'::regclass AND a.attname IN ('updated_at', 'status')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 0 {
+		t.Errorf("indexes %v cover columns every message updates", names)
 	}
 }

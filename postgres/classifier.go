@@ -17,7 +17,7 @@ import (
 
 // trainingWhere selects a workspace's labelled chunks of one model: those
 // whose group key names an intent ($1 workspace, $2 model).
-const trainingWhere = `workspace_id = $1 AND embed_model = $2 AND starts_with(group_key, '` + retrieval.IntentGroupPrefix + `')`
+const trainingWhere = `workspace_id = $1 AND embed_model = $2 AND starts_with(group_key, '` + parley.IntentGroupPrefix + `')`
 
 // TrainingLabels returns the ids and group keys of a workspace's labelled
 // chunks of model, by id: what decides whether its classifier is current.

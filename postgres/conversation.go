@@ -30,6 +30,9 @@ func (db *DB) CreateConversation(ctx context.Context, workspaceID, channel strin
 // Conversation returns one of the workspace's conversations with its last
 // messages (at most limit, oldest first).
 func (db *DB) Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error) {
+	if !parley.IsID(id) {
+		return parley.Conversation{}, parley.Errorf(parley.ENotFound, "conversation %q not found", id)
+	}
 	var c parley.Conversation
 	var cust []byte
 	err := db.pool.QueryRow(ctx, `SELECT id, workspace_id, channel, customer, language, status, created_at, updated_at
@@ -167,56 +170,32 @@ func encodeMeta(meta any) ([]byte, error) {
 }
 
 // Escalate records an escalation, routed to a team and an agent, and the
-// message that tells the customer, in one transaction; when the workspace
-// has a webhook, an escalation.created event goes into the outbox in the
-// same transaction.
+// message that tells the customer, in one statement (escalateSQL); when the
+// workspace has a webhook, an escalation.created event goes into the outbox
+// in the same statement.
 func (db *DB) Escalate(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error) {
 	esc, msg, err := db.escalateRouted(ctx, e)
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return esc, msg, err
 	}
 	// No team to route to yet: the default team is created on first use.
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		teamID, team, err := route(ctx, tx, e.WorkspaceID, e.Intent, e.Tags)
-		if err != nil {
-			return err
-		}
-		var assignee, assigneeName *string
-		err = tx.QueryRow(ctx, `UPDATE agents SET last_assigned_at = clock_timestamp()
-			WHERE id = (SELECT id FROM agents WHERE workspace_id = $1 AND team_id = $2 AND active
-				ORDER BY last_assigned_at NULLS FIRST, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-			RETURNING id, name`, e.WorkspaceID, teamID).Scan(&assignee, &assigneeName)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("pick agent: %w", err)
-		}
-		ctxJSON, err := json.Marshal(e.Context)
-		if err != nil {
-			return fmt.Errorf("encode escalation context: %w", err)
-		}
-		err = tx.QueryRow(ctx, `INSERT INTO escalations (workspace_id, conversation_id, reason, team_id, assignee_id, context)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, status, created_at`,
-			e.WorkspaceID, e.ConversationID, e.Reason, teamID, assignee, ctxJSON).Scan(&esc.ID, &esc.Status, &esc.CreatedAt)
-		if err != nil {
-			return translate(err, "conversation "+e.ConversationID)
-		}
-		esc.ConversationID, esc.Reason, esc.Team, esc.Context = e.ConversationID, e.Reason, team, e.Context
-		if assignee != nil {
-			esc.Assignee, esc.AssigneeName = *assignee, *assigneeName
-		}
-		msg, err = addMessage(ctx, tx, e.WorkspaceID, e.ConversationID, parley.RoleBot, e.CustomerNotice,
-			map[string]any{"escalation_id": esc.ID, "reason": e.Reason}, "escalated")
-		if err != nil {
-			return err
-		}
-		return enqueueEvent(ctx, tx, e.WorkspaceID, "escalation.created", esc)
-	})
+	_, err = db.pool.Exec(ctx, `INSERT INTO teams (workspace_id, name)
+		SELECT w.id, `+defaultTeamSQL+` FROM workspaces w WHERE w.id = $1
+		ON CONFLICT (workspace_id, name) DO NOTHING`, e.WorkspaceID)
+	if err != nil {
+		return esc, msg, fmt.Errorf("create default team: %w", err)
+	}
+	esc, msg, err = db.escalateRouted(ctx, e)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return esc, msg, fmt.Errorf("escalate conversation %s: no team to route to", e.ConversationID)
+	}
 	return esc, msg, err
 }
 
-// escalateSQL is Escalate in one statement, for when a routing rule or the
-// default team exists (pgx.ErrNoRows otherwise): on the answer path one
-// round trip instead of seven. The webhook event carries the same fields as
-// the escalation's JSON.
+// escalateSQL is Escalate in one statement, one round trip on the answer
+// path. It returns no row when there is no team to route to: no routing
+// rule matches and the default team does not exist yet. The webhook event
+// carries the same fields as the escalation's JSON.
 const escalateSQL = `
 	WITH team AS (` + routeSQL + `), agent AS (
 		UPDATE agents SET last_assigned_at = clock_timestamp()
@@ -283,29 +262,11 @@ const routeSQL = `
 			UNION ALL
 			SELECT t.id, t.name, 1, 0, t.created_at
 			FROM teams t JOIN workspaces w ON w.id = t.workspace_id
-			WHERE t.workspace_id = $1 AND t.name = coalesce(nullif(w.settings->>'default_team', ''), 'support')
+			WHERE t.workspace_id = $1 AND t.name = ` + defaultTeamSQL + `
 		) routes ORDER BY class, priority DESC, created_at LIMIT 1`
 
-// route picks the team for an escalation: the highest-priority rule
-// matching the intent or a tag, else the workspace's default team (created
-// on first use). One query in the common case.
-func route(ctx context.Context, tx pgx.Tx, workspaceID, intent string, tags []string) (id, name string, err error) {
-	err = tx.QueryRow(ctx, routeSQL, workspaceID, intent, tags).Scan(&id, &name)
-	if err == nil {
-		return id, name, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return "", "", fmt.Errorf("route escalation: %w", err)
-	}
-	err = tx.QueryRow(ctx, `INSERT INTO teams (workspace_id, name)
-		SELECT $1, coalesce(nullif(settings->>'default_team', ''), 'support') FROM workspaces WHERE id = $1
-		ON CONFLICT (workspace_id, name) DO UPDATE SET name = EXCLUDED.name
-		RETURNING id, name`, workspaceID).Scan(&id, &name)
-	if err != nil {
-		return "", "", fmt.Errorf("create default team: %w", err)
-	}
-	return id, name, nil
-}
+// defaultTeamSQL is the name of the default team of workspace w.
+const defaultTeamSQL = `coalesce(nullif(w.settings->>'default_team', ''), 'support')`
 
 // enqueueEvent writes a webhook event to the outbox when the workspace has
 // a webhook; the delivery worker sends it.
@@ -324,17 +285,13 @@ func enqueueEvent(ctx context.Context, tx pgx.Tx, workspaceID, eventType string,
 }
 
 // DeleteConversations deletes every conversation of a workspace with its
-// messages and escalations (the eval runner clears its own workspace).
+// messages and escalations, which go with it (ON DELETE CASCADE); the eval
+// runner clears its own workspace.
 func (db *DB) DeleteConversations(ctx context.Context, workspaceID string) error {
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM escalations WHERE workspace_id = $1`, workspaceID); err != nil {
-			return fmt.Errorf("delete escalations: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM conversations WHERE workspace_id = $1`, workspaceID); err != nil {
-			return fmt.Errorf("delete conversations: %w", err)
-		}
-		return nil
-	})
+	if _, err := db.pool.Exec(ctx, `DELETE FROM conversations WHERE workspace_id = $1`, workspaceID); err != nil {
+		return fmt.Errorf("delete conversations: %w", err)
+	}
+	return nil
 }
 
 // VacuumConversations vacuums and analyzes the tables the answer path

@@ -55,3 +55,58 @@ func TestRecordCustomerMessage(t *testing.T) {
 		t.Fatalf("after recording messages the connection has synchronous_commit = %s, want on", mode)
 	}
 }
+
+// Any id but one of the workspace's conversations is not found, including
+// what is not an id at all.
+func TestConversationNotFound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	other := pgtest.Workspace(t)
+	conv, err := db.CreateConversation(ctx, other.ID, "chat", parley.Customer{}, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]string{
+		"unknown":             "0b0e8b4e-0000-4000-8000-000000000000",
+		"another workspace's": conv.ID,
+		"not an id":           "42",
+		"empty":               "",
+	} {
+		if _, err := db.Conversation(ctx, ws.ID, id, 10); parley.ErrorCode(err) != parley.ENotFound {
+			t.Errorf("%s conversation: got %v, want not found", name, err)
+		}
+	}
+}
+
+// Deleting a workspace's conversations takes their messages and
+// escalations with them, and leaves other workspaces alone.
+func TestDeleteConversations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	other := pgtest.Workspace(t)
+	gone, kept := escalate(t, db, ws, "", nil), escalate(t, db, other, "", nil)
+
+	if err := db.DeleteConversations(ctx, ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Conversation(ctx, ws.ID, gone.ConversationID, 10); parley.ErrorCode(err) != parley.ENotFound {
+		t.Errorf("deleted conversation: got %v, want not found", err)
+	}
+	if _, err := db.Escalation(ctx, ws.ID, gone.ID); parley.ErrorCode(err) != parley.ENotFound {
+		t.Errorf("escalation of a deleted conversation: got %v, want not found", err)
+	}
+	var messages int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM messages WHERE workspace_id = $1`, ws.ID).Scan(&messages); err != nil || messages != 0 {
+		t.Errorf("%d messages left (%v), want none", messages, err)
+	}
+	if c, err := db.Conversation(ctx, other.ID, kept.ConversationID, 10); err != nil || len(c.Messages) != 2 {
+		t.Errorf("other workspace's conversation %+v (%v), want it with its 2 messages", c, err)
+	}
+	if _, err := db.Escalation(ctx, other.ID, kept.ID); err != nil {
+		t.Errorf("other workspace's escalation: %v", err)
+	}
+}

@@ -176,15 +176,15 @@ func (db *DB) ResolveEscalation(ctx context.Context, workspaceID, id, agentID, r
 		if _, err := addMessage(ctx, tx, workspaceID, cur.ConversationID, parley.RoleHuman, reply, meta, "resolved"); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE escalations SET status = 'resolved', assignee_id = $3,
+		esc = cur
+		err = tx.QueryRow(ctx, `UPDATE escalations SET status = 'resolved', assignee_id = $3,
 				claimed_at = coalesce(claimed_at, now()), resolution = $4, resolved_at = now()
-			WHERE id = $2 AND workspace_id = $1`, workspaceID, id, agentID, reply)
+			WHERE id = $2 AND workspace_id = $1 RETURNING claimed_at, resolved_at`, workspaceID, id, agentID, reply).
+			Scan(&esc.ClaimedAt, &esc.ResolvedAt)
 		if err != nil {
 			return fmt.Errorf("resolve escalation %s: %w", id, err)
 		}
-		if esc, err = escalation(ctx, tx, workspaceID, id); err != nil {
-			return err
-		}
+		esc.Status, esc.Assignee, esc.AssigneeName, esc.Resolution = parley.StatusResolved, agentID, agent.Name, reply
 		return enqueueEvent(ctx, tx, workspaceID, "escalation.resolved", esc)
 	})
 	return esc, err
@@ -242,17 +242,22 @@ func (db *DB) ResolvedConversations(ctx context.Context, workspaceID string, sin
 		return nil, "", err
 	}
 	limit = max(limit, 1)
+	// The escalations resolved since (or since the cursor's time), in order
+	// of the index escalations_resolved, that are the last resolved of their
+	// conversation.
 	rows, err := db.pool.Query(ctx, `SELECT c.id, coalesce(nullif(c.language, ''), e.context->>'language', ''),
 			e.resolution, e.resolved_at,
 			coalesce(e.context->'candidates'->0->>'intent', ''),
 			coalesce(e.context->'candidates'->0->'tags', '[]')
-		FROM conversations c
-		JOIN LATERAL (SELECT x.resolution, x.resolved_at, x.context FROM escalations x
-			WHERE x.workspace_id = c.workspace_id AND x.conversation_id = c.id AND x.status = 'resolved'
-			ORDER BY x.resolved_at DESC LIMIT 1) e ON true
-		WHERE c.workspace_id = $1 AND c.status = 'resolved' AND e.resolved_at >= $2
-			AND ($3::timestamptz IS NULL OR (e.resolved_at, c.id) > ($3, $4::uuid))
-		ORDER BY e.resolved_at, c.id LIMIT $5`, workspaceID, since, afterAt, afterID, limit+1)
+		FROM escalations e
+		JOIN conversations c ON c.workspace_id = e.workspace_id AND c.id = e.conversation_id
+		WHERE e.workspace_id = $1 AND e.status = 'resolved' AND e.resolved_at >= greatest($2::timestamptz, $3::timestamptz)
+			AND ($3::timestamptz IS NULL OR (e.resolved_at, e.conversation_id) > ($3, $4::uuid))
+			AND c.status = 'resolved'
+			AND NOT EXISTS (SELECT FROM escalations later
+				WHERE later.workspace_id = e.workspace_id AND later.conversation_id = e.conversation_id
+					AND later.status = 'resolved' AND (later.resolved_at, later.id) > (e.resolved_at, e.id))
+		ORDER BY e.resolved_at, e.conversation_id LIMIT $5`, workspaceID, since, afterAt, afterID, limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list resolved conversations: %w", err)
 	}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -201,6 +202,23 @@ func TestClaimAndResolve(t *testing.T) {
 	if w.Pending != 6 {
 		t.Fatalf("%d pending events, want 6", w.Pending)
 	}
+
+	// What a resolution returns is what is stored, also when an agent
+	// resolves an open escalation assigned to another.
+	e3 := escalate(t, db, ws, "", nil)
+	by := ada
+	if e3.Assignee == ada.ID {
+		by = bo
+	}
+	r3, err := db.ResolveEscalation(ctx, ws.ID, e3.ID, by.ID, "Done.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []parley.Escalation{resolved, r2, r3} {
+		if stored, err := db.Escalation(ctx, ws.ID, r.ID); err != nil || !reflect.DeepEqual(stored, r) {
+			t.Fatalf("resolution returned %+v, stored %+v (%v)", r, stored, err)
+		}
+	}
 }
 
 func TestListEscalations(t *testing.T) {
@@ -322,5 +340,30 @@ func TestResolvedConversations(t *testing.T) {
 	}
 	if convs, _, err = db.ResolvedConversations(ctx, ws.ID, time.Now().Add(time.Hour), "", 10); err != nil || len(convs) != 0 {
 		t.Fatalf("since the future: %d conversations (%v)", len(convs), err)
+	}
+
+	// Escalated and resolved again, a conversation is exported once, with
+	// its latest resolution; escalated again and not yet resolved, not at all.
+	again := func(e parley.Escalation) parley.Escalation {
+		t.Helper()
+		next, _, err := db.Escalate(ctx, parley.NewEscalation{
+			WorkspaceID: ws.ID, ConversationID: e.ConversationID, Reason: parley.ReasonHumanRequested,
+			CustomerNotice: "A person will reply soon.", Context: parley.EscalationContext{Question: "And now?", Candidates: []byte("[]")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return next
+	}
+	if _, err := db.ResolveEscalation(ctx, ws.ID, again(e1).ID, ada.ID, "Second answer."); err != nil {
+		t.Fatal(err)
+	}
+	again(e3)
+	convs, next, err = db.ResolvedConversations(ctx, ws.ID, start, "", 10)
+	if err != nil || len(convs) != 1 || next != "" {
+		t.Fatalf("after escalating again: %+v, next %q (%v); want one conversation, no cursor", convs, next, err)
+	}
+	if c := convs[0]; c.ID != e1.ConversationID || c.Resolution != "Second answer." || c.Intent != "" || len(c.Messages) != 5 {
+		t.Fatalf("conversation resolved twice: %+v, want its second resolution and 5 messages", c)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -82,13 +81,11 @@ func (db *DB) TouchIngestJobs(ctx context.Context, counts map[string]any) error 
 	return nil
 }
 
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
-
 // IngestJob returns one job of a workspace's knowledge base. A job that is
 // still queued or running but whose runner has not reported for staleAfter
 // is failed first with StaleJobError: its server died.
 func (db *DB) IngestJob(ctx context.Context, workspaceID, kbID, id string, staleAfter time.Duration) (parley.IngestJob, error) {
-	if !uuidPattern.MatchString(id) {
+	if !parley.IsID(id) {
 		return parley.IngestJob{}, parley.Errorf(parley.ENotFound, "ingest job %q not found", id)
 	}
 	rows, err := db.pool.Query(ctx, `

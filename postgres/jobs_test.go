@@ -63,6 +63,7 @@ func TestIngestJobLifecycle(t *testing.T) {
 		{"other knowledge base", ws.ID, "00000000-0000-0000-0000-000000000000", job.ID},
 		{"unknown id", ws.ID, kb.ID, "00000000-0000-0000-0000-000000000000"},
 		{"not a uuid", ws.ID, kb.ID, "42"},
+		{"id without its hyphens", ws.ID, kb.ID, strings.ReplaceAll(job.ID, "-", "")},
 	} {
 		if _, err := db.IngestJob(ctx, tt.ws, tt.kb, tt.id, time.Minute); parley.ErrorCode(err) != parley.ENotFound {
 			t.Errorf("%s: %v, want not found", tt.name, err)

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -78,6 +79,54 @@ func TestRoutingWithoutAgents(t *testing.T) {
 	e := escalate(t, db, ws, "", nil)
 	if e.Team != "support" || e.Assignee != "" {
 		t.Fatalf("team %q assignee %q, want the default team (created on use) and nobody", e.Team, e.Assignee)
+	}
+}
+
+// The first escalations of a workspace create its default team, the one
+// its settings name, once however many arrive at the same time.
+func TestFirstEscalationsCreateTheDefaultTeam(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	settings := ws.Settings
+	settings.DefaultTeam = "front-desk"
+	if _, err := db.UpdateSettings(ctx, ws.ID, settings); err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		got   = make([]parley.Escalation, n)
+		errs  = make([]error, n)
+	)
+	for i := range n {
+		conv, err := db.CreateConversation(ctx, ws.ID, "chat", parley.Customer{}, "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			<-start
+			got[i], _, errs[i] = db.Escalate(ctx, parley.NewEscalation{
+				WorkspaceID: ws.ID, ConversationID: conv.ID, Reason: parley.ReasonHumanRequested,
+				CustomerNotice: "Someone will reply.", Context: parley.EscalationContext{Question: "a person please"},
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || got[i].Team != "front-desk" {
+			t.Errorf("escalation %d: team %q (%v), want front-desk", i, got[i].Team, errs[i])
+		}
+	}
+	list, err := db.ListTeams(ctx, ws.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Name != "front-desk" {
+		t.Fatalf("teams %+v, want front-desk only", list)
 	}
 }
 

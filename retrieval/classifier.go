@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 )
@@ -95,9 +94,6 @@ func softmax(z []float64) {
 		z[i] /= sum
 	}
 }
-
-// IntentGroupPrefix starts the group key of every labelled example.
-const IntentGroupPrefix = "intent:"
 
 // Example is one labelled vector to learn from.
 type Example struct {
@@ -315,7 +311,7 @@ func TrainingHash(ids []int64, groups []string, opts TrainOptions) string {
 // TrainerStore is what a Trainer needs from the database.
 type TrainerStore interface {
 	// TrainingLabels returns the ids and group keys of the workspace's
-	// chunks of model whose group key starts with IntentGroupPrefix, by id.
+	// chunks of model whose group key starts with parley.IntentGroupPrefix, by id.
 	TrainingLabels(ctx context.Context, workspaceID, model string) (ids []int64, groups []string, err error)
 	// TrainingExamples streams the same chunks, with their vectors, by id.
 	TrainingExamples(ctx context.Context, workspaceID, model string, fn func(Example) error) error
@@ -430,9 +426,6 @@ func enoughClasses(groups []string, min int) bool {
 	}
 	return n >= 2
 }
-
-// IsIntentGroup reports whether a group key names a labelled intent.
-func IsIntentGroup(group string) bool { return strings.HasPrefix(group, IntentGroupPrefix) }
 
 // ClassifierSource reads stored classifiers.
 type ClassifierSource interface {

@@ -421,7 +421,7 @@ func TestClassifierQualityBanking77(t *testing.T) {
 	queries, _ := localEmbedTimed(t, emb, test.texts)
 	examples := make([]retrieval.Example, len(knowledge))
 	for i, v := range knowledge {
-		examples[i] = retrieval.Example{ID: int64(i), Group: retrieval.IntentGroupPrefix + train.labels[i], Vector: v}
+		examples[i] = retrieval.Example{ID: int64(i), Group: parley.IntentGroupPrefix + train.labels[i], Vector: v}
 	}
 	var times []time.Duration
 	var c *retrieval.Classifier
@@ -439,7 +439,7 @@ func TestClassifierQualityBanking77(t *testing.T) {
 	for i, q := range queries {
 		p := c.Probabilities(q)
 		k := argmax(p)
-		ok := c.Classes[k] == retrieval.IntentGroupPrefix+test.labels[i]
+		ok := c.Classes[k] == parley.IntentGroupPrefix+test.labels[i]
 		if ok {
 			right++
 		}

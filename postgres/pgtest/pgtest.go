@@ -3,7 +3,8 @@
 // Each test binary (one per package) gets its own schema, created and
 // migrated on first use and dropped when the tests end; each test gets its
 // own workspace, so tests never see each other's rows and may run in
-// parallel. Use it from TestMain:
+// parallel. (A test that needs empty tables and indexes gets a schema of
+// its own from FreshDB.) Use it from TestMain:
 //
 //	func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 //
@@ -62,14 +63,47 @@ func Run(m *testing.M) int {
 // DB returns the package's migrated database.
 func DB(t testing.TB) *postgres.DB {
 	t.Helper()
+	skipShort(t)
+	shared.once.Do(setup)
+	if shared.err != nil {
+		fail(t, shared.err)
+	}
+	return shared.db
+}
+
+// FreshDB returns a store with a pool of maxConns connections on a newly
+// created and migrated schema of its own, dropped when the test ends: for
+// tests that need empty tables and indexes, not a workspace of the shared
+// schema (a benchmark's first load).
+func FreshDB(t testing.TB, maxConns int32) *postgres.DB {
+	t.Helper()
+	skipShort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	schema := schemaName()
+	db, _, err := openSchema(ctx, schema, maxConns)
+	if err != nil {
+		fail(t, err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		if err := dropSchema(schema); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return db
+}
+
+func skipShort(t testing.TB) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping database test in -short mode")
 	}
-	shared.once.Do(setup)
-	if shared.err != nil {
-		t.Fatalf("test database: %v\n(start it with `make test` or scripts/db-setup.sh, or set PARLEY_TEST_DATABASE_URL)", shared.err)
-	}
-	return shared.db
+}
+
+func fail(t testing.TB, err error) {
+	t.Helper()
+	t.Fatalf("test database: %v\n(start it with `make test` or scripts/db-setup.sh, or set PARLEY_TEST_DATABASE_URL)", err)
 }
 
 // URL returns a connection URL for the package's schema, for code under test
@@ -97,38 +131,57 @@ func Workspace(t testing.TB) parley.Workspace {
 }
 
 func setup() {
-	base := baseURL()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	shared.schema = schemaName()
+	shared.db, shared.url, shared.err = openSchema(ctx, shared.schema, 8)
+}
 
+// schemaName names a new schema after the test binary (its package).
+func schemaName() string {
 	pkg := strings.TrimSuffix(filepath.Base(os.Args[0]), ".test")
-	shared.schema = "t_" + regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(pkg), "_") + "_" + randomHex(4)
+	return "t_" + regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(pkg), "_") + "_" + randomHex(4)
+}
 
+// openSchema creates schema, opens a pool of maxConns connections with it
+// first on the search_path, and migrates it; it returns the store and its
+// URL. On failure nothing is left behind.
+func openSchema(ctx context.Context, schema string, maxConns int32) (*postgres.DB, string, error) {
+	base := baseURL()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		shared.err = fmt.Errorf("connect to %s: %w", redact(base), err)
-		return
+		return nil, "", fmt.Errorf("connect to %s: %w", redact(base), err)
 	}
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{shared.schema}.Sanitize())
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
 	conn.Close(ctx)
 	if err != nil {
-		shared.err = fmt.Errorf("create schema %s: %w", shared.schema, err)
-		return
+		return nil, "", fmt.Errorf("create schema %s: %w", schema, err)
 	}
+	db, u, err := migrate(ctx, base, schema, maxConns)
+	if err != nil {
+		if derr := dropSchema(schema); derr != nil {
+			err = fmt.Errorf("%w (and drop schema %s: %v)", err, schema, derr)
+		}
+		return nil, "", err
+	}
+	return db, u, nil
+}
 
-	shared.url, err = withSearchPath(base, shared.schema)
+// migrate opens a pool on the new schema and migrates it.
+func migrate(ctx context.Context, base, schema string, maxConns int32) (*postgres.DB, string, error) {
+	u, err := withSearchPath(base, schema)
 	if err != nil {
-		shared.err = err
-		return
+		return nil, "", err
 	}
-	shared.db, err = postgres.Open(ctx, shared.url, 8)
+	db, err := postgres.Open(ctx, u, maxConns)
 	if err != nil {
-		shared.err = err
-		return
+		return nil, "", err
 	}
-	if _, err := migrations.Apply(ctx, shared.db.Pool(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		shared.err = err
+	if _, err := migrations.Apply(ctx, db.Pool(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		db.Close()
+		return nil, "", err
 	}
+	return db, u, nil
 }
 
 func withSearchPath(raw, schema string) (string, error) {
