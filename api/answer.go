@@ -85,12 +85,7 @@ func answerSteps(t reply.Timings) []answerStep {
 // getConversation returns a conversation with its transcript (the last 500
 // messages).
 func (s *Server) getConversation(c *gin.Context) {
-	id := c.Param("id")
-	if !parley.IsID(id) {
-		fail(c, parley.Errorf(parley.ENotFound, "conversation %q not found", id))
-		return
-	}
-	conv, err := s.store.Conversation(c.Request.Context(), principal(c).Workspace.ID, id, 500)
+	conv, err := s.store.Conversation(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), 500)
 	if err != nil {
 		fail(c, err)
 		return

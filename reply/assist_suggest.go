@@ -167,9 +167,6 @@ func (a *Assistant) history(ctx context.Context, workspaceID string, req Suggest
 	if req.ConversationID == "" {
 		return req.Messages, "", nil
 	}
-	if !parley.IsID(req.ConversationID) {
-		return nil, "", parley.Errorf(parley.ENotFound, "conversation %q not found", req.ConversationID)
-	}
 	conv, err := a.engine.store.Conversation(ctx, workspaceID, req.ConversationID, historyTurns)
 	if err != nil {
 		return nil, "", err

@@ -25,9 +25,6 @@ const summaryTurns = 200
 // Summarize writes a short handover summary of one of the workspace's
 // conversations, in language (the workspace's first language when empty).
 func (a *Assistant) Summarize(ctx context.Context, ws parley.Workspace, conversationID, language string) (Summary, error) {
-	if !parley.IsID(conversationID) {
-		return Summary{}, parley.Errorf(parley.ENotFound, "conversation %q not found", conversationID)
-	}
 	if err := checkLanguage("language", language); err != nil {
 		return Summary{}, err
 	}

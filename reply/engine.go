@@ -24,6 +24,8 @@ type Store interface {
 	// conversation when conversationID is empty. Its commit need not be
 	// flushed to disk on its own: the engine's next write is, with it.
 	RecordCustomerMessage(ctx context.Context, workspaceID, conversationID, channel string, customer parley.Customer, language, text string, meta any) (parley.Conversation, parley.Message, error)
+	// Conversation reads a conversation; any id it does not hold, malformed
+	// ones included, is parley.ENotFound.
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
 	AddMessage(ctx context.Context, workspaceID, conversationID, role, text string, meta any) (parley.Message, error)
 	Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error)
@@ -269,9 +271,6 @@ const historyTurns = 50
 func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Workspace) (parley.Conversation, error) {
 	if req.ConversationID == "" {
 		return parley.Conversation{Channel: req.Channel, Customer: req.Customer, Language: req.Customer.Language}, nil
-	}
-	if !parley.IsID(req.ConversationID) {
-		return parley.Conversation{}, parley.Errorf(parley.ENotFound, "conversation %q not found", req.ConversationID)
 	}
 	return e.store.Conversation(ctx, ws.ID, req.ConversationID, historyTurns)
 }

@@ -280,8 +280,8 @@ func TestDeliveryRetriesUntilAccepted(t *testing.T) {
 	stop()
 	rc.check(ids, 3)
 
-	// The first escalation creates the default team (written step by
-	// step); the others are written in one statement. Both events carry the
+	// The first escalation finds no team, creates the default one and is
+	// routed again; the others are routed at once. Both events carry the
 	// whole escalation.
 	for _, id := range []string{ids[0], ids[len(ids)-1]} {
 		_, body := rc.get(id)
