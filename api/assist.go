@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -117,15 +116,7 @@ func (s *Server) streamSuggestions(c *gin.Context, a Assistant, req reply.Sugges
 }
 
 func assistBoolQuery(c *gin.Context, key string) (bool, error) {
-	raw, ok := c.GetQuery(key)
-	if !ok || raw == "" {
-		return false, nil
-	}
-	v, err := strconv.ParseBool(raw)
-	if err != nil {
-		return false, parley.Errorf(parley.EInvalid, "%s must be true or false, got %q", key, raw)
-	}
-	return v, nil
+	return parseBool(key, c.Query(key))
 }
 
 type translateRequest struct {

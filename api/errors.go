@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -57,6 +58,18 @@ func fail(c *gin.Context, err error) {
 		logger(c).ErrorContext(c.Request.Context(), "request failed", "err", err.Error())
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: requestID(c)}})
+}
+
+// parseBool reads a true/false parameter; empty is false.
+func parseBool(name, raw string) (bool, error) {
+	if raw == "" {
+		return false, nil
+	}
+	v, err := strconv.ParseBool(raw)
+	if err != nil {
+		return false, parley.Errorf(parley.EInvalid, "%s must be true or false, got %q", name, raw)
+	}
+	return v, nil
 }
 
 // bindJSON decodes the request body into v, rejecting unknown fields,

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -282,15 +281,7 @@ func first(values []string) string {
 }
 
 func formBool(form map[string][]string, name string) (bool, error) {
-	v := first(form[name])
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, parley.Errorf(parley.EInvalid, "form field %s must be true or false, got %q", name, v)
-	}
-	return b, nil
+	return parseBool("form field "+name, first(form[name]))
 }
 
 // jsonUpload is the JSON form of an upload: FAQ entries as records, or

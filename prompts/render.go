@@ -103,7 +103,9 @@ func titled(title, text string) string {
 	return "Title: " + title + "\n\n" + text
 }
 
-func checkLanguage(field, code string) error {
+// CheckLanguage returns the invalid-input error for a field whose code is
+// not a language code.
+func CheckLanguage(field, code string) error {
 	if !ValidLanguage(code) {
 		return parley.Errorf(parley.EInvalid, "%s %q is not a language code such as en, de or pt-BR", field, code)
 	}

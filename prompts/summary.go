@@ -21,7 +21,7 @@ type summaryData struct {
 // Summary renders the handover summary prompt with as many of the latest
 // turns as the context holds.
 func (r *Renderer) Summary(in SummaryInput) (Prompt, error) {
-	if err := checkLanguage("language", in.Language); err != nil {
+	if err := CheckLanguage("language", in.Language); err != nil {
 		return Prompt{}, err
 	}
 	avail := r.contextTokens - SummaryReplyTokens

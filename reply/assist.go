@@ -55,11 +55,12 @@ func checkText(field, text string, max int) error {
 	return nil
 }
 
+// checkLanguage checks an optional language code.
 func checkLanguage(field, code string) error {
-	if code != "" && !prompts.ValidLanguage(code) {
-		return parley.Errorf(parley.EInvalid, "%s %q is not a language code such as en, de or pt-BR", field, code)
+	if code == "" {
+		return nil
 	}
-	return nil
+	return prompts.CheckLanguage(field, code)
 }
 
 // markerLine matches a data-block marker a model echoed back.
