@@ -6,11 +6,23 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/prompts/openai"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
+
+// newPipeline returns the ingest pipeline writing to db with the embedder's
+// vectors, and the tokenizer its chunker counts with.
+func newPipeline(db *postgres.DB, embedder retrieval.Embedder) (*ingest.Pipeline, *prompts.Tokenizer, error) {
+	tok, err := prompts.NewTokenizer()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), tok, nil
+}
 
 // newEmbedder returns the configured embedder: the local one, or an
 // OpenAI-compatible endpoint.

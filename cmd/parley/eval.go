@@ -7,9 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/parleyhq/parley/evals"
-	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/postgres"
-	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
@@ -121,12 +119,11 @@ func newSuiteRunner(a *app, db *postgres.DB, engineLog *slog.Logger, classifier 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	tok, err := prompts.NewTokenizer()
+	pipe, _, err := newPipeline(db, embedder)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	engine := reply.New(db, embedder, reply.NewLanguageDetector(), engineLog)
-	pipe := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
 	runner := evals.NewRunner(db, engine, pipe, a.log)
 	if classifier {
 		runner.WithTrainer(retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model())

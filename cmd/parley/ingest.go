@@ -10,7 +10,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/parleyhq/parley/ingest"
-	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/retrieval"
 )
 
@@ -90,15 +89,14 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	tok, err := prompts.NewTokenizer()
-	if err != nil {
-		return err
-	}
 	embedder, err := newEmbedder(a.cfg)
 	if err != nil {
 		return err
 	}
-	pipe := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
+	pipe, _, err := newPipeline(db, embedder)
+	if err != nil {
+		return err
+	}
 	bar := newProgress(a, "embedding and writing")
 	res, err := pipe.Run(ctx, ingest.Request{
 		WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs, Prune: *prune, DryRun: *dryRun,

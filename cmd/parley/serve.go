@@ -15,7 +15,6 @@ import (
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/postgres"
-	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
@@ -40,11 +39,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	a.log.Info("loading language models")
 	engine := reply.New(db, embedder, reply.NewLanguageDetector(), a.log)
 
-	tok, err := prompts.NewTokenizer()
+	pipeline, tok, err := newPipeline(db, embedder)
 	if err != nil {
 		return err
 	}
-	pipeline := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
