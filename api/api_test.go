@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
@@ -30,10 +31,11 @@ func TestMain(m *testing.M) {
 
 // env is one test's server and a workspace with a key of each role.
 type env struct {
-	t    *testing.T
-	srv  *httptest.Server
-	ws   parley.Workspace
-	keys map[parley.Role]string
+	t      *testing.T
+	srv    *httptest.Server
+	server *api.Server
+	ws     parley.Workspace
+	keys   map[parley.Role]string
 }
 
 const testBodyLimit = 4096
@@ -60,8 +62,13 @@ func newEnvWith(t *testing.T, set func(*api.Options)) *env {
 	}
 	s := api.New(db, engine, opts)
 	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	e := &env{t: t, srv: srv, ws: pgtest.Workspace(t), keys: map[parley.Role]string{}}
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
+	e := &env{t: t, srv: srv, server: s, ws: pgtest.Workspace(t), keys: map[parley.Role]string{}}
 	for _, role := range []parley.Role{parley.RoleWidget, parley.RoleAgent, parley.RoleAdmin} {
 		_, secret, err := db.CreateKey(context.Background(), e.ws.ID, "test", role)
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,8 +27,6 @@ import (
 	"github.com/parleyhq/parley/retrieval"
 )
 
-var assistTokenizer = sync.OnceValues(prompts.NewTokenizer)
-
 const assistBodyLimit = 64 << 10
 
 // newAssistEnv is newEnv with agent assist; llm is the fake model server,
@@ -38,8 +35,7 @@ func newAssistEnv(t *testing.T, llm *openaitest.Server, timeout time.Duration) *
 	t.Helper()
 	db := pgtest.DB(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	engine := reply.New(db, retrieval.NewLocal(), detector, log)
-	tok, err := assistTokenizer()
+	tok, err := testTokenizer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,25 +57,10 @@ func newAssistEnv(t *testing.T, llm *openaitest.Server, timeout time.Duration) *
 		}
 		model = prompts.Observe(m, "test-model", metrics, tok, log)
 	}
-	s := api.New(db, engine, api.Options{
-		Logger:       log,
-		MaxBodyBytes: assistBodyLimit,
-		Ready:        db.Ping,
-		Metrics:      reg,
-		Version:      "test",
-		Assistant:    reply.NewAssistant(engine, model, render),
+	return newEnvWith(t, func(o *api.Options) {
+		o.MaxBodyBytes, o.Metrics = assistBodyLimit, reg
+		o.Assistant = reply.NewAssistant(reply.New(db, retrieval.NewLocal(), detector, log), model, render)
 	})
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	e := &env{t: t, srv: srv, ws: pgtest.Workspace(t), keys: map[parley.Role]string{}}
-	for _, role := range []parley.Role{parley.RoleWidget, parley.RoleAgent, parley.RoleAdmin} {
-		_, secret, err := db.CreateKey(context.Background(), e.ws.ID, "test", role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.keys[role] = secret
-	}
-	return e
 }
 
 var assistSeedMu sync.Mutex
@@ -91,7 +72,6 @@ const refundAnswer = "Orders that have not arrived within 7 working days are ref
 func (e *env) seedAssist() string {
 	e.t.Helper()
 	db := pgtest.DB(e.t)
-	tok, _ := assistTokenizer()
 	kb, _, err := db.EnsureKB(context.Background(), e.ws.ID, "faq")
 	if err != nil {
 		e.t.Fatal(err)
@@ -104,7 +84,7 @@ func (e *env) seedAssist() string {
 		{ExternalID: "giftcard", Kind: ingest.KindFAQ, Title: "Gift cards", Intent: "giftcard",
 			Question: "Do gift cards expire?", Answer: "Gift cards never expire."},
 	}
-	pipe := ingest.NewPipeline(db, retrieval.NewLocal(), ingest.NewChunker(tok, ingest.ChunkOptions{}))
+	pipe := testPipeline(e.t)
 	// One ingest at a time: concurrent first ingests race to create the
 	// same vector index (CREATE INDEX IF NOT EXISTS is not safe for that).
 	assistSeedMu.Lock()
@@ -278,7 +258,7 @@ func TestAssistWithModel(t *testing.T) {
 	// a prompt within the context budget.
 	req := llm.Requests()[0]
 	msgs := req.Messages()
-	tok, _ := assistTokenizer()
+	tok, _ := testTokenizer()
 	var pm []prompts.Message
 	for _, m := range msgs {
 		pm = append(pm, prompts.Message{Role: m.Role, Content: m.Content})

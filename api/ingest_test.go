@@ -6,11 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +18,6 @@ import (
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/prompts"
-	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
 
@@ -41,42 +37,19 @@ func testPipeline(t *testing.T) *ingest.Pipeline {
 // "faq" created.
 type ingestEnv struct {
 	*env
-	server *api.Server
-	admin  string
+	admin string
 }
 
 // newIngestEnv starts a server with uploads on; set changes its options.
 func newIngestEnv(t *testing.T, set func(*api.Options)) *ingestEnv {
 	t.Helper()
-	db := pgtest.DB(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts := api.Options{
-		Logger:       log,
-		MaxBodyBytes: testBodyLimit,
-		Ready:        db.Ping,
-		Version:      "test",
-		Ingester:     testPipeline(t),
-	}
-	if set != nil {
-		set(&opts)
-	}
-	s := api.New(db, reply.New(db, retrieval.NewLocal(), detector, log), opts)
-	srv := httptest.NewServer(s)
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
-	e := &env{t: t, srv: srv, ws: pgtest.Workspace(t), keys: map[parley.Role]string{}}
-	for _, role := range []parley.Role{parley.RoleWidget, parley.RoleAgent, parley.RoleAdmin} {
-		_, secret, err := db.CreateKey(context.Background(), e.ws.ID, "test", role)
-		if err != nil {
-			t.Fatal(err)
+	e := newEnvWith(t, func(o *api.Options) {
+		o.Ingester = testPipeline(t)
+		if set != nil {
+			set(o)
 		}
-		e.keys[role] = secret
-	}
-	ie := &ingestEnv{env: e, server: s, admin: e.keys[parley.RoleAdmin]}
+	})
+	ie := &ingestEnv{env: e, admin: e.keys[parley.RoleAdmin]}
 	if status, body := e.do("POST", "/v1/knowledge-bases", ie.admin, `{"name": "faq"}`); status != 201 {
 		t.Fatalf("create knowledge base: %d %v", status, body)
 	}
