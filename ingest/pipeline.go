@@ -162,9 +162,11 @@ func (p *Pipeline) plan(ctx context.Context, req Request) (*Plan, error) {
 	if len(req.Docs) == 0 {
 		return nil, parley.Errorf(parley.EInvalid, "nothing to ingest: the upload has no entries")
 	}
-	if err := checkUniqueIDs(req.Docs); err != nil {
+	docs, err := uniqueDocs(req.Docs)
+	if err != nil {
 		return nil, err
 	}
+	req.Docs = docs
 	existing, err := p.store.SourceHashes(ctx, req.WorkspaceID, req.KBID)
 	if err != nil {
 		return nil, err
@@ -312,18 +314,18 @@ func (p *Pipeline) storedHash(d Document) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// checkUniqueIDs rejects an upload in which two documents claim one
-// external id (in different files: each loader checks its own file).
-func checkUniqueIDs(docs []Document) error {
-	seen := make(map[string]string, len(docs))
+// uniqueDocs applies the loaders' rule for repeated ids to documents
+// loaded from several inputs (files of an upload, paths of the CLI): an
+// FAQ entry repeated with the same answer is kept once, any other repeat
+// is an error naming both.
+func uniqueDocs(docs []Document) ([]Document, error) {
+	c := newCollector(LoadOptions{MaxRecords: len(docs)})
 	for _, d := range docs {
-		if first, dup := seen[d.ExternalID]; dup {
-			return &InputError{Origin: d.Origin, Field: "id",
-				Msg: fmt.Sprintf("id %q is also used at %s", d.ExternalID, first)}
+		if err := c.add(d); err != nil {
+			return nil, err
 		}
-		seen[d.ExternalID] = d.Origin
 	}
-	return nil
+	return c.docs, nil
 }
 
 func countMissing(existing map[string]string, keep []string) int {

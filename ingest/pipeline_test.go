@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -179,6 +180,31 @@ func TestPipelineRejectsBadRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Several inputs follow the rule one file follows: an FAQ entry repeated
+// with the same answer is written once, the same question with another
+// answer is an error naming both places.
+func TestPipelineRepeatsAcrossFiles(t *testing.T) {
+	t.Parallel()
+	e := newPipelineEnv(t)
+	file := func(name, csv string) []ingest.Document {
+		docs, _, err := load(t, name, csv, ingest.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return docs
+	}
+	a := file("a.csv", "question,answer\nHow long is delivery?,Two days.\nDo you ship abroad?,Yes.\n")
+	same := file("b.csv", "question,answer\nHow long is delivery?,Two days.\n")
+	other := file("c.csv", "question,answer\nHow long is delivery?,Three days.\n")
+
+	res, err := e.pipe.Run(context.Background(), ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Docs: append(slices.Clone(a), same...)})
+	if err != nil || res.Added != 2 || len(e.sources(t)) != 2 {
+		t.Fatalf("a repeated entry: %+v, %v, sources %v; want 2 added", res, err, e.sources(t))
+	}
+	_, err = e.pipe.Run(context.Background(), ingest.Request{WorkspaceID: e.ws, KBID: e.kb, Docs: append(slices.Clone(a), other...)})
+	wantInputError(t, err, "c.csv:2", "question", "a.csv:2")
 }
 
 // An ingest larger than DeferAbove is planned but not written; the plan,
