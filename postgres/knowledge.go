@@ -10,15 +10,19 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-var kbName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+// objectName is the form of knowledge base and team names.
+var objectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
-// ValidKBName checks a knowledge base name.
-func ValidKBName(name string) error {
-	if !kbName.MatchString(name) {
-		return parley.Errorf(parley.EInvalid, "knowledge base name %q: use 1-63 letters, digits, '.', '_' or '-'", name)
+// checkName checks the name of a knowledge base or team (what names it).
+func checkName(what, name string) error {
+	if !objectName.MatchString(name) {
+		return parley.Errorf(parley.EInvalid, "%s name %q: use 1-63 letters, digits, '.', '_' or '-'", what, name)
 	}
 	return nil
 }
+
+// ValidKBName checks a knowledge base name.
+func ValidKBName(name string) error { return checkName("knowledge base", name) }
 
 // EnsureKB returns the workspace's knowledge base named name, creating it if
 // missing. created reports whether it was created.

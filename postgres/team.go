@@ -13,8 +13,6 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-var teamName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-
 // Limits on what agents and rules hold.
 const (
 	maxAgentName   = 200
@@ -30,8 +28,8 @@ var emailPattern = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
 // CreateTeam creates a team; an existing name is a conflict.
 func (db *DB) CreateTeam(ctx context.Context, workspaceID, name string) (parley.Team, error) {
 	t := parley.Team{Name: name}
-	if !teamName.MatchString(name) {
-		return t, parley.Errorf(parley.EInvalid, "team name %q: use 1-63 letters, digits, '.', '_' or '-'", name)
+	if err := checkName("team", name); err != nil {
+		return t, err
 	}
 	err := db.pool.QueryRow(ctx, `INSERT INTO teams (workspace_id, name) VALUES ($1, $2) RETURNING id, created_at`,
 		workspaceID, name).Scan(&t.ID, &t.CreatedAt)
