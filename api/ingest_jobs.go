@@ -180,8 +180,9 @@ func (j *jobs) run(ctx context.Context, log *slog.Logger, store Store, ing Inges
 	case ctx.Err() != nil: // only Close cancels a job
 		j.finish(ctx, store, id, parley.JobFailed, final, "cancelled: the server shut down before the job finished; nothing was written, upload again", log)
 	default:
-		text := parley.ErrorMessage(ingestError(err))
-		if parley.ErrorCode(ingestError(err)) == parley.EInternal {
+		failure := ingestError(err)
+		text := parley.ErrorMessage(failure)
+		if parley.ErrorCode(failure) == parley.EInternal {
 			log.ErrorContext(ctx, "ingest job failed", "err", err.Error())
 			text = "internal error (logged with job id " + id + ")"
 		}
