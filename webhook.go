@@ -12,7 +12,7 @@ const MaxWebhookURL = 2048
 // ParseWebhookURL checks that raw can be a webhook's URL: an absolute
 // http:// or https:// URL with a host, without user:password@ and without a
 // #fragment, at most MaxWebhookURL bytes. Which addresses it may reach is
-// not its business: see reply.DestinationPolicy.
+// not its business: see webhook.DestinationPolicy.
 func ParseWebhookURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	switch {

@@ -11,7 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/assist"
 )
 
 // assistant returns the configured assistant, or answers 503.
@@ -55,7 +55,7 @@ func (s *Server) suggestions(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	req := reply.SuggestRequest{
+	req := assist.SuggestRequest{
 		Workspace: principal(c).Workspace, ConversationID: body.ConversationID,
 		Limit: body.Limit, Tone: body.Tone, Language: body.Language,
 	}
@@ -78,7 +78,7 @@ func (s *Server) suggestions(c *gin.Context) {
 // first event are ordinary JSON errors; after it, an "error" event. The
 // request's context goes down to the model, so a client that disconnects
 // cancels the model call.
-func (s *Server) streamSuggestions(c *gin.Context, a Assistant, req reply.SuggestRequest) {
+func (s *Server) streamSuggestions(c *gin.Context, a Assistant, req assist.SuggestRequest) {
 	ctx := c.Request.Context()
 	started := false
 	send := func(event string, data any) error {
@@ -92,7 +92,7 @@ func (s *Server) streamSuggestions(c *gin.Context, a Assistant, req reply.Sugges
 		c.Writer.Flush()
 		return ctx.Err() // the client went away: stop
 	}
-	req.OnKnowledge = func(res reply.Suggestions) error { return send("knowledge", res) }
+	req.OnKnowledge = func(res assist.Suggestions) error { return send("knowledge", res) }
 	req.OnDelta = func(text string) error { return send("delta", gin.H{"text": text}) }
 
 	res, err := a.Suggest(ctx, req)
@@ -141,7 +141,7 @@ func (s *Server) translate(c *gin.Context) {
 		fail(c, parley.Errorf(parley.EInvalid, "text is required"))
 		return
 	}
-	res, err := a.Translate(c.Request.Context(), reply.TranslateRequest{
+	res, err := a.Translate(c.Request.Context(), assist.TranslateRequest{
 		Workspace: principal(c).Workspace, Text: *body.Text,
 		TargetLanguage: body.TargetLanguage, SourceLanguage: body.SourceLanguage,
 	})
@@ -171,7 +171,7 @@ func (s *Server) rewrite(c *gin.Context) {
 		fail(c, parley.Errorf(parley.EInvalid, "text is required"))
 		return
 	}
-	res, err := a.Rewrite(c.Request.Context(), reply.RewriteRequest{
+	res, err := a.Rewrite(c.Request.Context(), assist.RewriteRequest{
 		Workspace: principal(c).Workspace, Text: *body.Text,
 		Action: body.Action, Instruction: body.Instruction, Language: body.Language,
 	})

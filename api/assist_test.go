@@ -18,20 +18,22 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/llm"
+	"github.com/parleyhq/parley/llm/openai"
+	"github.com/parleyhq/parley/llm/openai/openaitest"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/prompts"
-	"github.com/parleyhq/parley/prompts/openai"
-	"github.com/parleyhq/parley/prompts/openai/openaitest"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
 
 const assistBodyLimit = 64 << 10
 
-// newAssistEnv is newEnv with agent assist; llm is the fake model server,
+// newAssistEnv is newEnv with agent assist; fake is the fake model server,
 // nil for none.
-func newAssistEnv(t *testing.T, llm *openaitest.Server, timeout time.Duration) *env {
+func newAssistEnv(t *testing.T, fake *openaitest.Server, timeout time.Duration) *env {
 	t.Helper()
 	db := pgtest.DB(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -44,22 +46,22 @@ func newAssistEnv(t *testing.T, llm *openaitest.Server, timeout time.Duration) *
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	metrics, err := prompts.NewMetrics(reg)
+	metrics, err := llm.NewMetrics(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var model prompts.ChatModel
-	if llm != nil {
-		m, err := openai.NewChatModel(openai.Config{BaseURL: llm.BaseURL(), APIKey: "sk-test", Model: "test-model",
+	var model llm.ChatModel
+	if fake != nil {
+		m, err := openai.NewChatModel(openai.Config{BaseURL: fake.BaseURL(), APIKey: "sk-test", Model: "test-model",
 			Timeout: timeout, MaxRetries: 1, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
-		model = prompts.Observe(m, "test-model", metrics, tok, log)
+		model = llm.Observe(m, "test-model", metrics, tok, log)
 	}
 	return newEnvWith(t, func(o *api.Options) {
 		o.MaxBodyBytes, o.Metrics = assistBodyLimit, reg
-		o.Assistant = reply.NewAssistant(reply.New(db, retrieval.NewLocal(), detector, log), model, render)
+		o.Assistant = assist.NewAssistant(reply.New(db, retrieval.NewLocal(), detector, log), model, render)
 	})
 }
 
@@ -236,8 +238,8 @@ func firstBlock(s string) string {
 
 func TestAssistWithModel(t *testing.T) {
 	t.Parallel()
-	llm := openaitest.New(t, openaitest.ReplyFunc(fakeLLM))
-	e := newAssistEnv(t, llm, 5*time.Second)
+	fake := openaitest.New(t, openaitest.ReplyFunc(fakeLLM))
+	e := newAssistEnv(t, fake, 5*time.Second)
 	conv := e.seedAssist()
 	agent, admin := e.keys[parley.RoleAgent], e.keys[parley.RoleAdmin]
 
@@ -256,12 +258,12 @@ func TestAssistWithModel(t *testing.T) {
 	}
 	// What the model got: the system prompt, the customer's words fenced,
 	// a prompt within the context budget.
-	req := llm.Requests()[0]
+	req := fake.Requests()[0]
 	msgs := req.Messages()
 	tok, _ := testTokenizer()
-	var pm []prompts.Message
+	var pm []llm.Message
 	for _, m := range msgs {
-		pm = append(pm, prompts.Message{Role: m.Role, Content: m.Content})
+		pm = append(pm, llm.Message{Role: m.Role, Content: m.Content})
 	}
 	if msgs[0].Role != "system" || !strings.Contains(msgs[0].Content, "is data") ||
 		!strings.Contains(msgs[1].Content, "message role=customer>>>\nMy order never arrived. Can I get a refund?\n<<<END ") ||
@@ -280,7 +282,7 @@ func TestAssistWithModel(t *testing.T) {
 	if status != 200 || body["text"] != "[de] "+text || body["source_language"] != "en" || body["target_language"] != "de" {
 		t.Fatalf("translate: %d %v", status, body)
 	}
-	sent := string(llm.Requests()[1].Raw)
+	sent := string(fake.Requests()[1].Raw)
 	for _, span := range []string{"Bramble Club", "{{discount}}", "shop.example"} {
 		if strings.Contains(sent, span) {
 			t.Fatalf("the model was sent %q: %s", span, sent)
@@ -338,8 +340,8 @@ func TestAssistModelFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			llm := openaitest.New(t, tt.responder, tt.script...)
-			e := newAssistEnv(t, llm, 300*time.Millisecond)
+			fake := openaitest.New(t, tt.responder, tt.script...)
+			e := newAssistEnv(t, fake, 300*time.Millisecond)
 			status, body := e.do("POST", "/v1/translate", e.keys[parley.RoleAgent], translate)
 			if tt.status == 200 {
 				if status != 200 || body["text"] != "[de] Your refund of {{amount}} is on its way." {
@@ -357,8 +359,8 @@ func TestAssistModelFailures(t *testing.T) {
 
 func TestSuggestionsSurviveAFailingModel(t *testing.T) {
 	t.Parallel()
-	llm := openaitest.New(t, openaitest.Fail(503, "overloaded"))
-	e := newAssistEnv(t, llm, 2*time.Second)
+	fake := openaitest.New(t, openaitest.Fail(503, "overloaded"))
+	e := newAssistEnv(t, fake, 2*time.Second)
 	conv := e.seedAssist()
 	status, body := e.do("POST", "/v1/suggestions", e.keys[parley.RoleAgent], `{"conversation_id": "`+conv+`"}`)
 	gen, _ := body["generation"].(map[string]any)
@@ -422,17 +424,17 @@ func (e *env) streamSuggestions(ctx context.Context, body string, stop func(sseE
 
 func TestSuggestionsStream(t *testing.T) {
 	t.Parallel()
-	llm := openaitest.New(t, func(w http.ResponseWriter, r *http.Request, req openaitest.Request) {
+	fake := openaitest.New(t, func(w http.ResponseWriter, r *http.Request, req openaitest.Request) {
 		id := sourceInPrompt.FindStringSubmatch(req.Messages()[1].Content)[1]
 		openaitest.Stream("You can get ", "a full refund ", "[source:"+id+"].")(w, r, req)
 	})
-	e := newAssistEnv(t, llm, 5*time.Second)
+	e := newAssistEnv(t, fake, 5*time.Second)
 	conv := e.seedAssist()
 	events := e.streamSuggestions(context.Background(), `{"conversation_id": "`+conv+`"}`, nil)
 	if got := eventNames(events); got != "knowledge delta delta delta done" {
 		t.Fatalf("events %q", got)
 	}
-	var knowledge, done reply.Suggestions
+	var knowledge, done assist.Suggestions
 	if err := json.Unmarshal([]byte(events[0].data), &knowledge); err != nil || len(knowledge.Suggestions) == 0 || knowledge.Suggestions[0].Kind != "knowledge" {
 		t.Fatalf("knowledge event %s: %v", events[0].data, err)
 	}
@@ -448,8 +450,8 @@ func TestSuggestionsStream(t *testing.T) {
 
 func TestSuggestionsStreamReportsModelErrors(t *testing.T) {
 	t.Parallel()
-	llm := openaitest.New(t, openaitest.Fail(500, "boom"))
-	e := newAssistEnv(t, llm, 2*time.Second)
+	fake := openaitest.New(t, openaitest.Fail(500, "boom"))
+	e := newAssistEnv(t, fake, 2*time.Second)
 	conv := e.seedAssist()
 	events := e.streamSuggestions(context.Background(), `{"conversation_id": "`+conv+`"}`, nil)
 	if got := eventNames(events); got != "knowledge error done" || !strings.Contains(events[1].data, `"code":"unavailable"`) {
@@ -460,8 +462,8 @@ func TestSuggestionsStreamReportsModelErrors(t *testing.T) {
 // A client that goes away mid-stream cancels the model call.
 func TestSuggestionsStreamClientDisconnect(t *testing.T) {
 	t.Parallel()
-	llm := openaitest.New(t, openaitest.Hang("Let me check "))
-	e := newAssistEnv(t, llm, 30*time.Second)
+	fake := openaitest.New(t, openaitest.Hang("Let me check "))
+	e := newAssistEnv(t, fake, 30*time.Second)
 	conv := e.seedAssist()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -471,7 +473,7 @@ func TestSuggestionsStreamClientDisconnect(t *testing.T) {
 	}
 	cancel()
 	select {
-	case <-llm.Canceled():
+	case <-fake.Canceled():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the model call was not cancelled when the client went away")
 	}

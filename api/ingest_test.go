@@ -16,13 +16,13 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/postgres/pgtest"
-	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/retrieval"
 )
 
 // testTokenizer is shared: it takes a moment to load.
-var testTokenizer = sync.OnceValues(prompts.NewTokenizer)
+var testTokenizer = sync.OnceValues(llm.NewTokenizer)
 
 func testPipeline(t *testing.T) *ingest.Pipeline {
 	t.Helper()

@@ -15,7 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/webhook"
 )
 
 // Store is what the API needs from the database.
@@ -65,13 +67,13 @@ type Engine interface {
 	Answer(ctx context.Context, req reply.Request) (reply.Result, error)
 }
 
-// Assistant is agent assist (reply.Assistant): suggested replies,
+// Assistant is agent assist (assist.Assistant): suggested replies,
 // translation, rewriting and handover summaries.
 type Assistant interface {
-	Suggest(ctx context.Context, req reply.SuggestRequest) (reply.Suggestions, error)
-	Translate(ctx context.Context, req reply.TranslateRequest) (reply.Translation, error)
-	Rewrite(ctx context.Context, req reply.RewriteRequest) (reply.Rewrite, error)
-	Summarize(ctx context.Context, ws parley.Workspace, conversationID, language string) (reply.Summary, error)
+	Suggest(ctx context.Context, req assist.SuggestRequest) (assist.Suggestions, error)
+	Translate(ctx context.Context, req assist.TranslateRequest) (assist.Translation, error)
+	Rewrite(ctx context.Context, req assist.RewriteRequest) (assist.Rewrite, error)
+	Summarize(ctx context.Context, ws parley.Workspace, conversationID, language string) (assist.Summary, error)
 }
 
 // Options configure the server.
@@ -90,7 +92,7 @@ type Options struct {
 	Assistant Assistant
 	// WebhookPolicy decides where a webhook URL may point when it is set;
 	// the zero value allows public addresses only.
-	WebhookPolicy reply.DestinationPolicy
+	WebhookPolicy webhook.DestinationPolicy
 
 	// Ingester runs uploads; nil answers uploads with 503.
 	Ingester Ingester

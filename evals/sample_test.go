@@ -11,9 +11,9 @@ import (
 
 	"github.com/parleyhq/parley/evals"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
-	"github.com/parleyhq/parley/prompts"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
@@ -63,7 +63,7 @@ func sampleRunner(t *testing.T, db *postgres.DB) (*evals.Suite, *evals.Runner) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := prompts.NewTokenizer()
+	tok, err := llm.NewTokenizer()
 	if err != nil {
 		t.Fatal(err)
 	}

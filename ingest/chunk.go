@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/llm"
 )
 
 // Chunk is one piece of a document as stored, embedded and searched.
@@ -42,13 +42,13 @@ const (
 // takes at most MaxTokens/4 tokens (a longer one is truncated), so at least
 // three quarters of every chunk is content.
 type Chunker struct {
-	tok     *prompts.Tokenizer
+	tok     *llm.Tokenizer
 	max     int
 	overlap int
 }
 
 // NewChunker returns a Chunker counting tokens with tok.
-func NewChunker(tok *prompts.Tokenizer, opts ChunkOptions) *Chunker {
+func NewChunker(tok *llm.Tokenizer, opts ChunkOptions) *Chunker {
 	maxTokens := opts.MaxTokens
 	if maxTokens <= 0 {
 		maxTokens = DefaultMaxTokens

@@ -7,11 +7,11 @@ import (
 	"unicode"
 
 	"github.com/parleyhq/parley/ingest"
-	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/llm"
 )
 
 // checkChunks asserts the chunker's guarantee on every chunk.
-func checkChunks(t testing.TB, tok *prompts.Tokenizer, chunks []ingest.Chunk, maxTokens int) {
+func checkChunks(t testing.TB, tok *llm.Tokenizer, chunks []ingest.Chunk, maxTokens int) {
 	t.Helper()
 	for i, c := range chunks {
 		if c.Ordinal != i {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/ingest"
-	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/llm"
 )
 
 // load reads content as an upload called name.
@@ -32,9 +32,9 @@ func wantInputError(t testing.TB, err error, want ...string) *ingest.InputError 
 	return ie
 }
 
-func tokenizer(t testing.TB) *prompts.Tokenizer {
+func tokenizer(t testing.TB) *llm.Tokenizer {
 	t.Helper()
-	tok, err := prompts.NewTokenizer()
+	tok, err := llm.NewTokenizer()
 	if err != nil {
 		t.Fatalf("NewTokenizer: %v", err)
 	}

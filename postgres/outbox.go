@@ -130,7 +130,7 @@ const maxErrorChars = 500
 // receiver deduplicates by event id.
 //
 // The lease must exceed the longest delivery (the HTTP timeout); the
-// deliverer in package reply makes sure of it.
+// deliverer in package webhook makes sure of it.
 
 // ClaimDeliveries claims up to limit due events of workspaces with a
 // webhook for lease.

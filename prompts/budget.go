@@ -1,23 +1,10 @@
 package prompts
 
-import "fmt"
+import (
+	"fmt"
 
-// Chat formats wrap every message in a few tokens of their own, and the
-// reply is primed with a few more. These are OpenAI's published numbers;
-// other models' templates cost about the same.
-const (
-	tokensPerMessage = 4
-	tokensPerReply   = 3
+	"github.com/parleyhq/parley/llm"
 )
-
-// CountMessages returns the tokens a chat prompt takes, format included.
-func (t *Tokenizer) CountMessages(msgs []Message) int {
-	n := tokensPerReply
-	for _, m := range msgs {
-		n += tokensPerMessage + t.Count(m.Role) + t.Count(m.Content)
-	}
-	return n
-}
 
 // maxTurns is the most conversation turns a prompt shows, and maxTurnTokens
 // the most tokens of any one turn.
@@ -30,7 +17,7 @@ const (
 // rendered with them, and that prompt's tokens.
 type fitted struct {
 	turns  []Turn
-	msgs   []Message
+	msgs   []llm.Message
 	tokens int
 }
 
@@ -39,7 +26,7 @@ type fitted struct {
 // the last turn is kept, truncated if it alone is too long. Turns are
 // dropped oldest first, as many at a time as their own token counts say are
 // over, then rendered again: a couple of renderings, not one per turn.
-func (r *Renderer) fitTurns(turns []Turn, budget int, render func([]Turn) ([]Message, error)) (fitted, error) {
+func (r *Renderer) fitTurns(turns []Turn, budget int, render func([]Turn) ([]llm.Message, error)) (fitted, error) {
 	if len(turns) > maxTurns {
 		turns = turns[len(turns)-maxTurns:]
 	}

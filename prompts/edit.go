@@ -1,6 +1,9 @@
 package prompts
 
-import "github.com/parleyhq/parley"
+import (
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/llm"
+)
 
 // TranslateInput is a text to translate, its protected spans already
 // replaced by markers (see Protect).
@@ -75,7 +78,7 @@ const minTextReplyTokens = 256
 // textPrompt budgets a prompt whose answer is about as long as text (at most
 // growth times as long, in tokens): the completion gets that, within the
 // context left by the prompt, and never less than text itself needs.
-func (r *Renderer) textPrompt(msgs []Message, text string, growth int) (Prompt, error) {
+func (r *Renderer) textPrompt(msgs []llm.Message, text string, growth int) (Prompt, error) {
 	n := r.tok.CountMessages(msgs)
 	in := r.tok.Count(text)
 	want := max(in*growth+64, minTextReplyTokens)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/prompts"
 )
 
@@ -129,7 +130,7 @@ func TestPromptInjectionStaysInTheDataFence(t *testing.T) {
 				if p.Messages[0] != base.Messages[0] {
 					t.Fatalf("%s: the system prompt changed with the input %q", name, attack)
 				}
-				if len(p.Messages) != 2 || p.Messages[1].Role != prompts.RoleUser {
+				if len(p.Messages) != 2 || p.Messages[1].Role != llm.RoleUser {
 					t.Fatalf("%s: messages %+v", name, p.Messages)
 				}
 				id := nonce

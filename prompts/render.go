@@ -1,3 +1,8 @@
+// Package prompts holds the prompt templates of the assist tasks (suggest,
+// translate, rewrite, summary) and renders them for a chat model: untrusted
+// text goes inside fenced data blocks, protected spans (placeholders, links,
+// numbers, glossary terms) are replaced by markers and restored, and
+// conversations and knowledge are packed to the model's token budget.
 package prompts
 
 import (
@@ -7,6 +12,7 @@ import (
 	"text/template"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/llm"
 )
 
 //go:embed templates/*.tmpl
@@ -28,7 +34,7 @@ type Turn struct {
 
 // Prompt is a rendered prompt, ready for a ChatModel.
 type Prompt struct {
-	Messages []Message
+	Messages []llm.Message
 	// MaxTokens is the completion budget: the model's context minus the
 	// prompt, capped by what the task needs.
 	MaxTokens int
@@ -53,7 +59,7 @@ type RendererOptions struct {
 // Renderer renders the prompt templates compiled into the binary, within a
 // token budget. It is safe for concurrent use.
 type Renderer struct {
-	tok           *Tokenizer
+	tok           *llm.Tokenizer
 	contextTokens int
 	nonce         func() string
 	tmpl          *template.Template
@@ -63,7 +69,7 @@ type Renderer struct {
 const DefaultContextTokens = 8192
 
 // NewRenderer parses the embedded templates.
-func NewRenderer(tok *Tokenizer, opts RendererOptions) (*Renderer, error) {
+func NewRenderer(tok *llm.Tokenizer, opts RendererOptions) (*Renderer, error) {
 	if opts.ContextTokens <= 0 {
 		opts.ContextTokens = DefaultContextTokens
 	}
@@ -82,7 +88,7 @@ func NewRenderer(tok *Tokenizer, opts RendererOptions) (*Renderer, error) {
 }
 
 // render executes the system and user templates of a task.
-func (r *Renderer) render(task string, data any) ([]Message, error) {
+func (r *Renderer) render(task string, data any) ([]llm.Message, error) {
 	var sys, user strings.Builder
 	if err := r.tmpl.ExecuteTemplate(&sys, task+"_system", data); err != nil {
 		return nil, fmt.Errorf("render %s system prompt: %w", task, err)
@@ -90,9 +96,9 @@ func (r *Renderer) render(task string, data any) ([]Message, error) {
 	if err := r.tmpl.ExecuteTemplate(&user, task+"_user", data); err != nil {
 		return nil, fmt.Errorf("render %s user prompt: %w", task, err)
 	}
-	return []Message{
-		{Role: RoleSystem, Content: strings.TrimSpace(sys.String())},
-		{Role: RoleUser, Content: strings.TrimSpace(user.String())},
+	return []llm.Message{
+		{Role: llm.RoleSystem, Content: strings.TrimSpace(sys.String())},
+		{Role: llm.RoleUser, Content: strings.TrimSpace(user.String())},
 	}, nil
 }
 

@@ -1,6 +1,9 @@
 package prompts
 
-import "github.com/parleyhq/parley"
+import (
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/llm"
+)
 
 // SuggestInput is what a suggested reply is drafted from.
 type SuggestInput struct {
@@ -33,7 +36,7 @@ func (r *Renderer) Suggest(in SuggestInput) (Prompt, error) {
 	}
 	avail := r.contextTokens - SuggestReplyTokens
 	d := suggestData{Nonce: r.nonce(), Language: in.Language, Tone: in.Tone}
-	fit, err := r.fitTurns(in.Transcript, avail/2, func(t []Turn) ([]Message, error) {
+	fit, err := r.fitTurns(in.Transcript, avail/2, func(t []Turn) ([]llm.Message, error) {
 		d.Transcript = t
 		return r.render("suggest", d)
 	})

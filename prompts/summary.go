@@ -1,5 +1,7 @@
 package prompts
 
+import "github.com/parleyhq/parley/llm"
+
 // SummaryInput is a conversation to summarise for a handover.
 type SummaryInput struct {
 	Transcript []Turn // oldest first
@@ -26,7 +28,7 @@ func (r *Renderer) Summary(in SummaryInput) (Prompt, error) {
 	}
 	avail := r.contextTokens - SummaryReplyTokens
 	d := summaryData{Nonce: r.nonce(), Language: in.Language, Details: in.Details}
-	fit, err := r.fitTurns(in.Transcript, avail, func(t []Turn) ([]Message, error) {
+	fit, err := r.fitTurns(in.Transcript, avail, func(t []Turn) ([]llm.Message, error) {
 		d.Transcript, d.Omitted = t, len(in.Transcript)-len(t)
 		return r.render("summary", d)
 	})

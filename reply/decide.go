@@ -100,8 +100,8 @@ func answeredWith(history []parley.Message, group string) bool {
 // the customer's previous one ("and to Ireland?").
 const followUpWords = 6
 
-// previousQuestion returns the customer's last message before this one.
-func previousQuestion(history []parley.Message) string {
+// PreviousQuestion returns the customer's last message before this one.
+func PreviousQuestion(history []parley.Message) string {
 	for i := len(history) - 1; i >= 0; i-- {
 		if history[i].Role == parley.RoleCustomer {
 			return history[i].Text

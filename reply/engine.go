@@ -1,7 +1,8 @@
-// Package reply is Parley's reply engine: for a customer's message it
-// retrieves the knowledge, decides whether to answer or to escalate to a
-// human, and records the outcome. It has no HTTP in it; the API and the
-// eval runner both drive it.
+// Package reply is Parley's answer engine: for a customer's message it
+// detects the language, retrieves the knowledge, decides whether to answer
+// or to escalate to a human (a customer asking for one included), and
+// records the outcome. It has no HTTP in it; the API and the eval runner
+// both drive it.
 package reply
 
 import (
@@ -147,7 +148,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	start := time.Now()
 	var t Timings
 	text := strings.TrimSpace(req.Text)
-	if err := checkText("message.text", text, MaxMessageChars); err != nil {
+	if err := CheckText("message.text", text, MaxMessageChars); err != nil {
 		return Result{}, err
 	}
 	ws := req.Workspace
@@ -179,7 +180,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		t.Customer = time.Since(began)
 		stored <- err
 	}()
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, text, previousQuestion(history), known, &t)
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, text, PreviousQuestion(history), known, &t)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
@@ -225,27 +226,17 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-// Grounder writes an answer from retrieved knowledge with a chat model
-// (the Assistant, when a model is configured).
-type Grounder interface {
-	Ground(ctx context.Context, transcript []parley.Message, lang string, cands []retrieval.Candidate) (*Suggestion, Generation, error)
-}
-
-// WithGrounder lets workspaces with generate_answers on answer with a
-// grounded, generated text instead of the stored one.
-func (e *Engine) WithGrounder(g Grounder) { e.ground = g }
-
 // generate replaces the extractive answer with a grounded generated one.
 // A model that fails escalates (model_error) with the extractive answer as
 // the draft; a draft that strays from the sources (cites none, or one not
 // retrieved) or finds no answer leaves the extractive answer.
 func (e *Engine) generate(ctx context.Context, transcript []parley.Message, lang string, r retrieval.Ranking, extractive *Answer, d Decision) (*Answer, Decision, error) {
-	s, gen, err := e.ground.Ground(ctx, transcript, lang, usableCandidates(r))
+	a, gen, err := e.ground.Ground(ctx, transcript, lang, UsableCandidates(r))
 	switch {
 	case err != nil:
 		return nil, d, err
 	case gen.Status == GenGenerated:
-		return &Answer{Text: s.Text, Sources: s.Sources, Kind: KindGenerated}, d, nil
+		return a, d, nil
 	case gen.Status == GenFailed:
 		return nil, Decision{Scored: true, Reason: parley.ReasonModelError,
 			Explain: "The chat model failed to write the answer: " + gen.Reason + ". The stored answer is the draft."}, nil
@@ -263,8 +254,8 @@ type botMeta struct {
 	Sources    []retrieval.SourceRef `json:"sources"`
 }
 
-// historyTurns is how much of a conversation the engine reads.
-const historyTurns = 50
+// HistoryTurns is how much of a conversation the engine reads.
+const HistoryTurns = 50
 
 // conversation returns the request's conversation with its recent
 // messages, or an empty one (no ID yet) when the request starts one.
@@ -272,8 +263,28 @@ func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Worksp
 	if req.ConversationID == "" {
 		return parley.Conversation{Channel: req.Channel, Customer: req.Customer, Language: req.Customer.Language}, nil
 	}
-	return e.store.Conversation(ctx, ws.ID, req.ConversationID, historyTurns)
+	return e.store.Conversation(ctx, ws.ID, req.ConversationID, HistoryTurns)
 }
+
+// Retrieve ranks the workspace's knowledge for text, searched together
+// with previous, the customer's question before it, when text is a short
+// follow-up (see PreviousQuestion).
+func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, previous, lang string) (retrieval.Ranking, error) {
+	r, _, err := e.retrieve(ctx, workspaceID, text, previous, lang, nil)
+	return r, err
+}
+
+// DetectLanguage returns text's language, or fallback when it cannot tell.
+func (e *Engine) DetectLanguage(text, fallback string) string { return e.lang.Detect(text, fallback) }
+
+// History reads one of the workspace's conversations with its latest limit
+// messages.
+func (e *Engine) History(ctx context.Context, workspaceID, conversationID string, limit int) (parley.Conversation, error) {
+	return e.store.Conversation(ctx, workspaceID, conversationID, limit)
+}
+
+// Logger returns the engine's logger.
+func (e *Engine) Logger() *slog.Logger { return e.log }
 
 // SearchLimit is how many hits each retriever returns.
 const SearchLimit = 20

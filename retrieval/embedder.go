@@ -1,6 +1,8 @@
-// Package retrieval finds the knowledge that answers a question: texts are
-// embedded into vectors, stored beside their text, and searched by cosine
-// nearest neighbours.
+// Package retrieval ranks the knowledge that answers a question: embedders
+// turn texts into vectors (the store, package postgres, keeps and searches
+// them), Rank votes the search hits into answer candidates with a calibrated
+// confidence, and each workspace's intent classifier, trained here, adds its
+// probabilities to the vote.
 package retrieval
 
 import "context"

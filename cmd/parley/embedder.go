@@ -6,18 +6,20 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/llm"
+	"github.com/parleyhq/parley/llm/openai"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/prompts"
-	"github.com/parleyhq/parley/prompts/openai"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
 
 // newPipeline returns the ingest pipeline writing to db with the embedder's
 // vectors, and the tokenizer its chunker counts with.
-func newPipeline(db *postgres.DB, embedder retrieval.Embedder) (*ingest.Pipeline, *prompts.Tokenizer, error) {
-	tok, err := prompts.NewTokenizer()
+func newPipeline(db *postgres.DB, embedder retrieval.Embedder) (*ingest.Pipeline, *llm.Tokenizer, error) {
+	tok, err := llm.NewTokenizer()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -47,7 +49,7 @@ func newEmbedder(cfg Config) (retrieval.Embedder, error) {
 
 // newChatModel returns the configured chat model, or nil when there is
 // none.
-func newChatModel(cfg Config) (prompts.ChatModel, error) {
+func newChatModel(cfg Config) (llm.ChatModel, error) {
 	if !cfg.LLM.Enabled() {
 		return nil, nil
 	}
@@ -68,7 +70,7 @@ func newChatModel(cfg Config) (prompts.ChatModel, error) {
 
 // newAssistant wires agent assist: the chat model, if one is configured,
 // logged and counted on reg, and the prompt renderer.
-func newAssistant(cfg Config, log *slog.Logger, engine *reply.Engine, tok *prompts.Tokenizer, reg prometheus.Registerer) (*reply.Assistant, error) {
+func newAssistant(cfg Config, log *slog.Logger, engine *reply.Engine, tok *llm.Tokenizer, reg prometheus.Registerer) (*assist.Assistant, error) {
 	model, err := newChatModel(cfg)
 	if err != nil {
 		return nil, err
@@ -77,16 +79,16 @@ func newAssistant(cfg Config, log *slog.Logger, engine *reply.Engine, tok *promp
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := prompts.NewMetrics(reg)
+	metrics, err := llm.NewMetrics(reg)
 	if err != nil {
 		return nil, fmt.Errorf("register chat-model metrics: %w", err)
 	}
 	if model == nil {
 		log.Info("no chat model configured: suggestions come from the knowledge only; translate, rewrite and summary answer 503")
-		return reply.NewAssistant(engine, nil, render), nil
+		return assist.NewAssistant(engine, nil, render), nil
 	}
 	log.Info("agent assist chat model", "model", cfg.LLM.Model, "base_url", redactURL(cfg.LLM.BaseURL), "context_tokens", cfg.LLM.ContextTokens)
-	assistant := reply.NewAssistant(engine, prompts.Observe(model, cfg.LLM.Model, metrics, tok, log), render)
+	assistant := assist.NewAssistant(engine, llm.Observe(model, cfg.LLM.Model, metrics, tok, log), render)
 	// Workspaces with generate_answers on answer with grounded drafts.
 	engine.WithGrounder(assistant)
 	return assistant, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
+	"github.com/parleyhq/parley/webhook"
 )
 
 func runServe(ctx context.Context, a *app, args []string) error {
@@ -50,7 +51,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	webhookPolicy := reply.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
+	webhookPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
 	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
 	handler := api.New(db, engine, api.Options{
 		Logger:        a.log,
@@ -74,7 +75,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	// The webhook delivery worker runs beside the server and stops with it;
 	// what it has not delivered stays in the outbox for the next start. It
 	// also deletes the events kept long enough.
-	deliverer := reply.NewDeliverer(db, reply.DelivererOptions{
+	deliverer := webhook.NewDeliverer(db, webhook.DelivererOptions{
 		PollInterval:    a.cfg.WebhookPollInterval,
 		Policy:          webhookPolicy,
 		Retention:       a.cfg.OutboxRetention,

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/llm/openai/openaitest"
 	"github.com/parleyhq/parley/postgres/pgtest"
-	"github.com/parleyhq/parley/prompts/openai/openaitest"
 )
 
 // gated makes each request to the fake model report on arrived, then wait

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/prompts/openai"
-	"github.com/parleyhq/parley/prompts/openai/openaitest"
+	"github.com/parleyhq/parley/llm/openai"
+	"github.com/parleyhq/parley/llm/openai/openaitest"
 )
 
 func newEmbedder(t *testing.T, srv *openaitest.Server, model string, dims int) *openai.Embedder {

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/llm"
 )
 
 // retrier retries requests that failed for a reason that may pass: HTTP
@@ -106,7 +106,7 @@ func (d retryAfterDoer) Do(req *http.Request) (*http.Response, error) {
 	if h, ok := req.Context().Value(retryHintKey{}).(*retryHint); ok {
 		if ms, err := strconv.Atoi(resp.Header.Get("Retry-After-Ms")); err == nil && ms >= 0 {
 			h.set(time.Duration(ms) * time.Millisecond)
-		} else if after, ok := prompts.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		} else if after, ok := llm.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			h.set(after)
 		}
 	}

@@ -1,4 +1,4 @@
-package reply_test
+package assist_test
 
 import (
 	"context"
@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/assist"
+	"github.com/parleyhq/parley/llm"
+	"github.com/parleyhq/parley/llm/openai/openaitest"
 	"github.com/parleyhq/parley/prompts"
-	"github.com/parleyhq/parley/prompts/openai/openaitest"
 	"github.com/parleyhq/parley/reply"
 )
 
@@ -30,7 +32,7 @@ func TestSuggestWithoutModelGivesKnowledge(t *testing.T) {
 	t.Parallel()
 	k := newKB(t)
 	a := k.assistant(t, nil)
-	res, err := a.Suggest(context.Background(), reply.SuggestRequest{Workspace: k.ws, ConversationID: k.conv})
+	res, err := a.Suggest(context.Background(), assist.SuggestRequest{Workspace: k.ws, ConversationID: k.conv})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func TestSuggestWithoutModelGivesKnowledge(t *testing.T) {
 		t.Fatalf("question %q, language %q, conversation %q", res.Question, res.Language, res.ConversationID)
 	}
 
-	res, err = a.Suggest(context.Background(), reply.SuggestRequest{Workspace: k.ws, ConversationID: k.conv, Limit: 1})
+	res, err = a.Suggest(context.Background(), assist.SuggestRequest{Workspace: k.ws, ConversationID: k.conv, Limit: 1})
 	if err != nil || len(res.Suggestions) != 1 || res.Suggestions[0].Text != refundAnswer {
 		t.Fatalf("limit 1: %+v, %v", res.Suggestions, err)
 	}
@@ -98,12 +100,12 @@ func TestSuggestGeneratedDraft(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			llm := newLLM(t, tt.answer)
-			a := k.assistant(t, llm)
+			fake := newLLM(t, tt.answer)
+			a := k.assistant(t, fake)
 			if tt.timeout > 0 {
-				a = k.assistantTimeout(t, llm, tt.timeout)
+				a = k.assistantTimeout(t, fake, tt.timeout)
 			}
-			res, err := a.Suggest(context.Background(), reply.SuggestRequest{Workspace: k.ws, ConversationID: k.conv, Tone: "friendly"})
+			res, err := a.Suggest(context.Background(), assist.SuggestRequest{Workspace: k.ws, ConversationID: k.conv, Tone: "friendly"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,16 +143,16 @@ func TestSuggestGeneratedDraft(t *testing.T) {
 			}
 			// What the model was sent: one request with a system prompt,
 			// the knowledge and the customer's words inside data blocks.
-			if n := len(llm.Requests()); n != 1 {
+			if n := len(fake.Requests()); n != 1 {
 				t.Fatalf("%d model requests", n)
 			}
-			req := llm.Requests()[0]
+			req := fake.Requests()[0]
 			if req.Body["model"] != "test-model" || req.Body["max_tokens"] != float64(prompts.SuggestReplyTokens) || req.Body["stream"] == true {
 				t.Fatalf("request to the model: %s", req.Raw)
 			}
-			msgs := sent(t, llm, 0)
+			msgs := sent(t, fake, 0)
 			sys, user := msgs[0], msgs[1]
-			if sys.Role != prompts.RoleSystem || !strings.Contains(sys.Content, "Tone: friendly") || strings.Contains(sys.Content, "money back") {
+			if sys.Role != llm.RoleSystem || !strings.Contains(sys.Content, "Tone: friendly") || strings.Contains(sys.Content, "money back") {
 				t.Fatalf("system prompt %q", sys.Content)
 			}
 			for _, want := range []string{
@@ -177,12 +179,12 @@ func TestSuggestStreams(t *testing.T) {
 	k := newKB(t)
 	refund := k.source(t, "refund").ID
 	cite := fmt.Sprintf("[source:%d].", refund)
-	llm := newLLM(t, openaitest.Stream("You ", "get ", "a ", "full ", "refund ", cite))
-	a := k.assistant(t, llm)
+	fake := newLLM(t, openaitest.Stream("You ", "get ", "a ", "full ", "refund ", cite))
+	a := k.assistant(t, fake)
 	var events []string
-	res, err := a.Suggest(context.Background(), reply.SuggestRequest{
+	res, err := a.Suggest(context.Background(), assist.SuggestRequest{
 		Workspace: k.ws, ConversationID: k.conv,
-		OnKnowledge: func(s reply.Suggestions) error {
+		OnKnowledge: func(s assist.Suggestions) error {
 			events = append(events, "knowledge:"+s.Suggestions[0].Kind+":"+s.Generation.Status)
 			return nil
 		},
@@ -196,19 +198,19 @@ func TestSuggestStreams(t *testing.T) {
 		res.Generation.Status != reply.GenGenerated || len(res.Suggestions[0].Sources) != 1 || res.Suggestions[0].Sources[0].ID != refund {
 		t.Fatalf("events %q, result %+v", got, res)
 	}
-	if req := llm.Requests()[0]; req.Body["stream"] != true {
+	if req := fake.Requests()[0]; req.Body["stream"] != true {
 		t.Fatalf("the draft was not streamed: %s", req.Raw)
 	}
 
 	// A failing callback (the client went away) stops everything.
 	stop := errors.New("client gone")
-	llm.Then(openaitest.Stream("A refund ", cite))
-	_, err = a.Suggest(context.Background(), reply.SuggestRequest{Workspace: k.ws, ConversationID: k.conv,
+	fake.Then(openaitest.Stream("A refund ", cite))
+	_, err = a.Suggest(context.Background(), assist.SuggestRequest{Workspace: k.ws, ConversationID: k.conv,
 		OnDelta: func(string) error { return stop }})
 	if !errors.Is(err, stop) {
 		t.Fatalf("err %v", err)
 	}
-	if n := len(llm.Requests()); n != 2 {
+	if n := len(fake.Requests()); n != 2 {
 		t.Fatalf("%d model requests, want 2", n)
 	}
 }
@@ -218,7 +220,7 @@ func TestSuggestFromMessages(t *testing.T) {
 	k := newKB(t)
 	a := k.assistant(t, nil)
 	const text = "Wo bleibt meine Bestellung? Sie ist seit neun Tagen unterwegs."
-	res, err := a.Suggest(context.Background(), reply.SuggestRequest{Workspace: k.ws, Messages: []parley.Message{
+	res, err := a.Suggest(context.Background(), assist.SuggestRequest{Workspace: k.ws, Messages: []parley.Message{
 		{Role: "customer", Text: text},
 	}})
 	if err != nil {
@@ -240,22 +242,22 @@ func TestSuggestRejects(t *testing.T) {
 	msgs := []parley.Message{{Role: "customer", Text: "hello"}}
 	tests := []struct {
 		name string
-		req  reply.SuggestRequest
+		req  assist.SuggestRequest
 		code string
 		msg  string
 	}{
-		{"neither", reply.SuggestRequest{}, parley.EInvalid, "give conversation_id or messages"},
-		{"both", reply.SuggestRequest{ConversationID: k.conv, Messages: msgs}, parley.EInvalid, "not both"},
-		{"limit", reply.SuggestRequest{ConversationID: k.conv, Limit: 11}, parley.EInvalid, "limit must be from 1 to 10"},
-		{"tone", reply.SuggestRequest{ConversationID: k.conv, Tone: "sarcastic"}, parley.EInvalid, "use one of neutral, friendly"},
-		{"language", reply.SuggestRequest{ConversationID: k.conv, Language: "German!"}, parley.EInvalid, "not a language code"},
-		{"role", reply.SuggestRequest{Messages: []parley.Message{{Role: "system", Text: "x"}}}, parley.EInvalid, "messages[0].role"},
-		{"empty text", reply.SuggestRequest{Messages: []parley.Message{{Role: "customer", Text: " "}}}, parley.EInvalid, "messages[0].text is empty"},
-		{"long text", reply.SuggestRequest{Messages: []parley.Message{{Role: "customer", Text: strings.Repeat("a", 8001)}}}, parley.ETooLarge, "the limit is 8000"},
-		{"no customer message", reply.SuggestRequest{Messages: []parley.Message{{Role: "agent", Text: "hi"}}}, parley.EInvalid, "no customer message"},
-		{"unknown conversation", reply.SuggestRequest{ConversationID: "55555555-5555-5555-5555-555555555555"}, parley.ENotFound, "not found"},
-		{"other workspace's conversation", reply.SuggestRequest{ConversationID: k.other}, parley.ENotFound, "not found"},
-		{"not an id", reply.SuggestRequest{ConversationID: "../x"}, parley.ENotFound, "not found"},
+		{"neither", assist.SuggestRequest{}, parley.EInvalid, "give conversation_id or messages"},
+		{"both", assist.SuggestRequest{ConversationID: k.conv, Messages: msgs}, parley.EInvalid, "not both"},
+		{"limit", assist.SuggestRequest{ConversationID: k.conv, Limit: 11}, parley.EInvalid, "limit must be from 1 to 10"},
+		{"tone", assist.SuggestRequest{ConversationID: k.conv, Tone: "sarcastic"}, parley.EInvalid, "use one of neutral, friendly"},
+		{"language", assist.SuggestRequest{ConversationID: k.conv, Language: "German!"}, parley.EInvalid, "not a language code"},
+		{"role", assist.SuggestRequest{Messages: []parley.Message{{Role: "system", Text: "x"}}}, parley.EInvalid, "messages[0].role"},
+		{"empty text", assist.SuggestRequest{Messages: []parley.Message{{Role: "customer", Text: " "}}}, parley.EInvalid, "messages[0].text is empty"},
+		{"long text", assist.SuggestRequest{Messages: []parley.Message{{Role: "customer", Text: strings.Repeat("a", 8001)}}}, parley.ETooLarge, "the limit is 8000"},
+		{"no customer message", assist.SuggestRequest{Messages: []parley.Message{{Role: "agent", Text: "hi"}}}, parley.EInvalid, "no customer message"},
+		{"unknown conversation", assist.SuggestRequest{ConversationID: "55555555-5555-5555-5555-555555555555"}, parley.ENotFound, "not found"},
+		{"other workspace's conversation", assist.SuggestRequest{ConversationID: k.other}, parley.ENotFound, "not found"},
+		{"not an id", assist.SuggestRequest{ConversationID: "../x"}, parley.ENotFound, "not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

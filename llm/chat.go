@@ -1,4 +1,9 @@
-package prompts
+// Package llm is what Parley needs from a chat model, whichever server
+// answers: the ChatModel interface and its messages, the Tokenizer that
+// counts and truncates model tokens, Observe (a log line and Prometheus
+// metrics for every model call) and ParseRetryAfter. The client for
+// OpenAI-compatible servers is package llm/openai.
+package llm
 
 import "context"
 

@@ -1,4 +1,4 @@
-package reply_test
+package assist_test
 
 import (
 	"context"
@@ -12,15 +12,17 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/assist"
+	"github.com/parleyhq/parley/llm"
+	"github.com/parleyhq/parley/llm/openai"
+	"github.com/parleyhq/parley/llm/openai/openaitest"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/prompts"
-	"github.com/parleyhq/parley/prompts/openai"
-	"github.com/parleyhq/parley/prompts/openai/openaitest"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
 
-var tokenizer = sync.OnceValues(prompts.NewTokenizer)
+var tokenizer = sync.OnceValues(llm.NewTokenizer)
 
 // assistFAQ is the knowledge of the assist tests. Each entry is stored as
 // two chunks, its question and its answer. The two refund entries share an
@@ -124,15 +126,15 @@ func (k *assistKB) source(t *testing.T, externalID string) retrieval.SourceRef {
 }
 
 // assistant returns an assistant on the workspace whose chat model is the
-// OpenAI-compatible client talking to llm; llm nil means no chat model.
-func (k *assistKB) assistant(t *testing.T, llm *openaitest.Server) *reply.Assistant {
+// OpenAI-compatible client talking to fake; fake nil means no chat model.
+func (k *assistKB) assistant(t *testing.T, fake *openaitest.Server) *assist.Assistant {
 	t.Helper()
-	return k.assistantTimeout(t, llm, 10*time.Second)
+	return k.assistantTimeout(t, fake, 10*time.Second)
 }
 
 // assistantTimeout is assistant with the chat model's timeout per call.
-// The client does not retry, so each call is one request to llm.
-func (k *assistKB) assistantTimeout(t *testing.T, llm *openaitest.Server, timeout time.Duration) *reply.Assistant {
+// The client does not retry, so each call is one request to fake.
+func (k *assistKB) assistantTimeout(t *testing.T, fake *openaitest.Server, timeout time.Duration) *assist.Assistant {
 	t.Helper()
 	tok, err := tokenizer()
 	if err != nil {
@@ -142,15 +144,15 @@ func (k *assistKB) assistantTimeout(t *testing.T, llm *openaitest.Server, timeou
 	if err != nil {
 		t.Fatal(err)
 	}
-	if llm == nil {
-		return reply.NewAssistant(k.engine, nil, render)
+	if fake == nil {
+		return assist.NewAssistant(k.engine, nil, render)
 	}
-	model, err := openai.NewChatModel(openai.Config{BaseURL: llm.BaseURL(), APIKey: "sk-test", Model: "test-model",
+	model, err := openai.NewChatModel(openai.Config{BaseURL: fake.BaseURL(), APIKey: "sk-test", Model: "test-model",
 		Timeout: timeout, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return reply.NewAssistant(k.engine, model, render)
+	return assist.NewAssistant(k.engine, model, render)
 }
 
 // newLLM starts a fake chat model server answering with the script, then
@@ -159,10 +161,10 @@ func newLLM(t *testing.T, script ...openaitest.Responder) *openaitest.Server {
 	return openaitest.New(t, nil, script...)
 }
 
-// sent returns the chat messages of the n-th request llm received.
-func sent(t *testing.T, llm *openaitest.Server, n int) []openaitest.Message {
+// sent returns the chat messages of the n-th request fake received.
+func sent(t *testing.T, fake *openaitest.Server, n int) []openaitest.Message {
 	t.Helper()
-	reqs := llm.Requests()
+	reqs := fake.Requests()
 	if len(reqs) <= n {
 		t.Fatalf("the model got %d requests, want at least %d", len(reqs), n+1)
 	}

@@ -1,4 +1,4 @@
-package reply
+package assist
 
 import (
 	"cmp"
@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
 
@@ -31,12 +33,6 @@ type SuggestRequest struct {
 	OnDelta func(text string) error
 }
 
-// Suggestion kinds.
-const (
-	KindKnowledge = "knowledge" // an answer from the knowledge, as written
-	KindGenerated = "generated" // a draft by the chat model, grounded in the knowledge
-)
-
 // Suggestion is one reply an agent could send.
 type Suggestion struct {
 	Text       string                `json:"text"`
@@ -45,39 +41,14 @@ type Suggestion struct {
 	Kind       string                `json:"kind"`
 }
 
-// Generation statuses: what became of the generated draft.
-const (
-	GenPending     = "pending"      // the model is still writing (stream only)
-	GenGenerated   = "generated"    // the draft is the first suggestion
-	GenNoModel     = "no_model"     // no chat model is configured
-	GenNoKnowledge = "no_knowledge" // nothing retrieved to ground a draft in
-	GenNoAnswer    = "no_answer"    // the model found no answer in the knowledge
-	GenDropped     = "dropped"      // the draft cited no source, or one not retrieved
-	GenFailed      = "failed"       // the model failed or timed out
-)
-
-// Generation says what became of the generated draft.
-type Generation struct {
-	Status string           `json:"status"`
-	Reason string           `json:"reason,omitempty"`
-	Error  *GenerationError `json:"error,omitempty"` // when Status is failed
-}
-
-// GenerationError is why the chat model failed, with its error code
-// (unavailable, timeout, invalid).
-type GenerationError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 // Suggestions are the replies suggested for a conversation, best first.
 type Suggestions struct {
-	ConversationID string       `json:"conversation_id,omitempty"`
-	Question       string       `json:"question"`
-	Language       string       `json:"language"`   // of the customer's message
-	Confidence     float64      `json:"confidence"` // that the best knowledge answers it
-	Suggestions    []Suggestion `json:"suggestions"`
-	Generation     Generation   `json:"generation"`
+	ConversationID string           `json:"conversation_id,omitempty"`
+	Question       string           `json:"question"`
+	Language       string           `json:"language"`   // of the customer's message
+	Confidence     float64          `json:"confidence"` // that the best knowledge answers it
+	Suggestions    []Suggestion     `json:"suggestions"`
+	Generation     reply.Generation `json:"generation"`
 }
 
 const (
@@ -105,16 +76,16 @@ func (a *Assistant) Suggest(ctx context.Context, req SuggestRequest) (Suggestion
 		return Suggestions{}, parley.Errorf(parley.EInvalid, "the conversation has no customer message to reply to")
 	}
 	question := history[qi].Text
-	lang := a.engine.lang.Detect(question, cmp.Or(convLang, ws.Settings.DefaultLanguage()))
-	ranking, _, err := a.engine.retrieve(ctx, ws.ID, question, previousQuestion(history[:qi]), lang, nil)
+	lang := a.engine.DetectLanguage(question, cmp.Or(convLang, ws.Settings.DefaultLanguage()))
+	ranking, err := a.engine.Retrieve(ctx, ws.ID, question, reply.PreviousQuestion(history[:qi]), lang)
 	if err != nil {
 		return Suggestions{}, err
 	}
 	res := Suggestions{ConversationID: req.ConversationID, Question: question, Language: lang, Confidence: ranking.Confidence}
-	usable := usableCandidates(ranking)
+	usable := reply.UsableCandidates(ranking)
 	knowledge := knowledgeSuggestions(ranking, usable)
 	res.Suggestions = knowledge[:min(len(knowledge), req.Limit)]
-	res.Generation = Generation{Status: GenPending}
+	res.Generation = reply.Generation{Status: reply.GenPending}
 	if req.OnKnowledge != nil {
 		if err := req.OnKnowledge(res); err != nil {
 			return res, err
@@ -154,7 +125,7 @@ func checkSuggest(req *SuggestRequest) error {
 		default:
 			return parley.Errorf(parley.EInvalid, "messages[%d].role must be customer, agent or bot, got %q", i, m.Role)
 		}
-		if err := checkText(fmt.Sprintf("messages[%d].text", i), m.Text, MaxAssistChars); err != nil {
+		if err := reply.CheckText(fmt.Sprintf("messages[%d].text", i), m.Text, MaxAssistChars); err != nil {
 			return err
 		}
 	}
@@ -167,7 +138,7 @@ func (a *Assistant) history(ctx context.Context, workspaceID string, req Suggest
 	if req.ConversationID == "" {
 		return req.Messages, "", nil
 	}
-	conv, err := a.engine.store.Conversation(ctx, workspaceID, req.ConversationID, historyTurns)
+	conv, err := a.engine.History(ctx, workspaceID, req.ConversationID, reply.HistoryTurns)
 	if err != nil {
 		return nil, "", err
 	}
@@ -183,22 +154,6 @@ func lastCustomer(msgs []parley.Message) int {
 	return -1
 }
 
-// usableCandidates are the candidates close enough to the question to
-// suggest or to ground a draft in.
-func usableCandidates(r retrieval.Ranking) []retrieval.Candidate {
-	var out []retrieval.Candidate
-	seen := map[string]bool{}
-	for _, c := range r.Candidates {
-		ans := strings.TrimSpace(c.Answer)
-		if ans == "" || c.Similarity < minSimilarity || len(c.Sources) == 0 || seen[ans] {
-			continue
-		}
-		seen[ans] = true
-		out = append(out, c)
-	}
-	return out
-}
-
 // knowledgeSuggestions turns candidates into suggestions. The best gets
 // the ranking's calibrated confidence; the others that scaled by their
 // share of the vote relative to the best.
@@ -209,7 +164,7 @@ func knowledgeSuggestions(r retrieval.Ranking, cands []retrieval.Candidate) []Su
 		if top, ok := r.Top(); ok && top.Score > 0 {
 			conf = math.Round(r.Confidence*math.Min(c.Score/top.Score, 1)*1000) / 1000
 		}
-		out = append(out, Suggestion{Text: strings.TrimSpace(c.Answer), Sources: c.Sources, Confidence: conf, Kind: KindKnowledge})
+		out = append(out, Suggestion{Text: strings.TrimSpace(c.Answer), Sources: c.Sources, Confidence: conf, Kind: reply.KindKnowledge})
 	}
 	return out
 }
@@ -217,12 +172,12 @@ func knowledgeSuggestions(r retrieval.Ranking, cands []retrieval.Candidate) []Su
 // draft asks the chat model for a reply grounded in the candidates. It
 // returns nil and the reason when there is no usable draft; an error only
 // when the caller went away or a callback failed.
-func (a *Assistant) draft(ctx context.Context, req SuggestRequest, history []parley.Message, cands []retrieval.Candidate, lang string, confidence float64) (*Suggestion, Generation, error) {
+func (a *Assistant) draft(ctx context.Context, req SuggestRequest, history []parley.Message, cands []retrieval.Candidate, lang string, confidence float64) (*Suggestion, reply.Generation, error) {
 	if a.model == nil {
-		return nil, Generation{Status: GenNoModel, Reason: NoModelMessage}, nil
+		return nil, reply.Generation{Status: reply.GenNoModel, Reason: NoModelMessage}, nil
 	}
 	if len(cands) == 0 {
-		return nil, Generation{Status: GenNoKnowledge, Reason: "nothing in the knowledge matches the customer's message, so there is nothing to ground a draft in"}, nil
+		return nil, reply.Generation{Status: reply.GenNoKnowledge, Reason: "nothing in the knowledge matches the customer's message, so there is nothing to ground a draft in"}, nil
 	}
 	refs := map[int64]retrieval.SourceRef{}
 	var knowledge []prompts.Knowledge
@@ -233,10 +188,10 @@ func (a *Assistant) draft(ctx context.Context, req SuggestRequest, history []par
 	}
 	prompt, err := a.render.Suggest(prompts.SuggestInput{Transcript: turns(history), Knowledge: knowledge, Language: lang, Tone: req.Tone})
 	if err != nil {
-		return nil, Generation{}, err
+		return nil, reply.Generation{}, err
 	}
-	opts := prompts.Options{Task: "suggest", MaxTokens: prompt.MaxTokens, Temperature: 0.3}
-	var c prompts.Completion
+	opts := llm.Options{Task: "suggest", MaxTokens: prompt.MaxTokens, Temperature: 0.3}
+	var c llm.Completion
 	if req.OnDelta != nil {
 		c, err = a.model.Stream(ctx, prompt.Messages, opts, req.OnDelta)
 	} else {
@@ -244,21 +199,21 @@ func (a *Assistant) draft(ctx context.Context, req SuggestRequest, history []par
 	}
 	if err != nil {
 		if canceled(ctx, err) || parley.ErrorCode(err) == parley.EInternal {
-			return nil, Generation{}, err
+			return nil, reply.Generation{}, err
 		}
-		return nil, Generation{Status: GenFailed, Reason: parley.ErrorMessage(err),
-			Error: &GenerationError{Code: parley.ErrorCode(err), Message: parley.ErrorMessage(err)}}, nil
+		return nil, reply.Generation{Status: reply.GenFailed, Reason: parley.ErrorMessage(err),
+			Error: &reply.GenerationError{Code: parley.ErrorCode(err), Message: parley.ErrorMessage(err)}}, nil
 	}
 	packed := map[int64]bool{}
 	for _, k := range prompt.Knowledge {
 		packed[k.SourceID] = true
 	}
 	text, cited, gen := checkDraft(cleanOutput(c.Text), packed)
-	if gen.Status != GenGenerated {
-		a.engine.log.InfoContext(ctx, "generated draft not used", "status", gen.Status, "reason", gen.Reason)
+	if gen.Status != reply.GenGenerated {
+		a.engine.Logger().InfoContext(ctx, "generated draft not used", "status", gen.Status, "reason", gen.Reason)
 		return nil, gen, nil
 	}
-	s := &Suggestion{Text: text, Confidence: confidence, Kind: KindGenerated}
+	s := &Suggestion{Text: text, Confidence: confidence, Kind: reply.KindGenerated}
 	for _, id := range cited {
 		s.Sources = append(s.Sources, refs[id])
 	}
@@ -274,16 +229,16 @@ var (
 // checkDraft validates a draft's citations: it must cite at least one
 // source, and only sources the prompt showed. It returns the text without
 // the citation markers and the cited source ids in order of first use.
-func checkDraft(text string, packed map[int64]bool) (string, []int64, Generation) {
+func checkDraft(text string, packed map[int64]bool) (string, []int64, reply.Generation) {
 	if text == "" || noAnswer.MatchString(text) || strings.HasPrefix(strings.ToUpper(text), "NO_ANSWER") {
-		return "", nil, Generation{Status: GenNoAnswer, Reason: "the chat model found no answer to the customer's message in the knowledge"}
+		return "", nil, reply.Generation{Status: reply.GenNoAnswer, Reason: "the chat model found no answer to the customer's message in the knowledge"}
 	}
 	var cited []int64
 	seen := map[int64]bool{}
 	for _, m := range citation.FindAllStringSubmatch(text, -1) {
 		id, err := strconv.ParseInt(m[1], 10, 64)
 		if err != nil || !packed[id] {
-			return "", nil, Generation{Status: GenDropped, Reason: fmt.Sprintf("the draft cited source %s, which was not retrieved for this question", m[1])}
+			return "", nil, reply.Generation{Status: reply.GenDropped, Reason: fmt.Sprintf("the draft cited source %s, which was not retrieved for this question", m[1])}
 		}
 		if !seen[id] {
 			seen[id] = true
@@ -291,11 +246,11 @@ func checkDraft(text string, packed map[int64]bool) (string, []int64, Generation
 		}
 	}
 	if len(cited) == 0 {
-		return "", nil, Generation{Status: GenDropped, Reason: "the draft cited no source, so it may not be grounded in the knowledge"}
+		return "", nil, reply.Generation{Status: reply.GenDropped, Reason: "the draft cited no source, so it may not be grounded in the knowledge"}
 	}
 	clean := citation.ReplaceAllString(text, "")
 	clean = spaceRuns.ReplaceAllString(clean, " ")
-	return strings.TrimSpace(clean), cited, Generation{Status: GenGenerated}
+	return strings.TrimSpace(clean), cited, reply.Generation{Status: reply.GenGenerated}
 }
 
 // turns converts messages for a prompt.
@@ -321,6 +276,10 @@ func promptRole(role string) string {
 
 // Ground writes a grounded answer for the engine (Grounder): the draft of
 // Suggest, for the transcript ending with the customer's message.
-func (a *Assistant) Ground(ctx context.Context, transcript []parley.Message, lang string, cands []retrieval.Candidate) (*Suggestion, Generation, error) {
-	return a.draft(ctx, SuggestRequest{}, transcript, cands, lang, 0)
+func (a *Assistant) Ground(ctx context.Context, transcript []parley.Message, lang string, cands []retrieval.Candidate) (*reply.Answer, reply.Generation, error) {
+	s, gen, err := a.draft(ctx, SuggestRequest{}, transcript, cands, lang, 0)
+	if s == nil {
+		return nil, gen, err
+	}
+	return &reply.Answer{Text: s.Text, Sources: s.Sources, Kind: s.Kind}, gen, err
 }

@@ -1,4 +1,4 @@
-package prompts_test
+package llm_test
 
 import (
 	"strings"
@@ -6,12 +6,12 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/llm"
 )
 
-func newTokenizer(t testing.TB) *prompts.Tokenizer {
+func newTokenizer(t testing.TB) *llm.Tokenizer {
 	t.Helper()
-	tok, err := prompts.NewTokenizer()
+	tok, err := llm.NewTokenizer()
 	if err != nil {
 		t.Fatalf("NewTokenizer: %v", err)
 	}

@@ -1,29 +1,37 @@
-package reply
+// Package assist is agent assist: for a human agent it suggests replies
+// (answers from the knowledge and, with a chat model, a draft grounded in
+// them), translates and rewrites texts keeping protected spans intact, and
+// summarises a conversation for handover. It retrieves through the reply
+// engine, renders its prompts with package prompts and asks an
+// llm.ChatModel; it has no HTTP in it. Its Assistant is also the engine's
+// Grounder for generated answers.
+package assist
 
 import (
 	"context"
 	"errors"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/reply"
 )
 
 // Assistant helps human agents: suggested replies, translation, rewriting
 // and handover summaries. Knowledge suggestions need only the engine's
 // retrieval; everything else needs a chat model.
 type Assistant struct {
-	engine *Engine
-	model  prompts.ChatModel // nil when no chat model is configured
+	engine *reply.Engine
+	model  llm.ChatModel // nil when no chat model is configured
 	render *prompts.Renderer
 }
 
 // NewAssistant returns an assistant drafting with model, which may be nil:
 // then suggestions come from the knowledge only and the other tasks answer
 // unavailable.
-func NewAssistant(engine *Engine, model prompts.ChatModel, render *prompts.Renderer) *Assistant {
+func NewAssistant(engine *reply.Engine, model llm.ChatModel, render *prompts.Renderer) *Assistant {
 	return &Assistant{engine: engine, model: model, render: render}
 }
 
@@ -36,21 +44,6 @@ const NoModelMessage = "no chat model is configured: set PARLEY_LLM_BASE_URL and
 func (a *Assistant) needModel() error {
 	if a.model == nil {
 		return parley.Errorf(parley.EUnavailable, NoModelMessage)
-	}
-	return nil
-}
-
-// checkText validates a text given to the engine or an assist task: valid
-// UTF-8, not blank, at most max characters.
-func checkText(field, text string, max int) error {
-	if !utf8.ValidString(text) {
-		return parley.Errorf(parley.EInvalid, "%s is not valid UTF-8", field)
-	}
-	if strings.TrimSpace(text) == "" {
-		return parley.Errorf(parley.EInvalid, "%s is empty", field)
-	}
-	if n := utf8.RuneCountInString(text); n > max {
-		return parley.Errorf(parley.ETooLarge, "%s has %d characters; the limit is %d", field, n, max)
 	}
 	return nil
 }
@@ -72,7 +65,7 @@ func cleanOutput(s string) string {
 }
 
 // cut reports a completion that hit its token limit.
-func cut(c prompts.Completion) error {
+func cut(c llm.Completion) error {
 	if c.FinishReason == "length" {
 		return parley.Errorf(parley.EUnavailable, "the chat model's answer was cut off at its token limit; try a shorter text")
 	}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/prompts"
-	"github.com/parleyhq/parley/prompts/openai"
-	"github.com/parleyhq/parley/prompts/openai/openaitest"
+	"github.com/parleyhq/parley/llm"
+	"github.com/parleyhq/parley/llm/openai"
+	"github.com/parleyhq/parley/llm/openai/openaitest"
 )
 
 // sleeps records the waits between retries instead of waiting.
@@ -48,13 +48,13 @@ func newChat(t *testing.T, srv *openaitest.Server, mod func(*openai.Config)) (*o
 	return m, s
 }
 
-var prompt = []prompts.Message{{Role: "system", Content: "You are terse."}, {Role: "user", Content: "Say hi."}}
+var prompt = []llm.Message{{Role: "system", Content: "You are terse."}, {Role: "user", Content: "Say hi."}}
 
 func TestCompleteSendsThePrompt(t *testing.T) {
 	t.Parallel()
 	srv := openaitest.New(t, openaitest.Reply("Hi!"))
 	m, _ := newChat(t, srv, nil)
-	c, err := m.Complete(context.Background(), prompt, prompts.Options{MaxTokens: 100, Temperature: 0.2})
+	c, err := m.Complete(context.Background(), prompt, llm.Options{MaxTokens: 100, Temperature: 0.2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestReasoningModelsGetMaxCompletionTokens(t *testing.T) {
 	t.Parallel()
 	srv := openaitest.New(t, openaitest.Reply("ok"))
 	m, _ := newChat(t, srv, func(c *openai.Config) { c.Model = "gpt-5-mini" })
-	if _, err := m.Complete(context.Background(), prompt, prompts.Options{MaxTokens: 100, Temperature: 0.2}); err != nil {
+	if _, err := m.Complete(context.Background(), prompt, llm.Options{MaxTokens: 100, Temperature: 0.2}); err != nil {
 		t.Fatal(err)
 	}
 	body := srv.Requests()[0].Body
@@ -97,7 +97,7 @@ func TestAzure(t *testing.T) {
 	m, _ := newChat(t, srv, func(c *openai.Config) {
 		c.BaseURL, c.Model, c.AzureDeployment, c.APIVersion = srv.URL, "", "support-gpt4o", "2024-10-21"
 	})
-	if _, err := m.Complete(context.Background(), prompt, prompts.Options{}); err != nil {
+	if _, err := m.Complete(context.Background(), prompt, llm.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	r := srv.Requests()[0]
@@ -152,7 +152,7 @@ func TestCompleteFailures(t *testing.T) {
 			t.Parallel()
 			srv := openaitest.New(t, nil, tt.script...)
 			m, slept := newChat(t, srv, nil)
-			c, err := m.Complete(context.Background(), prompt, prompts.Options{})
+			c, err := m.Complete(context.Background(), prompt, llm.Options{})
 			if got := len(srv.Requests()); got != tt.requests {
 				t.Errorf("%d requests, want %d", got, tt.requests)
 			}
@@ -194,7 +194,7 @@ func TestSlowModelTimesOut(t *testing.T) {
 	srv := openaitest.New(t, openaitest.Slow(10*time.Second, openaitest.Reply("late")))
 	m, _ := newChat(t, srv, func(c *openai.Config) { c.Timeout = 150 * time.Millisecond })
 	start := time.Now()
-	_, err := m.Complete(context.Background(), prompt, prompts.Options{})
+	_, err := m.Complete(context.Background(), prompt, llm.Options{})
 	if parley.ErrorCode(err) != parley.ETimeout || !strings.Contains(parley.ErrorMessage(err), "did not answer within 150ms") {
 		t.Fatalf("err %v, want timeout", err)
 	}
@@ -212,7 +212,7 @@ func TestCancelIsNotRetried(t *testing.T) {
 	m, slept := newChat(t, srv, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	_, err := m.Complete(ctx, prompt, prompts.Options{})
+	_, err := m.Complete(ctx, prompt, llm.Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
@@ -231,7 +231,7 @@ func TestUnreachableServerIsRetried(t *testing.T) {
 	srv := openaitest.New(t, nil)
 	srv.Close()
 	m, slept := newChat(t, srv, nil)
-	_, err := m.Complete(context.Background(), prompt, prompts.Options{})
+	_, err := m.Complete(context.Background(), prompt, llm.Options{})
 	if parley.ErrorCode(err) != parley.EUnavailable || !strings.Contains(parley.ErrorMessage(err), "cannot reach") {
 		t.Fatalf("err %v", err)
 	}
@@ -245,7 +245,7 @@ func TestStream(t *testing.T) {
 	srv := openaitest.New(t, nil, openaitest.Fail(503, "warming up"), openaitest.Stream("Hel", "lo", " there"))
 	m, _ := newChat(t, srv, nil)
 	var deltas []string
-	c, err := m.Stream(context.Background(), prompt, prompts.Options{MaxTokens: 50}, func(d string) error {
+	c, err := m.Stream(context.Background(), prompt, llm.Options{MaxTokens: 50}, func(d string) error {
 		deltas = append(deltas, d)
 		return nil
 	})
@@ -271,7 +271,7 @@ func TestStreamStopsWhenTheCallbackFails(t *testing.T) {
 	srv := openaitest.New(t, openaitest.Hang("one", "two"))
 	m, _ := newChat(t, srv, nil)
 	stop := errors.New("enough")
-	c, err := m.Stream(context.Background(), prompt, prompts.Options{}, func(string) error { return stop })
+	c, err := m.Stream(context.Background(), prompt, llm.Options{}, func(string) error { return stop })
 	if !errors.Is(err, stop) || c.Text != "one" {
 		t.Fatalf("got %q, %v", c.Text, err)
 	}
@@ -281,7 +281,7 @@ func TestStreamTimeoutKeepsPartialText(t *testing.T) {
 	t.Parallel()
 	srv := openaitest.New(t, openaitest.Hang("partial"))
 	m, _ := newChat(t, srv, func(c *openai.Config) { c.Timeout = 200 * time.Millisecond })
-	c, err := m.Stream(context.Background(), prompt, prompts.Options{}, func(string) error { return nil })
+	c, err := m.Stream(context.Background(), prompt, llm.Options{}, func(string) error { return nil })
 	if parley.ErrorCode(err) != parley.ETimeout || c.Text != "partial" {
 		t.Fatalf("got %q, %v", c.Text, err)
 	}
@@ -292,7 +292,7 @@ func TestStreamCancel(t *testing.T) {
 	srv := openaitest.New(t, openaitest.Hang("first"))
 	m, _ := newChat(t, srv, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := m.Stream(ctx, prompt, prompts.Options{}, func(string) error { cancel(); return nil })
+	_, err := m.Stream(ctx, prompt, llm.Options{}, func(string) error { cancel(); return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}

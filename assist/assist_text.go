@@ -1,4 +1,4 @@
-package reply
+package assist
 
 import (
 	"context"
@@ -6,7 +6,9 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/reply"
 )
 
 // TranslateRequest asks for a text in another language.
@@ -27,7 +29,7 @@ type Translation struct {
 // Translate translates a text, keeping placeholders, links, numbers,
 // markup and the workspace's glossary terms exactly as they are.
 func (a *Assistant) Translate(ctx context.Context, req TranslateRequest) (Translation, error) {
-	if err := checkText("text", req.Text, MaxAssistChars); err != nil {
+	if err := reply.CheckText("text", req.Text, MaxAssistChars); err != nil {
 		return Translation{}, err
 	}
 	if req.TargetLanguage == "" {
@@ -45,7 +47,7 @@ func (a *Assistant) Translate(ctx context.Context, req TranslateRequest) (Transl
 	ws := req.Workspace
 	src := req.SourceLanguage
 	if src == "" {
-		src = a.engine.lang.Detect(req.Text, ws.Settings.DefaultLanguage())
+		src = a.engine.DetectLanguage(req.Text, ws.Settings.DefaultLanguage())
 	}
 	res := Translation{Text: req.Text, SourceLanguage: src, TargetLanguage: req.TargetLanguage}
 	p := prompts.Protect(req.Text, prompts.ProtectOptions{Numbers: true, Markdown: true, Glossary: ws.Settings.Glossary})
@@ -82,7 +84,7 @@ const MaxInstructionChars = 500
 // Rewrite edits a text as the action says, in its own language unless
 // another is asked for. Placeholders, links, code and glossary terms stay.
 func (a *Assistant) Rewrite(ctx context.Context, req RewriteRequest) (Rewrite, error) {
-	if err := checkText("text", req.Text, MaxAssistChars); err != nil {
+	if err := reply.CheckText("text", req.Text, MaxAssistChars); err != nil {
 		return Rewrite{}, err
 	}
 	if !prompts.ValidAction(req.Action) {
@@ -103,7 +105,7 @@ func (a *Assistant) Rewrite(ctx context.Context, req RewriteRequest) (Rewrite, e
 	ws := req.Workspace
 	lang := req.Language
 	if lang == "" {
-		lang = a.engine.lang.Detect(req.Text, ws.Settings.DefaultLanguage())
+		lang = a.engine.DetectLanguage(req.Text, ws.Settings.DefaultLanguage())
 	}
 	p := prompts.Protect(req.Text, prompts.ProtectOptions{Glossary: ws.Settings.Glossary})
 	prompt, err := a.render.Rewrite(prompts.RewriteInput{Text: p.Text, Action: req.Action, Instruction: strings.TrimSpace(req.Instruction), Language: lang})
@@ -123,7 +125,7 @@ const protectedAttempts = 2
 func (a *Assistant) completeProtected(ctx context.Context, task string, prompt prompts.Prompt, p prompts.Protected, temperature float32) (string, error) {
 	var lost error
 	for attempt := 1; attempt <= protectedAttempts; attempt++ {
-		c, err := a.model.Complete(ctx, prompt.Messages, prompts.Options{Task: task, MaxTokens: prompt.MaxTokens, Temperature: temperature})
+		c, err := a.model.Complete(ctx, prompt.Messages, llm.Options{Task: task, MaxTokens: prompt.MaxTokens, Temperature: temperature})
 		if err != nil {
 			return "", err
 		}
@@ -140,7 +142,7 @@ func (a *Assistant) completeProtected(ctx context.Context, task string, prompt p
 			return text, nil
 		}
 		lost = err
-		a.engine.log.WarnContext(ctx, "chat model lost protected text", "task", task, "attempt", attempt, "err", err.Error())
+		a.engine.Logger().WarnContext(ctx, "chat model lost protected text", "task", task, "attempt", attempt, "err", err.Error())
 	}
 	return "", parley.Errorf(parley.EUnavailable,
 		"the chat model did not keep the protected text (placeholders, links, numbers, markup, glossary terms) intact in %d attempts: %v; try again",

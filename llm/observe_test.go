@@ -1,4 +1,4 @@
-package prompts_test
+package llm_test
 
 import (
 	"context"
@@ -9,19 +9,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/llm"
 )
 
 type scripted struct {
-	c   prompts.Completion
+	c   llm.Completion
 	err error
 }
 
-func (s scripted) Complete(context.Context, []prompts.Message, prompts.Options) (prompts.Completion, error) {
+func (s scripted) Complete(context.Context, []llm.Message, llm.Options) (llm.Completion, error) {
 	return s.c, s.err
 }
 
-func (s scripted) Stream(_ context.Context, _ []prompts.Message, _ prompts.Options, on func(string) error) (prompts.Completion, error) {
+func (s scripted) Stream(_ context.Context, _ []llm.Message, _ llm.Options, on func(string) error) (llm.Completion, error) {
 	if s.c.Text != "" {
 		if err := on(s.c.Text); err != nil {
 			return s.c, err
@@ -60,25 +60,25 @@ func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[stri
 func TestObserveCountsTokensAndRequests(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	m, err := prompts.NewMetrics(reg)
+	m, err := llm.NewMetrics(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tok := newTokenizer(t)
-	msgs := []prompts.Message{{Role: "user", Content: "How do I reset my password?"}}
+	msgs := []llm.Message{{Role: "user", Content: "How do I reset my password?"}}
 
-	reported := prompts.Observe(scripted{c: prompts.Completion{Text: "Use the link.", PromptTokens: 100, CompletionTokens: 20}}, "gpt-test", m, tok, log)
-	if _, err := reported.Complete(context.Background(), msgs, prompts.Options{Task: "suggest"}); err != nil {
+	reported := llm.Observe(scripted{c: llm.Completion{Text: "Use the link.", PromptTokens: 100, CompletionTokens: 20}}, "gpt-test", m, tok, log)
+	if _, err := reported.Complete(context.Background(), msgs, llm.Options{Task: "suggest"}); err != nil {
 		t.Fatal(err)
 	}
 	// A server that reports no usage: counted with the tokenizer.
-	estimated := prompts.Observe(scripted{c: prompts.Completion{Text: "hello"}}, "gpt-test", m, tok, log)
-	if _, err := estimated.Stream(context.Background(), msgs, prompts.Options{Task: "suggest"}, func(string) error { return nil }); err != nil {
+	estimated := llm.Observe(scripted{c: llm.Completion{Text: "hello"}}, "gpt-test", m, tok, log)
+	if _, err := estimated.Stream(context.Background(), msgs, llm.Options{Task: "suggest"}, func(string) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	failing := prompts.Observe(scripted{err: parley.Errorf(parley.ETimeout, "slow")}, "gpt-test", m, tok, log)
-	if _, err := failing.Complete(context.Background(), msgs, prompts.Options{}); err == nil {
+	failing := llm.Observe(scripted{err: parley.Errorf(parley.ETimeout, "slow")}, "gpt-test", m, tok, log)
+	if _, err := failing.Complete(context.Background(), msgs, llm.Options{}); err == nil {
 		t.Fatal("no error")
 	}
 

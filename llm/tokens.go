@@ -1,4 +1,4 @@
-package prompts
+package llm
 
 import (
 	"fmt"
@@ -82,6 +82,23 @@ func (t *Tokenizer) Truncate(text string, max int) string {
 		n -= got - max
 	}
 	return ""
+}
+
+// Chat formats wrap every message in a few tokens of their own, and the
+// reply is primed with a few more. These are OpenAI's published numbers;
+// other models' templates cost about the same.
+const (
+	tokensPerMessage = 4
+	tokensPerReply   = 3
+)
+
+// CountMessages returns the tokens a chat prompt takes, format included.
+func (t *Tokenizer) CountMessages(msgs []Message) int {
+	n := tokensPerReply
+	for _, m := range msgs {
+		n += tokensPerMessage + t.Count(m.Role) + t.Count(m.Content)
+	}
+	return n
 }
 
 func (t *Tokenizer) encode(text string) []int {

@@ -1,4 +1,4 @@
-package prompts_test
+package llm_test
 
 import (
 	"math"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/llm"
 )
 
 func TestParseRetryAfter(t *testing.T) {
@@ -37,7 +37,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"2026-01-02T03:04:35Z", 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := prompts.ParseRetryAfter(tt.in, now)
+		got, ok := llm.ParseRetryAfter(tt.in, now)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}

@@ -1,4 +1,4 @@
-package reply_test
+package webhook_test
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
-	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/webhook"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
@@ -61,11 +61,11 @@ func newReceiver(t *testing.T, failFirst int) (*receiver, *httptest.Server) {
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	var ev reply.Event
+	var ev webhook.Event
 	problem := ""
-	ts, tsErr := strconv.ParseInt(r.Header.Get(reply.HeaderTimestamp), 10, 64)
+	ts, tsErr := strconv.ParseInt(r.Header.Get(webhook.HeaderTimestamp), 10, 64)
 	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(r.Header.Get(reply.HeaderTimestamp) + "."))
+	mac.Write([]byte(r.Header.Get(webhook.HeaderTimestamp) + "."))
 	mac.Write(body)
 	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
 	switch {
@@ -75,9 +75,9 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem = "body is not an event"
 	case tsErr != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute:
 		problem = "timestamp"
-	case !hmac.Equal([]byte(r.Header.Get(reply.HeaderSignature)), []byte(want)):
+	case !hmac.Equal([]byte(r.Header.Get(webhook.HeaderSignature)), []byte(want)):
 		problem = "signature"
-	case r.Header.Get(reply.HeaderDelivery) != ev.ID || r.Header.Get(reply.HeaderEvent) != ev.Type:
+	case r.Header.Get(webhook.HeaderDelivery) != ev.ID || r.Header.Get(webhook.HeaderEvent) != ev.Type:
 		problem = "event headers do not match the body"
 	}
 	rc.mu.Lock()
@@ -95,8 +95,8 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.bad = append(rc.bad, "body changed between attempts")
 	}
 	// Attempts the receiver never saw (a worker died) count too.
-	if a, err := strconv.Atoi(r.Header.Get(reply.HeaderAttempt)); err != nil || a < n {
-		rc.bad = append(rc.bad, "attempt header "+r.Header.Get(reply.HeaderAttempt)+", want at least "+strconv.Itoa(n))
+	if a, err := strconv.Atoi(r.Header.Get(webhook.HeaderAttempt)); err != nil || a < n {
+		rc.bad = append(rc.bad, "attempt header "+r.Header.Get(webhook.HeaderAttempt)+", want at least "+strconv.Itoa(n))
 	}
 	hang, fail := rc.hang, n <= rc.failFirst
 	rc.mu.Unlock()
@@ -212,7 +212,7 @@ func eventIDs(t *testing.T, db *postgres.DB, ws parley.Workspace, escalations []
 
 // run starts a Deliverer with fast test timings, allowed to send to the
 // receivers on 127.0.0.1; stop stops it and waits.
-func run(t *testing.T, opts reply.DelivererOptions) (stop func()) {
+func run(t *testing.T, opts webhook.DelivererOptions) (stop func()) {
 	t.Helper()
 	opts.PollInterval = 20 * time.Millisecond
 	if opts.BaseBackoff == 0 {
@@ -221,9 +221,9 @@ func run(t *testing.T, opts reply.DelivererOptions) (stop func()) {
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Second
 	}
-	opts.Policy = reply.DestinationPolicy{AllowPrivate: true}
+	opts.Policy = webhook.DestinationPolicy{AllowPrivate: true}
 	opts.Logger = quiet
-	d := reply.NewDeliverer(pgtest.DB(t), opts)
+	d := webhook.NewDeliverer(pgtest.DB(t), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
@@ -274,7 +274,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestDeliveryRetriesUntilAccepted(t *testing.T) {
 	rc, srv := newReceiver(t, 2)
 	ws, ids := setup(t, srv, 3)
-	stop := run(t, reply.DelivererOptions{})
+	stop := run(t, webhook.DelivererOptions{})
 	waitFor(t, "all events processed", func() bool { return rc.count(ids, processed) == len(ids) })
 	time.Sleep(200 * time.Millisecond) // ten polls: nothing more may arrive
 	stop()
@@ -285,7 +285,7 @@ func TestDeliveryRetriesUntilAccepted(t *testing.T) {
 	// whole escalation.
 	for _, id := range []string{ids[0], ids[len(ids)-1]} {
 		_, body := rc.get(id)
-		var ev reply.Event
+		var ev webhook.Event
 		if err := json.Unmarshal(body, &ev); err != nil || ev.Type != "escalation.created" || ev.CreatedAt.IsZero() {
 			t.Fatalf("event %+v (%v)", ev, err)
 		}
@@ -305,7 +305,7 @@ func TestDeliveryRetriesUntilAccepted(t *testing.T) {
 func TestDeliveryGivesUp(t *testing.T) {
 	rc, srv := newReceiver(t, 1000)
 	ws, ids := setup(t, srv, 1)
-	stop := run(t, reply.DelivererOptions{MaxAttempts: 3})
+	stop := run(t, webhook.DelivererOptions{MaxAttempts: 3})
 	db := pgtest.DB(t)
 	waitFor(t, "the event to be dead", func() bool {
 		w, err := db.Webhook(context.Background(), ws.ID)
@@ -333,7 +333,7 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 	rc.set(func(r *receiver) { r.hang = true })
 	ws, ids := setup(t, srv, 3)
 
-	stopFirst := run(t, reply.DelivererOptions{})
+	stopFirst := run(t, webhook.DelivererOptions{})
 	waitFor(t, "requests in flight", func() bool { return rc.count(ids, attempted) == len(ids) })
 	stopFirst()
 	rc.set(func(r *receiver) { r.hang = false })
@@ -344,7 +344,7 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 	// Stopped only once the deliveries are recorded: stopped between the
 	// receiver's 204 and the record, a worker hands the event back and it
 	// is sent again (at least once), which this test does not count on.
-	stopSecond := run(t, reply.DelivererOptions{})
+	stopSecond := run(t, webhook.DelivererOptions{})
 	waitFor(t, "events delivered and recorded after the restart", func() bool {
 		return rc.count(ids, processed) == len(ids) && pending(t, ws) == 0
 	})
@@ -358,7 +358,7 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	run(t, reply.DelivererOptions{})
+	run(t, webhook.DelivererOptions{})
 	waitFor(t, "events delivered after the lease", func() bool { return rc.count(more, processed) == len(more) })
 	if waited := time.Since(start); waited < 300*time.Millisecond {
 		t.Fatalf("delivered after %s, before the crashed worker's lease ended", waited)
@@ -375,7 +375,7 @@ func TestDeliveryRefusesPrivateAddresses(t *testing.T) {
 	rc, srv := newReceiver(t, 0)
 	_, ids := setup(t, srv, 1)
 	db := pgtest.DB(t)
-	d := reply.NewDeliverer(db, reply.DelivererOptions{MaxAttempts: 2, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Logger: quiet})
+	d := webhook.NewDeliverer(db, webhook.DelivererOptions{MaxAttempts: 2, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Logger: quiet})
 	outcome := func() (attempts int, lastError string, dead bool) {
 		t.Helper()
 		if _, err := d.RunOnce(ctx); err != nil {
@@ -416,7 +416,7 @@ func TestDelivererDeletesExpiredEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	d := reply.NewDeliverer(db, reply.DelivererOptions{DeadRetention: 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	d := webhook.NewDeliverer(db, webhook.DelivererOptions{DeadRetention: 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(runCtx) }()

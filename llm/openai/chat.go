@@ -9,10 +9,10 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/llm"
 )
 
-// ChatModel is a prompts.ChatModel on an OpenAI-compatible
+// ChatModel is a llm.ChatModel on an OpenAI-compatible
 // chat-completions endpoint.
 type ChatModel struct {
 	cfg    Config
@@ -20,7 +20,7 @@ type ChatModel struct {
 	retry  *retrier
 }
 
-var _ prompts.ChatModel = (*ChatModel)(nil)
+var _ llm.ChatModel = (*ChatModel)(nil)
 
 // NewChatModel returns a chat model for cfg; BaseURL and Model (or
 // AzureDeployment) are required.
@@ -39,7 +39,7 @@ func (m *ChatModel) Name() string { return m.cfg.Model }
 func (m *ChatModel) what() string { return "the chat model " + m.cfg.Model }
 
 // Complete sends the prompt and returns the whole answer.
-func (m *ChatModel) Complete(ctx context.Context, msgs []prompts.Message, opts prompts.Options) (prompts.Completion, error) {
+func (m *ChatModel) Complete(ctx context.Context, msgs []llm.Message, opts llm.Options) (llm.Completion, error) {
 	callCtx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 	defer cancel()
 	var resp openai.ChatCompletionResponse
@@ -49,13 +49,13 @@ func (m *ChatModel) Complete(ctx context.Context, msgs []prompts.Message, opts p
 		return err
 	})
 	if err != nil {
-		return prompts.Completion{}, translate(ctx, err, m.what(), m.cfg.Timeout)
+		return llm.Completion{}, translate(ctx, err, m.what(), m.cfg.Timeout)
 	}
 	if len(resp.Choices) == 0 {
-		return prompts.Completion{}, parley.Errorf(parley.EUnavailable, "%s returned no answer", m.what())
+		return llm.Completion{}, parley.Errorf(parley.EUnavailable, "%s returned no answer", m.what())
 	}
 	ch := resp.Choices[0]
-	return prompts.Completion{
+	return llm.Completion{
 		Text:             ch.Message.Content,
 		Model:            resp.Model,
 		FinishReason:     string(ch.FinishReason),
@@ -67,7 +67,7 @@ func (m *ChatModel) Complete(ctx context.Context, msgs []prompts.Message, opts p
 // Stream sends the prompt and passes the answer to onDelta piece by piece.
 // Opening the stream is retried like Complete; once text has arrived a
 // failure ends the call, since what was passed on cannot be taken back.
-func (m *ChatModel) Stream(ctx context.Context, msgs []prompts.Message, opts prompts.Options, onDelta func(string) error) (prompts.Completion, error) {
+func (m *ChatModel) Stream(ctx context.Context, msgs []llm.Message, opts llm.Options, onDelta func(string) error) (llm.Completion, error) {
 	callCtx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 	defer cancel()
 	req := m.request(msgs, opts)
@@ -79,12 +79,12 @@ func (m *ChatModel) Stream(ctx context.Context, msgs []prompts.Message, opts pro
 		return err
 	})
 	if err != nil {
-		return prompts.Completion{}, translate(ctx, err, m.what(), m.cfg.Timeout)
+		return llm.Completion{}, translate(ctx, err, m.what(), m.cfg.Timeout)
 	}
 	defer stream.Close()
 
 	var (
-		c    prompts.Completion
+		c    llm.Completion
 		text strings.Builder
 	)
 	for {
@@ -125,7 +125,7 @@ func (m *ChatModel) Stream(ctx context.Context, msgs []prompts.Message, opts pro
 // o4, gpt-5) take max_completion_tokens, which also pays for their hidden
 // reasoning (so they get four times the budget), and no temperature;
 // others take max_tokens, which every compatible server knows.
-func (m *ChatModel) request(msgs []prompts.Message, opts prompts.Options) openai.ChatCompletionRequest {
+func (m *ChatModel) request(msgs []llm.Message, opts llm.Options) openai.ChatCompletionRequest {
 	req := openai.ChatCompletionRequest{Model: m.cfg.Model, Messages: make([]openai.ChatCompletionMessage, len(msgs))}
 	for i, msg := range msgs {
 		req.Messages[i] = openai.ChatCompletionMessage{Role: msg.Role, Content: msg.Content}

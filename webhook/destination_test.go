@@ -1,4 +1,4 @@
-package reply_test
+package webhook_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/webhook"
 )
 
 func TestDestinationPolicyAddresses(t *testing.T) {
@@ -64,7 +64,7 @@ func TestDestinationPolicyAddresses(t *testing.T) {
 		{"2002:c0a8:101::1", "private"},      // 6to4 of 192.168.1.1
 		{"2002:5db8:d822::1", ""},            // 6to4 of 93.184.216.34
 	}
-	strict, open := reply.DestinationPolicy{}, reply.DestinationPolicy{AllowPrivate: true}
+	strict, open := webhook.DestinationPolicy{}, webhook.DestinationPolicy{AllowPrivate: true}
 	for _, tt := range tests {
 		ip := netip.MustParseAddr(tt.addr)
 		err := strict.CheckAddr(ip)
@@ -104,7 +104,7 @@ func TestDestinationPolicyURLs(t *testing.T) {
 		{"ftp://93.184.216.34/hook", "must be an absolute http:// or https:// URL"},
 	}
 	for _, tt := range tests {
-		err := reply.DestinationPolicy{}.CheckURL(ctx, tt.url)
+		err := webhook.DestinationPolicy{}.CheckURL(ctx, tt.url)
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("%s refused: %v", tt.url, err)
@@ -112,7 +112,7 @@ func TestDestinationPolicyURLs(t *testing.T) {
 			t.Errorf("%s: %v, want an invalid error saying %q", tt.url, err, tt.want)
 		}
 	}
-	open := reply.DestinationPolicy{AllowPrivate: true}
+	open := webhook.DestinationPolicy{AllowPrivate: true}
 	for _, u := range []string{"http://127.0.0.1/hook", "http://localhost/hook", "https://nonexistent.invalid/hook"} {
 		if err := open.CheckURL(ctx, u); err != nil {
 			t.Errorf("%s refused with AllowPrivate: %v", u, err)

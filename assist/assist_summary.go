@@ -1,4 +1,4 @@
-package reply
+package assist
 
 import (
 	"cmp"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/prompts"
 )
 
@@ -28,7 +29,7 @@ func (a *Assistant) Summarize(ctx context.Context, ws parley.Workspace, conversa
 	if err := checkLanguage("language", language); err != nil {
 		return Summary{}, err
 	}
-	conv, err := a.engine.store.Conversation(ctx, ws.ID, conversationID, summaryTurns)
+	conv, err := a.engine.History(ctx, ws.ID, conversationID, summaryTurns)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -44,7 +45,7 @@ func (a *Assistant) Summarize(ctx context.Context, ws parley.Workspace, conversa
 	if err != nil {
 		return Summary{}, err
 	}
-	c, err := a.model.Complete(ctx, prompt.Messages, prompts.Options{Task: "summary", MaxTokens: prompt.MaxTokens, Temperature: 0.2})
+	c, err := a.model.Complete(ctx, prompt.Messages, llm.Options{Task: "summary", MaxTokens: prompt.MaxTokens, Temperature: 0.2})
 	if err != nil {
 		return Summary{}, err
 	}

@@ -1,4 +1,4 @@
-package prompts
+package llm
 
 import (
 	"math"
@@ -14,7 +14,7 @@ import (
 // passed. Delays too long for a time.Duration are the longest one. ok is
 // false when v is empty or neither.
 //
-// Both the chat-model clients and the webhook deliverer (package reply)
+// Both the chat-model clients and the webhook deliverer (package webhook)
 // honour the header, and both import this package.
 func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	if v == "" {

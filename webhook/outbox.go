@@ -1,4 +1,9 @@
-package reply
+// Package webhook delivers escalation events to the workspaces' webhook
+// endpoints: a Deliverer claims due events from the outbox the store keeps,
+// signs them (Sign, HMAC-SHA256), POSTs them, retries failures with backoff
+// (honouring Retry-After) and deletes old events; DestinationPolicy keeps
+// deliveries away from private and internal addresses.
+package webhook
 
 import (
 	"bytes"
@@ -20,7 +25,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley"
-	"github.com/parleyhq/parley/prompts"
+	"github.com/parleyhq/parley/llm"
 )
 
 // OutboxStore is what the Deliverer needs from the database
@@ -257,7 +262,7 @@ func (d *Deliverer) send(ctx context.Context, dl parley.Delivery) (retryAfter ti
 		return 0, nil
 	}
 	// Without a usable Retry-After, retryAfter is 0: the backoff decides.
-	retryAfter, _ = prompts.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	retryAfter, _ = llm.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return retryAfter, fmt.Errorf("receiver answered %s: %s", resp.Status, strings.TrimSpace(string(snippet)))
 }
 

@@ -1,6 +1,6 @@
 // Package openai talks to OpenAI-compatible servers (OpenAI, Azure OpenAI,
 // Ollama, vLLM, LiteLLM, ...) through github.com/sashabaranov/go-openai: a
-// chat model (prompts.ChatModel) and an embedder (retrieval.Embedder), with
+// chat model (llm.ChatModel) and an embedder (retrieval.Embedder), with
 // timeouts, retries and errors translated to Parley's codes. It is the only
 // package that imports go-openai.
 package openai
