@@ -142,7 +142,7 @@ func (a *Assistant) completeProtected(ctx context.Context, task string, prompt p
 			return text, nil
 		}
 		lost = err
-		a.engine.Logger().WarnContext(ctx, "chat model lost protected text", "task", task, "attempt", attempt, "err", err.Error())
+		a.log.WarnContext(ctx, "chat model lost protected text", "task", task, "attempt", attempt, "err", err.Error())
 	}
 	return "", parley.Errorf(parley.EUnavailable,
 		"the chat model did not keep the protected text (placeholders, links, numbers, markup, glossary terms) intact in %d attempts: %v; try again",
