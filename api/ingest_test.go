@@ -260,6 +260,8 @@ func TestUploadRejectsBadInput(t *testing.T) {
 		{"bad bool", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"prune=maybe"}, 400, "invalid", []string{"prune"}},
 		{"bad column", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"column=question"}, 400, "invalid", []string{"FIELD=COLUMN"}},
 		{"bad kind", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"kind=poem"}, 400, "invalid", []string{"poem"}},
+		{"question of one letter over 16 KB", []uploadFile{csvFile("l.csv", "question,answer\n"+strings.Repeat("q", 40000)+",a\n")}, []string{"dry_run=true"},
+			400, "invalid", []string{"l.csv:2", `"question"`, "over the limit of 16384"}},
 		{"same id in two files", []uploadFile{csvFile("a.csv", "id,question,answer\nx,Q?,A.\n"), csvFile("b.csv", "id,question,answer\nx,R?,B.\n")}, nil,
 			400, "invalid", []string{"b.csv:2", `"id"`}},
 		{"body over the limit", []uploadFile{csvFile("big.csv", "question,answer\n"+strings.Repeat("Why?,Because.\n", 6000))}, nil,
