@@ -16,6 +16,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/ingest/pdftest"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/retrieval"
@@ -535,5 +536,36 @@ func TestStaleJobIsFailed(t *testing.T) {
 	got, err := db.IngestJob(ctx, e.ws.ID, kb["id"].(string), ids[1], time.Hour)
 	if err != nil || got.State != parley.JobFailed {
 		t.Fatalf("second stale job: %+v, %v", got, err)
+	}
+}
+
+// A PDF uploads like any article: its page without text is reported, and
+// answers cite the page they come from.
+func TestUploadPDF(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	pdf, err := pdftest.Build("Plant Care Guide", []pdftest.Page{
+		{Outline: "Watering", Columns: [][]string{{"Water your fern twice a week in summer and once a week in winter."}}},
+		{Image: true},
+		{Outline: "Repotting", Columns: [][]string{{"Repot in spring into a pot one size larger, with fresh compost."}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body, _ := e.upload("faq", e.admin, []uploadFile{{"care-guide.pdf", pdf}})
+	wantResult(t, status, body, map[string]float64{"added": 1})
+	skipped, _ := json.Marshal(body["skipped"])
+	if !strings.Contains(string(skipped), "care-guide.pdf page 2") || !strings.Contains(string(skipped), "no text layer") {
+		t.Errorf("skipped = %s, want page 2 without a text layer", skipped)
+	}
+
+	status, out := e.do("POST", "/v1/answer", e.keys[parley.RoleWidget],
+		`{"message": {"text": "How often should I water my fern in winter?"}}`)
+	if status != 200 {
+		t.Fatalf("answer: %d %v", status, out)
+	}
+	raw, _ := json.Marshal(out)
+	if !strings.Contains(string(raw), `"section":"Watering \u003e Page 1"`) && !strings.Contains(string(raw), `"section":"Watering > Page 1"`) {
+		t.Errorf("answer %s does not cite Watering > Page 1", raw)
 	}
 }
