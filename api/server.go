@@ -17,6 +17,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/web"
 	"github.com/parleyhq/parley/webhook"
 )
 
@@ -145,6 +146,8 @@ func New(store Store, engine Engine, opts Options) *Server {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+	r.GET("/widget.js", gin.WrapH(web.Widget()))
+	r.HEAD("/widget.js", gin.WrapH(web.Widget()))
 
 	v1 := r.Group("/v1", s.authenticate)
 	v1.GET("/workspace", s.getWorkspace)

@@ -30,6 +30,7 @@ Commands:
   eval      run an eval suite: precision, coverage, escalation, calibration
   bench     measure the answer path: engine against bare search, and HTTP load
   keys      create, list and revoke API keys
+  demo-page serve a sample shop page that embeds the chat widget (another origin)
   version   print the version
 
 Run "parley <command> --help" for a command's flags.
@@ -47,13 +48,14 @@ type app struct {
 type command func(ctx context.Context, a *app, args []string) error
 
 var commands = map[string]command{
-	"serve":   runServe,
-	"ingest":  runIngest,
-	"eval":    runEval,
-	"bench":   runBench,
-	"migrate": runMigrate,
-	"keys":    runKeys,
-	"version": runVersion,
+	"serve":     runServe,
+	"ingest":    runIngest,
+	"eval":      runEval,
+	"bench":     runBench,
+	"migrate":   runMigrate,
+	"keys":      runKeys,
+	"demo-page": runDemoPage,
+	"version":   runVersion,
 }
 
 func main() { os.Exit(runProcess(os.Args[1:])) }
