@@ -31,7 +31,7 @@ type Store interface {
 	KB(ctx context.Context, workspaceID, idOrName string) (parley.KnowledgeBase, error)
 	DeleteKB(ctx context.Context, workspaceID, idOrName string) error
 	ListSources(ctx context.Context, workspaceID, kbID string, after int64, limit int) ([]parley.Source, error)
-	DeleteSource(ctx context.Context, workspaceID, kbID string, sourceID int64) error
+	DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error
 
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
 

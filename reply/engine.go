@@ -196,7 +196,8 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		t.Customer = time.Since(began)
 		stored <- err
 	}()
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, text, PreviousQuestion(history), known, &t)
+	query, previous := Topic(text, history, ws.Settings.Languages)
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, known, &t)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
@@ -344,6 +345,9 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang
 	if t == nil {
 		t = &Timings{}
 	}
+	if strings.TrimSpace(text) == "" {
+		return retrieval.Ranking{}, 0, nil
+	}
 	began := time.Now()
 	texts := []string{text}
 	if previous != "" {
@@ -473,6 +477,11 @@ func blend(a, b []float32, w float32) []float32 {
 // transcript ends with the customer's message.
 func (e *Engine) escalation(ws parley.Workspace, conv parley.Conversation, transcript []parley.Message, text, lang string, r retrieval.Ranking, d Decision, notice string) parley.NewEscalation {
 	top, _ := r.Top()
+	if top.Similarity < minSimilarity {
+		// No match: a far candidate must not route the escalation or
+		// become its draft.
+		top = retrieval.Candidate{}
+	}
 	cands := r.Candidates
 	if len(cands) > 5 {
 		cands = cands[:5]
