@@ -16,6 +16,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/ingest/pdftest"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/retrieval"
@@ -260,6 +261,8 @@ func TestUploadRejectsBadInput(t *testing.T) {
 		{"bad bool", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"prune=maybe"}, 400, "invalid", []string{"prune"}},
 		{"bad column", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"column=question"}, 400, "invalid", []string{"FIELD=COLUMN"}},
 		{"bad kind", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"kind=poem"}, 400, "invalid", []string{"poem"}},
+		{"question of one letter over 16 KB", []uploadFile{csvFile("l.csv", "question,answer\n"+strings.Repeat("q", 40000)+",a\n")}, []string{"dry_run=true"},
+			400, "invalid", []string{"l.csv:2", `"question"`, "over the limit of 16384"}},
 		{"same id in two files", []uploadFile{csvFile("a.csv", "id,question,answer\nx,Q?,A.\n"), csvFile("b.csv", "id,question,answer\nx,R?,B.\n")}, nil,
 			400, "invalid", []string{"b.csv:2", `"id"`}},
 		{"body over the limit", []uploadFile{csvFile("big.csv", "question,answer\n"+strings.Repeat("Why?,Because.\n", 6000))}, nil,
@@ -535,5 +538,91 @@ func TestStaleJobIsFailed(t *testing.T) {
 	got, err := db.IngestJob(ctx, e.ws.ID, kb["id"].(string), ids[1], time.Hour)
 	if err != nil || got.State != parley.JobFailed {
 		t.Fatalf("second stale job: %+v, %v", got, err)
+	}
+}
+
+// A PDF uploads like any article: its page without text is reported, and
+// answers cite the page they come from.
+func TestUploadPDF(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	pdf, err := pdftest.Build("Plant Care Guide", []pdftest.Page{
+		{Outline: "Watering", Columns: [][]string{{"Water your fern twice a week in summer and once a week in winter."}}},
+		{Image: true},
+		{Outline: "Repotting", Columns: [][]string{{"Repot in spring into a pot one size larger, with fresh compost."}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body, _ := e.upload("faq", e.admin, []uploadFile{{"care-guide.pdf", pdf}})
+	wantResult(t, status, body, map[string]float64{"added": 1})
+	skipped, _ := json.Marshal(body["skipped"])
+	if !strings.Contains(string(skipped), "care-guide.pdf page 2") || !strings.Contains(string(skipped), "no text layer") {
+		t.Errorf("skipped = %s, want page 2 without a text layer", skipped)
+	}
+
+	status, out := e.do("POST", "/v1/answer", e.keys[parley.RoleWidget],
+		`{"message": {"text": "How often should I water my fern in winter?"}}`)
+	if status != 200 {
+		t.Fatalf("answer: %d %v", status, out)
+	}
+	raw, _ := json.Marshal(out)
+	if !strings.Contains(string(raw), `"section":"Watering \u003e Page 1"`) && !strings.Contains(string(raw), `"section":"Watering > Page 1"`) {
+		t.Errorf("answer %s does not cite Watering > Page 1", raw)
+	}
+}
+
+// A source is deleted by its numeric id or by its external id; a path that
+// names one source by number and another by external id deletes nothing
+// until ?by= says which.
+func TestDeleteSourceByIDOrExternalID(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	status, body, _ := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
+	wantResult(t, status, body, map[string]float64{"added": 3})
+	ids := map[string]string{} // external id -> numeric id
+	_, list := e.do("GET", "/v1/knowledge-bases/faq/sources", e.admin, "")
+	for _, s := range list["sources"].([]any) {
+		src := s.(map[string]any)
+		ids[src["external_id"].(string)] = fmt.Sprint(src["id"])
+	}
+	del := func(ref string) (int, map[string]any) {
+		return e.do("DELETE", "/v1/knowledge-bases/faq/sources/"+ref, e.admin, "")
+	}
+	if status, body := del("pw"); status != 204 {
+		t.Fatalf("delete by external id: %d %v", status, body)
+	}
+	if status, body := del(ids["ship"]); status != 204 {
+		t.Fatalf("delete by numeric id: %d %v", status, body)
+	}
+	if n := e.sourceCount(); n != 1 {
+		t.Fatalf("%d sources left, want 1", n)
+	}
+	// An entry whose external id is the number of "pay".
+	status, body, _ = e.uploadJSON("faq", `{"records": [{"id": "`+ids["pay"]+`", "question": "Do you ship abroad?", "answer": "Yes, to the EU."}]}`)
+	wantResult(t, status, body, map[string]float64{"added": 1})
+	if status, body := del(ids["pay"]); status != 409 || !strings.Contains(fmt.Sprint(body), "by=id") {
+		t.Fatalf("ambiguous ref: %d %v, want 409 naming by=", status, body)
+	}
+	if n := e.sourceCount(); n != 2 {
+		t.Fatalf("the ambiguous delete removed something: %d sources, want 2", n)
+	}
+	for _, c := range []struct {
+		ref    string
+		status int
+	}{
+		{ids["pay"] + "?by=external_id", 204},
+		{ids["pay"] + "?by=id", 204},
+		{ids["pay"] + "?by=id", 404},
+		{"pw", 404},
+		{"pw?by=id", 400},
+		{"pw?by=name", 400},
+	} {
+		if status, body := del(c.ref); status != c.status {
+			t.Errorf("DELETE sources/%s: %d %v, want %d", c.ref, status, body, c.status)
+		}
+	}
+	if n := e.sourceCount(); n != 0 {
+		t.Fatalf("%d sources left, want 0", n)
 	}
 }

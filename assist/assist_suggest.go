@@ -77,7 +77,8 @@ func (a *Assistant) Suggest(ctx context.Context, req SuggestRequest) (Suggestion
 	}
 	question := history[qi].Text
 	lang := a.engine.DetectLanguage(question, cmp.Or(convLang, ws.Settings.DefaultLanguage()))
-	ranking, err := a.engine.Retrieve(ctx, ws.ID, question, reply.PreviousQuestion(history[:qi]), lang)
+	query, previous := reply.Topic(question, history[:qi], ws.Settings.Languages)
+	ranking, err := a.engine.Retrieve(ctx, ws.ID, query, previous, lang)
 	if err != nil {
 		return Suggestions{}, err
 	}
@@ -208,7 +209,7 @@ func (d *Drafter) draft(ctx context.Context, req SuggestRequest, history []parle
 	for _, k := range prompt.Knowledge {
 		packed[k.SourceID] = true
 	}
-	text, cited, gen := checkDraft(cleanOutput(c.Text), packed)
+	text, cited, gen := checkDraft(c.Text, packed)
 	if gen.Status != reply.GenGenerated {
 		d.log.InfoContext(ctx, "generated draft not used", "status", gen.Status, "reason", gen.Reason)
 		return nil, gen, nil
@@ -229,7 +230,11 @@ var (
 // checkDraft validates a draft's citations: it must cite at least one
 // source, and only sources the prompt showed. It returns the text without
 // the citation markers and the cited source ids in order of first use.
-func checkDraft(text string, packed map[int64]bool) (string, []int64, reply.Generation) {
+func checkDraft(output string, packed map[int64]bool) (string, []int64, reply.Generation) {
+	text, err := prompts.CleanOutput(output, "")
+	if err != nil {
+		return "", nil, reply.Generation{Status: reply.GenDropped, Reason: err.Error()}
+	}
 	if text == "" || noAnswer.MatchString(text) || strings.HasPrefix(strings.ToUpper(text), "NO_ANSWER") {
 		return "", nil, reply.Generation{Status: reply.GenNoAnswer, Reason: "the chat model found no answer to the customer's message in the knowledge"}
 	}
