@@ -66,6 +66,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Retrainer:        trained,
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
+		ClassifyError:    postgres.Classify,
 	})
 	if n, err := handler.FailStaleJobs(ctx); err != nil {
 		return err
