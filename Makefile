@@ -5,20 +5,20 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test build db check-go bench-ingest bench-quality bench-answer clean
+.PHONY: demo test build db chromium check-go bench-ingest bench-quality bench-answer clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
 	scripts/demo.sh
 
 ## test: set up the database if needed, then go vet and go test -race against it
-test: check-go db
+test: check-go db chromium
 	$(GO) vet ./...
 	set -a; source $(DBENV); set +a; $(GO) test -race -count=1 ./...
 
 ## build: compile bin/parley
 build: check-go
-	$(GO) build -o $(BIN) ./cmd/parley
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/parley
 
 ## bench-ingest: time loading Banking77 train: pipeline vs bare COPY, re-ingest (see BENCHMARKS.md)
 BANKING77 ?= $(CURDIR)/../shared/datasets/banking77
@@ -34,6 +34,10 @@ bench-quality: build db
 ## bench-answer: engine vs bare search, then 16 clients at 300 requests/s on /v1/answer (Banking77 knowledge)
 bench-answer: build db
 	set -a; source $(DBENV); set +a; PARLEY_LOG_LEVEL=warn $(BIN) bench evals/suites/banking77/suite.json --clients 16 --rate 300 --duration 20s
+
+## chromium: install Debian's chromium for the browser tests (web/browsertest) when missing
+chromium:
+	scripts/install-chromium.sh
 
 ## db: install/start PostgreSQL with pgvector and write $(DBENV)
 db:

@@ -20,6 +20,7 @@ type Config struct {
 	DatabaseURL     string        // PARLEY_DATABASE_URL
 	DBMaxConns      int32         // PARLEY_DB_MAX_CONNS
 	Addr            string        // PARLEY_ADDR
+	DemoPageAddr    string        // PARLEY_DEMO_PAGE_ADDR: listen address of parley demo-page
 	AutoMigrate     bool          // PARLEY_AUTO_MIGRATE
 	LogFormat       string        // PARLEY_LOG_FORMAT: json or text
 	LogLevel        slog.Level    // PARLEY_LOG_LEVEL: debug, info, warn, error
@@ -71,6 +72,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DatabaseURL:     r.str("PARLEY_DATABASE_URL", defaultDatabaseURL),
 		DBMaxConns:      int32(r.integer("PARLEY_DB_MAX_CONNS", defaultMaxConns(), 1, 1000)),
 		Addr:            r.str("PARLEY_ADDR", ":8080"),
+		DemoPageAddr:    r.str("PARLEY_DEMO_PAGE_ADDR", "127.0.0.1:8081"),
 		AutoMigrate:     r.boolean("PARLEY_AUTO_MIGRATE", true),
 		LogFormat:       r.oneOf("PARLEY_LOG_FORMAT", "json", "json", "text"),
 		MaxBodyBytes:    int64(r.integer("PARLEY_MAX_BODY_BYTES", 1<<20, 1024, 1<<30)),
