@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/ingest/pdftest"
 	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/postgres"
@@ -302,6 +303,8 @@ func TestUploadRejectsBadInput(t *testing.T) {
 		{"bad bool", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"prune=maybe"}, 400, "invalid", []string{"prune"}},
 		{"bad column", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"column=question"}, 400, "invalid", []string{"FIELD=COLUMN"}},
 		{"bad kind", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"kind=poem"}, 400, "invalid", []string{"poem"}},
+		{"question of one letter over 16 KB", []uploadFile{csvFile("l.csv", "question,answer\n"+strings.Repeat("q", 40000)+",a\n")}, []string{"dry_run=true"},
+			400, "invalid", []string{"l.csv:2", `"question"`, "over the limit of 16384"}},
 		{"same id in two files", []uploadFile{csvFile("a.csv", "id,question,answer\nx,Q?,A.\n"), csvFile("b.csv", "id,question,answer\nx,R?,B.\n")}, nil,
 			400, "invalid", []string{"b.csv:2", `"id"`}},
 		{"body over the limit", []uploadFile{csvFile("big.csv", "question,answer\n"+strings.Repeat("Why?,Because.\n", 6000))}, nil,
@@ -577,6 +580,37 @@ func TestLostJobIsFailed(t *testing.T) {
 	_, job := e.do("GET", location, e.admin, "")
 	if job["state"] != "failed" || !strings.Contains(fmt.Sprint(job["error"]), "interrupted") {
 		t.Fatalf("lost job: %v", job)
+	}
+}
+
+// A PDF uploads like any article: its page without text is reported, and
+// answers cite the page they come from.
+func TestUploadPDF(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	pdf, err := pdftest.Build("Plant Care Guide", []pdftest.Page{
+		{Outline: "Watering", Columns: [][]string{{"Water your fern twice a week in summer and once a week in winter."}}},
+		{Image: true},
+		{Outline: "Repotting", Columns: [][]string{{"Repot in spring into a pot one size larger, with fresh compost."}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body, _ := e.upload("faq", e.admin, []uploadFile{{"care-guide.pdf", pdf}})
+	wantResult(t, status, body, map[string]float64{"added": 1})
+	skipped, _ := json.Marshal(body["skipped"])
+	if !strings.Contains(string(skipped), "care-guide.pdf page 2") || !strings.Contains(string(skipped), "no text layer") {
+		t.Errorf("skipped = %s, want page 2 without a text layer", skipped)
+	}
+
+	status, out := e.do("POST", "/v1/answer", e.keys[parley.RoleWidget],
+		`{"message": {"text": "How often should I water my fern in winter?"}}`)
+	if status != 200 {
+		t.Fatalf("answer: %d %v", status, out)
+	}
+	raw, _ := json.Marshal(out)
+	if !strings.Contains(string(raw), `"section":"Watering \u003e Page 1"`) && !strings.Contains(string(raw), `"section":"Watering > Page 1"`) {
+		t.Errorf("answer %s does not cite Watering > Page 1", raw)
 	}
 }
 
