@@ -93,7 +93,7 @@ func TestPDFChunksCitePages(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	chunks := ingest.NewChunker(tokenizer(t), ingest.ChunkOptions{}).Chunk(docs[0])
+	chunks := chunk(t, ingest.NewChunker(tokenizer(t), ingest.ChunkOptions{}), docs[0])
 	sections := map[string]bool{}
 	for _, c := range chunks {
 		sections[c.SectionPath] = true
