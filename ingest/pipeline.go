@@ -94,6 +94,9 @@ type Plan struct {
 	planned  Result
 }
 
+// Prune reports whether writing the plan prunes the knowledge base.
+func (p *Plan) Prune() bool { return p.req.Prune }
+
 // Run ingests req.Docs. Unchanged sources (same content, chunking and
 // embedding model) are skipped without embedding; the rest are embedded in
 // batches by several workers while earlier batches are written, all in one
