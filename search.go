@@ -9,7 +9,7 @@ type SearchQuery struct {
 	// Languages the question may be in (ISO 639-1), likeliest first: its
 	// words are stemmed and stop words dropped in each.
 	Languages []string
-	Limit       int       // per retriever (vector and full-text)
+	Limit     int // per retriever (vector and full-text)
 }
 
 // Hit is a chunk found for a question, with its rank in each retriever
