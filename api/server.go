@@ -61,6 +61,8 @@ type Store interface {
 	TouchIngestJobs(ctx context.Context, counts map[string]any) error
 	IngestJob(ctx context.Context, workspaceID, kbID, id string, staleAfter time.Duration) (parley.IngestJob, error)
 	FailStaleIngestJobs(ctx context.Context, staleAfter time.Duration) (int, error)
+
+	AnalyticsDays(ctx context.Context, workspaceID string, from, to, now time.Time) ([]parley.DayCount, error)
 }
 
 // Engine answers customer messages (reply.Engine).
@@ -187,6 +189,7 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.GET("/webhook", s.getWebhook)
 	admin.PUT("/webhook", s.putWebhook)
 	admin.DELETE("/webhook", s.deleteWebhook)
+	admin.GET("/analytics/summary", s.analyticsSummary)
 
 	s.router = r
 	return s

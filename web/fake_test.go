@@ -100,7 +100,7 @@ func fail(w http.ResponseWriter, status int, code, msg string) {
 	fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, code, msg)
 }
 
-func reply(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
 }
@@ -112,7 +112,7 @@ func (f *fakeAPI) session(w http.ResponseWriter, r *http.Request) {
 		conv = fakeConv
 	}
 	f.mu.Unlock()
-	reply(w, map[string]any{"visitor_token": "vt-1", "visitor_id": "v_1", "conversation_id": conv,
+	writeJSON(w, map[string]any{"visitor_token": "vt-1", "visitor_id": "v_1", "conversation_id": conv,
 		"settings": map[string]any{"languages": []string{"en", "de"}, "greeting": "Hi! Ask me anything.",
 			"theme": map[string]string{"color": "#2f5d3a"}, "name": "Bramble & Co."}})
 }
@@ -144,17 +144,17 @@ func (f *fakeAPI) message(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	switch {
 	case state != "bot":
-		reply(w, map[string]any{"conversation_id": fakeConv, "state": state, "action": "queued"})
+		writeJSON(w, map[string]any{"conversation_id": fakeConv, "state": state, "action": "queued"})
 	case strings.Contains(req.Text, "human"):
 		f.mu.Lock()
 		f.state = "waiting"
 		f.mu.Unlock()
-		reply(w, map[string]any{"conversation_id": fakeConv, "status": "escalated", "state": "waiting",
+		writeJSON(w, map[string]any{"conversation_id": fakeConv, "status": "escalated", "state": "waiting",
 			"escalation": map[string]string{"id": "e1", "reason": "customer_request", "message": ""}})
 	default:
 		m := f.add(fakeMsg{Role: "bot", Text: "Delivery to Germany takes 2-4 working days.",
 			Sources: []fakeSource{{Title: "Shipping", URL: "https://shop.example/help/shipping"}}})
-		reply(w, map[string]any{"conversation_id": fakeConv, "message_id": m.ID, "status": "answered", "state": "bot",
+		writeJSON(w, map[string]any{"conversation_id": fakeConv, "message_id": m.ID, "status": "answered", "state": "bot",
 			"language": "en", "confidence": 0.97, "answer": map[string]any{"text": m.Text, "sources": m.Sources}})
 	}
 }
@@ -175,7 +175,7 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	state := f.state
 	f.mu.Unlock()
-	reply(w, map[string]any{"messages": msgs, "state": state})
+	writeJSON(w, map[string]any{"messages": msgs, "state": state})
 }
 
 func (f *fakeAPI) events(w http.ResponseWriter, r *http.Request) {
@@ -224,12 +224,12 @@ func (f *fakeAPI) feedbackPost(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.feedback = append(f.feedback, fmt.Sprintf("%s:%v", req.MessageID, req.Helpful))
 	f.mu.Unlock()
-	reply(w, map[string]any{"handoff_offered": !req.Helpful})
+	writeJSON(w, map[string]any{"handoff_offered": !req.Helpful})
 }
 
 func (f *fakeAPI) handoff(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.state = "waiting"
 	f.mu.Unlock()
-	reply(w, map[string]any{"conversation_id": fakeConv, "state": "waiting"})
+	writeJSON(w, map[string]any{"conversation_id": fakeConv, "state": "waiting"})
 }
