@@ -18,7 +18,7 @@ test: check-go db chromium
 
 ## build: compile bin/parley
 build: check-go
-	$(GO) build -o $(BIN) ./cmd/parley
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/parley
 
 ## bench-ingest: time loading Banking77 train: pipeline vs bare COPY, re-ingest (see BENCHMARKS.md)
 BANKING77 ?= $(CURDIR)/../shared/datasets/banking77

@@ -17,16 +17,30 @@ type Customer struct {
 
 // Conversation is one customer's chat with the business.
 type Conversation struct {
-	ID          string    `json:"id"`
-	WorkspaceID string    `json:"-"`
-	Channel     string    `json:"channel"`
-	Customer    Customer  `json:"customer"`
-	Language    string    `json:"language"`
-	Status      string    `json:"status"` // open, escalated, resolved
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	Messages    []Message `json:"messages,omitempty"`
+	ID          string   `json:"id"`
+	WorkspaceID string   `json:"-"`
+	Channel     string   `json:"channel"`
+	Customer    Customer `json:"customer"`
+	Language    string   `json:"language"`
+	Status      string   `json:"status"` // a State: bot, waiting, agent or resolved
+	// VisitorID is the widget visitor the conversation belongs to; empty
+	// for conversations started through the server API.
+	VisitorID string    `json:"visitor_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Messages  []Message `json:"messages,omitempty"`
 }
+
+// Conversation states. A conversation starts with the bot; a handoff makes
+// it wait for a person (the bot stays silent), an agent's claim or first
+// reply gives it to that agent, and resolving it ends the handoff. A
+// customer who writes after it is resolved is with the bot again.
+const (
+	StateBot      = "bot"
+	StateWaiting  = "waiting"
+	StateAgent    = "agent"
+	StateResolved = "resolved"
+)
 
 // Message roles.
 const (
@@ -37,11 +51,13 @@ const (
 )
 
 // Message is one turn of a conversation. Meta holds what produced a bot
-// message (confidence, sources, escalation id).
+// message (confidence, sources, escalation id). Internal messages are
+// agents' notes: never shown to the customer, never given to the bot.
 type Message struct {
 	ID        int64           `json:"id"`
 	Role      string          `json:"role"`
 	Text      string          `json:"text"`
+	Internal  bool            `json:"internal,omitempty"`
 	Meta      json.RawMessage `json:"meta,omitempty"`
 	CreatedAt time.Time       `json:"created_at"`
 }
@@ -54,7 +70,12 @@ const (
 	ReasonRepeat         = "repeat"
 	ReasonSensitive      = "sensitive"
 	ReasonModelError     = "model_error"
+	ReasonUnhelpful      = "unhelpful" // the customer marked an answer unhelpful, then asked for a person
 )
+
+// ErrOpenEscalation is returned for a handoff of a conversation that
+// already has an unresolved escalation: the database allows one.
+var ErrOpenEscalation = &Error{Code: EConflict, Message: "the conversation is already handed to a person"}
 
 // Escalation statuses.
 const (
@@ -78,6 +99,36 @@ type Escalation struct {
 	CreatedAt      time.Time         `json:"created_at"`
 	ClaimedAt      *time.Time        `json:"claimed_at,omitempty"`
 	ResolvedAt     *time.Time        `json:"resolved_at,omitempty"`
+	// Messages are the conversation's messages since the handoff (the
+	// customer's further messages, agents' replies and notes); only the
+	// detail view fills them.
+	Messages []Message `json:"messages,omitempty"`
+}
+
+// AgentMessage is what an agent sends into a conversation handed to a
+// person: a reply to the customer, or an internal note, and optionally the
+// resolution of the handoff (Text may then be empty).
+type AgentMessage struct {
+	ConversationID string
+	AgentID        string
+	Text           string
+	Internal       bool
+	Resolve        bool
+}
+
+// AgentPost is what an agent's message did: the message stored (nil for a
+// resolution without text) and the escalation as it now is.
+type AgentPost struct {
+	Message    *Message   `json:"message,omitempty"`
+	Escalation Escalation `json:"escalation"`
+	State      string     `json:"state"`
+}
+
+// Feedback is a customer's verdict on one bot answer.
+type Feedback struct {
+	ConversationID string
+	MessageID      int64
+	Helpful        bool
 }
 
 // EscalationContext is the packet an agent gets.

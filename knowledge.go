@@ -3,6 +3,7 @@ package parley
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -31,6 +32,21 @@ type Source struct {
 	Chunks      int       `json:"chunks"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// SourceRef names one source of a knowledge base by its numeric id, its
+// external id, or either (both set: the request did not say which).
+type SourceRef struct {
+	ID         int64  // 0: not by numeric id
+	ExternalID string // "": not by external id
+}
+
+// String is the ref as a message shows it: the external id quoted, or the number.
+func (r SourceRef) String() string {
+	if r.ExternalID != "" {
+		return strconv.Quote(r.ExternalID)
+	}
+	return strconv.FormatInt(r.ID, 10)
 }
 
 // Chunk is a piece of a source that is embedded and searched.

@@ -71,8 +71,8 @@ type resolveRequest struct {
 	Reply   string `json:"reply"`
 }
 
-// resolveEscalation sends the agent's reply to the customer and closes the
-// escalation.
+// resolveEscalation closes the escalation, sending the agent's final reply
+// to the customer when there is one.
 func (s *Server) resolveEscalation(c *gin.Context) {
 	var req resolveRequest
 	if err := bindJSON(c, &req); err != nil {
@@ -85,6 +85,31 @@ func (s *Server) resolveEscalation(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, e)
+}
+
+type agentMessageRequest struct {
+	AgentID  string `json:"agent_id"`
+	Text     string `json:"text"`
+	Internal bool   `json:"internal"`
+	Resolve  bool   `json:"resolve"`
+}
+
+// postAgentMessage sends an agent's reply (or internal note) into a
+// conversation handed to a person, optionally resolving the handoff.
+func (s *Server) postAgentMessage(c *gin.Context) {
+	var req agentMessageRequest
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	post, err := s.store.PostAgentMessage(c.Request.Context(), principal(c).Workspace.ID, parley.AgentMessage{
+		ConversationID: c.Param("id"), AgentID: req.AgentID, Text: req.Text, Internal: req.Internal, Resolve: req.Resolve,
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, post)
 }
 
 // headerNextAfter carries the cursor of the next page of a JSON Lines

@@ -537,3 +537,58 @@ func TestStaleJobIsFailed(t *testing.T) {
 		t.Fatalf("second stale job: %+v, %v", got, err)
 	}
 }
+
+// A source is deleted by its numeric id or by its external id; a path that
+// names one source by number and another by external id deletes nothing
+// until ?by= says which.
+func TestDeleteSourceByIDOrExternalID(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	status, body, _ := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
+	wantResult(t, status, body, map[string]float64{"added": 3})
+	ids := map[string]string{} // external id -> numeric id
+	_, list := e.do("GET", "/v1/knowledge-bases/faq/sources", e.admin, "")
+	for _, s := range list["sources"].([]any) {
+		src := s.(map[string]any)
+		ids[src["external_id"].(string)] = fmt.Sprint(src["id"])
+	}
+	del := func(ref string) (int, map[string]any) {
+		return e.do("DELETE", "/v1/knowledge-bases/faq/sources/"+ref, e.admin, "")
+	}
+	if status, body := del("pw"); status != 204 {
+		t.Fatalf("delete by external id: %d %v", status, body)
+	}
+	if status, body := del(ids["ship"]); status != 204 {
+		t.Fatalf("delete by numeric id: %d %v", status, body)
+	}
+	if n := e.sourceCount(); n != 1 {
+		t.Fatalf("%d sources left, want 1", n)
+	}
+	// An entry whose external id is the number of "pay".
+	status, body, _ = e.uploadJSON("faq", `{"records": [{"id": "`+ids["pay"]+`", "question": "Do you ship abroad?", "answer": "Yes, to the EU."}]}`)
+	wantResult(t, status, body, map[string]float64{"added": 1})
+	if status, body := del(ids["pay"]); status != 409 || !strings.Contains(fmt.Sprint(body), "by=id") {
+		t.Fatalf("ambiguous ref: %d %v, want 409 naming by=", status, body)
+	}
+	if n := e.sourceCount(); n != 2 {
+		t.Fatalf("the ambiguous delete removed something: %d sources, want 2", n)
+	}
+	for _, c := range []struct {
+		ref    string
+		status int
+	}{
+		{ids["pay"] + "?by=external_id", 204},
+		{ids["pay"] + "?by=id", 204},
+		{ids["pay"] + "?by=id", 404},
+		{"pw", 404},
+		{"pw?by=id", 400},
+		{"pw?by=name", 400},
+	} {
+		if status, body := del(c.ref); status != c.status {
+			t.Errorf("DELETE sources/%s: %d %v, want %d", c.ref, status, body, c.status)
+		}
+	}
+	if n := e.sourceCount(); n != 0 {
+		t.Fatalf("%d sources left, want 0", n)
+	}
+}

@@ -100,17 +100,38 @@ func (s *Server) deleteSource(c *gin.Context) {
 	if !ok {
 		return
 	}
-	id, err := strconv.ParseInt(c.Param("source"), 10, 64)
+	ref, err := sourceRef(c.Param("source"), c.Query("by"))
 	if err != nil {
-		fail(c, parley.Errorf(parley.EInvalid, "source id must be a number, got %q", c.Param("source")))
+		fail(c, err)
 		return
 	}
-	if err := s.store.DeleteSource(ctx, ws, kb.ID, id); err != nil {
+	if err := s.store.DeleteSource(ctx, ws, kb.ID, ref); err != nil {
 		fail(c, err)
 		return
 	}
 	s.retrain(c, ws)
 	c.Status(http.StatusNoContent)
+}
+
+// sourceRef reads a source named in a path: by its numeric id or its
+// external id, either unless by ("id" or "external_id") says which.
+func sourceRef(param, by string) (parley.SourceRef, error) {
+	id, err := strconv.ParseInt(param, 10, 64)
+	if err != nil || id <= 0 {
+		id = 0
+	}
+	switch by {
+	case "":
+		return parley.SourceRef{ID: id, ExternalID: param}, nil
+	case "external_id":
+		return parley.SourceRef{ExternalID: param}, nil
+	case "id":
+		if id == 0 {
+			return parley.SourceRef{}, parley.Errorf(parley.EInvalid, "by=id needs a numeric source id, got %q", param)
+		}
+		return parley.SourceRef{ID: id}, nil
+	}
+	return parley.SourceRef{}, parley.Errorf(parley.EInvalid, "by must be id or external_id, got %q", by)
 }
 
 // retrain runs the Retrainer, if any, after a delete of the workspace's

@@ -31,7 +31,7 @@ type Store interface {
 	KB(ctx context.Context, workspaceID, idOrName string) (parley.KnowledgeBase, error)
 	DeleteKB(ctx context.Context, workspaceID, idOrName string) error
 	ListSources(ctx context.Context, workspaceID, kbID string, after int64, limit int) ([]parley.Source, error)
-	DeleteSource(ctx context.Context, workspaceID, kbID string, sourceID int64) error
+	DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error
 
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
 
@@ -50,6 +50,7 @@ type Store interface {
 	Escalation(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
 	ClaimEscalation(ctx context.Context, workspaceID, id, agentID string) (parley.Escalation, error)
 	ResolveEscalation(ctx context.Context, workspaceID, id, agentID, reply string) (parley.Escalation, error)
+	PostAgentMessage(ctx context.Context, workspaceID string, m parley.AgentMessage) (parley.AgentPost, error)
 	ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]parley.ResolvedConversation, string, error)
 
 	PutWebhook(ctx context.Context, workspaceID, url, secret string) (parley.Webhook, string, error)
@@ -157,6 +158,7 @@ func New(store Store, engine Engine, opts Options) *Server {
 	agent := v1.Group("", require(parley.RoleAgent))
 	agent.GET("/conversations/:id", s.getConversation)
 	agent.POST("/conversations/:id/summary", s.summary)
+	agent.POST("/conversations/:id/messages", s.postAgentMessage)
 	agent.POST("/suggestions", s.suggestions)
 	agent.POST("/translate", s.translate)
 	agent.POST("/rewrite", s.rewrite)

@@ -77,7 +77,8 @@ func (a *Assistant) Suggest(ctx context.Context, req SuggestRequest) (Suggestion
 	}
 	question := history[qi].Text
 	lang := a.engine.DetectLanguage(question, cmp.Or(convLang, ws.Settings.DefaultLanguage()))
-	ranking, err := a.engine.Retrieve(ctx, ws.ID, question, reply.PreviousQuestion(history[:qi]), lang)
+	query, previous := reply.Topic(question, history[:qi], ws.Settings.Languages)
+	ranking, err := a.engine.Retrieve(ctx, ws.ID, query, previous, lang)
 	if err != nil {
 		return Suggestions{}, err
 	}

@@ -35,9 +35,9 @@ func (db *DB) Conversation(ctx context.Context, workspaceID, id string, limit in
 	}
 	var c parley.Conversation
 	var cust []byte
-	err := db.pool.QueryRow(ctx, `SELECT id, workspace_id, channel, customer, language, status, created_at, updated_at
+	err := db.pool.QueryRow(ctx, `SELECT id, workspace_id, channel, customer, language, status, visitor_id, created_at, updated_at
 		FROM conversations WHERE workspace_id = $1 AND id = $2`, workspaceID, id).
-		Scan(&c.ID, &c.WorkspaceID, &c.Channel, &cust, &c.Language, &c.Status, &c.CreatedAt, &c.UpdatedAt)
+		Scan(&c.ID, &c.WorkspaceID, &c.Channel, &cust, &c.Language, &c.Status, &c.VisitorID, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return c, translate(err, "conversation "+id)
 	}
@@ -54,22 +54,24 @@ type querier interface {
 }
 
 func (db *DB) messages(ctx context.Context, q querier, workspaceID, conversationID string, limit int) ([]parley.Message, error) {
-	rows, err := q.Query(ctx, `SELECT id, role, text, meta, created_at FROM (
-			SELECT id, role, text, meta, created_at FROM messages
+	rows, err := q.Query(ctx, `SELECT id, role, text, internal, meta, created_at FROM (
+			SELECT id, role, text, internal, meta, created_at FROM messages
 			WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY id DESC LIMIT $3
 		) m ORDER BY id`, workspaceID, conversationID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read messages: %w", err)
 	}
-	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Message, error) {
-		var m parley.Message
-		err := r.Scan(&m.ID, &m.Role, &m.Text, &m.Meta, &m.CreatedAt)
-		return m, err
-	})
+	msgs, err := pgx.CollectRows(rows, scanMessage)
 	if err != nil {
 		return nil, fmt.Errorf("read messages: %w", err)
 	}
 	return msgs, nil
+}
+
+func scanMessage(r pgx.CollectableRow) (parley.Message, error) {
+	var m parley.Message
+	err := r.Scan(&m.ID, &m.Role, &m.Text, &m.Internal, &m.Meta, &m.CreatedAt)
+	return m, err
 }
 
 // AddMessage appends a message to a conversation of the workspace. meta may
@@ -147,13 +149,17 @@ func addMessage(ctx context.Context, q rowQuerier, workspaceID, conversationID, 
 
 // addMessageSQL appends a message ($1 workspace, $2 conversation, $3 role,
 // $4 text, $5 meta) and touches the conversation, setting its status to $6
-// unless $6 is empty.
+// unless $6 is empty. A customer writing to a resolved conversation
+// reopens it with the bot.
 const addMessageSQL = `
 		WITH m AS (
 			INSERT INTO messages (workspace_id, conversation_id, role, text, meta)
 			VALUES ($1, $2, $3, $4, $5) RETURNING id, meta, created_at
 		), c AS (
-			UPDATE conversations SET updated_at = now(), status = coalesce(nullif($6, ''), status)
+			UPDATE conversations SET updated_at = now(), status = CASE
+				WHEN $6 <> '' THEN $6
+				WHEN $3 = 'customer' AND status = 'resolved' THEN 'bot'
+				ELSE status END
 			WHERE workspace_id = $1 AND id = $2
 		)
 		SELECT id, meta, created_at FROM m`
@@ -170,9 +176,11 @@ func encodeMeta(meta any) ([]byte, error) {
 }
 
 // Escalate records an escalation, routed to a team and an agent, and the
-// message that tells the customer, in one statement (escalateSQL); when the
-// workspace has a webhook, an escalation.created event goes into the outbox
-// in the same statement.
+// message that tells the customer, in one statement (escalateSQL), and puts
+// the conversation in state waiting; when the workspace has a webhook, an
+// escalation.created event goes into the outbox in the same statement. A
+// conversation that already has an unresolved escalation gets no second
+// one: the error is parley.ErrOpenEscalation and nothing is written.
 func (db *DB) Escalate(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error) {
 	esc, msg, err := db.escalateRouted(ctx, e)
 	if !errors.Is(err, pgx.ErrNoRows) {
@@ -212,7 +220,7 @@ const escalateSQL = `
 		SELECT $1, $4, 'bot', $7, jsonb_build_object('escalation_id', esc.id, 'reason', $5::text) FROM esc
 		RETURNING id, meta, created_at
 	), conv AS (
-		UPDATE conversations SET status = 'escalated', updated_at = now()
+		UPDATE conversations SET status = 'waiting', updated_at = now()
 		WHERE workspace_id = $1 AND id = $4 AND EXISTS (SELECT 1 FROM esc)
 	), event AS (
 		INSERT INTO outbox (workspace_id, event_type, payload)
@@ -240,6 +248,9 @@ func (db *DB) escalateRouted(ctx context.Context, e parley.NewEscalation) (parle
 		Scan(&esc.ID, &esc.Status, &esc.CreatedAt, &esc.Team, &assignee, &assigneeName, &msg.ID, &msg.Meta, &msg.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return esc, msg, err
+	}
+	if isUniqueViolation(err, "escalations_one_open") {
+		return esc, msg, fmt.Errorf("escalate conversation %s: %w", e.ConversationID, parley.ErrOpenEscalation)
 	}
 	if err != nil {
 		return esc, msg, translate(err, "conversation "+e.ConversationID)

@@ -23,7 +23,7 @@ func TestRecordCustomerMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !parley.IsID(conv.ID) || conv.Status != "open" || first.ID == 0 {
+	if !parley.IsID(conv.ID) || conv.Status != parley.StateBot || first.ID == 0 {
 		t.Fatalf("started conversation %+v, message %+v", conv, first)
 	}
 	again, second, err := db.RecordCustomerMessage(ctx, ws.ID, conv.ID, "", parley.Customer{}, "", "Hallo?", nil)

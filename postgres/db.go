@@ -90,6 +90,13 @@ func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db.pool, fn)
 }
 
+// isUniqueViolation reports whether err is a violation of the unique
+// index or constraint named constraint.
+func isUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
+}
+
 // translate turns dependency errors into domain errors: no rows → not found,
 // unique violation → conflict, foreign key violation → not found. what names
 // the thing, for the message.

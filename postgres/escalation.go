@@ -88,25 +88,44 @@ func (db *DB) ListEscalations(ctx context.Context, workspaceID string, f parley.
 	return list, next, nil
 }
 
+func escalation(ctx context.Context, q querier, workspaceID, id string) (parley.Escalation, error) {
+	e, err := scanEscalation(q.QueryRow(ctx, `SELECT `+fullEscalation+` WHERE e.workspace_id = $1 AND e.id = $2`, workspaceID, id))
+	return e, translate(err, fmt.Sprintf("escalation %q", id))
+}
+
+// handoffMessages is the most of a conversation's messages since a handoff
+// that the escalation's detail view shows.
+const handoffMessages = 500
+
 // Escalation returns one of the workspace's escalations with its full
-// context packet.
+// context packet and the conversation's messages since the handoff (notes
+// included: agents read them).
 func (db *DB) Escalation(ctx context.Context, workspaceID, id string) (parley.Escalation, error) {
 	if !parley.IsID(id) {
 		return parley.Escalation{}, parley.Errorf(parley.ENotFound, "escalation %q not found", id)
 	}
-	return escalation(ctx, db.pool, workspaceID, id)
-}
-
-func escalation(ctx context.Context, q querier, workspaceID, id string) (parley.Escalation, error) {
-	e, err := scanEscalation(q.QueryRow(ctx, `SELECT `+fullEscalation+` WHERE e.workspace_id = $1 AND e.id = $2`, workspaceID, id))
-	return e, translate(err, fmt.Sprintf("escalation %q", id))
+	e, err := escalation(ctx, db.pool, workspaceID, id)
+	if err != nil {
+		return e, err
+	}
+	rows, err := db.pool.Query(ctx, `SELECT id, role, text, internal, meta, created_at FROM messages
+		WHERE workspace_id = $1 AND conversation_id = $2 AND created_at >= $3
+		ORDER BY id LIMIT $4`, workspaceID, e.ConversationID, e.CreatedAt, handoffMessages)
+	if err == nil {
+		e.Messages, err = pgx.CollectRows(rows, scanMessage)
+	}
+	if err != nil {
+		return e, fmt.Errorf("read messages since escalation %s: %w", id, err)
+	}
+	return e, nil
 }
 
 // ClaimEscalation gives an open escalation to an agent of the workspace.
 // Of agents claiming at once exactly one wins: the claim is a conditional
 // UPDATE on status = 'open', and the others get a conflict naming the
 // holder. Claiming again an escalation one already holds succeeds and
-// changes nothing. An escalation.claimed event goes to the outbox.
+// changes nothing. The conversation goes to state agent, and an
+// escalation.claimed event to the outbox.
 func (db *DB) ClaimEscalation(ctx context.Context, workspaceID, id, agentID string) (parley.Escalation, error) {
 	if !parley.IsID(id) {
 		return parley.Escalation{}, parley.Errorf(parley.ENotFound, "escalation %q not found", id)
@@ -130,31 +149,27 @@ func (db *DB) ClaimEscalation(ctx context.Context, workspaceID, id, agentID stri
 			}
 			return heldBy(esc)
 		}
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET status = 'agent', updated_at = now()
+			WHERE workspace_id = $1 AND id = $2`, workspaceID, esc.ConversationID); err != nil {
+			return fmt.Errorf("update conversation %s: %w", esc.ConversationID, err)
+		}
 		return enqueueEvent(ctx, tx, workspaceID, "escalation.claimed", esc)
 	})
 	return esc, err
 }
 
-// ResolveEscalation answers the customer with an agent's reply and closes
-// the escalation, in one transaction: the reply becomes an agent message of
-// the conversation, the escalation is resolved with the reply as its
-// resolution, the conversation is marked resolved and an
-// escalation.resolved event goes to the outbox. The escalation must be
-// claimed by that agent, or open: then it is claimed and resolved at once.
+// ResolveEscalation closes an escalation for an agent, with a final reply
+// to the customer or without one (reply empty): as PostAgentMessage with
+// Resolve, naming the escalation instead of the conversation.
 func (db *DB) ResolveEscalation(ctx context.Context, workspaceID, id, agentID, reply string) (parley.Escalation, error) {
 	if !parley.IsID(id) {
 		return parley.Escalation{}, parley.Errorf(parley.ENotFound, "escalation %q not found", id)
 	}
-	reply = strings.TrimSpace(reply)
-	switch n := utf8.RuneCountInString(reply); {
-	case n == 0:
-		return parley.Escalation{}, parley.Errorf(parley.EInvalid, "reply is empty: send the answer for the customer")
-	case !utf8.ValidString(reply):
-		return parley.Escalation{}, parley.Errorf(parley.EInvalid, "reply is not valid UTF-8")
-	case n > MaxReplyChars:
-		return parley.Escalation{}, parley.Errorf(parley.ETooLarge, "reply has %d characters; the limit is %d", n, MaxReplyChars)
+	m := parley.AgentMessage{AgentID: agentID, Text: strings.TrimSpace(reply), Resolve: true}
+	if err := checkAgentText(m); err != nil {
+		return parley.Escalation{}, err
 	}
-	var esc parley.Escalation
+	var post parley.AgentPost
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		// The agent is locked before the escalation, as in a claim.
 		agent, err := lockAgent(ctx, tx, workspaceID, agentID, false)
@@ -166,28 +181,160 @@ func (db *DB) ResolveEscalation(ctx context.Context, workspaceID, id, agentID, r
 		if err != nil {
 			return translate(err, fmt.Sprintf("escalation %q", id))
 		}
-		switch {
-		case cur.Status == parley.StatusOpen && !agent.Active:
-			return inactive(agent)
-		case cur.Status == parley.StatusResolved, cur.Status == parley.StatusClaimed && cur.Assignee != agentID:
-			return heldBy(cur)
-		}
-		meta := map[string]any{"escalation_id": id, "agent_id": agentID, "agent_name": agent.Name}
-		if _, err := addMessage(ctx, tx, workspaceID, cur.ConversationID, parley.RoleHuman, reply, meta, "resolved"); err != nil {
+		m.ConversationID = cur.ConversationID
+		post, err = act(ctx, tx, workspaceID, cur, agent, m)
+		return err
+	})
+	return post.Escalation, err
+}
+
+// PostAgentMessage stores an agent's reply or internal note in a
+// conversation handed to a person and, with m.Resolve, resolves the
+// handoff, in one transaction. The conversation's unresolved escalation
+// must be the agent's, or open: the agent then claims it. A conversation
+// with the bot, or resolved, has no handoff to write in: a conflict.
+func (db *DB) PostAgentMessage(ctx context.Context, workspaceID string, m parley.AgentMessage) (parley.AgentPost, error) {
+	if !parley.IsID(m.ConversationID) {
+		return parley.AgentPost{}, parley.Errorf(parley.ENotFound, "conversation %q not found", m.ConversationID)
+	}
+	m.Text = strings.TrimSpace(m.Text)
+	if err := checkAgentText(m); err != nil {
+		return parley.AgentPost{}, err
+	}
+	var post parley.AgentPost
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		agent, err := lockAgent(ctx, tx, workspaceID, m.AgentID, false)
+		if err != nil {
 			return err
 		}
-		esc = cur
-		err = tx.QueryRow(ctx, `UPDATE escalations SET status = 'resolved', assignee_id = $3,
-				claimed_at = coalesce(claimed_at, now()), resolution = $4, resolved_at = now()
-			WHERE id = $2 AND workspace_id = $1 RETURNING claimed_at, resolved_at`, workspaceID, id, agentID, reply).
-			Scan(&esc.ClaimedAt, &esc.ResolvedAt)
-		if err != nil {
-			return fmt.Errorf("resolve escalation %s: %w", id, err)
+		cur, err := scanEscalation(tx.QueryRow(ctx, `SELECT `+fullEscalation+`
+			WHERE e.workspace_id = $1 AND e.conversation_id = $2 AND e.status <> 'resolved' FOR UPDATE OF e`,
+			workspaceID, m.ConversationID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			var state string
+			err = tx.QueryRow(ctx, `SELECT status FROM conversations WHERE workspace_id = $1 AND id = $2`,
+				workspaceID, m.ConversationID).Scan(&state)
+			if err != nil {
+				return translate(err, "conversation "+m.ConversationID)
+			}
+			return parley.Errorf(parley.EConflict, "conversation %s is %s, not handed to a person: there is no handoff to write in", m.ConversationID, describeState(state))
 		}
-		esc.Status, esc.Assignee, esc.AssigneeName, esc.Resolution = parley.StatusResolved, agentID, agent.Name, reply
-		return enqueueEvent(ctx, tx, workspaceID, "escalation.resolved", esc)
+		if err != nil {
+			return fmt.Errorf("find the handoff of conversation %s: %w", m.ConversationID, err)
+		}
+		post, err = act(ctx, tx, workspaceID, cur, agent, m)
+		return err
 	})
-	return esc, err
+	return post, err
+}
+
+func describeState(state string) string {
+	if state == parley.StateResolved {
+		return "resolved"
+	}
+	return "with the bot"
+}
+
+// checkAgentText validates the text of an agent's message: a reply or note
+// needs text; a resolution may come without.
+func checkAgentText(m parley.AgentMessage) error {
+	switch n := utf8.RuneCountInString(m.Text); {
+	case n == 0 && !m.Resolve:
+		return parley.Errorf(parley.EInvalid, "text is empty: send the message for the customer (or resolve)")
+	case !utf8.ValidString(m.Text):
+		return parley.Errorf(parley.EInvalid, "text is not valid UTF-8")
+	case n > MaxReplyChars:
+		return parley.Errorf(parley.ETooLarge, "text has %d characters; the limit is %d", n, MaxReplyChars)
+	}
+	return nil
+}
+
+// act does what an agent's message m does to cur, the conversation's
+// unresolved escalation, locked by the caller: claims it if it is open,
+// stores the message and resolves it when asked, queueing the webhook
+// events. The conversation's state follows: agent, or resolved.
+func act(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalation, agent parley.Agent, m parley.AgentMessage) (parley.AgentPost, error) {
+	post := parley.AgentPost{Escalation: cur, State: parley.StateAgent}
+	switch {
+	case cur.Status == parley.StatusResolved, cur.Status == parley.StatusClaimed && cur.Assignee != agent.ID:
+		return post, heldBy(cur)
+	case cur.Status == parley.StatusOpen && !agent.Active:
+		return post, inactive(agent)
+	}
+	esc := &post.Escalation
+	if cur.Status == parley.StatusOpen {
+		err := tx.QueryRow(ctx, `UPDATE escalations SET status = 'claimed', assignee_id = $3, claimed_at = now()
+			WHERE workspace_id = $1 AND id = $2 RETURNING claimed_at`, workspaceID, cur.ID, agent.ID).Scan(&esc.ClaimedAt)
+		if err != nil {
+			return post, fmt.Errorf("claim escalation %s: %w", cur.ID, err)
+		}
+		esc.Status, esc.Assignee, esc.AssigneeName = parley.StatusClaimed, agent.ID, agent.Name
+		if !m.Resolve {
+			if err := enqueueEvent(ctx, tx, workspaceID, "escalation.claimed", esc); err != nil {
+				return post, err
+			}
+		}
+	}
+	if m.Resolve {
+		post.State = parley.StateResolved
+	}
+	if m.Text != "" {
+		meta := map[string]any{"escalation_id": cur.ID, "agent_id": agent.ID, "agent_name": agent.Name}
+		msg, err := addAgentMessage(ctx, tx, workspaceID, cur.ConversationID, m.Text, m.Internal, meta, post.State)
+		if err != nil {
+			return post, err
+		}
+		post.Message = &msg
+	} else if _, err := tx.Exec(ctx, `UPDATE conversations SET status = $3, updated_at = now()
+		WHERE workspace_id = $1 AND id = $2`, workspaceID, cur.ConversationID, post.State); err != nil {
+		return post, fmt.Errorf("update conversation %s: %w", cur.ConversationID, err)
+	}
+	if !m.Resolve {
+		return post, nil
+	}
+	// The resolution is the final reply, or else the agent's last reply
+	// to the customer in this handoff.
+	err := tx.QueryRow(ctx, `UPDATE escalations SET status = 'resolved', resolved_at = now(),
+			resolution = coalesce(nullif($3, ''), (SELECT m.text FROM messages m
+				WHERE m.workspace_id = $1 AND m.conversation_id = $4 AND m.role = 'agent' AND NOT m.internal
+					AND m.created_at >= escalations.created_at ORDER BY m.id DESC LIMIT 1), '')
+		WHERE workspace_id = $1 AND id = $2 RETURNING resolution, resolved_at`,
+		workspaceID, cur.ID, publicText(m), cur.ConversationID).Scan(&esc.Resolution, &esc.ResolvedAt)
+	if err != nil {
+		return post, fmt.Errorf("resolve escalation %s: %w", cur.ID, err)
+	}
+	esc.Status = parley.StatusResolved
+	return post, enqueueEvent(ctx, tx, workspaceID, "escalation.resolved", esc)
+}
+
+// publicText is the text of m the customer sees: none for a note.
+func publicText(m parley.AgentMessage) string {
+	if m.Internal {
+		return ""
+	}
+	return m.Text
+}
+
+// addAgentMessage stores an agent's message (a note when internal) and
+// sets the conversation's state, in one statement.
+func addAgentMessage(ctx context.Context, tx pgx.Tx, workspaceID, conversationID, text string, internal bool, meta any, state string) (parley.Message, error) {
+	msg := parley.Message{Role: parley.RoleHuman, Text: text, Internal: internal}
+	raw, err := encodeMeta(meta)
+	if err != nil {
+		return msg, err
+	}
+	err = tx.QueryRow(ctx, `WITH m AS (
+			INSERT INTO messages (workspace_id, conversation_id, role, text, internal, meta)
+			VALUES ($1, $2, 'agent', $3, $4, $5) RETURNING id, meta, created_at
+		), c AS (
+			UPDATE conversations SET status = $6, updated_at = now() WHERE workspace_id = $1 AND id = $2
+		)
+		SELECT id, meta, created_at FROM m`, workspaceID, conversationID, text, internal, raw, state).
+		Scan(&msg.ID, &msg.Meta, &msg.CreatedAt)
+	if err != nil {
+		return msg, fmt.Errorf("store agent message in conversation %s: %w", conversationID, err)
+	}
+	return msg, nil
 }
 
 // lockAgent returns the workspace's agent agentID, locked against deletion
@@ -301,7 +448,7 @@ func (db *DB) fillTurns(ctx context.Context, workspaceID string, convs []parley.
 		ids[i], index[c.ID] = c.ID, i
 	}
 	rows, err := db.pool.Query(ctx, `SELECT conversation_id, role, text, created_at FROM messages
-		WHERE workspace_id = $1 AND conversation_id = ANY($2::uuid[]) AND role IN ('customer', 'bot', 'agent')
+		WHERE workspace_id = $1 AND conversation_id = ANY($2::uuid[]) AND role IN ('customer', 'bot', 'agent') AND NOT internal
 		ORDER BY conversation_id, id`, workspaceID, ids)
 	if err != nil {
 		return fmt.Errorf("read transcripts: %w", err)

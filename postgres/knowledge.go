@@ -124,15 +124,31 @@ func (db *DB) ListSources(ctx context.Context, workspaceID, kbID string, after i
 	return srcs, nil
 }
 
-// DeleteSource deletes one source and its chunks.
-func (db *DB) DeleteSource(ctx context.Context, workspaceID, kbID string, sourceID int64) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM sources WHERE workspace_id = $1 AND kb_id = $2 AND id = $3`,
-		workspaceID, kbID, sourceID)
+// DeleteSource deletes one source and its chunks. A ref that matches one
+// source by numeric id and another by external id deletes nothing: a
+// conflict that names both.
+func (db *DB) DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error {
+	var matched []int64
+	var deleted int64
+	err := db.pool.QueryRow(ctx, `
+		WITH m AS (
+			SELECT id FROM sources
+			WHERE workspace_id = $1 AND kb_id = $2 AND (($3 <> 0 AND id = $3) OR ($4 <> '' AND external_id = $4))
+		), d AS (
+			DELETE FROM sources WHERE id IN (SELECT id FROM m) AND (SELECT count(*) FROM m) = 1
+			RETURNING id
+		)
+		SELECT coalesce((SELECT array_agg(id ORDER BY id) FROM m), '{}'), (SELECT count(*) FROM d)`,
+		workspaceID, kbID, ref.ID, ref.ExternalID).Scan(&matched, &deleted)
 	if err != nil {
-		return fmt.Errorf("delete source %d: %w", sourceID, err)
+		return fmt.Errorf("delete source %s: %w", ref, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return parley.Errorf(parley.ENotFound, "source %d not found", sourceID)
+	switch {
+	case len(matched) == 0:
+		return parley.Errorf(parley.ENotFound, "source %s not found", ref)
+	case deleted == 0:
+		return parley.Errorf(parley.EConflict, "source %s is ambiguous: sources %d and %d match it; say ?by=id or ?by=external_id",
+			ref, matched[0], matched[1])
 	}
 	return nil
 }

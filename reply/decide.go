@@ -3,6 +3,7 @@ package reply
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/parleyhq/parley"
@@ -29,29 +30,35 @@ const minSimilarity = 0.25
 // previous one to count as asking the same thing again.
 const repeatSimilarity = 0.8
 
-// Decide chooses between answering and escalating. In order: a request for
-// a human, a sensitive topic and a repeated question escalate whatever the
-// score; then no match, a confidence under the workspace's threshold, and
-// an answer group without answer text (labelled examples only).
-// simToPrevious is the similarity of the message to the customer's
-// previous one (0 when there is none).
+// Decide chooses between answering and escalating. Rules that do not
+// depend on a match come first: a request for a human, and a sensitive
+// topic the customer raises in their own words (this message or their
+// recent ones, in English or a workspace language). Then no match; and
+// only for a real match, a sensitive topic of the best answer (when it
+// would have been answered: a weak guess is low confidence), a repeated
+// question, a confidence under the workspace's threshold, and an answer
+// group without answer text (labelled examples only). simToPrevious is the
+// similarity of the message to the customer's previous one (0 when there
+// is none).
 func Decide(s parley.WorkspaceSettings, text string, history []parley.Message, r retrieval.Ranking, simToPrevious float64) Decision {
 	if asksForHuman(text, s.Languages) {
 		return Decision{Reason: parley.ReasonHumanRequested, Explain: "The customer asked for a person."}
 	}
-	top, ok := r.Top()
-	if ok {
-		if topic := sensitiveTopic(s.Sensitive, top); topic != "" {
-			return Decision{Reason: parley.ReasonSensitive,
-				Explain: fmt.Sprintf("The question matches %q, which this workspace always hands to a person.", topic)}
-		}
-		if simToPrevious >= repeatSimilarity && answeredWith(history, top.GroupKey) {
-			return Decision{Reason: parley.ReasonRepeat,
-				Explain: "The customer asked again after the bot's answer, so the answer did not help."}
-		}
+	if topic := sensitiveInText(s, append(recentCustomerTexts(history, sensitiveLookback), text)...); topic != "" {
+		return Decision{Reason: parley.ReasonSensitive,
+			Explain: fmt.Sprintf("The customer raises %q, which this workspace always hands to a person.", topic)}
 	}
+	top, ok := r.Top()
 	if !ok || top.Similarity < minSimilarity {
 		return Decision{Reason: parley.ReasonNoMatch, Explain: "Nothing in the knowledge matches the question."}
+	}
+	if topic := sensitiveTopic(s.Sensitive, top); topic != "" && r.Confidence >= s.AnswerThreshold {
+		return Decision{Reason: parley.ReasonSensitive,
+			Explain: fmt.Sprintf("The question matches %q, which this workspace always hands to a person.", topic)}
+	}
+	if askedAgain(text, history, top.GroupKey, simToPrevious) {
+		return Decision{Reason: parley.ReasonRepeat,
+			Explain: "The customer asked again after the bot's answer, so the answer did not help."}
 	}
 	if r.Confidence < s.AnswerThreshold {
 		return Decision{Scored: true, Reason: parley.ReasonLowConfidence,
@@ -62,6 +69,34 @@ func Decide(s parley.WorkspaceSettings, text string, history []parley.Message, r
 			Explain: fmt.Sprintf("The question matches %s, which has example questions but no answer text yet.", top.GroupKey)}
 	}
 	return Decision{Scored: true, Answer: true}
+}
+
+// sensitiveLookback is how many of the customer's earlier messages are
+// read, with the new one, for a sensitive topic.
+const sensitiveLookback = 3
+
+// recentCustomerTexts returns the customer's last n messages, oldest first.
+func recentCustomerTexts(history []parley.Message, n int) []string {
+	var out []string
+	for i := len(history) - 1; i >= 0 && len(out) < n; i-- {
+		if history[i].Role == parley.RoleCustomer {
+			out = append(out, history[i].Text)
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// askedAgain reports whether the message asks again what the bot's last
+// answer (from group) already said: the same answer would not help. A
+// close rewording counts, and so does any longer message that leads to
+// that answer again; a short follow-up ("and to Ireland?") that leads
+// there is a new question on the same topic.
+func askedAgain(text string, history []parley.Message, group string, simToPrevious float64) bool {
+	if !answeredWith(history, group) {
+		return false
+	}
+	return simToPrevious >= repeatSimilarity || len(strings.Fields(text)) > followUpWords
 }
 
 // sensitiveTopic returns the intent or tag of c on the sensitive list.
@@ -99,6 +134,20 @@ func answeredWith(history []parley.Message, group string) bool {
 // followUpWords is the length under which a message is read together with
 // the customer's previous one ("and to Ireland?").
 const followUpWords = 6
+
+// Topic returns what to search the knowledge for to answer text: text
+// itself, and the customer's previous question for Retrieve to read a short
+// follow-up with. A request for a person is searched for the
+// conversation's topic instead, for routing and suggestions: the
+// customer's last messages with this one, without the words asking for a
+// person. Both are empty when there is no topic.
+func Topic(text string, history []parley.Message, languages []string) (query, previous string) {
+	if !asksForHuman(text, languages) {
+		return text, PreviousQuestion(history)
+	}
+	earlier := recentCustomerTexts(history, 2)
+	return strings.TrimSpace(strings.Join(append(earlier, withoutHumanRequest(text, languages)), " ")), ""
+}
 
 // PreviousQuestion returns the customer's last message before this one.
 func PreviousQuestion(history []parley.Message) string {

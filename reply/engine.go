@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -87,6 +88,9 @@ type Request struct {
 	// read them (the API reads them with the key).
 	Workspace      parley.Workspace
 	ConversationID string // empty starts a conversation
+	// VisitorID, when set, is the widget visitor asking: a conversation of
+	// anyone else is not found.
+	VisitorID string
 	Customer       parley.Customer
 	Channel        string
 	Text           string
@@ -95,7 +99,11 @@ type Request struct {
 // Result is what the engine did with a message.
 type Result struct {
 	ConversationID string            `json:"conversation_id"`
-	Status         string            `json:"status"` // answered or escalated
+	Status         string            `json:"status"` // answered, escalated or queued
+	// State is the conversation's state after the message (parley.StateBot
+	// and so on); MessageID is the id of the customer's message.
+	State     string `json:"state"`
+	MessageID int64  `json:"message_id"`
 	Language       string            `json:"language"`
 	Confidence     float64           `json:"confidence"`
 	Answer         *Answer           `json:"answer,omitempty"`
@@ -139,6 +147,9 @@ type EscalationNotice struct {
 const (
 	StatusAnswered  = "answered"
 	StatusEscalated = "escalated"
+	// StatusQueued: the conversation is handed to a person, so the bot
+	// stays silent; the message waits for the agent in the handoff.
+	StatusQueued = "queued"
 )
 
 // Answer handles one customer message. The customer's message is stored
@@ -159,8 +170,11 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	history := conv.Messages
 	known := cmp.Or(req.Customer.Language, conv.Language, ws.Settings.DefaultLanguage())
+	if conv.Status == parley.StateWaiting || conv.Status == parley.StateAgent {
+		return e.queue(ctx, req, conv, text, known)
+	}
+	history := botVisible(conv.Messages)
 	var lang string // detected while the knowledge is searched, in the known language
 
 	// The customer's message is written (after its language is detected)
@@ -168,19 +182,22 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	// else is written or returned. Writes do not stop when the client goes
 	// away: the transcript stays whole.
 	write := context.WithoutCancel(ctx)
+	var res Result
 	stored := make(chan error, 1)
 	go func() {
 		ctx, began := write, time.Now()
 		lang = e.lang.Detect(text, known)
 		meta := map[string]any{"language": lang}
-		started, _, err := e.store.RecordCustomerMessage(ctx, ws.ID, conv.ID, req.Channel, req.Customer, lang, text, meta)
+		started, m, err := e.store.RecordCustomerMessage(ctx, ws.ID, conv.ID, req.Channel, req.Customer, lang, text, meta)
 		if err == nil && conv.ID == "" {
 			conv = started
 		}
+		res.MessageID = m.ID
 		t.Customer = time.Since(began)
 		stored <- err
 	}()
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, text, PreviousQuestion(history), known, &t)
+	query, previous := Topic(text, history, ws.Settings.Languages)
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, known, &t)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
@@ -201,7 +218,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 			t.Generate = time.Since(began)
 		}
 	}
-	res := Result{ConversationID: conv.ID, Language: lang, Confidence: ranking.Confidence, Ranking: ranking, Decision: d}
+	res.ConversationID, res.Language, res.Confidence, res.Ranking, res.Decision = conv.ID, lang, ranking.Confidence, ranking, d
 	began := time.Now()
 	if d.Answer {
 		top, _ := ranking.Top()
@@ -209,21 +226,48 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		if _, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, answer.Text, meta); err != nil {
 			return Result{}, fmt.Errorf("store answer: %w", err)
 		}
-		res.Status = StatusAnswered
+		res.Status, res.State = StatusAnswered, parley.StateBot
 		res.Answer = answer
 	} else {
 		notice := handoffNotice(lang)
 		esc, _, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, d, notice))
-		if err != nil {
+		switch {
+		case errors.Is(err, parley.ErrOpenEscalation):
+			// Another message of the conversation was handed off first:
+			// this one waits in that handoff.
+			res.Status, res.State = StatusQueued, parley.StateWaiting
+		case err != nil:
 			return Result{}, fmt.Errorf("escalate: %w", err)
+		default:
+			res.Status, res.State = StatusEscalated, parley.StateWaiting
+			res.Escalation = &EscalationNotice{ID: esc.ID, Reason: esc.Reason, Team: esc.Team, Message: notice}
 		}
-		res.Status = StatusEscalated
-		res.Escalation = &EscalationNotice{ID: esc.ID, Reason: esc.Reason, Team: esc.Team, Message: notice}
 	}
 	t.Outcome = time.Since(began)
 	t.Total = time.Since(start)
 	res.Timings = t
 	return res, nil
+}
+
+// queue stores a customer's message to a conversation handed to a person
+// (state waiting or agent): the bot stays silent, and the agent finds the
+// message in the handoff. The write is flushed before the response: it is
+// the only one.
+func (e *Engine) queue(ctx context.Context, req Request, conv parley.Conversation, text, known string) (Result, error) {
+	began := time.Now()
+	lang := e.lang.Detect(text, known)
+	m, err := e.store.AddMessage(context.WithoutCancel(ctx), req.Workspace.ID, conv.ID, parley.RoleCustomer, text, map[string]any{"language": lang})
+	if err != nil {
+		return Result{}, fmt.Errorf("store customer message: %w", err)
+	}
+	t := Timings{Customer: time.Since(began), Total: time.Since(began)}
+	return Result{ConversationID: conv.ID, Status: StatusQueued, State: conv.Status, MessageID: m.ID, Language: lang, Timings: t}, nil
+}
+
+// botVisible leaves out agents' internal notes: the bot never reads or
+// repeats them.
+func botVisible(msgs []parley.Message) []parley.Message {
+	return slices.DeleteFunc(msgs, func(m parley.Message) bool { return m.Internal })
 }
 
 // generate replaces the extractive answer with a grounded generated one.
@@ -261,9 +305,13 @@ const HistoryTurns = 50
 // messages, or an empty one (no ID yet) when the request starts one.
 func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Workspace) (parley.Conversation, error) {
 	if req.ConversationID == "" {
-		return parley.Conversation{Channel: req.Channel, Customer: req.Customer, Language: req.Customer.Language}, nil
+		return parley.Conversation{Channel: req.Channel, Customer: req.Customer, Language: req.Customer.Language, Status: parley.StateBot}, nil
 	}
-	return e.store.Conversation(ctx, ws.ID, req.ConversationID, HistoryTurns)
+	conv, err := e.store.Conversation(ctx, ws.ID, req.ConversationID, HistoryTurns)
+	if err == nil && req.VisitorID != "" && conv.VisitorID != req.VisitorID {
+		return parley.Conversation{}, parley.Errorf(parley.ENotFound, "conversation %q not found", req.ConversationID)
+	}
+	return conv, err
 }
 
 // Retrieve ranks the workspace's knowledge for text, searched together
@@ -296,6 +344,9 @@ const SearchLimit = 20
 func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang string, t *Timings) (retrieval.Ranking, float64, error) {
 	if t == nil {
 		t = &Timings{}
+	}
+	if strings.TrimSpace(text) == "" {
+		return retrieval.Ranking{}, 0, nil
 	}
 	began := time.Now()
 	texts := []string{text}
@@ -426,6 +477,11 @@ func blend(a, b []float32, w float32) []float32 {
 // transcript ends with the customer's message.
 func (e *Engine) escalation(ws parley.Workspace, conv parley.Conversation, transcript []parley.Message, text, lang string, r retrieval.Ranking, d Decision, notice string) parley.NewEscalation {
 	top, _ := r.Top()
+	if top.Similarity < minSimilarity {
+		// No match: a far candidate must not route the escalation or
+		// become its draft.
+		top = retrieval.Candidate{}
+	}
 	cands := r.Candidates
 	if len(cands) > 5 {
 		cands = cands[:5]

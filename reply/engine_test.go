@@ -243,7 +243,7 @@ func TestInterruptedRequestKeepsTheMessage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(conv.Messages) != 1 || conv.Messages[0].Text != "where is my parcel?" || conv.Status != "open" {
+	if len(conv.Messages) != 1 || conv.Messages[0].Text != "where is my parcel?" || conv.Status != parley.StateBot {
 		t.Fatalf("after the interruption: status %s, messages %+v; want just the customer's message", conv.Status, conv.Messages)
 	}
 }

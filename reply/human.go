@@ -41,6 +41,19 @@ func asksForHuman(text string, languages []string) bool {
 	return false
 }
 
+// withoutHumanRequest returns text, lower-cased and without accents, with
+// the words asking for a person taken out.
+func withoutHumanRequest(text string, languages []string) string {
+	t := foldAccents(strings.ToLower(text))
+	t = humanRequest["en"].ReplaceAllString(t, " ")
+	for _, lang := range languages {
+		if re, ok := humanRequest[lang]; ok && lang != "en" {
+			t = re.ReplaceAllString(t, " ")
+		}
+	}
+	return strings.Join(strings.Fields(t), " ")
+}
+
 func foldAccents(s string) string {
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, s)

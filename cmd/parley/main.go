@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -11,12 +12,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 const usage = `parley: the AI reply copilot for customer conversations.
 
@@ -65,13 +64,11 @@ func main() { os.Exit(runProcess(os.Args[1:])) }
 func runProcess(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "parley:", err)
-		}
-		return exitCode(err)
+	err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "parley:", err)
 	}
-	return 0
+	return exitCode(err)
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -105,28 +102,59 @@ type usageError string
 
 func (e usageError) Error() string { return string(e) }
 
+// exitCode is the process status for a command's error: 0 for none and for
+// --help (flag.ErrHelp: the usage was asked for and printed), 2 for a
+// mistake in the command line, 1 otherwise.
 func exitCode(err error) int {
 	var u usageError
-	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &u):
 		return 2
 	}
 	return 1
 }
 
-// newFlags returns a flag set that prints its usage to stderr and returns
-// errors instead of exiting.
-func newFlags(a *app, name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+// flagSet is a flag.FlagSet with the CLI's conventions: Parse returns
+// errors instead of exiting; --help prints the usage to stdout and returns
+// flag.ErrHelp (exit 0); a wrong flag prints it to stderr and returns a
+// usageError (exit 2).
+type flagSet struct {
+	*flag.FlagSet
+	stdout, stderr io.Writer
+}
+
+// newFlags returns the flag set of the command "parley synopsis".
+func newFlags(a *app, name, synopsis string) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), stdout: a.stdout, stderr: a.stderr}
 	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "Usage: parley %s\n\nFlags:\n", synopsis)
+		fmt.Fprintf(fs.Output(), "Usage: parley %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
+// Parse parses args; the usage goes to stdout when asked for, to stderr
+// after a mistake.
+func (fs *flagSet) Parse(args []string) error {
+	var msg bytes.Buffer
+	fs.SetOutput(&msg)
+	err := fs.FlagSet.Parse(args)
+	fs.SetOutput(fs.stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		_, _ = msg.WriteTo(fs.stdout)
+		return err
+	case err != nil:
+		_, _ = msg.WriteTo(fs.stderr)
+		return usageError(err.Error())
+	}
+	return nil
+}
+
 func runVersion(_ context.Context, a *app, args []string) error {
-	fs := newFlags(a, "version", "version")
+	fs := newFlags(a, "version", "version\n\nPrints the module version and the VCS revision it was built from.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -134,10 +162,41 @@ func runVersion(_ context.Context, a *app, args []string) error {
 	return nil
 }
 
+// version describes the running binary (`parley version`, the start log
+// line, the API's version header).
+var version = buildVersion()
+
+// buildVersion reads the binary's build info: module version, VCS revision
+// and time, whether the tree had local changes, and the Go version.
+func buildVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(no build info)"
+	}
+	line := info.Main.Version
+	var rev, at, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = " (modified)"
+			}
+		}
+	}
+	if rev != "" {
+		line += " " + rev + " " + at + dirty
+	}
+	return line + " " + info.GoVersion
+}
+
 // reorderFlags moves flags before positional arguments, so flags may follow
 // paths (parley ingest faq.csv --kb help): the flag package stops at the
 // first non-flag argument.
-func reorderFlags(fs *flag.FlagSet, args []string) []string {
+func reorderFlags(fs *flagSet, args []string) []string {
 	var flags, rest []string
 	for i := 0; i < len(args); i++ {
 		arg := args[i]

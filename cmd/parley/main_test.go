@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -125,8 +126,42 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("parley %s: err %v (exit %d), want a usage error (exit 2)", strings.Join(args, " "), err, exitCode(err))
 		}
 	}
-	if _, _, err := cli(t, nil, "serve", "--help"); !errors.Is(err, flag.ErrHelp) {
-		t.Errorf("serve --help: %v, want flag.ErrHelp", err)
+}
+
+// Every command's --help prints its usage to stdout and exits 0; a flag it
+// does not have prints the usage to stderr and exits 2.
+func TestHelpAndWrongFlags(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range [][]string{{"serve"}, {"migrate"}, {"ingest"}, {"eval"}, {"bench"}, {"version"},
+		{"keys", "create"}, {"keys", "list"}, {"keys", "revoke"}} {
+		name := strings.Join(cmd, " ")
+		out, errOut, err := cli(t, nil, append(cmd, "--help")...)
+		if code := exitCode(err); code != 0 || !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%s --help: exit %d (%v), want 0", name, code, err)
+		}
+		if !strings.Contains(out, "Usage: parley "+name) || errOut != "" {
+			t.Errorf("%s --help: stdout %q, stderr %q; want the usage on stdout only", name, out, errOut)
+		}
+		out, errOut, err = cli(t, nil, append(cmd, "--no-such-flag")...)
+		if code := exitCode(err); code != 2 {
+			t.Errorf("%s --no-such-flag: exit %d (%v), want 2", name, code, err)
+		}
+		if out != "" || !strings.Contains(errOut, "Usage: parley "+name) || !strings.Contains(err.Error(), "no-such-flag") {
+			t.Errorf("%s --no-such-flag: stdout %q, stderr %q, err %v; want the usage on stderr naming the flag", name, out, errOut, err)
+		}
+	}
+}
+
+func TestVersionFromBuildInfo(t *testing.T) {
+	t.Parallel()
+	out, _, err := cli(t, nil, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A test binary has build info without VCS stamps: the module version
+	// ("(devel)") and the Go version still show.
+	if !strings.HasPrefix(out, "parley (devel)") || !strings.Contains(out, runtime.Version()) {
+		t.Fatalf("version printed %q", out)
 	}
 }
 
