@@ -2,7 +2,8 @@
 // the store keeps them) into the summary the API and the console show: per
 // interval (day, week or month, in UTC), conversations, bot answers,
 // handoffs by reason and team, resolution by the bot alone and after
-// handoff, time to the first agent reply and to resolution, and feedback.
+// handoff, time to the first agent reply and to resolution, and customers'
+// feedback on bot answers.
 package analytics
 
 import (
@@ -26,6 +27,7 @@ const (
 	MetricResolvedAfterHandoff   = "resolved_after_handoff"   // handoffs resolved
 	MetricResolutionTime         = "resolution_time"          // handoff to resolution, key: Bucket
 	MetricFirstReplyTime         = "first_reply_time"         // handoff to first agent reply, key: Bucket
+	MetricFeedback               = "feedback"                 // verdicts on bot answers, key: helpful or not_helpful
 )
 
 // Bucket is the histogram bucket of a duration of s seconds, as the store
@@ -107,6 +109,14 @@ type Figures struct {
 	// resolution, on the day of the resolution.
 	FirstAgentReply  Durations `json:"first_agent_reply"`
 	TimeToResolution Durations `json:"time_to_resolution"`
+	// Feedback counts customers' verdicts on bot answers.
+	Feedback Feedback `json:"feedback"`
+}
+
+// Feedback counts verdicts on bot answers.
+type Feedback struct {
+	Helpful    int64 `json:"helpful"`
+	NotHelpful int64 `json:"not_helpful"`
 }
 
 func newFigures() Figures {
@@ -132,6 +142,12 @@ func (f *Figures) add(c parley.DayCount, teams map[string]string) {
 		f.TimeToResolution.add(c.Key, c.N)
 	case MetricFirstReplyTime:
 		f.FirstAgentReply.add(c.Key, c.N)
+	case MetricFeedback:
+		if c.Key == "helpful" {
+			f.Feedback.Helpful += c.N
+		} else {
+			f.Feedback.NotHelpful += c.N
+		}
 	}
 }
 

@@ -21,5 +21,5 @@ CREATE TABLE analytics_days_done (
 -- What the counting reads, by time.
 CREATE INDEX conversations_created ON conversations (workspace_id, created_at);
 CREATE INDEX messages_bot_created ON messages (workspace_id, created_at) WHERE role = 'bot';
-CREATE INDEX messages_agent_conversation ON messages (conversation_id, created_at) WHERE role = 'agent';
+CREATE INDEX messages_agent_conversation ON messages (conversation_id, created_at) WHERE role = 'agent' AND NOT internal;
 CREATE INDEX escalations_created ON escalations (workspace_id, created_at);

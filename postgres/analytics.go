@@ -19,8 +19,8 @@ const oneDay = 24 * time.Hour
 // dayCountsSQL counts, per UTC day in [$2, $3), what happened in workspace $1,
 // each event on the day it happened: conversations started, bot answers,
 // handoffs by reason and by team, conversations handed off, handoffs
-// resolved, and histograms of the time to resolution and to the first agent
-// reply (key = bucket, see analytics.Bucket; a reply more than 7 days after
+// resolved, feedback on bot answers (helpful or not), and histograms of the time to resolution and to the first agent
+// reply, internal notes aside (key = bucket, see analytics.Bucket; a reply more than 7 days after
 // its handoff is not looked for).
 const dayCountsSQL = `
 WITH e AS (
@@ -52,8 +52,11 @@ UNION ALL
 SELECT (r.at AT TIME ZONE 'UTC')::date, 'first_reply_time',
         floor(4 * log(2, greatest(extract(epoch FROM r.at - e.created_at), 0) + 1))::int::text, count(*)
     FROM e CROSS JOIN LATERAL (SELECT min(m.created_at) AS at FROM messages m
-        WHERE m.conversation_id = e.conversation_id AND m.role = 'agent' AND m.created_at >= e.created_at) r
-    WHERE r.at >= $2 AND r.at < $3 GROUP BY 1, 3`
+        WHERE m.conversation_id = e.conversation_id AND m.role = 'agent' AND NOT m.internal AND m.created_at >= e.created_at) r
+    WHERE r.at >= $2 AND r.at < $3 GROUP BY 1, 3
+UNION ALL
+SELECT (created_at AT TIME ZONE 'UTC')::date, 'feedback', CASE WHEN helpful THEN 'helpful' ELSE 'not_helpful' END, count(*)
+    FROM feedback WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1, 3`
 
 // AnalyticsDays returns the per-day counts of a workspace for the UTC days
 // from (inclusive) to to (exclusive), both midnights. Days over before now

@@ -12,7 +12,8 @@ import (
 
 // seedDay stores, at t: a conversation with a customer message and a bot
 // answer, and when handoff is set a handoff of it (reason no_match) that an
-// agent answers 2 minutes later and resolves 10 minutes later.
+// agent answers 2 minutes later (after an internal note), that the customer
+// marked unhelpful, and resolves 10 minutes later.
 func seedDay(t *testing.T, wsID string, at time.Time, handoff bool) {
 	t.Helper()
 	ctx := context.Background()
@@ -29,12 +30,17 @@ func seedDay(t *testing.T, wsID string, at time.Time, handoff bool) {
 	if !handoff {
 		return
 	}
+	if _, err := pool.Exec(ctx, `INSERT INTO feedback (message_id, workspace_id, conversation_id, helpful, created_at)
+		VALUES ((SELECT max(id) FROM messages WHERE conversation_id = $2 AND role = 'bot'), $1, $2, false, $3)`, wsID, conv, at); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := pool.Exec(ctx, `INSERT INTO escalations (workspace_id, conversation_id, reason, status, context, created_at, resolved_at)
 		VALUES ($1, $2, 'no_match', 'resolved', '{}', $3, $3::timestamptz + interval '10 minutes')`, wsID, conv, at); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, `INSERT INTO messages (workspace_id, conversation_id, role, text, created_at)
-		VALUES ($1, $2, 'agent', 'on it', $3::timestamptz + interval '2 minutes')`, wsID, conv, at); err != nil {
+	if _, err := pool.Exec(ctx, `INSERT INTO messages (workspace_id, conversation_id, role, text, internal, created_at)
+		VALUES ($1, $2, 'agent', 'a note', true, $3::timestamptz + interval '1 minute'),
+		       ($1, $2, 'agent', 'on it', false, $3::timestamptz + interval '2 minutes')`, wsID, conv, at); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -82,6 +88,9 @@ func TestAnalyticsDays(t *testing.T) {
 	}
 	if m := *day3.TimeToResolution.MedianSeconds; m < 540 || m > 660 {
 		t.Errorf("time to resolution %v s, want about 600", m)
+	}
+	if day3.Feedback.NotHelpful != 1 || day3.Feedback.Helpful != 0 {
+		t.Errorf("feedback 3 days ago: %+v", day3.Feedback)
 	}
 	if day2.Conversations != 1 || day2.Handoffs != 0 || *day2.DeflectionRate != 1 {
 		t.Errorf("2 days ago: %+v", day2)

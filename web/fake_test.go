@@ -21,6 +21,7 @@ type fakeAPI struct {
 	srv     *httptest.Server
 	key     string
 	allowed string // the one allowed origin
+	notice  string // the handoff notice the server sends
 
 	mu       sync.Mutex
 	msgs     []fakeMsg // of the one conversation
@@ -46,7 +47,7 @@ type fakeSource struct {
 const fakeConv = "conv-1"
 
 func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{key: "pk_test", state: "bot", notify: make(chan struct{})}
+	f := &fakeAPI{key: "pk_test", state: "bot", notify: make(chan struct{}), notice: "Thanks! A person from our team will reply here."}
 	mux := http.NewServeMux()
 	mux.Handle("GET /widget.js", web.Widget())
 	mux.HandleFunc("POST /v1/widget/session", f.session)
@@ -146,11 +147,7 @@ func (f *fakeAPI) message(w http.ResponseWriter, r *http.Request) {
 	case state != "bot":
 		writeJSON(w, map[string]any{"conversation_id": fakeConv, "state": state, "action": "queued"})
 	case strings.Contains(req.Text, "human"):
-		f.mu.Lock()
-		f.state = "waiting"
-		f.mu.Unlock()
-		writeJSON(w, map[string]any{"conversation_id": fakeConv, "status": "escalated", "state": "waiting",
-			"escalation": map[string]string{"id": "e1", "reason": "customer_request", "message": ""}})
+		writeJSON(w, f.escalate())
 	default:
 		m := f.add(fakeMsg{Role: "bot", Text: "Delivery to Germany takes 2-4 working days.",
 			Sources: []fakeSource{{Title: "Shipping", URL: "https://shop.example/help/shipping"}}})
@@ -227,9 +224,15 @@ func (f *fakeAPI) feedbackPost(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"handoff_offered": !req.Helpful})
 }
 
-func (f *fakeAPI) handoff(w http.ResponseWriter, r *http.Request) {
+func (f *fakeAPI) handoff(w http.ResponseWriter, r *http.Request) { writeJSON(w, f.escalate()) }
+
+// escalate hands the conversation to a person: the notice is stored as a
+// bot message (the stream delivers it too) and answered as /v1/answer does.
+func (f *fakeAPI) escalate() map[string]any {
+	m := f.add(fakeMsg{Role: "bot", Text: f.notice})
 	f.mu.Lock()
 	f.state = "waiting"
 	f.mu.Unlock()
-	writeJSON(w, map[string]any{"conversation_id": fakeConv, "state": "waiting"})
+	return map[string]any{"conversation_id": fakeConv, "message_id": m.ID, "status": "escalated", "state": "waiting",
+		"escalation": map[string]string{"id": "e1", "reason": "human_requested", "message": m.Text}}
 }
