@@ -12,10 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
@@ -52,22 +52,18 @@ func newEnvWith(t *testing.T, set func(*api.Options)) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	engine := reply.New(db, retrieval.NewLocal(), detector, log)
 	opts := api.Options{
-		Logger:       log,
-		MaxBodyBytes: testBodyLimit,
-		Ready:        db.Ping,
-		Version:      "test",
+		Logger:        log,
+		MaxBodyBytes:  testBodyLimit,
+		Ready:         db.Ping,
+		Version:       "test",
+		ClassifyError: postgres.Classify,
 	}
 	if set != nil {
 		set(&opts)
 	}
 	s := api.New(db, engine, opts)
 	srv := httptest.NewServer(s)
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
+	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, server: s, ws: pgtest.Workspace(t), keys: map[parley.Role]string{}}
 	for _, role := range []parley.Role{parley.RoleWidget, parley.RoleAgent, parley.RoleAdmin} {
 		_, secret, err := db.CreateKey(context.Background(), e.ws.ID, "test", role)

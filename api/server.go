@@ -57,11 +57,7 @@ type Store interface {
 	Webhook(ctx context.Context, workspaceID string) (parley.Webhook, error)
 	DeleteWebhook(ctx context.Context, workspaceID string) error
 
-	CreateIngestJob(ctx context.Context, workspaceID, kbID string, counts any) (parley.IngestJob, error)
-	UpdateIngestJob(ctx context.Context, id, state string, counts any, errMsg string) error
-	TouchIngestJobs(ctx context.Context, counts map[string]any) error
-	IngestJob(ctx context.Context, workspaceID, kbID, id string, staleAfter time.Duration) (parley.IngestJob, error)
-	FailStaleIngestJobs(ctx context.Context, staleAfter time.Duration) (int, error)
+	IngestJob(ctx context.Context, workspaceID, kbID, id string) (parley.IngestJob, error)
 
 	AnalyticsDays(ctx context.Context, workspaceID string, from, to, now time.Time) ([]parley.DayCount, error)
 }
@@ -110,13 +106,17 @@ type Options struct {
 	MaxUploadRecords int
 	// SyncIngestMax: an upload with at most this many chunks to embed is
 	// written before the response; a larger one becomes a background job
-	// (0 = DefaultSyncIngestMax).
+	// on IngestJobs (0 = DefaultSyncIngestMax).
 	SyncIngestMax int
-	// IngestJobs run at once, IngestQueue more wait, JobHeartbeat is how
-	// often a job reports that it is alive (0 = the Default values).
-	IngestJobs   int
-	IngestQueue  int
-	JobHeartbeat time.Duration
+	// IngestJobs queues the background jobs of large uploads; nil answers
+	// them with 503.
+	IngestJobs IngestJobs
+
+	// ClassifyError turns store errors the handlers pass on unclassified
+	// into domain errors (postgres.Classify): invalid input is a 400, a
+	// database outage a 503 with Retry-After instead of a 500. nil leaves
+	// them internal.
+	ClassifyError func(error) error
 }
 
 // Server is the HTTP API.
@@ -127,17 +127,17 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	router  *gin.Engine
-	jobs    *jobs
 }
 
 // New builds the server and its routes.
 func New(store Store, engine Engine, opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics), jobs: newJobs(opts)}
+	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics)}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.withRequestID, s.observe, gin.CustomRecovery(recoverPanic), s.bodyLimit())
+	dbOutage := &outage{classify: opts.ClassifyError, log: opts.Logger}
+	r.Use(s.withRequestID, s.observe, dbOutage.watch, gin.CustomRecovery(recoverPanic), s.bodyLimit())
 	r.NoRoute(func(c *gin.Context) {
 		fail(c, parley.Errorf(parley.ENotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/postgres"
 )
 
 // Config is everything Parley reads from the environment. It is built once,
@@ -48,6 +49,11 @@ type Config struct {
 	OutboxRetention       time.Duration
 	OutboxDeadRetention   time.Duration
 	OutboxCleanupInterval time.Duration
+	// IngestJobs is how many background ingest jobs `parley serve` runs at
+	// once (PARLEY_INGEST_JOBS); a run longer than IngestJobTimeout
+	// (PARLEY_INGEST_JOB_TIMEOUT) is cancelled and tried again.
+	IngestJobs       int
+	IngestJobTimeout time.Duration
 }
 
 // defaultMaxConns is 4 connections per core: more only queue inside
@@ -85,6 +91,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		OutboxRetention:       r.duration("PARLEY_OUTBOX_RETENTION", 7*24*time.Hour),
 		OutboxDeadRetention:   r.duration("PARLEY_OUTBOX_DEAD_RETENTION", 30*24*time.Hour),
 		OutboxCleanupInterval: r.duration("PARLEY_OUTBOX_CLEANUP_INTERVAL", time.Hour),
+
+		IngestJobs:       r.integer("PARLEY_INGEST_JOBS", postgres.DefaultQueueWorkers, 1, 64),
+		IngestJobTimeout: r.duration("PARLEY_INGEST_JOB_TIMEOUT", postgres.DefaultJobTimeout),
 	}
 	switch lvl := r.oneOf("PARLEY_LOG_LEVEL", "info", "debug", "info", "warn", "error"); lvl {
 	case "debug":
@@ -115,6 +124,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
 		slog.Int("max_upload_records", c.MaxUploadRecords),
 		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
+		slog.Int("ingest_jobs", c.IngestJobs),
+		slog.String("ingest_job_timeout", c.IngestJobTimeout.String()),
 		slog.String("embedder", c.Embedder),
 		slog.Any("llm", c.LLM),
 		slog.Any("embed", c.Embed),
