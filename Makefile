@@ -45,6 +45,10 @@ bench-analytics: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BENCH_ANALYTICS=$(ANALYTICS_CONVERSATIONS) \
 		$(GO) test -run TestAnalyticsBenchmark -v -count=1 -timeout 30m ./postgres/
 
+## bench-memory: resident memory of parley serve after start with the sample knowledge (see BENCHMARKS.md)
+bench-memory: build db
+	scripts/bench-memory.sh
+
 ## db: install/start PostgreSQL with pgvector and write $(DBENV)
 db:
 	scripts/db-setup.sh >/dev/null
