@@ -162,6 +162,11 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	if err := CheckText("message.text", text, MaxMessageChars); err != nil {
 		return Result{}, err
 	}
+	if lang := req.Customer.Language; lang != "" {
+		if err := parley.CheckLanguage("customer.language", lang); err != nil {
+			return Result{}, err
+		}
+	}
 	ws := req.Workspace
 	if ws.ID == "" {
 		return Result{}, fmt.Errorf("answer: request names no workspace")
