@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/analytics"
 	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/web"
@@ -60,6 +61,7 @@ type Store interface {
 	IngestJob(ctx context.Context, workspaceID, kbID, id string) (parley.IngestJob, error)
 
 	AnalyticsDays(ctx context.Context, workspaceID string, from, to, now time.Time) ([]parley.DayCount, error)
+	UnansweredQuestions(ctx context.Context, workspaceID string, from, to time.Time, limit int) ([]parley.UnansweredQuestion, int, error)
 }
 
 // Engine answers customer messages (reply.Engine).
@@ -93,6 +95,10 @@ type Options struct {
 	// WebhookPolicy decides where a webhook URL may point when it is set;
 	// the zero value allows public addresses only.
 	WebhookPolicy webhook.DestinationPolicy
+
+	// Embedder groups unanswered questions into topics for the analytics
+	// gaps; nil answers them with 503.
+	Embedder analytics.Embedder
 
 	// Ingester runs uploads; nil answers uploads with 503.
 	Ingester Ingester
@@ -192,6 +198,7 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.PUT("/webhook", s.putWebhook)
 	admin.DELETE("/webhook", s.deleteWebhook)
 	admin.GET("/analytics/summary", s.analyticsSummary)
+	admin.GET("/analytics/gaps", s.analyticsGaps)
 
 	s.router = r
 	return s
