@@ -52,6 +52,19 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	webhookPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
+	// The widget's event streams hear of new agent replies through
+	// PostgreSQL LISTEN/NOTIFY, from whichever replica wrote them.
+	notifier := db.NewNotifier(a.log)
+	notifyCtx, stopNotifier := context.WithCancel(ctx)
+	notifierDone := make(chan struct{})
+	go func() {
+		defer close(notifierDone)
+		_ = notifier.Run(notifyCtx)
+	}()
+	defer func() {
+		stopNotifier()
+		<-notifierDone
+	}()
 	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
 	handler := api.New(db, engine, api.Options{
 		Logger:        a.log,
@@ -66,6 +79,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Retrainer:        trained,
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
+
+		Live:           notifier,
+		WidgetLimits:   a.cfg.WidgetLimits,
+		TrustedProxies: a.cfg.TrustedProxies,
 	})
 	if n, err := handler.FailStaleJobs(ctx); err != nil {
 		return err
@@ -107,6 +124,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return requests },
 	}
+	// Event streams never finish on their own: they end when shutdown
+	// begins, and the browsers reconnect to another replica.
+	srv.RegisterOnShutdown(handler.StopStreams)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
