@@ -6,7 +6,9 @@ import (
 )
 
 // Ingest job states. A job is queued, then running, then succeeded or
-// failed; it never leaves a final state.
+// failed; it never leaves a final state. A run that fails or is cut short
+// (its server stopped or died) puts the job back to queued for another
+// attempt, until its last.
 const (
 	JobQueued    = "queued"
 	JobRunning   = "running"
@@ -20,12 +22,13 @@ type IngestJob struct {
 	WorkspaceID string
 	KBID        string
 	State       string
+	// Attempt counts the runs started (1 for the first); 0 while none has.
+	Attempt int
 	// Counts is the JSON object the runner last stored: its progress while
 	// running, its result once done.
 	Counts    json.RawMessage
 	Error     string
 	CreatedAt time.Time
-	// UpdatedAt is when the job last changed or its runner last reported
-	// that it is alive.
+	// UpdatedAt is when the job last changed or reported progress.
 	UpdatedAt time.Time
 }

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
@@ -62,12 +61,7 @@ func newEnvWith(t *testing.T, set func(*api.Options)) *env {
 	}
 	s := api.New(db, engine, opts)
 	srv := httptest.NewServer(s)
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-	})
+	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, server: s, ws: pgtest.Workspace(t), keys: map[parley.Role]string{}}
 	for _, role := range []parley.Role{parley.RoleWidget, parley.RoleAgent, parley.RoleAdmin} {
 		_, secret, err := db.CreateKey(context.Background(), e.ws.ID, "test", role)

@@ -10,13 +10,19 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/ingest/pdftest"
+	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/llm"
+	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/retrieval"
 )
@@ -37,19 +43,56 @@ func testPipeline(t *testing.T) *ingest.Pipeline {
 // "faq" created.
 type ingestEnv struct {
 	*env
-	admin string
+	admin     string
+	queue     *postgres.Queue // runs its jobs
+	queueName string          // the River queue they are on
 }
 
-// newIngestEnv starts a server with uploads on; set changes its options.
+// startJobs starts a job queue, like a server's, running ingest jobs with
+// ing on the River queue named name (a new one when ""), and returns it and
+// what queues jobs on it. The test's end stops it.
+func startJobs(t *testing.T, name string, ing jobs.Ingester) (*postgres.Queue, string, jobs.Enqueuer) {
+	t.Helper()
+	if name == "" {
+		name = fmt.Sprintf("test_%d_%d", time.Now().UnixNano(), queueSeq.Add(1))
+	}
+	db := pgtest.DB(t)
+	w := jobs.NewIngest(db, ing, jobs.IngestOptions{})
+	workers := river.NewWorkers()
+	w.Register(workers)
+	q, err := postgres.NewQueue(db, postgres.QueueOptions{Workers: workers, Name: name, Concurrency: 1, PollInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = q.Stop(ctx)
+	})
+	return q, name, w.On(q)
+}
+
+var queueSeq atomic.Int64
+
+// newIngestEnv starts a server with uploads on, and a queue running its
+// background jobs with its Ingester; set changes its options.
 func newIngestEnv(t *testing.T, set func(*api.Options)) *ingestEnv {
 	t.Helper()
+	var (
+		queue *postgres.Queue
+		name  string
+	)
 	e := newEnvWith(t, func(o *api.Options) {
 		o.Ingester = testPipeline(t)
 		if set != nil {
 			set(o)
 		}
+		queue, name, o.IngestJobs = startJobs(t, "", o.Ingester)
 	})
-	ie := &ingestEnv{env: e, admin: e.keys[parley.RoleAdmin]}
+	ie := &ingestEnv{env: e, admin: e.keys[parley.RoleAdmin], queue: queue, queueName: name}
 	if status, body := e.do("POST", "/v1/knowledge-bases", ie.admin, `{"name": "faq"}`); status != 201 {
 		t.Fatalf("create knowledge base: %d %v", status, body)
 	}
@@ -260,6 +303,8 @@ func TestUploadRejectsBadInput(t *testing.T) {
 		{"bad bool", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"prune=maybe"}, 400, "invalid", []string{"prune"}},
 		{"bad column", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"column=question"}, 400, "invalid", []string{"FIELD=COLUMN"}},
 		{"bad kind", []uploadFile{csvFile("faq.csv", faqCSV)}, []string{"kind=poem"}, 400, "invalid", []string{"poem"}},
+		{"question of one letter over 16 KB", []uploadFile{csvFile("l.csv", "question,answer\n"+strings.Repeat("q", 40000)+",a\n")}, []string{"dry_run=true"},
+			400, "invalid", []string{"l.csv:2", `"question"`, "over the limit of 16384"}},
 		{"same id in two files", []uploadFile{csvFile("a.csv", "id,question,answer\nx,Q?,A.\n"), csvFile("b.csv", "id,question,answer\nx,R?,B.\n")}, nil,
 			400, "invalid", []string{"b.csv:2", `"id"`}},
 		{"body over the limit", []uploadFile{csvFile("big.csv", "question,answer\n"+strings.Repeat("Why?,Because.\n", 6000))}, nil,
@@ -361,17 +406,23 @@ func TestUploadAccess(t *testing.T) {
 // pollJob polls a job until it ends.
 func (e *ingestEnv) pollJob(location string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	return e.waitJob(location, func(job map[string]any) bool { return job["state"] == "succeeded" || job["state"] == "failed" })
+}
+
+// waitJob polls a job until done says so, for up to 30 s.
+func (e *ingestEnv) waitJob(location string, done func(job map[string]any) bool) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		status, job := e.do("GET", location, e.admin, "")
 		if status != 200 {
 			e.t.Fatalf("poll %s: %d %v", location, status, job)
 		}
-		if job["state"] == "succeeded" || job["state"] == "failed" {
+		if done(job) {
 			return job
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("job still %v after 20 s: %v", job["state"], job)
+			e.t.Fatalf("job still %v after 30 s: %v", job["state"], job)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -390,7 +441,7 @@ func TestLargeUploadRunsAsJob(t *testing.T) {
 	}
 	job = e.pollJob(location)
 	res, _ := job["result"].(map[string]any)
-	if job["state"] != "succeeded" || res["added"] != 3.0 || res["embedded"] != 6.0 || job["written"] != 3.0 || job["error"] != nil {
+	if job["state"] != "succeeded" || job["attempt"] != 1.0 || res["added"] != 3.0 || res["embedded"] != 6.0 || job["written"] != 3.0 || job["error"] != nil {
 		t.Fatalf("job: %v", job)
 	}
 	if n := e.sourceCount(); n != 3 {
@@ -460,15 +511,19 @@ func (b blockingIngester) Run(ctx context.Context, req ingest.Request) (ingest.R
 	return ingest.Result{}, ctx.Err()
 }
 
-func TestJobsAreBoundedAndCancelledAtShutdown(t *testing.T) {
+// A workspace has at most jobs.DefaultMaxPending jobs queued or running.
+// A server that stops with jobs running cancels them when its time is up:
+// they wrote nothing and go back to queued, and another server (here a
+// second queue, as on another replica) runs them.
+func TestJobsAreBoundedAndRunAgainAfterShutdown(t *testing.T) {
 	t.Parallel()
 	e := newIngestEnv(t, func(o *api.Options) {
-		o.SyncIngestMax, o.IngestJobs, o.IngestQueue = 1, 1, 1
+		o.SyncIngestMax = 1
 		o.Ingester = blockingIngester{testPipeline(t)}
 	})
 	files := []uploadFile{csvFile("faq.csv", faqCSV)}
 	var locations []string
-	for range 2 {
+	for range jobs.DefaultMaxPending {
 		status, body, location := e.upload("faq", e.admin, files)
 		if status != 202 {
 			t.Fatalf("upload: %d %v", status, body)
@@ -477,64 +532,85 @@ func TestJobsAreBoundedAndCancelledAtShutdown(t *testing.T) {
 	}
 	status, body, _ := e.upload("faq", e.admin, files)
 	wantError(t, status, body, 503, "unavailable")
+	e.waitJob(locations[0], func(job map[string]any) bool { return job["state"] == "running" })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if err := e.server.Close(ctx); err == nil {
-		t.Fatal("Close with blocked jobs returned no error")
+	if err := e.queue.Stop(ctx); err == nil {
+		t.Fatal("Stop with a blocked job returned no error")
 	}
+	_, job := e.do("GET", locations[0], e.admin, "")
+	if job["state"] != "queued" || job["attempt"] != 1.0 || !strings.Contains(fmt.Sprint(job["error"]), "shut down") {
+		t.Errorf("running job after shutdown: %v", job)
+	}
+	if n := e.sourceCount(); n != 0 {
+		t.Fatalf("cancelled job wrote %d sources", n)
+	}
+
+	startJobs(t, e.queueName, testPipeline(t))
 	for _, loc := range locations {
-		_, job := e.do("GET", loc, e.admin, "")
-		if job["state"] != "failed" || !strings.Contains(fmt.Sprint(job["error"]), "shut down") {
-			t.Errorf("job after shutdown: %v", job)
+		if job := e.pollJob(loc); job["state"] != "succeeded" {
+			t.Fatalf("job after another server took it: %v", job)
 		}
 	}
-	status, body, _ = e.upload("faq", e.admin, files)
-	wantError(t, status, body, 503, "unavailable")
-	if n := e.sourceCount(); n != 0 {
-		t.Fatalf("cancelled jobs wrote %d sources", n)
+	if n := e.sourceCount(); n != 3 {
+		t.Fatalf("%d sources after the jobs, want 3", n)
 	}
 }
 
-// Without jobs, Close has nothing to cancel, even out of time.
-func TestCloseWithoutJobs(t *testing.T) {
+// A job the queue gave up on (the server of its last attempt died) is
+// reported failed.
+func TestLostJobIsFailed(t *testing.T) {
 	t.Parallel()
-	e := newIngestEnv(t, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := e.server.Close(ctx); err != nil {
-		t.Fatalf("Close without jobs: %v", err)
-	}
-}
-
-// A job whose server died (no heartbeat) is reported failed.
-func TestStaleJobIsFailed(t *testing.T) {
-	t.Parallel()
-	e := newIngestEnv(t, nil)
+	e := newIngestEnv(t, func(o *api.Options) { o.SyncIngestMax = 2 })
 	db := pgtest.DB(t)
 	ctx := context.Background()
-	_, kb := e.do("GET", "/v1/knowledge-bases/faq", e.admin, "")
-	var ids []string
-	for range 2 {
-		job, err := db.CreateIngestJob(ctx, e.ws.ID, kb["id"].(string), map[string]int{"documents": 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Pool().Exec(ctx, `UPDATE ingest_jobs SET updated_at = now() - interval '1 hour' WHERE id = $1`, job.ID); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, job.ID)
+	// The queue is stopped first, so that the job stays queued.
+	stopped, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := e.queue.Stop(stopped); err != nil {
+		t.Fatal(err)
 	}
-	_, job := e.do("GET", "/v1/knowledge-bases/faq/jobs/"+ids[0], e.admin, "")
+	_, body, location := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
+	id := body["job"].(map[string]any)["id"]
+	if _, err := db.Pool().Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now()
+		WHERE id = (SELECT river_job_id FROM ingest_jobs WHERE id = $1)`, id); err != nil {
+		t.Fatal(err)
+	}
+	_, job := e.do("GET", location, e.admin, "")
 	if job["state"] != "failed" || !strings.Contains(fmt.Sprint(job["error"]), "interrupted") {
-		t.Fatalf("stale job: %v", job)
+		t.Fatalf("lost job: %v", job)
 	}
-	if n, err := e.server.FailStaleJobs(ctx); err != nil || n < 1 {
-		t.Fatalf("FailStaleJobs: %d, %v", n, err)
+}
+
+// A PDF uploads like any article: its page without text is reported, and
+// answers cite the page they come from.
+func TestUploadPDF(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, nil)
+	pdf, err := pdftest.Build("Plant Care Guide", []pdftest.Page{
+		{Outline: "Watering", Columns: [][]string{{"Water your fern twice a week in summer and once a week in winter."}}},
+		{Image: true},
+		{Outline: "Repotting", Columns: [][]string{{"Repot in spring into a pot one size larger, with fresh compost."}}},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	got, err := db.IngestJob(ctx, e.ws.ID, kb["id"].(string), ids[1], time.Hour)
-	if err != nil || got.State != parley.JobFailed {
-		t.Fatalf("second stale job: %+v, %v", got, err)
+	status, body, _ := e.upload("faq", e.admin, []uploadFile{{"care-guide.pdf", pdf}})
+	wantResult(t, status, body, map[string]float64{"added": 1})
+	skipped, _ := json.Marshal(body["skipped"])
+	if !strings.Contains(string(skipped), "care-guide.pdf page 2") || !strings.Contains(string(skipped), "no text layer") {
+		t.Errorf("skipped = %s, want page 2 without a text layer", skipped)
+	}
+
+	status, out := e.do("POST", "/v1/answer", e.keys[parley.RoleWidget],
+		`{"message": {"text": "How often should I water my fern in winter?"}}`)
+	if status != 200 {
+		t.Fatalf("answer: %d %v", status, out)
+	}
+	raw, _ := json.Marshal(out)
+	if !strings.Contains(string(raw), `"section":"Watering \u003e Page 1"`) && !strings.Contains(string(raw), `"section":"Watering > Page 1"`) {
+		t.Errorf("answer %s does not cite Watering > Page 1", raw)
 	}
 }
 

@@ -123,8 +123,11 @@ func (s *Server) postUpload(c *gin.Context) {
 			Result: res, ElapsedMS: res.Elapsed.Milliseconds(), Skipped: skipped})
 		return
 	}
-	req = ingest.Request{WorkspaceID: ws, KBID: kb.ID, Prune: up.prune, Deferred: plan}
-	job, err := s.jobs.start(ctx, logger(c), s.store, s.opts.Ingester, req, jobCounts{Documents: len(up.docs), Planned: res})
+	if s.opts.IngestJobs == nil {
+		fail(c, parley.Errorf(parley.EUnavailable, "background ingest jobs are not enabled on this server; upload at most %d chunks at once", s.syncMax()))
+		return
+	}
+	job, err := s.opts.IngestJobs.Enqueue(ctx, req, plan, ingest.JobCounts{Documents: len(up.docs), Planned: res})
 	if err != nil {
 		fail(c, err)
 		return

@@ -70,11 +70,7 @@ type Store interface {
 	Webhook(ctx context.Context, workspaceID string) (parley.Webhook, error)
 	DeleteWebhook(ctx context.Context, workspaceID string) error
 
-	CreateIngestJob(ctx context.Context, workspaceID, kbID string, counts any) (parley.IngestJob, error)
-	UpdateIngestJob(ctx context.Context, id, state string, counts any, errMsg string) error
-	TouchIngestJobs(ctx context.Context, counts map[string]any) error
-	IngestJob(ctx context.Context, workspaceID, kbID, id string, staleAfter time.Duration) (parley.IngestJob, error)
-	FailStaleIngestJobs(ctx context.Context, staleAfter time.Duration) (int, error)
+	IngestJob(ctx context.Context, workspaceID, kbID, id string) (parley.IngestJob, error)
 }
 
 // Engine answers customer messages (reply.Engine).
@@ -122,13 +118,11 @@ type Options struct {
 	MaxUploadRecords int
 	// SyncIngestMax: an upload with at most this many chunks to embed is
 	// written before the response; a larger one becomes a background job
-	// (0 = DefaultSyncIngestMax).
+	// on IngestJobs (0 = DefaultSyncIngestMax).
 	SyncIngestMax int
-	// IngestJobs run at once, IngestQueue more wait, JobHeartbeat is how
-	// often a job reports that it is alive (0 = the Default values).
-	IngestJobs   int
-	IngestQueue  int
-	JobHeartbeat time.Duration
+	// IngestJobs queues the background jobs of large uploads; nil answers
+	// them with 503.
+	IngestJobs IngestJobs
 
 	// Live wakes the widget's event streams when a conversation changes;
 	// nil makes them re-read every few seconds instead.
@@ -150,7 +144,6 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	router  *gin.Engine
-	jobs    *jobs
 
 	limits      *limits
 	visitorKeys *keyCache
@@ -162,7 +155,7 @@ type Server struct {
 // New builds the server and its routes.
 func New(store Store, engine Engine, opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics), jobs: newJobs(opts),
+	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics),
 		limits:      newLimits(opts.WidgetLimits),
 		visitorKeys: &keyCache{load: store.VisitorKey, keys: map[string][]byte{}},
 		origins:     &originCache{lookup: store.OriginAllowed, ttl: 30 * time.Second, seen: map[string]originEntry{}},

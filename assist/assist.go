@@ -10,8 +10,6 @@ package assist
 import (
 	"context"
 	"errors"
-	"regexp"
-	"strings"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/llm"
@@ -54,14 +52,6 @@ func checkLanguage(field, code string) error {
 		return nil
 	}
 	return prompts.CheckLanguage(field, code)
-}
-
-// markerLine matches a data-block marker a model echoed back.
-var markerLine = regexp.MustCompile(`(?m)^\s*<<<(DATA|END) [^\n]*>>>\s*$\n?`)
-
-// cleanOutput trims a model's answer and drops echoed block markers.
-func cleanOutput(s string) string {
-	return strings.TrimSpace(markerLine.ReplaceAllString(s, ""))
 }
 
 // cut reports a completion that hit its token limit.

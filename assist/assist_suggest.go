@@ -209,7 +209,7 @@ func (a *Assistant) draft(ctx context.Context, req SuggestRequest, history []par
 	for _, k := range prompt.Knowledge {
 		packed[k.SourceID] = true
 	}
-	text, cited, gen := checkDraft(cleanOutput(c.Text), packed)
+	text, cited, gen := checkDraft(c.Text, packed)
 	if gen.Status != reply.GenGenerated {
 		a.engine.Logger().InfoContext(ctx, "generated draft not used", "status", gen.Status, "reason", gen.Reason)
 		return nil, gen, nil
@@ -230,7 +230,11 @@ var (
 // checkDraft validates a draft's citations: it must cite at least one
 // source, and only sources the prompt showed. It returns the text without
 // the citation markers and the cited source ids in order of first use.
-func checkDraft(text string, packed map[int64]bool) (string, []int64, reply.Generation) {
+func checkDraft(output string, packed map[int64]bool) (string, []int64, reply.Generation) {
+	text, err := prompts.CleanOutput(output, "")
+	if err != nil {
+		return "", nil, reply.Generation{Status: reply.GenDropped, Reason: err.Error()}
+	}
 	if text == "" || noAnswer.MatchString(text) || strings.HasPrefix(strings.ToUpper(text), "NO_ANSWER") {
 		return "", nil, reply.Generation{Status: reply.GenNoAnswer, Reason: "the chat model found no answer to the customer's message in the knowledge"}
 	}

@@ -3,6 +3,7 @@ package assist
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -45,16 +46,27 @@ func (a *Assistant) Summarize(ctx context.Context, ws parley.Workspace, conversa
 	if err != nil {
 		return Summary{}, err
 	}
-	c, err := a.model.Complete(ctx, prompt.Messages, llm.Options{Task: "summary", MaxTokens: prompt.MaxTokens, Temperature: 0.2})
-	if err != nil {
-		return Summary{}, err
+	var unusable error
+	for attempt := 1; attempt <= summaryAttempts; attempt++ {
+		c, err := a.model.Complete(ctx, prompt.Messages, llm.Options{Task: "summary", MaxTokens: prompt.MaxTokens, Temperature: 0.2})
+		if err != nil {
+			return Summary{}, err
+		}
+		text, err := prompts.CleanOutput(c.Text, "")
+		if err == nil && text == "" {
+			err = errors.New("the summary was empty")
+		}
+		if err == nil {
+			return Summary{ConversationID: conv.ID, Summary: text, Language: lang, Messages: prompt.Turns}, nil
+		}
+		unusable = err
+		a.engine.Logger().WarnContext(ctx, "chat model answer unusable", "task", "summary", "attempt", attempt, "err", err.Error())
 	}
-	text := cleanOutput(c.Text)
-	if text == "" {
-		return Summary{}, parley.Errorf(parley.EUnavailable, "the chat model returned an empty summary; try again")
-	}
-	return Summary{ConversationID: conv.ID, Summary: text, Language: lang, Messages: prompt.Turns}, nil
+	return Summary{}, parley.Errorf(parley.EUnavailable, "the chat model returned no usable summary in %d attempts: %v; try again", summaryAttempts, unusable)
 }
+
+// summaryAttempts is how often the model may try to write a usable summary.
+const summaryAttempts = 2
 
 // details describes the conversation for the summary prompt. The
 // customer's name and e-mail are left out: the model does not need them.

@@ -120,8 +120,9 @@ func (a *Assistant) Rewrite(ctx context.Context, req RewriteRequest) (Rewrite, e
 // spans before the task fails.
 const protectedAttempts = 2
 
-// completeProtected runs the prompt and restores the protected spans in
-// the answer, asking once more when the model lost one.
+// completeProtected runs the prompt, cleans the answer (prompts.CleanOutput)
+// and restores the protected spans in it, asking once more when the model
+// lost one, leaked prompt markers or answered nothing.
 func (a *Assistant) completeProtected(ctx context.Context, task string, prompt prompts.Prompt, p prompts.Protected, temperature float32) (string, error) {
 	var lost error
 	for attempt := 1; attempt <= protectedAttempts; attempt++ {
@@ -132,19 +133,20 @@ func (a *Assistant) completeProtected(ctx context.Context, task string, prompt p
 		if err := cut(c); err != nil {
 			return "", err
 		}
-		out := cleanOutput(c.Text)
-		if out == "" {
-			lost = errors.New("the model's answer was empty")
-			continue
+		text, err := prompts.CleanOutput(c.Text, p.Text)
+		if err == nil && text == "" {
+			err = errors.New("the model's answer was empty")
 		}
-		text, err := p.Restore(out)
+		if err == nil {
+			text, err = p.Restore(text)
+		}
 		if err == nil {
 			return text, nil
 		}
 		lost = err
-		a.engine.Logger().WarnContext(ctx, "chat model lost protected text", "task", task, "attempt", attempt, "err", err.Error())
+		a.engine.Logger().WarnContext(ctx, "chat model answer unusable", "task", task, "attempt", attempt, "err", err.Error())
 	}
 	return "", parley.Errorf(parley.EUnavailable,
-		"the chat model did not keep the protected text (placeholders, links, numbers, markup, glossary terms) intact in %d attempts: %v; try again",
+		"the chat model did not keep the protected text (placeholders, links, numbers, markup, glossary terms) intact and free of prompt markers in %d attempts: %v; try again",
 		protectedAttempts, lost)
 }

@@ -189,3 +189,67 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("request:\n%s", raw)
 	}
 }
+
+// A model that wraps its answer in prose and echoes the prompt's data
+// markers gives clean text; one that leaks broken markers or control
+// tokens is asked once more, then the task fails with 503.
+func TestMisbehavingModel(t *testing.T) {
+	t.Parallel()
+	k := newKB(t)
+	text := "Hi {{name}}, your refund is on its way: https://shop.example/o/4512"
+	leaked := openaitest.Reply("Hallo ⟦0⟧, Ihre Erstattung ist unterwegs: ⟦1⟧ <<<END")
+	control := openaitest.Reply("Hallo ⟦0⟧, Ihre Erstattung ist unterwegs: ⟦1⟧<|im_end|>")
+	good := openaitest.Reply("Hallo ⟦0⟧, Ihre Erstattung ist unterwegs: ⟦1⟧")
+	const german = "Hallo {{name}}, Ihre Erstattung ist unterwegs: https://shop.example/o/4512"
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		task   string
+		script []openaitest.Responder
+		calls  int
+		want   string // empty: 503 unavailable
+	}{
+		{"translate: prose and fences stripped", "translate", []openaitest.Responder{openaitest.EchoData("Here is the translation:")}, 1, text},
+		{"translate: leaked marker, then good", "translate", []openaitest.Responder{leaked, good}, 2, german},
+		{"translate: leaked twice", "translate", []openaitest.Responder{leaked, control}, 2, ""},
+		{"rewrite: prose and fences stripped", "rewrite", []openaitest.Responder{openaitest.EchoData("Sure! Here's the improved text:")}, 1, text},
+		{"rewrite: leaked twice", "rewrite", []openaitest.Responder{control, control}, 2, ""},
+		{"summary: prose and fences stripped", "summary", []openaitest.Responder{openaitest.Reply(
+			"Here is the summary:\n<<<DATA 0123456789ab summary>>>\n- Order late\n<<<END 0123456789ab>>>")}, 1, "- Order late"},
+		{"summary: leaked, then good", "summary", []openaitest.Responder{openaitest.Reply("- Order late <<<DATA"), openaitest.Reply("- Order late")}, 2, "- Order late"},
+		{"summary: leaked twice", "summary", []openaitest.Responder{openaitest.Reply("<|im_start|>- Order late"), openaitest.Reply("- Order late [INST]")}, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := newLLM(t, tt.script...)
+			a := k.assistant(t, fake)
+			var got string
+			var err error
+			switch tt.task {
+			case "translate":
+				var res assist.Translation
+				res, err = a.Translate(ctx, assist.TranslateRequest{Workspace: k.ws, Text: text, TargetLanguage: "de", SourceLanguage: "en"})
+				got = res.Text
+			case "rewrite":
+				var res assist.Rewrite
+				res, err = a.Rewrite(ctx, assist.RewriteRequest{Workspace: k.ws, Text: text, Action: "improve"})
+				got = res.Text
+			case "summary":
+				var res assist.Summary
+				res, err = a.Summarize(ctx, k.ws, k.conv, "")
+				got = res.Summary
+			}
+			if n := len(fake.Requests()); n != tt.calls {
+				t.Fatalf("%d model requests, want %d", n, tt.calls)
+			}
+			if tt.want == "" {
+				wantCode(t, err, parley.EUnavailable, "prompt markers")
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}

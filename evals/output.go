@@ -62,9 +62,17 @@ func render(path string, fn func(io.Writer) error) error {
 }
 
 var funcs = map[string]any{
-	"pct":      func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) },
-	"f3":       func(x float64) string { return fmt.Sprintf("%.3f", x) },
-	"auroc":    formatAUROC,
+	"pct":              func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) },
+	"f3":               func(x float64) string { return fmt.Sprintf("%.3f", x) },
+	"auroc":            formatAUROC,
+	"best":             bestReached,
+	"labelledOnlyNote": func() string { return labelledOnlyNote },
+	"yesno": func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	},
 	"expected": expected,
 	"top": func(o Outcome) string {
 		var parts []string
@@ -74,6 +82,18 @@ var funcs = map[string]any{
 		return strings.Join(parts, ", ")
 	},
 	"cell": func(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") },
+}
+
+// labelledOnlyNote says why a suite without answer texts answers nothing.
+const labelledOnlyNote = "the knowledge has labelled example questions only, no answer texts, so every case escalates (no_match) and nothing is answered at the threshold; the calibration shows what answering would reach"
+
+// bestReached describes the best precision on the curve, for a target no
+// threshold reaches.
+func bestReached(c Calibration) string {
+	if c.Best == nil {
+		return "no case was decided by a threshold"
+	}
+	return fmt.Sprintf("best precision %.3f at threshold %.3f (coverage %.3f)", c.Best.Precision, c.Best.Threshold, c.Best.Coverage)
 }
 
 func formatAUROC(a *float64) string {
@@ -111,14 +131,19 @@ func curveSVG(c Calibration) string {
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" font-size="12" text-anchor="middle">coverage (answered and correct, share of in-scope cases)</text>`, x(0.5), h-6)
 	fmt.Fprintf(&b, `<text x="12" y="%.1f" font-size="12" text-anchor="middle" transform="rotate(-90 12 %.1f)">precision of answers</text>`, h/2, h/2)
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d33" stroke-dasharray="5 4"/>`, x(0), y(c.TargetPrecision), x(1), y(c.TargetPrecision))
-	if len(c.Curve) > 0 {
-		var pts []string
-		for _, p := range c.Curve {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(p.Coverage), y(p.Precision)))
+	var pts []string
+	for _, p := range c.Curve {
+		// Before the first correct answer precision and coverage are both
+		// 0: a point of the sweep, not of the curve.
+		if len(pts) == 0 && p.Coverage == 0 {
+			continue
 		}
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(p.Coverage), y(p.Precision)))
+	}
+	if len(pts) > 0 {
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="#2463eb" stroke-width="2" points="%s"/>`, strings.Join(pts, " "))
 	}
-	if c.Threshold >= 0 {
+	if c.Reachable {
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="5" fill="#d33"><title>threshold %.3f: precision %.3f, coverage %.3f</title></circle>`,
 			x(c.Coverage), y(c.Precision), c.Threshold, c.Precision, c.Coverage)
 	}
@@ -136,12 +161,18 @@ func Summary(w io.Writer, r *Report) {
 		r.Threshold, 100*r.Decisions.AnsweredShare, r.Decisions.Precision, r.Decisions.Coverage)
 	fmt.Fprintf(tw, "escalation\trecall %.3f\tfalse escalations %d\treasons %v\n",
 		r.Decisions.EscalationRecall, r.Decisions.FalseEscalations, r.Decisions.Reasons)
-	if r.Calibration.Threshold >= 0 {
+	if r.Calibration.Reachable {
 		fmt.Fprintf(tw, "calibration\tthreshold %.3f reaches precision %.3f\tcoverage %.3f\tAUROC %s\n",
 			r.Calibration.Threshold, r.Calibration.Precision, r.Calibration.Coverage, formatAUROC(r.Calibration.AUROC))
 	} else {
-		fmt.Fprintf(tw, "calibration\tno threshold reaches precision %.3f\t\tAUROC %s\n",
-			r.Calibration.TargetPrecision, formatAUROC(r.Calibration.AUROC))
+		fmt.Fprintf(tw, "calibration\tprecision %.3f not reachable: %s\t\tAUROC %s\n",
+			r.Calibration.TargetPrecision, bestReached(r.Calibration), formatAUROC(r.Calibration.AUROC))
+	}
+	if r.LabelledOnly {
+		fmt.Fprintf(tw, "note\t%s\n", labelledOnlyNote)
+	}
+	if n := len(r.UnknownLabels); n > 0 {
+		fmt.Fprintf(tw, "note\t%d expected answers are not in the knowledge (see the report)\n", n)
 	}
 	fmt.Fprintf(tw, "latency\tp50 %.1f ms\tp95 %.1f ms\tmax %.1f ms\n", r.Latency.P50, r.Latency.P95, r.Latency.Max)
 	for _, g := range r.Gates {

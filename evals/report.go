@@ -51,6 +51,19 @@ type Report struct {
 	Worst       Worst       `json:"worst"`
 	Gates       []GateCheck `json:"gates"`
 	Outcomes    []Outcome   `json:"outcomes"`
+	// LabelledOnly: the knowledge has example questions but no answer
+	// texts, so at the threshold every case escalates (no_match); the
+	// calibration shows what answering would reach.
+	LabelledOnly bool `json:"labelled_examples_only"`
+	// UnknownLabels are the expected intents and source ids of cases that
+	// the knowledge does not have (a run fails on them unless allowed).
+	UnknownLabels []UnknownLabel `json:"unknown_labels,omitempty"`
+}
+
+// UnknownLabel is a case's expected answer that is not in the knowledge.
+type UnknownLabel struct {
+	Case  string `json:"case"`
+	Label string `json:"label"` // "intent X" or "source X"
 }
 
 // Retrieval measures where the expected answer ranks, over in-scope cases.
@@ -74,11 +87,13 @@ type Decisions struct {
 // Calibration relates the confidence to precision.
 type Calibration struct {
 	TargetPrecision float64      `json:"target_precision"`
+	Reachable       bool         `json:"reachable"` // some threshold reaches the target
 	Threshold       float64      `json:"threshold"` // lowest threshold reaching the target (-1 if none does)
 	Coverage        float64      `json:"coverage"`  // answered-and-correct share of in-scope cases at Threshold
 	Precision       float64      `json:"precision"` // at Threshold
 	AUROC           *float64     `json:"auroc"`     // of confidence for a correct top answer; null when undefined
 	Monotonic       float64      `json:"monotonic"` // share of curve steps where precision does not fall as the threshold rises
+	Best            *CurvePoint  `json:"best"`      // the highest precision reached (then the most coverage); nil without a curve
 	Curve           []CurvePoint `json:"curve"`
 }
 
@@ -97,7 +112,9 @@ type Latency struct {
 	Max float64 `json:"max"`
 }
 
-// Worst are the cases a person should read first.
+// Worst are the cases a person should read first: the most confident
+// wrong answers, and every in-scope case that was escalated (with its
+// reason and whether the top candidate was right).
 type Worst struct {
 	ConfidentlyWrong    []Outcome `json:"confidently_wrong"`
 	NeedlessEscalations []Outcome `json:"needless_escalations"`
@@ -215,10 +232,18 @@ func calibrate(outs []Outcome, inScope int, target float64) Calibration {
 			Coverage: round3(ratio(float64(correct), inScope)), Answered: i + 1,
 		})
 	}
-	for _, p := range c.Curve { // lowest threshold first wins: walk all
+	for i, p := range c.Curve { // lowest threshold first wins: walk all
 		if p.Precision >= target {
+			c.Reachable = true
 			c.Threshold, c.Coverage, c.Precision = p.Threshold, p.Coverage, p.Precision
 		}
+		if c.Best == nil || p.Precision > c.Best.Precision || p.Precision == c.Best.Precision && p.Coverage > c.Best.Coverage {
+			c.Best = &c.Curve[i]
+		}
+	}
+	if c.Best != nil {
+		best := *c.Best // not into the curve, which thin may drop
+		c.Best = &best
 	}
 	c.AUROC = auroc(pool)
 	c.Monotonic = round3(monotonic(c.Curve))
@@ -305,6 +330,7 @@ func Percentile[T cmp.Ordered](sorted []T, p float64) T {
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
+// worstShown is how many confidently wrong answers a report lists.
 const worstShown = 10
 
 func worst(outs []Outcome) Worst {
@@ -313,15 +339,16 @@ func worst(outs []Outcome) Worst {
 		switch {
 		case o.Status == "answered" && !o.Correct:
 			w.ConfidentlyWrong = append(w.ConfidentlyWrong, o)
-		case o.Status != "answered" && o.Case.inScope() && o.TopCorrect:
+		case o.Status != "answered" && o.Case.inScope():
 			w.NeedlessEscalations = append(w.NeedlessEscalations, o)
 		}
 	}
-	byConf := func(s []Outcome) []Outcome {
+	byConf := func(s []Outcome) {
 		sort.SliceStable(s, func(i, j int) bool { return s[i].Confidence > s[j].Confidence })
-		return s[:min(len(s), worstShown)]
 	}
-	w.ConfidentlyWrong, w.NeedlessEscalations = byConf(w.ConfidentlyWrong), byConf(w.NeedlessEscalations)
+	byConf(w.ConfidentlyWrong)
+	byConf(w.NeedlessEscalations)
+	w.ConfidentlyWrong = w.ConfidentlyWrong[:min(len(w.ConfidentlyWrong), worstShown)]
 	return w
 }
 

@@ -71,6 +71,10 @@ type Options struct {
 	Workers int
 	// Progress, if set, is called as cases finish.
 	Progress func(done, total int)
+	// AllowUnknownLabels runs a suite whose cases expect intents or source
+	// ids that the knowledge does not have (they can never be right); the
+	// report lists them. Without it such a run fails before it starts.
+	AllowUnknownLabels bool
 }
 
 // Run loads the knowledge (skipping what is unchanged since the last run),
@@ -89,7 +93,16 @@ func (r *Runner) Run(ctx context.Context, s *Suite, opts Options) (*Report, erro
 	if err != nil {
 		return nil, err
 	}
-	ws, err := r.Prepare(ctx, s, opts.Workspace)
+	docs, err := loadKnowledge(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	labels := labelsOf(docs)
+	unknown := labels.unknown(cases)
+	if len(unknown) > 0 && !opts.AllowUnknownLabels {
+		return nil, unknownLabelsError(unknown)
+	}
+	ws, err := r.prepare(ctx, s, opts.Workspace, docs)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +112,7 @@ func (r *Runner) Run(ctx context.Context, s *Suite, opts Options) (*Report, erro
 		return nil, err
 	}
 	rep := buildReport(s, ws, outcomes, opts.TargetPrecision)
+	rep.LabelledOnly, rep.UnknownLabels = !labels.answers, unknown
 	rep.Elapsed = time.Since(start).Round(time.Millisecond).String()
 	return rep, nil
 }
@@ -106,6 +120,30 @@ func (r *Runner) Run(ctx context.Context, s *Suite, opts Options) (*Report, erro
 // Prepare loads the knowledge into the named workspace, applies the suite's
 // settings and clears the conversations of earlier runs.
 func (r *Runner) Prepare(ctx context.Context, s *Suite, name string) (parley.Workspace, error) {
+	docs, err := loadKnowledge(ctx, s)
+	if err != nil {
+		return parley.Workspace{}, err
+	}
+	return r.prepare(ctx, s, name, docs)
+}
+
+// loadKnowledge reads the suite's knowledge files.
+func loadKnowledge(ctx context.Context, s *Suite) ([]ingest.Document, error) {
+	var docs []ingest.Document
+	for _, k := range s.Knowledge {
+		d, _, err := ingest.LoadPath(ctx, s.resolve(k.Path), ingest.LoadOptions{
+			Kind: ingest.Kind(k.Kind), Format: ingest.Format(k.Format), Columns: k.Columns,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load knowledge %s: %w", k.Path, err)
+		}
+		docs = append(docs, d...)
+	}
+	return docs, nil
+}
+
+// prepare is Prepare with the knowledge read.
+func (r *Runner) prepare(ctx context.Context, s *Suite, name string, docs []ingest.Document) (parley.Workspace, error) {
 	ws, _, err := r.store.EnsureWorkspace(ctx, name)
 	if err != nil {
 		return ws, fmt.Errorf("eval workspace: %w", err)
@@ -113,16 +151,6 @@ func (r *Runner) Prepare(ctx context.Context, s *Suite, name string) (parley.Wor
 	kb, _, err := r.store.EnsureKB(ctx, ws.ID, "suite")
 	if err != nil {
 		return ws, fmt.Errorf("eval knowledge base: %w", err)
-	}
-	var docs []ingest.Document
-	for _, k := range s.Knowledge {
-		d, _, err := ingest.LoadPath(ctx, s.resolve(k.Path), ingest.LoadOptions{
-			Kind: ingest.Kind(k.Kind), Format: ingest.Format(k.Format), Columns: k.Columns,
-		})
-		if err != nil {
-			return ws, fmt.Errorf("load knowledge %s: %w", k.Path, err)
-		}
-		docs = append(docs, d...)
 	}
 	res, err := r.pipeline.Run(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs, Prune: true})
 	if err != nil {

@@ -59,7 +59,13 @@ func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
 // training unless the caller adds a trainer).
 func sampleRunner(t *testing.T, db *postgres.DB) (*evals.Suite, *evals.Runner) {
 	t.Helper()
-	suite, err := evals.LoadSuite("suites/sample/suite.json")
+	return suiteRunner(t, db, "suites/sample/suite.json")
+}
+
+// suiteRunner is sampleRunner for the suite at path.
+func suiteRunner(t *testing.T, db *postgres.DB, path string) (*evals.Suite, *evals.Runner) {
+	t.Helper()
+	suite, err := evals.LoadSuite(path)
 	if err != nil {
 		t.Fatal(err)
 	}

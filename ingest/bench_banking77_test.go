@@ -173,7 +173,7 @@ func copyRowsOf(t *testing.T, db *postgres.DB, train string, opts ingest.LoadOpt
 	rows := make([]copyRow, len(docs))
 	texts := make([]string, len(docs))
 	for i, d := range docs {
-		chunks := chunker.Chunk(d)
+		chunks := chunk(t, chunker, d)
 		if len(chunks) != 1 {
 			t.Fatalf("%s: %d chunks, want 1", d.Origin, len(chunks))
 		}

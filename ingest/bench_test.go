@@ -47,6 +47,6 @@ func BenchmarkChunkArticle(b *testing.B) {
 	doc.Body = strings.Repeat(doc.Body+"\n\n", 5)
 	b.SetBytes(int64(len(doc.Body)))
 	for b.Loop() {
-		chunker.Chunk(doc)
+		chunk(b, chunker, doc)
 	}
 }

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -77,15 +78,23 @@ func (c *Chunker) Signature() string {
 // carry the full answer as Answer. Articles are cut by
 // section and paragraph (see article chunking). A document with nothing to
 // search gives no chunks.
-func (c *Chunker) Chunk(d Document) []Chunk {
+//
+// The work is linear in the size of d. A whole FAQ entry or conversation
+// costs no more than its first MaxTokens tokens; an article is cut section
+// by section and paragraph by paragraph, and Chunk stops with ctx's error
+// when ctx ends.
+func (c *Chunker) Chunk(ctx context.Context, d Document) ([]Chunk, error) {
 	// Loaders only produce valid UTF-8; a Document built elsewhere may not.
 	d.Title = strings.ToValidUTF8(d.Title, "\uFFFD")
 	d.Body = strings.ToValidUTF8(d.Body, "\uFFFD")
 	d.Question = strings.ToValidUTF8(d.Question, "\uFFFD")
-	if d.Kind == KindArticle {
-		return c.article(d)
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return c.whole(d)
+	if d.Kind == KindArticle {
+		return c.article(ctx, d)
+	}
+	return c.whole(d), nil
 }
 
 func (c *Chunker) whole(d Document) []Chunk {
@@ -103,12 +112,9 @@ func (c *Chunker) whole(d Document) []Chunk {
 	return chunks
 }
 
-// bounded is a chunk of text cut to MaxTokens.
+// bounded is a chunk of text cut to MaxTokens. Truncate reads only the
+// part of text that MaxTokens cover, so a huge text costs no more.
 func (c *Chunker) bounded(ordinal int, text, answer string) Chunk {
-	tokens := c.tok.Count(text)
-	if tokens > c.max {
-		text = c.tok.Truncate(text, c.max)
-		tokens = c.tok.Count(text)
-	}
-	return Chunk{Ordinal: ordinal, Text: text, Answer: answer, Tokens: tokens}
+	text = c.tok.Truncate(text, c.max)
+	return Chunk{Ordinal: ordinal, Text: text, Answer: answer, Tokens: c.tok.Count(text)}
 }

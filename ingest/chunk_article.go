@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -24,17 +25,24 @@ type unit struct {
 	tokens int
 }
 
-func (c *Chunker) article(d Document) []Chunk {
+func (c *Chunker) article(ctx context.Context, d Document) ([]Chunk, error) {
 	title := collapseSpace(d.Title)
 	var chunks []Chunk
 	for _, s := range parseSections(d.Body) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		path := s.path
 		if len(path) > 0 && strings.EqualFold(collapseSpace(path[0]), title) {
 			path = path[1:]
 		}
 		sectionPath := strings.Join(path, " > ")
 		context := c.contextLine(title, sectionPath)
-		for _, p := range c.packSection(context, s.paragraphs) {
+		packed, err := c.packSection(ctx, context, s.paragraphs)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range packed {
 			chunks = append(chunks, Chunk{
 				Ordinal:     len(chunks),
 				Text:        withContext(context, p.content),
@@ -44,7 +52,7 @@ func (c *Chunker) article(d Document) []Chunk {
 			})
 		}
 	}
-	return chunks
+	return chunks, nil
 }
 
 // contextLine is "Title — Section > Subsection", at most max/4 tokens.
@@ -72,8 +80,9 @@ type packed struct {
 	tokens  int
 }
 
-// packSection returns the contents of the chunks of one section.
-func (c *Chunker) packSection(context string, paragraphs []string) []packed {
+// packSection returns the contents of the chunks of one section. It stops
+// with ctx's error when ctx ends: one section can be all of a huge file.
+func (c *Chunker) packSection(ctx context.Context, context string, paragraphs []string) ([]packed, error) {
 	fixed := 0 // tokens of the context line and its newline
 	if context != "" {
 		fixed = c.tok.Count(context + "\n")
@@ -81,7 +90,13 @@ func (c *Chunker) packSection(context string, paragraphs []string) []packed {
 	budget := c.max - fixed
 	var units []unit
 	for _, p := range paragraphs {
-		units = c.appendUnits(units, p, "\n\n", budget)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var err error
+		if units, err = c.appendUnits(ctx, units, p, "\n\n", budget); err != nil {
+			return nil, err
+		}
 	}
 	join := func(us []unit) string {
 		var b strings.Builder
@@ -102,6 +117,9 @@ func (c *Chunker) packSection(context string, paragraphs []string) []packed {
 		queue    = units
 	)
 	for len(queue) > 0 || len(cur) > carried {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		// Fill by estimate (the sum of unit counts, a close upper bound)...
 		if len(queue) > 0 {
 			u := queue[0]
@@ -149,13 +167,13 @@ func (c *Chunker) packSection(context string, paragraphs []string) []packed {
 			cur, carried, estimate = []unit{tail}, 1, fixed+tail.tokens
 		}
 	}
-	return out
+	return out, nil
 }
 
 // appendUnits cuts paragraph p into units of at most budget tokens.
-func (c *Chunker) appendUnits(units []unit, p, sep string, budget int) []unit {
+func (c *Chunker) appendUnits(ctx context.Context, units []unit, p, sep string, budget int) ([]unit, error) {
 	if tokens, ok := c.countWithin(p, budget); ok {
-		return append(units, unit{text: p, sep: sep, tokens: tokens})
+		return append(units, unit{text: p, sep: sep, tokens: tokens}), nil
 	}
 	lines := strings.Split(p, "\n")
 	if len(lines) > 1 {
@@ -166,9 +184,12 @@ func (c *Chunker) appendUnits(units []unit, p, sep string, budget int) []unit {
 			if strings.TrimSpace(line) == "" {
 				continue
 			}
-			units = c.appendUnits(units, line, sep, budget)
+			var err error
+			if units, err = c.appendUnits(ctx, units, line, sep, budget); err != nil {
+				return nil, err
+			}
 		}
-		return units
+		return units, nil
 	}
 	sentences := splitSentences(p)
 	if len(sentences) > 1 {
@@ -176,18 +197,25 @@ func (c *Chunker) appendUnits(units []unit, p, sep string, budget int) []unit {
 			if i > 0 {
 				sep = " "
 			}
-			units = c.appendUnits(units, s, sep, budget)
+			var err error
+			if units, err = c.appendUnits(ctx, units, s, sep, budget); err != nil {
+				return nil, err
+			}
 		}
-		return units
+		return units, nil
 	}
 	// Leave room for the overlap, so the next piece can carry it.
-	for i, piece := range c.hardSplit(p, max(budget-c.overlap, budget/2)) {
+	pieces, err := c.hardSplit(ctx, p, max(budget-c.overlap, budget/2))
+	if err != nil {
+		return nil, err
+	}
+	for i, piece := range pieces {
 		if i > 0 {
 			sep = ""
 		}
 		units = append(units, unit{text: piece, sep: sep, tokens: c.tok.Count(piece)})
 	}
-	return units
+	return units, nil
 }
 
 // splitUnit cuts a unit into its lines, else its sentences; nil if it has
@@ -231,11 +259,15 @@ func (c *Chunker) countWithin(s string, budget int) (int, bool) {
 // hardSplit cuts s into pieces of at most budget tokens on token
 // boundaries (never inside a UTF-8 character), at a space when there is
 // one in the second half of the piece. Each cut looks at a window of the
-// text, so a huge unbroken string costs linear time.
-func (c *Chunker) hardSplit(s string, budget int) []string {
+// text, so a huge unbroken string costs linear time; it stops with ctx's
+// error when ctx ends.
+func (c *Chunker) hardSplit(ctx context.Context, s string, budget int) ([]string, error) {
 	var pieces []string
 	window := max(budget*8, 64) // about twice the text budget tokens cover
 	for s != "" {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		w := s
 		if len(w) > window {
 			w = w[:window]
@@ -256,7 +288,7 @@ func (c *Chunker) hardSplit(s string, budget int) []string {
 		pieces = append(pieces, piece)
 		s = s[len(piece):]
 	}
-	return pieces
+	return pieces, nil
 }
 
 // halve cuts a unit in two at about half its tokens; a unit of one

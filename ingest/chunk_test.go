@@ -1,9 +1,12 @@
 package ingest_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/parleyhq/parley/ingest"
@@ -51,7 +54,7 @@ func TestChunkWhole(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			chunks := chunker.Chunk(tt.doc)
+			chunks := chunk(t, chunker, tt.doc)
 			if len(chunks) != tt.wantChunks {
 				t.Fatalf("got %d chunks, want %d", len(chunks), tt.wantChunks)
 			}
@@ -91,7 +94,7 @@ func TestChunkArticleSections(t *testing.T) {
 		Body: "# Help centre\n\nIntro text.\n\n## Billing\n\n### Refunds\n\nRefunds take 5 days.\n\n" +
 			"```\n# a comment\n\nprint(1)\n```\n\n## Shipping\n\nWe ship worldwide.\n\n#### Customs\n\nDuties apply.\n\n# Other\n\nMisc.",
 	}
-	chunks := chunker.Chunk(doc)
+	chunks := chunk(t, chunker, doc)
 	checkChunks(t, tok, chunks, ingest.DefaultMaxTokens)
 	want := []struct{ path, text string }{
 		{"", "Help centre\nIntro text."},
@@ -149,7 +152,7 @@ func TestChunkArticleLimits(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%+v", opts), func(t *testing.T) {
 			t.Parallel()
-			chunks := ingest.NewChunker(tok, opts).Chunk(article())
+			chunks := chunk(t, ingest.NewChunker(tok, opts), article())
 			if len(chunks) < 3 {
 				t.Fatalf("got %d chunks", len(chunks))
 			}
@@ -165,7 +168,7 @@ func TestChunkArticleLimits(t *testing.T) {
 func TestChunkArticleOverlap(t *testing.T) {
 	t.Parallel()
 	tok := tokenizer(t)
-	chunks := ingest.NewChunker(tok, ingest.ChunkOptions{MaxTokens: 80, Overlap: 20}).Chunk(article())
+	chunks := chunk(t, ingest.NewChunker(tok, ingest.ChunkOptions{MaxTokens: 80, Overlap: 20}), article())
 	pairs := 0
 	for i := 1; i < len(chunks); i++ {
 		prev, c := chunks[i-1], chunks[i]
@@ -203,7 +206,7 @@ func TestChunkArticleCoverage(t *testing.T) {
 	t.Parallel()
 	tok := tokenizer(t)
 	doc := article()
-	chunks := ingest.NewChunker(tok, ingest.ChunkOptions{MaxTokens: 50, Overlap: -1}).Chunk(doc)
+	chunks := chunk(t, ingest.NewChunker(tok, ingest.ChunkOptions{MaxTokens: 50, Overlap: -1}), doc)
 	var got strings.Builder
 	for _, c := range chunks {
 		got.WriteString(c.Answer)
@@ -236,5 +239,33 @@ func TestChunkerSignature(t *testing.T) {
 	c := ingest.NewChunker(tok, ingest.ChunkOptions{MaxTokens: 200}).Signature()
 	if a != b || a == c {
 		t.Errorf("signatures %q, %q, %q: want defaults equal to explicit values and a change to show", a, b, c)
+	}
+}
+
+// Huge unbroken text once took minutes to count and could not be stopped:
+// a whole entry costs no more than its first MaxTokens tokens, and an
+// article's chunking stops when its context ends.
+func TestChunkHugeText(t *testing.T) {
+	t.Parallel()
+	tok := tokenizer(t)
+	chunker := ingest.NewChunker(tok, ingest.ChunkOptions{})
+	huge := strings.Repeat("q", 8<<20)
+
+	start := time.Now()
+	chunks := chunk(t, chunker, ingest.Document{Kind: ingest.KindFAQ, Question: huge, Answer: huge})
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("chunking an 8 MB FAQ entry took %v", d)
+	}
+	checkChunks(t, tok, chunks, ingest.DefaultMaxTokens)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	_, err := chunker.Chunk(ctx, ingest.Document{Kind: ingest.KindArticle, Title: "t", Body: huge})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Chunk(8 MB article) = %v, want it stopped by its context", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Chunk returned %v after its context ended", d-100*time.Millisecond)
 	}
 }

@@ -5,6 +5,11 @@ import (
 	"strings"
 )
 
+// MaxQuestionBytes is the longest question a FAQ entry may have. Only the
+// first MaxTokens tokens of a question are searched, so a longer one can
+// only be a mistake (a file whose columns did not split).
+const MaxQuestionBytes = 16 << 10
+
 // collector gathers the documents of one upload: it enforces the record
 // limit and rejects two documents with the same ExternalID, naming both.
 type collector struct {
@@ -19,6 +24,10 @@ func newCollector(opts LoadOptions) *collector {
 }
 
 func (c *collector) add(d Document) error {
+	if d.Kind == KindFAQ && len(d.Question) > MaxQuestionBytes {
+		return inputErrorf(d.Origin, "question", "%d bytes, over the limit of %d: a question is a sentence or a short paragraph; put long text in the answer or an article",
+			len(d.Question), MaxQuestionBytes)
+	}
 	if i, ok := c.seen[d.ExternalID]; ok {
 		prev := c.docs[i]
 		// The same question asked twice with the same answer is harmless:

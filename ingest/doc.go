@@ -7,7 +7,9 @@
 //     intent, tags, language, title, url, renamed with LoadOptions.Columns),
 //     from a JSON array or from JSON Lines with the same keys;
 //   - articles from Markdown, HTML and plain text, cleaned into a light
-//     Markdown Body ("#" headings, fenced code, paragraphs);
+//     Markdown Body ("#" headings, fenced code, paragraphs), and from PDF
+//     files, one "Page N" section a page under the file's outline headings
+//     (pdf.go);
 //   - resolved conversations from JSON Lines ({"id", "messages": [{"role",
 //     "text", "at"}], "resolution", ...}), with e-mail addresses, phone,
 //     card and IBAN numbers masked (MaskPII) unless KeepPII is set.

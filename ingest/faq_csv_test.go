@@ -108,6 +108,7 @@ func TestLoadFAQCSVErrors(t *testing.T) {
 		{"UTF-16", "\xFF\xFEq\x00,\x00", ingest.LoadOptions{}, []string{"UTF-16"}, nil},
 		{"duplicate ids", "id,question,answer\n1,a,b\n2,c,d\n1,e,f\n", ingest.LoadOptions{}, []string{`faq.csv:4: field "id": duplicate id "1" (also at faq.csv:2)`}, nil},
 		{"same question, different answer", "question,answer\nq,a\nQ,b\n", ingest.LoadOptions{}, []string{"faq.csv:3", "same question and intent as faq.csv:2"}, nil},
+		{"question over 16 KB", "question,answer\nq,a\n" + strings.Repeat("q", 16<<10+1) + ",a\n", ingest.LoadOptions{}, []string{`faq.csv:3: field "question": 16385 bytes, over the limit of 16384`}, nil},
 		{"bare quote", "question,answer\nq,a\"b\n", ingest.LoadOptions{}, []string{"faq.csv:2: malformed CSV"}, nil},
 		{"too many records", "question,answer\na,1\nb,2\nc,3\n", ingest.LoadOptions{MaxRecords: 2}, []string{"faq.csv:4", "too many records"}, ingest.ErrTooMany},
 		{"file too large", "question,answer\n" + strings.Repeat("q,a\n", 100), ingest.LoadOptions{MaxFileBytes: 100}, []string{"faq.csv: file too large: more than 100 bytes, limit 100"}, ingest.ErrTooLarge},

@@ -123,7 +123,7 @@ func FuzzHTML(f *testing.F) {
 			if !utf8.ValidString(d.Body) || !utf8.ValidString(d.Title) {
 				t.Fatalf("invalid UTF-8 in %q / %q", d.Title, d.Body)
 			}
-			checkChunks(t, tok, chunker.Chunk(d), 48)
+			checkChunks(t, tok, chunk(t, chunker, d), 48)
 		}
 	})
 }
@@ -146,14 +146,14 @@ func FuzzChunk(f *testing.F) {
 		case limit < 16:
 			limit = 16
 		}
-		chunks := chunker.Chunk(ingest.Document{Kind: ingest.KindArticle, Title: title, Body: body})
+		chunks := chunk(t, chunker, ingest.Document{Kind: ingest.KindArticle, Title: title, Body: body})
 		checkChunks(t, tok, chunks, limit)
 		for _, c := range chunks {
 			if strings.TrimSpace(c.Answer) == "" || strings.Contains(c.SectionPath, "\n") {
 				t.Fatalf("chunk %d: answer %q, section path %q", c.Ordinal, c.Answer, c.SectionPath)
 			}
 		}
-		faq := chunker.Chunk(ingest.Document{Kind: ingest.KindFAQ, Question: body, Answer: title})
+		faq := chunk(t, chunker, ingest.Document{Kind: ingest.KindFAQ, Question: body, Answer: title})
 		checkChunks(t, tok, faq, limit)
 		if len(faq) > 2 {
 			t.Fatalf("FAQ entry cut into %d chunks", len(faq))

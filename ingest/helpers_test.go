@@ -40,3 +40,13 @@ func tokenizer(t testing.TB) *llm.Tokenizer {
 	}
 	return tok
 }
+
+// chunk cuts d with c, failing the test on an error.
+func chunk(t testing.TB, c *ingest.Chunker, d ingest.Document) []ingest.Chunk {
+	t.Helper()
+	chunks, err := c.Chunk(context.Background(), d)
+	if err != nil {
+		t.Fatalf("Chunk(%s): %v", d.Origin, err)
+	}
+	return chunks
+}

@@ -13,6 +13,7 @@ const (
 	FormatMarkdown      Format = "md"            // article
 	FormatHTML          Format = "html"          // article
 	FormatText          Format = "txt"           // article
+	FormatPDF           Format = "pdf"           // article, one section a page
 	FormatConversations Format = "conversations" // resolved conversations, JSONL (or a JSON array)
 )
 
@@ -29,7 +30,8 @@ const (
 type LoadOptions struct {
 	// Kind of every document, or "" to infer it from each file: .csv is
 	// FAQ, .json and .jsonl are FAQ unless the first object has "messages"
-	// (conversations), .md, .markdown, .html, .htm and .txt are articles.
+	// (conversations), .md, .markdown, .html, .htm, .txt and .pdf are
+	// articles.
 	// In a directory or archive, files of another kind are skipped.
 	Kind Kind
 	// Format of every file, or "" to go by file extension.
@@ -75,9 +77,9 @@ func (o LoadOptions) validate() error {
 		return inputErrorf("", "kind", "unknown kind %q (want faq, article or conversation)", o.Kind)
 	}
 	switch o.Format {
-	case "", FormatCSV, FormatJSON, FormatJSONL, FormatMarkdown, FormatHTML, FormatText, FormatConversations:
+	case "", FormatCSV, FormatJSON, FormatJSONL, FormatMarkdown, FormatHTML, FormatText, FormatPDF, FormatConversations:
 	default:
-		return inputErrorf("", "format", "unknown format %q (want csv, json, jsonl, md, html, txt or conversations)", o.Format)
+		return inputErrorf("", "format", "unknown format %q (want %s)", o.Format, formatNames)
 	}
 	if o.Format != "" && o.Kind != "" && o.Kind != formatKind(o.Format) {
 		return inputErrorf("", "format", "format %s holds %s documents, not %s", o.Format, formatKind(o.Format), o.Kind)

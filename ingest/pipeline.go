@@ -94,6 +94,9 @@ type Plan struct {
 	planned  Result
 }
 
+// Prune reports whether writing the plan prunes the knowledge base.
+func (p *Plan) Prune() bool { return p.req.Prune }
+
 // Run ingests req.Docs. Unchanged sources (same content, chunking and
 // embedding model) are skipped without embedding; the rest are embedded in
 // batches by several workers while earlier batches are written, all in one
@@ -153,7 +156,7 @@ func (p *Pipeline) planOf(ctx context.Context, req Request) (*Plan, error) {
 	if maps.Equal(existing, d.existing) {
 		return d, nil
 	}
-	return p.planAgainst(d.req, existing), nil
+	return p.planAgainst(ctx, d.req, existing)
 }
 
 // plan compares req.Docs with the stored sources and chunks the added and
@@ -171,11 +174,11 @@ func (p *Pipeline) plan(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.planAgainst(req, existing), nil
+	return p.planAgainst(ctx, req, existing)
 }
 
 // planAgainst plans req against the stored hashes existing.
-func (p *Pipeline) planAgainst(req Request, existing map[string]string) *Plan {
+func (p *Pipeline) planAgainst(ctx context.Context, req Request, existing map[string]string) (*Plan, error) {
 	plan := &Plan{existing: existing, keep: make([]string, 0, len(req.Docs))}
 	plan.req = Request{WorkspaceID: req.WorkspaceID, KBID: req.KBID, Docs: req.Docs, Prune: req.Prune}
 	res := &plan.planned
@@ -192,7 +195,11 @@ func (p *Pipeline) planAgainst(req Request, existing map[string]string) *Plan {
 		default:
 			res.Added++
 		}
-		plan.changed = append(plan.changed, p.source(d, hash))
+		src, err := p.source(ctx, d, hash)
+		if err != nil {
+			return nil, err
+		}
+		plan.changed = append(plan.changed, src)
 	}
 	for _, s := range plan.changed {
 		res.Chunks += len(s.Chunks)
@@ -200,7 +207,7 @@ func (p *Pipeline) planAgainst(req Request, existing map[string]string) *Plan {
 	if req.Prune {
 		res.Pruned = countMissing(existing, plan.keep)
 	}
-	return plan
+	return plan, nil
 }
 
 // embedAndWrite embeds the sources' chunks in batches on several workers and
@@ -287,8 +294,11 @@ func (p *Pipeline) embedBatch(ctx context.Context, batch []parley.SourceChunks) 
 }
 
 // source chunks a document into the form the store writes.
-func (p *Pipeline) source(d Document, hash string) parley.SourceChunks {
-	chunks := p.chunker.Chunk(d)
+func (p *Pipeline) source(ctx context.Context, d Document, hash string) (parley.SourceChunks, error) {
+	chunks, err := p.chunker.Chunk(ctx, d)
+	if err != nil {
+		return parley.SourceChunks{}, fmt.Errorf("chunk %s: %w", d.Origin, err)
+	}
 	out := parley.SourceChunks{Source: parley.Source{
 		Kind: string(d.Kind), ExternalID: d.ExternalID, Title: d.Title, URL: d.URL,
 		Language: d.Language, Intent: d.Intent, Tags: d.Tags, ContentHash: hash,
@@ -298,7 +308,7 @@ func (p *Pipeline) source(d Document, hash string) parley.SourceChunks {
 			Ordinal: c.Ordinal, Text: c.Text, Answer: c.Answer, SectionPath: c.SectionPath, Tokens: c.Tokens,
 		})
 	}
-	return out
+	return out, nil
 }
 
 // storeLayout versions how sources are turned into stored chunks (group

@@ -113,7 +113,7 @@ func loadFile(ctx context.Context, p, name string, opts LoadOptions, u *uploadRe
 func singleFile(err error, name string) error {
 	var skip *errSkip
 	if errors.As(err, &skip) {
-		return inputErrorf(name, "", "%s; set the format (csv, json, jsonl, md, html, txt or conversations)", skip.reason)
+		return inputErrorf(name, "", "%s; set the format (%s)", skip.reason, formatNames)
 	}
 	return err
 }
@@ -152,6 +152,17 @@ func loadData(data []byte, name string, format Format, opts LoadOptions, c *coll
 			return nil
 		}
 		return c.add(d)
+	case FormatPDF:
+		d, skipped, err := loadPDF(data, name)
+		if err != nil {
+			return err
+		}
+		c.report.Skipped = append(c.report.Skipped, skipped...)
+		if d.Body == "" {
+			c.report.skip(name, "no text layer on any page (a scanned document?); run OCR on it to include it")
+			return nil
+		}
+		return c.add(d)
 	}
 	return fmt.Errorf("load %s: unhandled format %q", name, format)
 }
@@ -167,7 +178,11 @@ var formatByExt = map[string]Format{
 	".html":     FormatHTML,
 	".htm":      FormatHTML,
 	".txt":      FormatText,
+	".pdf":      FormatPDF,
 }
+
+// formatNames lists the formats for messages.
+const formatNames = "csv, json, jsonl, md, html, txt, pdf or conversations"
 
 // formatKind is the kind of document a format holds.
 func formatKind(f Format) Kind {

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -49,33 +50,48 @@ func NewTokenizer() (*Tokenizer, error) {
 }
 
 // Count returns the number of tokens in text. Special-token markers such as
-// "<|endoftext|>" are counted as ordinary text.
+// "<|endoftext|>" are counted as ordinary text. It takes time linear in
+// len(text) (see segment).
 func (t *Tokenizer) Count(text string) int {
-	if text == "" {
-		return 0
+	n := 0
+	for seg := range segments(text) {
+		n += len(t.enc.EncodeOrdinary(seg))
 	}
-	return len(t.encode(text))
+	return n
 }
 
 // Truncate returns the longest prefix of text, cut on a token boundary, that
 // has at most max tokens (Count(result) <= max always holds). The cut never
 // splits a UTF-8 character. Invalid UTF-8 in text is replaced by U+FFFD
-// first, as the tokenizer itself does.
+// first, as the tokenizer itself does. It reads only as much of text as
+// max tokens can cover, so a huge text costs no more than a short one.
 func (t *Tokenizer) Truncate(text string, max int) string {
 	if max <= 0 || text == "" {
 		return ""
 	}
 	text = strings.ToValidUTF8(text, "\uFFFD")
-	tokens := t.encode(text)
-	if len(tokens) <= max {
-		return text
+	kept, left := 0, max // bytes of text kept whole, tokens still allowed
+	for seg := range segments(text) {
+		tokens := t.enc.EncodeOrdinary(seg)
+		if len(tokens) <= left {
+			kept += len(seg)
+			left -= len(tokens)
+			continue
+		}
+		return text[:kept] + t.truncateSegment(tokens, left)
 	}
-	// Decoding a token prefix and encoding it again usually gives the same
-	// tokens, but the tokenizer's pre-split can differ at the new end of the
-	// text, so check and shorten until the count holds.
+	return text
+}
+
+// truncateSegment returns the longest prefix of one segment, given as its
+// tokens, with at most max tokens. Decoding a token prefix and encoding it
+// again usually gives the same tokens, but the tokenizer's pre-split can
+// differ at the new end of the text, so it checks and shortens until the
+// count holds.
+func (t *Tokenizer) truncateSegment(tokens []int, max int) string {
 	for n := max; n > 0; {
 		prefix := trimIncompleteRune(t.enc.Decode(tokens[:n]))
-		got := t.Count(prefix)
+		got := len(t.enc.EncodeOrdinary(prefix))
 		if got <= max {
 			return prefix
 		}
@@ -101,8 +117,65 @@ func (t *Tokenizer) CountMessages(msgs []Message) int {
 	return n
 }
 
-func (t *Tokenizer) encode(text string) []int {
-	return t.enc.EncodeOrdinary(text)
+// Segmented encoding. Byte-pair merging costs time quadratic in the length
+// of each piece the tokenizer's pattern splits off, and a piece can be the
+// whole of an unbroken run: a megabyte of one letter took minutes. So text
+// is encoded in segments, cut where the pattern always cuts (before a space
+// or tab that follows a non-space: no piece runs on from a non-space into
+// a space or tab, and the pattern matches from there alike whatever came
+// before) and, inside a run longer than maxRun bytes with no such place,
+// every maxRun bytes. Counts are exact except inside such runs, where they
+// may differ from whole-text encoding by a token per cut; Count and
+// Truncate use the same cuts, so they always agree with each other.
+const (
+	maxRun     = 256  // bytes of a run without a natural cut before a forced one
+	segmentLen = 2048 // bytes a segment grows to before it is cut at a natural place
+)
+
+// segments yields text in consecutive segments that join to text.
+func segments(text string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for text != "" {
+			n := segment(text)
+			if !yield(text[:n]) {
+				return
+			}
+			text = text[n:]
+		}
+	}
+}
+
+// segment returns the length of text's first segment: up to the last
+// natural cut within segmentLen bytes, or maxRun bytes past the last
+// natural (or forced) cut when the run goes on longer, or all of text.
+func segment(text string) int {
+	lastCut, runStart := 0, 0
+	for i := 1; i < len(text); i++ {
+		if (text[i] == ' ' || text[i] == '\t') && !isSpace(text[i-1]) {
+			if i >= segmentLen {
+				return i
+			}
+			lastCut, runStart = i, i
+			continue
+		}
+		if i-runStart < maxRun {
+			continue
+		}
+		if lastCut > 0 {
+			return lastCut
+		}
+		for !utf8.RuneStart(text[i]) && i > runStart+1 {
+			i--
+		}
+		return i
+	}
+	return len(text)
+}
+
+// isSpace reports whether b is an ASCII space or a byte of a multi-byte
+// character (which may be a Unicode space): a cut never follows one.
+func isSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\v' || b == '\f' || b >= utf8.RuneSelf
 }
 
 // trimIncompleteRune drops a partial UTF-8 sequence at the end of s, left

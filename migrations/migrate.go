@@ -1,5 +1,6 @@
 // Package migrations holds Parley's schema as numbered SQL files embedded in
-// the binary, and applies them.
+// the binary, and applies them, followed by the migrations of River, the
+// job queue (river.go).
 //
 // Files are named NNNN_name.up.sql and applied in order, each in its own
 // transaction, and recorded in schema_migrations. A session-level advisory
@@ -93,8 +94,9 @@ const createTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	applied_at timestamptz NOT NULL DEFAULT now()
 )`
 
-// Apply brings the schema in the pool's search_path up to date and returns
-// the versions it applied.
+// Apply brings the schema in the pool's search_path up to date, River's
+// job queue tables included (river.go), and returns the versions of
+// Parley's migrations it applied.
 func Apply(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, error) {
 	all, err := All()
 	if err != nil {
@@ -146,6 +148,9 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, er
 		}
 		log.InfoContext(ctx, "migration applied", "version", m.Version, "name", m.Name)
 		applied = append(applied, m.Version)
+	}
+	if _, err := applyRiver(ctx, pool, log); err != nil {
+		return applied, err
 	}
 	return applied, nil
 }

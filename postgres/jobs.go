@@ -4,49 +4,51 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parleyhq/parley"
 )
 
-// StaleJobError is the error of a job whose server stopped heart-beating:
-// it crashed or was killed before the job ended. Ingests are one
-// transaction, so such a job wrote nothing.
-const StaleJobError = "interrupted: the server running this job stopped before it finished (crash or restart); nothing was written, upload the file again"
+// LostJobError is the error of a job the queue gave up on while it was
+// queued or running: its last attempt's server died (River then discards
+// the job), or it was cancelled. Ingests are one transaction, so such a
+// job wrote nothing.
+const LostJobError = "interrupted: the server running this job's last attempt stopped before it finished; nothing was written, upload the file again"
 
-const jobColumns = `id, workspace_id, kb_id, state, counts, error, created_at, updated_at`
+const jobColumns = `id, workspace_id, kb_id, state, attempt, counts, error, created_at, updated_at`
 
 func scanJob(r pgx.CollectableRow) (parley.IngestJob, error) {
 	var j parley.IngestJob
-	err := r.Scan(&j.ID, &j.WorkspaceID, &j.KBID, &j.State, &j.Counts, &j.Error, &j.CreatedAt, &j.UpdatedAt)
+	err := r.Scan(&j.ID, &j.WorkspaceID, &j.KBID, &j.State, &j.Attempt, &j.Counts, &j.Error, &j.CreatedAt, &j.UpdatedAt)
 	return j, err
 }
 
-// CreateIngestJob records a queued job for a knowledge base; counts is
-// stored as JSON.
-func (db *DB) CreateIngestJob(ctx context.Context, workspaceID, kbID string, counts any) (parley.IngestJob, error) {
-	rows, err := db.pool.Query(ctx, `INSERT INTO ingest_jobs (workspace_id, kb_id, state, counts)
-		VALUES ($1, $2, 'queued', $3) RETURNING `+jobColumns, workspaceID, kbID, counts)
+// StartIngestJob marks a queued (or interrupted running) job running as
+// attempt and returns it with its upload. A job that has ended, or that
+// does not exist, is a not-found error: there is nothing to run.
+func (db *DB) StartIngestJob(ctx context.Context, id string, attempt int) (parley.IngestJob, []byte, error) {
+	var (
+		j      parley.IngestJob
+		upload []byte
+	)
+	err := db.pool.QueryRow(ctx, `UPDATE ingest_jobs SET state = 'running', attempt = $2, updated_at = now()
+		WHERE id = $1 AND state IN ('queued', 'running')
+		RETURNING `+jobColumns+`, upload`, id, attempt).Scan(
+		&j.ID, &j.WorkspaceID, &j.KBID, &j.State, &j.Attempt, &j.Counts, &j.Error, &j.CreatedAt, &j.UpdatedAt, &upload)
 	if err != nil {
-		return parley.IngestJob{}, fmt.Errorf("create ingest job: %w", err)
+		return j, nil, translate(err, fmt.Sprintf("unfinished ingest job %s", id))
 	}
-	j, err := pgx.CollectExactlyOneRow(rows, scanJob)
-	if err != nil {
-		return parley.IngestJob{}, fmt.Errorf("create ingest job: %w", err)
-	}
-	return j, nil
+	return j, upload, nil
 }
 
 // UpdateIngestJob sets a job's state, counts and error. A job that has
-// ended is not changed again, except by the runner's final word: a job the
-// stale sweep failed by mistake (its heartbeat was late) but that then
-// committed is marked succeeded, which is the truth.
+// ended is not changed again, and its upload is dropped when it does.
 func (db *DB) UpdateIngestJob(ctx context.Context, id, state string, counts any, errMsg string) error {
 	final := state == parley.JobSucceeded || state == parley.JobFailed
-	tag, err := db.pool.Exec(ctx, `UPDATE ingest_jobs SET state = $2, counts = $3, error = $4, updated_at = now()
-		WHERE id = $1 AND (state IN ('queued', 'running') OR $5)`, id, state, counts, errMsg, final)
+	tag, err := db.pool.Exec(ctx, `UPDATE ingest_jobs SET state = $2, counts = $3, error = $4, updated_at = now(),
+			upload = CASE WHEN $5 THEN NULL ELSE upload END
+		WHERE id = $1 AND state IN ('queued', 'running')`, id, state, counts, errMsg, final)
 	if err != nil {
 		return fmt.Errorf("update ingest job %s to %s: %w", id, state, err)
 	}
@@ -56,8 +58,8 @@ func (db *DB) UpdateIngestJob(ctx context.Context, id, state string, counts any,
 	return nil
 }
 
-// TouchIngestJobs records that the runner of these jobs is alive, and
-// stores each job's latest counts (id → counts) while it has not ended.
+// TouchIngestJobs stores each running job's latest counts (id → counts)
+// while it has not ended.
 func (db *DB) TouchIngestJobs(ctx context.Context, counts map[string]any) error {
 	if len(counts) == 0 {
 		return nil
@@ -81,25 +83,43 @@ func (db *DB) TouchIngestJobs(ctx context.Context, counts map[string]any) error 
 	return nil
 }
 
-// IngestJob returns one job of a workspace's knowledge base. A job that is
-// still queued or running but whose runner has not reported for staleAfter
-// is failed first with StaleJobError: its server died.
-func (db *DB) IngestJob(ctx context.Context, workspaceID, kbID, id string, staleAfter time.Duration) (parley.IngestJob, error) {
+// CountPendingIngestJobs returns how many of a workspace's ingest jobs are
+// queued or running.
+func (db *DB) CountPendingIngestJobs(ctx context.Context, workspaceID string) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM ingest_jobs WHERE workspace_id = $1 AND state IN ('queued', 'running')`,
+		workspaceID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count pending ingest jobs: %w", err)
+	}
+	return n, nil
+}
+
+// lostJob is true of an unfinished ingest job (alias j) whose River job
+// is gone, discarded or cancelled: nothing will run it again. A job from
+// before River (no river_job_id) ran in its server's process, which
+// reported every 10 s: silent for a minute, it is lost too.
+const lostJob = `j.state IN ('queued', 'running') AND CASE WHEN j.river_job_id IS NULL
+	THEN j.updated_at < now() - interval '1 minute'
+	ELSE NOT EXISTS (SELECT FROM river_job r WHERE r.id = j.river_job_id AND r.state NOT IN ('discarded', 'cancelled')) END`
+
+// IngestJob returns one job of a workspace's knowledge base. A lost job
+// (see LostJobError) is failed first.
+func (db *DB) IngestJob(ctx context.Context, workspaceID, kbID, id string) (parley.IngestJob, error) {
 	if !parley.IsID(id) {
 		return parley.IngestJob{}, parley.Errorf(parley.ENotFound, "ingest job %q not found", id)
 	}
 	rows, err := db.pool.Query(ctx, `
-		WITH stale AS (
-			UPDATE ingest_jobs SET state = 'failed', error = $5, updated_at = now()
-			WHERE id = $1 AND workspace_id = $2 AND kb_id = $3
-				AND state IN ('queued', 'running') AND updated_at < now() - $4::interval
+		WITH lost AS (
+			UPDATE ingest_jobs j SET state = 'failed', error = $4, upload = NULL, updated_at = now()
+			WHERE j.id = $1 AND j.workspace_id = $2 AND j.kb_id = $3 AND `+lostJob+`
 			RETURNING `+jobColumns+`
 		)
-		SELECT `+jobColumns+` FROM stale
+		SELECT `+jobColumns+` FROM lost
 		UNION ALL
 		SELECT `+jobColumns+` FROM ingest_jobs
-		WHERE id = $1 AND workspace_id = $2 AND kb_id = $3 AND NOT EXISTS (SELECT FROM stale)`,
-		id, workspaceID, kbID, staleAfter, StaleJobError)
+		WHERE id = $1 AND workspace_id = $2 AND kb_id = $3 AND NOT EXISTS (SELECT FROM lost)`,
+		id, workspaceID, kbID, LostJobError)
 	if err != nil {
 		return parley.IngestJob{}, fmt.Errorf("get ingest job: %w", err)
 	}
@@ -107,14 +127,13 @@ func (db *DB) IngestJob(ctx context.Context, workspaceID, kbID, id string, stale
 	return j, translate(err, fmt.Sprintf("ingest job %q", id))
 }
 
-// FailStaleIngestJobs fails every queued or running job whose runner has
-// not reported for staleAfter (see StaleJobError) and returns how many.
-// A server calls it when it starts.
-func (db *DB) FailStaleIngestJobs(ctx context.Context, staleAfter time.Duration) (int, error) {
-	tag, err := db.pool.Exec(ctx, `UPDATE ingest_jobs SET state = 'failed', error = $2, updated_at = now()
-		WHERE state IN ('queued', 'running') AND updated_at < now() - $1::interval`, staleAfter, StaleJobError)
+// FailLostIngestJobs fails every lost job (see LostJobError), dropping its
+// upload, and returns how many. `parley serve` runs it periodically.
+func (db *DB) FailLostIngestJobs(ctx context.Context) (int, error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE ingest_jobs j SET state = 'failed', error = $1, upload = NULL, updated_at = now()
+		WHERE `+lostJob, LostJobError)
 	if err != nil {
-		return 0, fmt.Errorf("fail stale ingest jobs: %w", err)
+		return 0, fmt.Errorf("fail lost ingest jobs: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
 }

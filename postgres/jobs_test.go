@@ -5,12 +5,35 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 )
+
+// testArgs is a queue message for jobs nothing runs.
+type testArgs struct{ JobID string }
+
+func (testArgs) Kind() string { return "test_ingest" }
+
+// createJob records and queues an ingest job with an insert-only queue.
+func createJob(t *testing.T, ws, kb string, upload []byte) parley.IngestJob {
+	t.Helper()
+	q, err := postgres.NewQueue(pgtest.DB(t), postgres.QueueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := q.CreateIngestJob(context.Background(), postgres.NewIngestJob{
+		WorkspaceID: ws, KBID: kb, Counts: map[string]int{"documents": 3}, Upload: upload,
+		Args: func(id string) river.JobArgs { return testArgs{JobID: id} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job
+}
 
 func TestIngestJobLifecycle(t *testing.T) {
 	t.Parallel()
@@ -21,20 +44,26 @@ func TestIngestJobLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, err := db.CreateIngestJob(ctx, ws.ID, kb.ID, map[string]int{"documents": 3})
-	if err != nil || job.State != parley.JobQueued || !strings.Contains(string(job.Counts), `"documents": 3`) {
-		t.Fatalf("create: %+v, %v", job, err)
+	job := createJob(t, ws.ID, kb.ID, []byte("the upload"))
+	if job.State != parley.JobQueued || job.Attempt != 0 || !strings.Contains(string(job.Counts), `"documents": 3`) {
+		t.Fatalf("create: %+v", job)
+	}
+	var queued int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job r JOIN ingest_jobs j ON j.river_job_id = r.id
+		WHERE j.id = $1 AND r.args->>'JobID' = $1::text`, job.ID).Scan(&queued); err != nil || queued != 1 {
+		t.Fatalf("river jobs for the ingest job: %d, %v", queued, err)
 	}
 	get := func() parley.IngestJob {
 		t.Helper()
-		j, err := db.IngestJob(ctx, ws.ID, kb.ID, job.ID, time.Minute)
+		j, err := db.IngestJob(ctx, ws.ID, kb.ID, job.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return j
 	}
-	if err := db.UpdateIngestJob(ctx, job.ID, parley.JobRunning, map[string]int{"written": 0}, ""); err != nil {
-		t.Fatal(err)
+	started, upload, err := db.StartIngestJob(ctx, job.ID, 1)
+	if err != nil || started.State != parley.JobRunning || started.Attempt != 1 || string(upload) != "the upload" {
+		t.Fatalf("start: %+v, %q, %v", started, upload, err)
 	}
 	if err := db.TouchIngestJobs(ctx, map[string]any{job.ID: map[string]int{"written": 2}}); err != nil {
 		t.Fatal(err)
@@ -42,10 +71,14 @@ func TestIngestJobLifecycle(t *testing.T) {
 	if j := get(); j.State != parley.JobRunning || !strings.Contains(string(j.Counts), `"written": 2`) {
 		t.Fatalf("after touch: %+v", j)
 	}
+	// A second attempt (the first one's server died) starts it again.
+	if j, _, err := db.StartIngestJob(ctx, job.ID, 2); err != nil || j.Attempt != 2 {
+		t.Fatalf("second attempt: %+v, %v", j, err)
+	}
 	if err := db.UpdateIngestJob(ctx, job.ID, parley.JobSucceeded, map[string]int{"written": 3}, ""); err != nil {
 		t.Fatal(err)
 	}
-	// A late heartbeat does not change an ended job.
+	// A late progress report does not change an ended job.
 	if err := db.TouchIngestJobs(ctx, map[string]any{job.ID: map[string]int{"written": 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +87,15 @@ func TestIngestJobLifecycle(t *testing.T) {
 	if err := json.Unmarshal(j.Counts, &counts); err != nil || j.State != parley.JobSucceeded || counts["written"] != 3 {
 		t.Fatalf("ended job: %+v (%v)", j, err)
 	}
+	var kept bool
+	if err := db.Pool().QueryRow(ctx, `SELECT upload IS NOT NULL FROM ingest_jobs WHERE id = $1`, job.ID).Scan(&kept); err != nil || kept {
+		t.Fatalf("upload kept after the end: %v, %v", kept, err)
+	}
 	if err := db.UpdateIngestJob(ctx, job.ID, parley.JobRunning, nil, ""); parley.ErrorCode(err) != parley.ENotFound {
 		t.Fatalf("running again after the end: %v, want not found", err)
+	}
+	if _, _, err := db.StartIngestJob(ctx, job.ID, 3); parley.ErrorCode(err) != parley.ENotFound {
+		t.Fatalf("starting an ended job: %v, want not found", err)
 	}
 
 	for _, tt := range []struct{ name, ws, kb, id string }{
@@ -65,13 +105,15 @@ func TestIngestJobLifecycle(t *testing.T) {
 		{"not a uuid", ws.ID, kb.ID, "42"},
 		{"id without its hyphens", ws.ID, kb.ID, strings.ReplaceAll(job.ID, "-", "")},
 	} {
-		if _, err := db.IngestJob(ctx, tt.ws, tt.kb, tt.id, time.Minute); parley.ErrorCode(err) != parley.ENotFound {
+		if _, err := db.IngestJob(ctx, tt.ws, tt.kb, tt.id); parley.ErrorCode(err) != parley.ENotFound {
 			t.Errorf("%s: %v, want not found", tt.name, err)
 		}
 	}
 }
 
-func TestStaleIngestJobsFail(t *testing.T) {
+// A job the queue gave up on (its last attempt's server died: River
+// discards it) is failed when read, and by the sweep; a queued one is not.
+func TestLostIngestJobsFail(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.DB(t)
@@ -81,28 +123,27 @@ func TestStaleIngestJobsFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []string
-	for _, age := range []string{"1 hour", "1 hour", "1 second"} {
-		j, err := db.CreateIngestJob(ctx, ws.ID, kb.ID, map[string]int{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Pool().Exec(ctx, `UPDATE ingest_jobs SET updated_at = now() - $2::interval WHERE id = $1`, j.ID, age); err != nil {
-			t.Fatal(err)
+	for i := range 3 {
+		j := createJob(t, ws.ID, kb.ID, []byte("x"))
+		if i < 2 {
+			if _, err := db.Pool().Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now()
+				WHERE id = (SELECT river_job_id FROM ingest_jobs WHERE id = $1)`, j.ID); err != nil {
+				t.Fatal(err)
+			}
 		}
 		ids = append(ids, j.ID)
 	}
-	// Reading a stale job fails it.
-	j, err := db.IngestJob(ctx, ws.ID, kb.ID, ids[0], time.Minute)
-	if err != nil || j.State != parley.JobFailed || j.Error != postgres.StaleJobError {
-		t.Fatalf("read stale job: %+v, %v", j, err)
+	j, err := db.IngestJob(ctx, ws.ID, kb.ID, ids[0])
+	if err != nil || j.State != parley.JobFailed || j.Error != postgres.LostJobError {
+		t.Fatalf("read lost job: %+v, %v", j, err)
 	}
-	// The sweep fails the other old one (and maybe other tests' stale
-	// jobs: the table is shared), not the fresh one.
-	if n, err := db.FailStaleIngestJobs(ctx, time.Minute); err != nil || n < 1 {
+	// The sweep fails the other lost one (and maybe other tests': the
+	// table is shared), not the queued one.
+	if n, err := db.FailLostIngestJobs(ctx); err != nil || n < 1 {
 		t.Fatalf("sweep: %d, %v", n, err)
 	}
 	for i, want := range []string{parley.JobFailed, parley.JobFailed, parley.JobQueued} {
-		if j, err := db.IngestJob(ctx, ws.ID, kb.ID, ids[i], time.Minute); err != nil || j.State != want {
+		if j, err := db.IngestJob(ctx, ws.ID, kb.ID, ids[i]); err != nil || j.State != want {
 			t.Errorf("job %d: %+v, %v, want %s", i, j, err, want)
 		}
 	}

@@ -34,7 +34,8 @@ const repeatSimilarity = 0.8
 // depend on a match come first: a request for a human, and a sensitive
 // topic the customer raises in their own words (this message or their
 // recent ones, in English or a workspace language). Then no match; and
-// only for a real match, a sensitive topic of the best answer, a repeated
+// only for a real match, a sensitive topic of the best answer (when it
+// would have been answered: a weak guess is low confidence), a repeated
 // question, a confidence under the workspace's threshold, and an answer
 // group without answer text (labelled examples only). simToPrevious is the
 // similarity of the message to the customer's previous one (0 when there
@@ -51,7 +52,7 @@ func Decide(s parley.WorkspaceSettings, text string, history []parley.Message, r
 	if !ok || top.Similarity < minSimilarity {
 		return Decision{Reason: parley.ReasonNoMatch, Explain: "Nothing in the knowledge matches the question."}
 	}
-	if topic := sensitiveTopic(s.Sensitive, top); topic != "" {
+	if topic := sensitiveTopic(s.Sensitive, top); topic != "" && r.Confidence >= s.AnswerThreshold {
 		return Decision{Reason: parley.ReasonSensitive,
 			Explain: fmt.Sprintf("The question matches %q, which this workspace always hands to a person.", topic)}
 	}

@@ -42,6 +42,7 @@ func TestDecideRules(t *testing.T) {
 		{"Spanish shipping question far from everything", "¿Cuánto cuesta el envío a Canarias?", withSim(dispute, 0.18), 0.7, parley.ReasonNoMatch},
 		// A sensitive candidate that matches still escalates.
 		{"sensitive candidate matches", "The charge on my statement is wrong and I want it reversed", withSim(dispute, 0.7), 0.9, parley.ReasonSensitive},
+		{"sensitive candidate, weak guess", "What's the weather like in Leipzig tomorrow?", withSim(dispute, 0.28), 0.15, parley.ReasonLowConfidence},
 		{"routine question answered", "How do I return my bike?", returns, 0.9, ""},
 		{"routine question, low confidence", "How do I return my bike?", returns, 0.2, parley.ReasonLowConfidence},
 		{"human in German", "Kann ich bitte mit einem Mitarbeiter sprechen?", returns, 0.9, parley.ReasonHumanRequested},

@@ -25,11 +25,14 @@ type Candidate struct {
 
 // SourceRef is a source an answer cites.
 type SourceRef struct {
-	ID         int64   `json:"id"`
-	ExternalID string  `json:"external_id"`
-	Title      string  `json:"title,omitempty"`
-	URL        string  `json:"url,omitempty"`
-	Score      float64 `json:"score"`
+	ID         int64  `json:"id"`
+	ExternalID string `json:"external_id"`
+	Title      string `json:"title,omitempty"`
+	URL        string `json:"url,omitempty"`
+	// Section is where in the source the answer is: an article's section
+	// path, "Returns > Page 3" for a PDF.
+	Section string  `json:"section,omitempty"`
+	Score   float64 `json:"score"`
 }
 
 // Ranking is the candidates for one question, best first, and the
@@ -143,7 +146,7 @@ func Rank(hits []parley.Hit, opts RankOptions) Ranking {
 			c.Answer = h.Answer
 		}
 		if len(c.Sources) < maxSources && !citesSource(c.Sources, h.SourceID) {
-			c.Sources = append(c.Sources, SourceRef{ID: h.SourceID, ExternalID: h.ExternalID, Title: h.Title, URL: h.URL, Score: round3(h.Similarity)})
+			c.Sources = append(c.Sources, SourceRef{ID: h.SourceID, ExternalID: h.ExternalID, Title: h.Title, URL: h.URL, Section: h.SectionPath, Score: round3(h.Similarity)})
 		}
 	}
 	out := make([]Candidate, 0, len(order))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/ratelimit"
 )
 
@@ -57,6 +58,11 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client
 	// (PARLEY_TRUSTED_PROXIES: comma-separated IPs or CIDRs; none by default).
 	TrustedProxies []netip.Prefix
+	// IngestJobs is how many background ingest jobs `parley serve` runs at
+	// once (PARLEY_INGEST_JOBS); a run longer than IngestJobTimeout
+	// (PARLEY_INGEST_JOB_TIMEOUT) is cancelled and tried again.
+	IngestJobs       int
+	IngestJobTimeout time.Duration
 }
 
 // defaultMaxConns is 4 connections per core: more only queue inside
@@ -94,6 +100,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		OutboxRetention:       r.duration("PARLEY_OUTBOX_RETENTION", 7*24*time.Hour),
 		OutboxDeadRetention:   r.duration("PARLEY_OUTBOX_DEAD_RETENTION", 30*24*time.Hour),
 		OutboxCleanupInterval: r.duration("PARLEY_OUTBOX_CLEANUP_INTERVAL", time.Hour),
+
+		IngestJobs:       r.integer("PARLEY_INGEST_JOBS", postgres.DefaultQueueWorkers, 1, 64),
+		IngestJobTimeout: r.duration("PARLEY_INGEST_JOB_TIMEOUT", postgres.DefaultJobTimeout),
 	}
 	limits := api.DefaultWidgetLimits()
 	cfg.WidgetLimits = api.WidgetLimits{
@@ -137,6 +146,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("rate_address", c.WidgetLimits.Address.String()),
 		slog.String("rate_new_conversations", c.WidgetLimits.NewConversations.String()),
 		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Int("ingest_jobs", c.IngestJobs),
+		slog.String("ingest_job_timeout", c.IngestJobTimeout.String()),
 		slog.String("embedder", c.Embedder),
 		slog.Any("llm", c.LLM),
 		slog.Any("embed", c.Embed),

@@ -35,6 +35,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	apply := fs.String("apply", "", "`workspace` whose answer_threshold --calibrate sets")
 	workspace := fs.String("workspace", "", "workspace to load the suite into (default eval-SUITE)")
 	noClassifier := fs.Bool("no-classifier", false, "rank by the kNN vote alone: neither train nor use the intent classifier")
+	allowUnknown := fs.Bool("allow-unknown-labels", false, "run even when cases expect intents or source ids the knowledge does not have (listed in the report)")
 	if err := fs.Parse(reorderFlags(fs, args)); err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	bar := newProgress(a, "running cases")
-	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: *workspace, TargetPrecision: *target, Progress: bar.update})
+	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: *workspace, TargetPrecision: *target, Progress: bar.update, AllowUnknownLabels: *allowUnknown})
 	bar.finish()
 	if err != nil {
 		return fmt.Errorf("eval %s: %w", suite.Name, err)

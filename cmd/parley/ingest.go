@@ -46,7 +46,7 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	workspace := fs.String("workspace", a.cfg.Workspace, "workspace `name` (created if missing; env PARLEY_WORKSPACE)")
 	kbName := fs.String("kb", "", "knowledge base `name` (created if missing; required)")
 	kind := fs.String("kind", "", "`kind` of every file: faq, article or conversation (default: from each file's extension)")
-	format := fs.String("format", "", "`format` of every file: csv, json, jsonl, md, html, txt or conversations (default: from the extension)")
+	format := fs.String("format", "", "`format` of every file: csv, json, jsonl, md, html, txt, pdf or conversations (default: from the extension)")
 	columns := columnFlags{}
 	fs.Var(columns, "column", "map a `FIELD=COLUMN` (CSV column or JSON key), repeatable: --column question=text --column intent=category")
 	prune := fs.Bool("prune", false, "delete the knowledge base's sources that are not in this upload")

@@ -67,5 +67,5 @@ func schemaCurrent(ctx context.Context, db *postgres.DB) error {
 	if current < latest {
 		return fmt.Errorf("database schema is at version %d, this binary needs %d: run parley migrate", current, latest)
 	}
-	return nil
+	return migrations.RiverCurrent(ctx, db.Pool())
 }

@@ -66,6 +66,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		<-notifierDone
 	}()
 	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
+	bg, ingestJobs, err := newBackground(a, db, trained, webhookPolicy)
+	if err != nil {
+		return err
+	}
 	handler := api.New(db, engine, api.Options{
 		Logger:        a.log,
 		MaxBodyBytes:  a.cfg.MaxBodyBytes,
@@ -77,6 +81,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 
 		Ingester:         trained,
 		Retrainer:        trained,
+		IngestJobs:       ingestJobs,
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
 
@@ -84,32 +89,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		WidgetLimits:   a.cfg.WidgetLimits,
 		TrustedProxies: a.cfg.TrustedProxies,
 	})
-	if n, err := handler.FailStaleJobs(ctx); err != nil {
+	if err := bg.start(ctx); err != nil {
 		return err
-	} else if n > 0 {
-		a.log.Warn("failed ingest jobs left unfinished by a server that stopped", "jobs", n)
 	}
-	// The webhook delivery worker runs beside the server and stops with it;
-	// what it has not delivered stays in the outbox for the next start. It
-	// also deletes the events kept long enough.
-	deliverer := webhook.NewDeliverer(db, webhook.DelivererOptions{
-		PollInterval:    a.cfg.WebhookPollInterval,
-		Policy:          webhookPolicy,
-		Retention:       a.cfg.OutboxRetention,
-		DeadRetention:   a.cfg.OutboxDeadRetention,
-		CleanupInterval: a.cfg.OutboxCleanupInterval,
-		Logger:          a.log,
-	})
-	workerCtx, stopWorker := context.WithCancel(ctx)
-	workerDone := make(chan struct{})
-	go func() {
-		defer close(workerDone)
-		_ = deliverer.Run(workerCtx)
-	}()
-	defer func() {
-		stopWorker()
-		<-workerDone
-	}()
+	// Stopped however serve returns; after a SIGTERM it is stopped below,
+	// once the requests have finished, and then this does nothing.
+	defer func() { _ = bg.stop(context.Background()) }()
 
 	// Requests run in a context that SIGTERM does not end: only a shutdown
 	// that runs out of time cuts them off.
@@ -151,8 +136,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		cutOff()
 		_ = srv.Close()
 	}
-	if jobsErr := handler.Close(shutdownCtx); jobsErr != nil {
-		a.log.Warn("shutdown", "err", jobsErr.Error())
+	if bgErr := bg.stop(shutdownCtx); bgErr != nil {
+		a.log.Warn("shutdown", "err", bgErr.Error())
 	}
 	if err != nil {
 		return fmt.Errorf("shutdown: requests still running after %s were cut off: %w", a.cfg.ShutdownTimeout, err)

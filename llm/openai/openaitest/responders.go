@@ -33,6 +33,33 @@ func ReplyFunc(fn func(req Request) string) Responder {
 	}
 }
 
+// EchoData answers as a model that ignores its instructions: a line of
+// prose (intro, when not empty), then the first data block of the last
+// message copied whole, its <<<DATA ...>>> and <<<END ...>>> markers
+// included.
+func EchoData(intro string) Responder {
+	return ReplyFunc(func(req Request) string {
+		msgs := req.Messages()
+		if len(msgs) == 0 {
+			return intro
+		}
+		content := msgs[len(msgs)-1].Content
+		start := strings.Index(content, "<<<DATA ")
+		end := strings.Index(content, "<<<END ")
+		if start < 0 || end < start {
+			return intro
+		}
+		block := content[start:]
+		if close := strings.Index(block[end-start:], ">>>"); close >= 0 {
+			block = block[:end-start+close+3]
+		}
+		if intro == "" {
+			return block
+		}
+		return intro + "\n" + block
+	})
+}
+
 // Stream answers a chat request as a server-sent event stream of the
 // chunks, a last chunk with the usage, then [DONE].
 func Stream(chunks ...string) Responder {

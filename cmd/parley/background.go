@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/parleyhq/parley/jobs"
+	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/webhook"
+)
+
+// background is everything `parley serve` runs beside the HTTP server, with
+// one lifecycle: the job queue (River: ingest jobs), loops (webhook
+// delivery) and periodic tasks (deleting old webhook events, failing lost
+// ingest jobs). start starts them all; stop stops taking new work, lets the
+// work in flight finish until its context ends, then cancels it and waits
+// for every part to return. Nothing is lost by stopping: queued jobs and
+// undelivered events stay in the database for the next start or another
+// replica.
+type background struct {
+	log   *slog.Logger
+	queue *postgres.Queue
+	loops []loop
+	tasks []periodic
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// loop is a long-running part: run returns when ctx ends.
+type loop struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// periodic is a task run when the server starts and then every interval.
+// A round that has begun finishes (bounded by periodicRoundMax) even when
+// the server stops: a statement cancelled as it commits could do its work
+// without saying so.
+type periodic struct {
+	name  string
+	every time.Duration
+	run   func(ctx context.Context) (int, error) // how many things it did
+}
+
+const periodicRoundMax = 10 * time.Second
+
+// start starts every part. Loops and tasks run until stop; ctx only
+// carries values into them.
+func (b *background) start(ctx context.Context) error {
+	if b.queue != nil {
+		if err := b.queue.Start(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+	}
+	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, l := range b.loops {
+		b.wg.Go(func() {
+			if err := l.run(ctx); err != nil {
+				b.log.ErrorContext(ctx, "background loop stopped", "loop", l.name, "err", err.Error())
+			}
+		})
+	}
+	for _, p := range b.tasks {
+		b.wg.Go(func() { b.every(ctx, p) })
+	}
+	return nil
+}
+
+func (b *background) every(ctx context.Context, p periodic) {
+	t := time.NewTicker(p.every)
+	defer t.Stop()
+	for {
+		round, cancel := context.WithTimeout(context.WithoutCancel(ctx), periodicRoundMax)
+		n, err := p.run(round)
+		cancel()
+		switch {
+		case err != nil:
+			b.log.ErrorContext(ctx, "periodic task", "task", p.name, "err", err.Error())
+		case n > 0:
+			b.log.InfoContext(ctx, "periodic task", "task", p.name, "done", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// stop stops every part: loops and periodic tasks at once (a webhook
+// delivery in flight is handed back for the next worker), the job queue
+// after its running jobs finish or ctx ends (then they are cancelled and
+// run again later, here or elsewhere).
+func (b *background) stop(ctx context.Context) error {
+	if b.cancel != nil {
+		b.cancel()
+	}
+	var err error
+	if b.queue != nil {
+		err = b.queue.Stop(ctx)
+	}
+	b.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("background work: %w", err)
+	}
+	return nil
+}
+
+// newBackground builds the background work of `parley serve`: the job
+// queue with its ingest worker (and what queues its jobs, for the API),
+// webhook delivery, and the periodic tasks.
+func newBackground(a *app, db *postgres.DB, ing jobs.Ingester, policy webhook.DestinationPolicy) (*background, jobs.Enqueuer, error) {
+	ingest := jobs.NewIngest(db, ing, jobs.IngestOptions{Logger: a.log})
+	workers := river.NewWorkers()
+	ingest.Register(workers)
+	queue, err := postgres.NewQueue(db, postgres.QueueOptions{
+		Workers:     workers,
+		Concurrency: a.cfg.IngestJobs,
+		JobTimeout:  a.cfg.IngestJobTimeout,
+		Logger:      a.log,
+	})
+	if err != nil {
+		return nil, jobs.Enqueuer{}, err
+	}
+	deliverer := webhook.NewDeliverer(db, webhook.DelivererOptions{
+		PollInterval:    a.cfg.WebhookPollInterval,
+		Policy:          policy,
+		Retention:       a.cfg.OutboxRetention,
+		DeadRetention:   a.cfg.OutboxDeadRetention,
+		CleanupInterval: a.cfg.OutboxCleanupInterval,
+		Logger:          a.log,
+	})
+	bg := &background{
+		log:   a.log,
+		queue: queue,
+		loops: []loop{{name: "webhook delivery", run: deliverer.Run}},
+		tasks: []periodic{
+			{name: "fail lost ingest jobs", every: time.Minute, run: db.FailLostIngestJobs},
+		},
+	}
+	return bg, ingest.On(queue), nil
+}

@@ -1,0 +1,9 @@
+// Package jobs holds Parley's background jobs and their workers, run on
+// River, the job queue kept in PostgreSQL (postgres.Queue): a queued job is
+// taken by whichever server is free, and one whose server died is run again
+// by another (or by the same one, restarted).
+//
+// Today that is ingest jobs (Ingest): uploads too large to write before the
+// response. Webhook deliveries stay on the outbox (package webhook), whose
+// per-destination lanes River's queues do not give.
+package jobs
