@@ -124,6 +124,12 @@ type Options struct {
 	// them with 503.
 	IngestJobs IngestJobs
 
+	// ClassifyError turns store errors the handlers pass on unclassified
+	// into domain errors (postgres.Classify): invalid input is a 400, a
+	// database outage a 503 with Retry-After instead of a 500. nil leaves
+	// them internal.
+	ClassifyError func(error) error
+
 	// Live wakes the widget's event streams when a conversation changes;
 	// nil makes them re-read every few seconds instead.
 	Live Live
@@ -170,7 +176,8 @@ func New(store Store, engine Engine, opts Options) *Server {
 	_ = r.SetTrustedProxies(proxies)
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.withRequestID, s.observe, gin.CustomRecovery(recoverPanic), s.bodyLimit())
+	dbOutage := &outage{classify: opts.ClassifyError, log: opts.Logger}
+	r.Use(s.withRequestID, s.observe, dbOutage.watch, gin.CustomRecovery(recoverPanic), s.bodyLimit())
 	r.NoRoute(func(c *gin.Context) {
 		fail(c, parley.Errorf(parley.ENotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})

@@ -84,6 +84,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		IngestJobs:       ingestJobs,
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
+		ClassifyError:    postgres.Classify,
 
 		Live:           notifier,
 		WidgetLimits:   a.cfg.WidgetLimits,
