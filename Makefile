@@ -39,6 +39,10 @@ bench-answer: build db
 chromium:
 	scripts/install-chromium.sh
 
+## bench-memory: resident memory of parley serve after start with the sample knowledge (see BENCHMARKS.md)
+bench-memory: build db
+	scripts/bench-memory.sh
+
 ## db: install/start PostgreSQL with pgvector and write $(DBENV)
 db:
 	scripts/db-setup.sh >/dev/null

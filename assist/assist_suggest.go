@@ -78,7 +78,7 @@ func (a *Assistant) Suggest(ctx context.Context, req SuggestRequest) (Suggestion
 	question := history[qi].Text
 	lang := a.engine.DetectLanguage(question, cmp.Or(convLang, ws.Settings.DefaultLanguage()))
 	query, previous := reply.Topic(question, history[:qi], ws.Settings.Languages)
-	ranking, err := a.engine.Retrieve(ctx, ws.ID, query, previous, lang)
+	ranking, err := a.engine.Retrieve(ctx, ws.ID, query, previous, reply.SearchLanguages(lang, ws.Settings))
 	if err != nil {
 		return Suggestions{}, err
 	}

@@ -205,7 +205,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		stored <- err
 	}()
 	query, previous := Topic(text, history, ws.Settings.Languages)
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, known, &t)
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), &t)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
@@ -351,9 +351,10 @@ func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Worksp
 
 // Retrieve ranks the workspace's knowledge for text, searched together
 // with previous, the customer's question before it, when text is a short
-// follow-up (see PreviousQuestion).
-func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, previous, lang string) (retrieval.Ranking, error) {
-	r, _, err := e.retrieve(ctx, workspaceID, text, previous, lang, nil)
+// follow-up (see PreviousQuestion). langs are the languages text may be
+// in, likeliest first (see SearchLanguages).
+func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, previous string, langs []string) (retrieval.Ranking, error) {
+	r, _, err := e.retrieve(ctx, workspaceID, text, previous, langs, nil)
 	return r, err
 }
 
@@ -369,14 +370,27 @@ func (e *Engine) History(ctx context.Context, workspaceID, conversationID string
 // Logger returns the engine's logger.
 func (e *Engine) Logger() *slog.Logger { return e.log }
 
+// SearchLanguages are the languages a question is searched in: lang, the
+// one it is likeliest in, then the workspace's.
+func SearchLanguages(lang string, s parley.WorkspaceSettings) []string {
+	out := []string{lang}
+	for _, l := range s.Languages {
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // SearchLimit is how many hits each retriever returns.
 const SearchLimit = 20
 
 // retrieve ranks the knowledge for text. A short follow-up is searched
 // together with the customer's previous question, at half its weight. It
 // also returns the similarity of text to that previous question, and
-// records its steps' times in t when t is not nil.
-func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang string, t *Timings) (retrieval.Ranking, float64, error) {
+// records its steps' times in t when t is not nil. langs are the languages
+// text may be in, likeliest first.
+func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, t *Timings) (retrieval.Ranking, float64, error) {
 	if t == nil {
 		t = &Timings{}
 	}
@@ -402,7 +416,7 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang
 	}
 	q := parley.SearchQuery{
 		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: query,
-		Text: text, Language: lang, Limit: SearchLimit,
+		Text: text, Languages: langs, Limit: SearchLimit,
 	}
 	// The classifier's probabilities need only the vector: they are
 	// worked out while the knowledge is searched.

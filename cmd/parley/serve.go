@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -113,6 +114,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	// Event streams never finish on their own: they end when shutdown
 	// begins, and the browsers reconnect to another replica.
 	srv.RegisterOnShutdown(handler.StopStreams)
+	// Loading the language models leaves about as much garbage as they
+	// keep; hand it back to the OS before serving (BENCHMARKS.md, memory).
+	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
