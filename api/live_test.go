@@ -63,7 +63,7 @@ func TestLiveDeliveryAcrossReplicas(t *testing.T) {
 	t.Cleanup(db2.Close)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n := listen(t, db2)
-	s2 := api.New(db2, reply.New(db2, retrieval.NewLocal(), detector, log), api.Options{Logger: log, MaxBodyBytes: testBodyLimit, Ready: db2.Ping, Live: n})
+	s2 := api.New(db2, reply.New(db2, retrieval.NewLocal(), reply.Options{Language: detector, Classifiers: db2, Logger: log}), api.Options{Logger: log, MaxBodyBytes: testBodyLimit, Ready: db2.Ping, Live: n})
 	srv2 := httptest.NewServer(s2)
 	t.Cleanup(srv2.Close)
 	visitorSide := &env{t: t, srv: srv2, server: s2, ws: agentSide.ws, keys: agentSide.keys}

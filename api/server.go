@@ -71,6 +71,8 @@ type Store interface {
 	DeleteWebhook(ctx context.Context, workspaceID string) error
 
 	IngestJob(ctx context.Context, workspaceID, kbID, id string) (parley.IngestJob, error)
+
+	AnalyticsDays(ctx context.Context, workspaceID string, from, to, now time.Time) ([]parley.DayCount, error)
 }
 
 // Engine answers customer messages (reply.Engine).
@@ -237,6 +239,7 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.POST("/widget-keys", s.createWidgetKey)
 	admin.PUT("/widget-keys/:id", s.putWidgetKey)
 	admin.POST("/workspace/identity-secret", s.rotateIdentitySecret)
+	admin.GET("/analytics/summary", s.analyticsSummary)
 
 	s.router = r
 	return s
