@@ -12,6 +12,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/assist"
+	"github.com/parleyhq/parley/reply"
 )
 
 // assistant returns the configured assistant, or answers 503.
@@ -39,7 +40,8 @@ type suggestRequest struct {
 // answer is a stream of server-sent events: "knowledge" (the knowledge
 // suggestions, at once), "delta" (pieces of the draft as the model writes
 // them), "error" (the model failed: the knowledge suggestions still
-// stand), then "done" with the final suggestions.
+// stand), "retract" (the draft the deltas showed is not used: remove it),
+// then "done" with the final suggestions.
 func (s *Server) suggestions(c *gin.Context) {
 	a, ok := s.assistant(c)
 	if !ok {
@@ -93,7 +95,19 @@ func (s *Server) streamSuggestions(c *gin.Context, a Assistant, req assist.Sugge
 		return ctx.Err() // the client went away: stop
 	}
 	req.OnKnowledge = func(res assist.Suggestions) error { return send("knowledge", res) }
-	req.OnDelta = func(text string) error { return send("delta", gin.H{"text": text}) }
+	deltas := false
+	req.OnDelta = func(text string) error {
+		deltas = true
+		return send("delta", gin.H{"text": text})
+	}
+	// retract tells a client that shows the deltas to take the draft back:
+	// the model failed, or its draft was dropped (no citation, a source
+	// not retrieved, no answer). gen says why.
+	retract := func(gen reply.Generation) {
+		if deltas && gen.Status != reply.GenGenerated {
+			_ = send("retract", gin.H{"status": gen.Status, "reason": gen.Reason})
+		}
+	}
 
 	res, err := a.Suggest(ctx, req)
 	switch {
@@ -107,10 +121,12 @@ func (s *Server) streamSuggestions(c *gin.Context, a Assistant, req assist.Sugge
 			logger(c).ErrorContext(ctx, "request failed", "err", err.Error())
 		}
 		_ = send("error", errorDetail{Code: code, Message: parley.ErrorMessage(err), RequestID: requestID(c)})
+		retract(reply.Generation{Status: reply.GenFailed, Reason: parley.ErrorMessage(err)})
 	default:
 		if e := res.Generation.Error; e != nil {
 			_ = send("error", errorDetail{Code: e.Code, Message: e.Message, RequestID: requestID(c)})
 		}
+		retract(res.Generation)
 		_ = send("done", res)
 	}
 }

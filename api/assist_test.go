@@ -448,6 +448,39 @@ func TestSuggestionsStream(t *testing.T) {
 	}
 }
 
+// A streamed draft that the final check drops is retracted before done,
+// so a client showing the deltas can take it back.
+func TestSuggestionsStreamRetractsDroppedDraft(t *testing.T) {
+	t.Parallel()
+	fake := openaitest.New(t, openaitest.Stream("You can get ", "a full refund."))
+	e := newAssistEnv(t, fake, 5*time.Second)
+	conv := e.seedAssist()
+	events := e.streamSuggestions(context.Background(), `{"conversation_id": "`+conv+`"}`, nil)
+	if got := eventNames(events); got != "knowledge delta delta retract done" {
+		t.Fatalf("events %q", got)
+	}
+	var retract struct{ Status, Reason string }
+	if err := json.Unmarshal([]byte(events[3].data), &retract); err != nil || retract.Status != "dropped" || !strings.Contains(retract.Reason, "cited no source") {
+		t.Fatalf("retract event %s: %v", events[3].data, err)
+	}
+	var done assist.Suggestions
+	if err := json.Unmarshal([]byte(events[4].data), &done); err != nil || done.Suggestions[0].Kind != "knowledge" || done.Generation.Status != "dropped" {
+		t.Fatalf("done event %s: %v", events[4].data, err)
+	}
+}
+
+// A model that fails after some deltas: error, then retract, then done.
+func TestSuggestionsStreamRetractsAfterModelFailure(t *testing.T) {
+	t.Parallel()
+	fake := openaitest.New(t, openaitest.Hang("Let me check "))
+	e := newAssistEnv(t, fake, time.Second)
+	conv := e.seedAssist()
+	events := e.streamSuggestions(context.Background(), `{"conversation_id": "`+conv+`"}`, nil)
+	if got := eventNames(events); got != "knowledge delta error retract done" || !strings.Contains(events[3].data, `"status":"failed"`) {
+		t.Fatalf("events %v", events)
+	}
+}
+
 func TestSuggestionsStreamReportsModelErrors(t *testing.T) {
 	t.Parallel()
 	fake := openaitest.New(t, openaitest.Fail(500, "boom"))
