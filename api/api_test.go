@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
@@ -51,10 +52,11 @@ func newEnvWith(t *testing.T, set func(*api.Options)) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	engine := reply.New(db, retrieval.NewLocal(), detector, log)
 	opts := api.Options{
-		Logger:       log,
-		MaxBodyBytes: testBodyLimit,
-		Ready:        db.Ping,
-		Version:      "test",
+		Logger:        log,
+		MaxBodyBytes:  testBodyLimit,
+		Ready:         db.Ping,
+		Version:       "test",
+		ClassifyError: postgres.Classify,
 	}
 	if set != nil {
 		set(&opts)

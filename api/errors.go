@@ -44,7 +44,20 @@ type errorDetail struct {
 
 // fail writes err as a JSON error response and stops the chain. Internal
 // errors are logged here, once, and their details never reach the client.
+//
+// Errors the store did not classify are classified here with
+// Options.ClassifyError: a database outage is a 503 with Retry-After, logged
+// once per outage, not an internal error.
 func fail(c *gin.Context, err error) {
+	if parley.ErrorCode(err) == parley.EInternal {
+		var down bool
+		if o, ok := c.Get(outageKey); ok {
+			err, down = o.(*outage).classifyErr(c, err)
+		}
+		if down {
+			c.Header("Retry-After", retryAfterOutage)
+		}
+	}
 	code, msg := parley.ErrorCode(err), parley.ErrorMessage(err)
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {

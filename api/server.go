@@ -109,6 +109,12 @@ type Options struct {
 	// IngestJobs queues the background jobs of large uploads; nil answers
 	// them with 503.
 	IngestJobs IngestJobs
+
+	// ClassifyError turns store errors the handlers pass on unclassified
+	// into domain errors (postgres.Classify): invalid input is a 400, a
+	// database outage a 503 with Retry-After instead of a 500. nil leaves
+	// them internal.
+	ClassifyError func(error) error
 }
 
 // Server is the HTTP API.
@@ -128,7 +134,8 @@ func New(store Store, engine Engine, opts Options) *Server {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.withRequestID, s.observe, gin.CustomRecovery(recoverPanic), s.bodyLimit())
+	dbOutage := &outage{classify: opts.ClassifyError, log: opts.Logger}
+	r.Use(s.withRequestID, s.observe, dbOutage.watch, gin.CustomRecovery(recoverPanic), s.bodyLimit())
 	r.NoRoute(func(c *gin.Context) {
 		fail(c, parley.Errorf(parley.ENotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})

@@ -35,9 +35,10 @@ var htmlHeadings = map[atom.Atom]int{
 
 // htmlArticle extracts an article from an HTML page: headings become "#"
 // lines, paragraphs, list items ("- item") and table rows ("a | b") become
-// text lines, <pre> becomes a fenced block; scripts, styles, navigation,
-// headers, footers, asides and forms are dropped, as is anything marked
-// hidden. The title is <title>, else the first <h1>; the language is
+// text lines, <pre> becomes a fenced block. Only the main content is read
+// when the page marks it (<main>, role="main", or a single <article>);
+// scripts, styles, navigation, headers, footers, asides, forms and cookie
+// or consent banners are dropped, as is anything marked hidden. The title is <title>, else the first <h1>; the language is
 // <html lang>; the URL is the canonical link.
 func htmlArticle(text string) (articleMeta, string) {
 	doc, err := html.Parse(strings.NewReader(text))
@@ -47,7 +48,12 @@ func htmlArticle(text string) (articleMeta, string) {
 	var meta articleMeta
 	findHTMLMeta(doc, &meta)
 	w := &htmlWriter{}
-	w.walk(doc)
+	if main := mainContent(doc); main != nil {
+		w.inMain++
+		w.walk(main)
+	} else {
+		w.walk(doc)
+	}
 	w.paragraph()
 	// "Shipping | Acme Help" with <h1>Shipping</h1>: the page title is the
 	// heading plus the site's name; the heading is the article's title.
@@ -235,9 +241,52 @@ func textContent(n *html.Node) string {
 	return b.String()
 }
 
+// furnitureRoles are ARIA roles of page furniture.
+var furnitureRoles = map[string]bool{
+	"navigation": true, "banner": true, "contentinfo": true, "complementary": true,
+	"search": true, "dialog": true, "alertdialog": true, "menu": true, "menubar": true,
+}
+
+// mainContent returns the element holding a page's main content: the
+// first <main> or role="main" element, else the page's only <article>; nil
+// when the page marks none.
+func mainContent(doc *html.Node) *html.Node {
+	var main *html.Node
+	var articles []*html.Node
+	var find func(*html.Node)
+	find = func(n *html.Node) {
+		if main != nil {
+			return
+		}
+		if n.Type == html.ElementNode {
+			switch {
+			case n.DataAtom == atom.Main || strings.EqualFold(attr(n, "role"), "main"):
+				main = n
+				return
+			case n.DataAtom == atom.Article:
+				articles = append(articles, n)
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			find(c)
+		}
+	}
+	find(doc)
+	if main == nil && len(articles) == 1 {
+		main = articles[0]
+	}
+	return main
+}
+
+// hiddenElement reports whether n is hidden, page furniture by its role,
+// or a cookie or consent banner by its id or class.
 func hiddenElement(n *html.Node) bool {
 	for _, a := range n.Attr {
 		switch {
+		case a.Key == "role" && furnitureRoles[strings.ToLower(a.Val)]:
+			return true
+		case (a.Key == "id" || a.Key == "class") && bannerName(a.Val):
+			return true
 		case a.Key == "hidden", a.Key == "aria-hidden" && a.Val == "true":
 			return true
 		case a.Key == "style" && strings.Contains(strings.ReplaceAll(a.Val, " ", ""), "display:none"):
@@ -245,6 +294,13 @@ func hiddenElement(n *html.Node) bool {
 		}
 	}
 	return false
+}
+
+// bannerName reports whether an id or class names a cookie or consent
+// banner ("cookie-banner", "gdpr-consent").
+func bannerName(v string) bool {
+	v = strings.ToLower(v)
+	return strings.Contains(v, "cookie") || strings.Contains(v, "consent") || strings.Contains(v, "gdpr")
 }
 
 func attr(n *html.Node, key string) string {

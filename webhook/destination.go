@@ -12,7 +12,8 @@ import (
 	"github.com/parleyhq/parley"
 )
 
-// DestinationPolicy decides which addresses webhook events may be sent to.
+// DestinationPolicy decides which addresses webhook events may be sent to,
+// and which the web crawler may fetch pages from.
 // The zero value allows public addresses only, so that whoever sets a
 // webhook cannot have Parley reach into the network it runs in (SSRF). It
 // refuses loopback, private (RFC 1918, fc00::/7), link-local
@@ -50,7 +51,7 @@ var (
 	sixToFour = netip.MustParsePrefix("2002::/16")
 )
 
-// CheckAddr returns why webhook events may not be sent to ip, or nil.
+// CheckAddr returns why ip may not be reached, or nil.
 func (p DestinationPolicy) CheckAddr(ip netip.Addr) error {
 	if p.AllowPrivate {
 		return nil
@@ -61,12 +62,12 @@ func (p DestinationPolicy) CheckAddr(ip netip.Addr) error {
 	}
 	if inner, ok := embeddedIPv4(ip); ok {
 		if kind := addrKind(inner); kind != "" {
-			return fmt.Errorf("%s carries %s, %s address, and webhooks are only sent to public addresses", ip, inner, kind)
+			return fmt.Errorf("%s carries %s, %s address, and only public addresses may be reached", ip, inner, kind)
 		}
 		return nil
 	}
 	if kind := addrKind(ip); kind != "" {
-		return fmt.Errorf("%s is %s address, and webhooks are only sent to public addresses", ip, kind)
+		return fmt.Errorf("%s is %s address, and only public addresses may be reached", ip, kind)
 	}
 	return nil
 }
@@ -141,12 +142,14 @@ func (p DestinationPolicy) CheckURL(ctx context.Context, raw string) error {
 	return nil
 }
 
-// control is the Deliverer's net.Dialer Control: it sees the address each
-// connection is about to be made to, after any name was resolved.
-func (p DestinationPolicy) control(_, address string, _ syscall.RawConn) error {
+// Control is a net.Dialer Control that refuses connections to addresses
+// the policy does not allow: it sees the address each connection is about
+// to be made to, after any name was resolved. The Deliverer and the web
+// crawler (ingest/crawl) dial through it.
+func (p DestinationPolicy) Control(_, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("check webhook destination %q: %w", address, err)
+		return fmt.Errorf("check destination %q: %w", address, err)
 	}
 	return p.CheckAddr(ap.Addr())
 }

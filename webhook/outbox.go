@@ -140,7 +140,7 @@ func NewDeliverer(store OutboxStore, opts DelivererOptions) *Deliverer {
 // proxy, since the policy checks the address connected to: through a proxy
 // that would be the proxy's, not the receiver's.
 func newClient(policy DestinationPolicy) *http.Client {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: policy.control}
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: policy.Control}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.Proxy = nil
 	transport.DialContext = dialer.DialContext

@@ -416,7 +416,7 @@ func TestDeliveryRefusesPrivateAddresses(t *testing.T) {
 		}
 		return attempts, lastError, dead
 	}
-	const why = "127.0.0.1 is a loopback address, and webhooks are only sent to public addresses"
+	const why = "127.0.0.1 is a loopback address, and only public addresses may be reached"
 	if attempts, lastError, dead := outcome(); attempts != 1 || dead || !strings.Contains(lastError, why) {
 		t.Fatalf("after one attempt: %d attempts, dead %v, last_error %q; want 1, alive, %q", attempts, dead, lastError, why)
 	}

@@ -71,6 +71,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		IngestJobs:       ingestJobs,
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
+		ClassifyError:    postgres.Classify,
 	})
 	if err := bg.start(ctx); err != nil {
 		return err
