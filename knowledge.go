@@ -2,6 +2,7 @@ package parley
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -90,4 +91,26 @@ type SourceWriter interface {
 	Write(ctx context.Context, batch []SourceChunks) error
 	// Prune deletes the sources whose external ids are not in keep.
 	Prune(ctx context.Context, keep []string) (int, error)
+}
+
+// Origin is where a knowledge base's sources come from, so that they can
+// be synced again: a website crawled from URL with Settings (the crawl's
+// own JSON, see crawl.Settings), every SyncEvery when positive.
+type Origin struct {
+	KBID        string
+	WorkspaceID string
+	URL         string
+	Settings    json.RawMessage
+	SyncEvery   time.Duration
+	// Pages is what the last crawl read, for the next one's conditional
+	// requests (crawl.Validator by URL).
+	Pages json.RawMessage
+	// The last sync: its state ("", queued, running, succeeded, failed),
+	// error, report (JSON) and when it ended; when the next one is due.
+	SyncState  string
+	SyncError  string
+	SyncReport json.RawMessage
+	SyncedAt   *time.Time
+	NextSyncAt *time.Time
+	UpdatedAt  time.Time
 }

@@ -61,7 +61,8 @@ func newAssistEnv(t *testing.T, fake *openaitest.Server, timeout time.Duration) 
 	}
 	return newEnvWith(t, func(o *api.Options) {
 		o.MaxBodyBytes, o.Metrics = assistBodyLimit, reg
-		o.Assistant = assist.NewAssistant(reply.New(db, retrieval.NewLocal(), detector, log), model, render)
+		engine := reply.New(db, retrieval.NewLocal(), reply.Options{Language: detector, Classifiers: db, Logger: log})
+		o.Assistant = assist.NewAssistant(engine, assist.NewDrafter(model, render, log))
 	})
 }
 

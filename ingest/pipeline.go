@@ -44,6 +44,10 @@ type Request struct {
 	Docs        []Document
 	// Prune deletes the knowledge base's sources that are not in Docs.
 	Prune bool
+	// Keep are external ids of stored sources to keep as they are, though
+	// not in Docs (a re-crawled page that was not modified): counted as
+	// unchanged, and not pruned.
+	Keep []string
 	// DryRun counts what would change and writes nothing.
 	DryRun bool
 	// DeferAbove, if positive, is the most chunks Run embeds and writes
@@ -162,7 +166,7 @@ func (p *Pipeline) planOf(ctx context.Context, req Request) (*Plan, error) {
 // plan compares req.Docs with the stored sources and chunks the added and
 // updated ones.
 func (p *Pipeline) plan(ctx context.Context, req Request) (*Plan, error) {
-	if len(req.Docs) == 0 {
+	if len(req.Docs) == 0 && len(req.Keep) == 0 {
 		return nil, parley.Errorf(parley.EInvalid, "nothing to ingest: the upload has no entries")
 	}
 	docs, err := uniqueDocs(req.Docs)
@@ -180,8 +184,14 @@ func (p *Pipeline) plan(ctx context.Context, req Request) (*Plan, error) {
 // planAgainst plans req against the stored hashes existing.
 func (p *Pipeline) planAgainst(ctx context.Context, req Request, existing map[string]string) (*Plan, error) {
 	plan := &Plan{existing: existing, keep: make([]string, 0, len(req.Docs))}
-	plan.req = Request{WorkspaceID: req.WorkspaceID, KBID: req.KBID, Docs: req.Docs, Prune: req.Prune}
+	plan.req = Request{WorkspaceID: req.WorkspaceID, KBID: req.KBID, Docs: req.Docs, Prune: req.Prune, Keep: req.Keep}
 	res := &plan.planned
+	for _, id := range req.Keep {
+		if _, ok := existing[id]; ok {
+			plan.keep = append(plan.keep, id)
+			res.Unchanged++
+		}
+	}
 	for _, d := range req.Docs {
 		plan.keep = append(plan.keep, d.ExternalID)
 		hash := p.storedHash(d)

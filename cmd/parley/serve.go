@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/reply"
@@ -37,9 +39,6 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("loading language models")
-	engine := reply.New(db, embedder, reply.NewLanguageDetector(), a.log)
-
 	pipeline, tok, err := newPipeline(db, embedder)
 	if err != nil {
 		return err
@@ -47,10 +46,18 @@ func runServe(ctx context.Context, a *app, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	assistant, err := newAssistant(a.cfg, a.log, engine, tok, reg)
+	drafter, grounder, err := newDrafter(a.cfg, a.log, tok, reg)
 	if err != nil {
 		return err
 	}
+	a.log.Info("loading language models")
+	engine := reply.New(db, embedder, reply.Options{
+		Language:    reply.NewLanguageDetector(),
+		Classifiers: db,
+		Grounder:    grounder,
+		Logger:      a.log,
+	})
+	assistant := assist.NewAssistant(engine, drafter)
 	webhookPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
 	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
 	bg, ingestJobs, err := newBackground(a, db, trained, webhookPolicy)
@@ -93,6 +100,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return requests },
 	}
+	// Loading the language models leaves about as much garbage as they
+	// keep; hand it back to the OS before serving (BENCHMARKS.md, memory).
+	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
