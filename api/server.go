@@ -58,6 +58,8 @@ type Store interface {
 	DeleteWebhook(ctx context.Context, workspaceID string) error
 
 	IngestJob(ctx context.Context, workspaceID, kbID, id string) (parley.IngestJob, error)
+
+	AnalyticsDays(ctx context.Context, workspaceID string, from, to, now time.Time) ([]parley.DayCount, error)
 }
 
 // Engine answers customer messages (reply.Engine).
@@ -197,6 +199,7 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.GET("/webhook", s.getWebhook)
 	admin.PUT("/webhook", s.putWebhook)
 	admin.DELETE("/webhook", s.deleteWebhook)
+	admin.GET("/analytics/summary", s.analyticsSummary)
 
 	s.router = r
 	return s

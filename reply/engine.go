@@ -35,9 +35,7 @@ type Store interface {
 }
 
 // ClassifierStore is what the engine needs to use the workspaces' intent
-// classifiers (retrieval.Trainer trains them). When its Store implements
-// it too (postgres.DB does), the engine mixes a workspace's classifier
-// into the vote; a workspace without one is ranked by the vote alone.
+// classifiers (retrieval.Trainer trains them).
 type ClassifierStore interface {
 	retrieval.ClassifierSource
 	// GroupHits returns the nearest chunk of each of the groups as a hit.
@@ -47,34 +45,47 @@ type ClassifierStore interface {
 // MaxMessageChars is the longest customer message the engine takes.
 const MaxMessageChars = 4000
 
+// Options are the engine's optional parts. Each is used when set; none is
+// looked for anywhere else.
+type Options struct {
+	// Language detects a message's language; nil takes the customer's
+	// stated language, the conversation's or the workspace's first.
+	Language *LanguageDetector
+	// Classifiers holds the workspaces' intent classifiers, mixed into
+	// the vote; nil ranks by the vote alone (a workspace without a
+	// classifier is ranked so anyway).
+	Classifiers ClassifierStore
+	// Grounder writes generated answers for workspaces with
+	// generate_answers on; nil (no chat model) answers with the stored
+	// answers.
+	Grounder Grounder
+	// Logger receives the engine's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
 // Engine answers customer messages.
 type Engine struct {
 	store    Store
 	embedder retrieval.Embedder
 	lang     *LanguageDetector
 	log      *slog.Logger
-	// classifiers is nil when the store keeps none (or they are off).
+	// classifiers is nil when there are none to use.
 	classifiers *retrieval.ClassifierCache
 	groups      ClassifierStore
 	ground      Grounder // nil without a chat model
 }
 
-// New returns an engine. It uses the workspaces' intent classifiers when
-// store is also a ClassifierStore.
-func New(store Store, embedder retrieval.Embedder, lang *LanguageDetector, log *slog.Logger) *Engine {
-	e := &Engine{store: store, embedder: embedder, lang: lang, log: log}
-	if cs, ok := store.(ClassifierStore); ok {
-		e.classifiers = retrieval.NewClassifierCache(cs, classifierCheckInterval)
-		e.groups = cs
+// New returns an engine answering from store's knowledge with embedder's
+// vectors, using the optional parts opts names.
+func New(store Store, embedder retrieval.Embedder, opts Options) *Engine {
+	e := &Engine{store: store, embedder: embedder, lang: opts.Language, log: opts.Logger, ground: opts.Grounder}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
 	}
-	return e
-}
-
-// WithoutClassifiers makes the engine rank by the vote alone, ignoring
-// the workspaces' intent classifiers (to measure what they add), and
-// returns it.
-func (e *Engine) WithoutClassifiers() *Engine {
-	e.classifiers, e.groups = nil, nil
+	if opts.Classifiers != nil {
+		e.classifiers = retrieval.NewClassifierCache(opts.Classifiers, classifierCheckInterval)
+		e.groups = opts.Classifiers
+	}
 	return e
 }
 
@@ -161,6 +172,11 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	text := strings.TrimSpace(req.Text)
 	if err := CheckText("message.text", text, MaxMessageChars); err != nil {
 		return Result{}, err
+	}
+	if lang := req.Customer.Language; lang != "" {
+		if err := parley.CheckLanguage("customer.language", lang); err != nil {
+			return Result{}, err
+		}
 	}
 	ws := req.Workspace
 	if ws.ID == "" {
@@ -331,9 +347,6 @@ func (e *Engine) DetectLanguage(text, fallback string) string { return e.lang.De
 func (e *Engine) History(ctx context.Context, workspaceID, conversationID string, limit int) (parley.Conversation, error) {
 	return e.store.Conversation(ctx, workspaceID, conversationID, limit)
 }
-
-// Logger returns the engine's logger.
-func (e *Engine) Logger() *slog.Logger { return e.log }
 
 // SearchLanguages are the languages a question is searched in: lang, the
 // one it is likeliest in, then the workspace's.

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/ingest/crawl"
 	"github.com/parleyhq/parley/jobs"
@@ -40,9 +41,6 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("loading language models")
-	engine := reply.New(db, embedder, reply.NewLanguageDetector(), a.log)
-
 	pipeline, tok, err := newPipeline(db, embedder)
 	if err != nil {
 		return err
@@ -50,10 +48,18 @@ func runServe(ctx context.Context, a *app, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	assistant, err := newAssistant(a.cfg, a.log, engine, tok, reg)
+	drafter, grounder, err := newDrafter(a.cfg, a.log, tok, reg)
 	if err != nil {
 		return err
 	}
+	a.log.Info("loading language models")
+	engine := reply.New(db, embedder, reply.Options{
+		Language:    reply.NewLanguageDetector(),
+		Classifiers: db,
+		Grounder:    grounder,
+		Logger:      a.log,
+	})
+	assistant := assist.NewAssistant(engine, drafter)
 	webhookPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
 	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
 	crawlPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.CrawlAllowPrivate}
