@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test build db chromium check-go bench-ingest bench-quality bench-answer clean
+.PHONY: demo test build db chromium bench-analytics check-go bench-ingest bench-quality bench-answer clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -48,6 +48,12 @@ bench-answer: build db
 ## chromium: install Debian's chromium for the browser tests (web/browsertest) when missing
 chromium:
 	scripts/install-chromium.sh
+
+## bench-analytics: the 30-day analytics summary over 1,000,000 generated messages (see BENCHMARKS.md)
+ANALYTICS_CONVERSATIONS ?= 250000
+bench-analytics: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_BENCH_ANALYTICS=$(ANALYTICS_CONVERSATIONS) \
+		$(GO) test -run TestAnalyticsBenchmark -v -count=1 -timeout 30m ./postgres/
 
 ## bench-memory: resident memory of parley serve after start with the sample knowledge (see BENCHMARKS.md)
 bench-memory: build db

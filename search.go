@@ -6,8 +6,10 @@ type SearchQuery struct {
 	Model       string    // only vectors of this embedding model are searched
 	Vector      []float32 // the question, embedded by Model
 	Text        string    // the question, for full-text search
-	Language    string    // ISO 639-1 of the question, for stemming; may be empty
-	Limit       int       // per retriever (vector and full-text)
+	// Languages the question may be in (ISO 639-1), likeliest first: its
+	// words are stemmed and stop words dropped in each.
+	Languages []string
+	Limit     int // per retriever (vector and full-text)
 }
 
 // Hit is a chunk found for a question, with its rank in each retriever

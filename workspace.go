@@ -45,7 +45,6 @@ func DefaultSettings() WorkspaceSettings {
 	}
 }
 
-// Validate reports the first setting that is out of range.
 // DefaultLanguage is the workspace's first language, the one assumed when a
 // customer's language is not known.
 func (s WorkspaceSettings) DefaultLanguage() string {
@@ -55,12 +54,19 @@ func (s WorkspaceSettings) DefaultLanguage() string {
 	return s.Languages[0]
 }
 
+// Validate reports the first setting that is out of range. The default
+// team's name is checked by the store, which knows the teams.
 func (s WorkspaceSettings) Validate() error {
 	if s.AnswerThreshold < 0 || s.AnswerThreshold > 1 {
 		return Errorf(EInvalid, "answer_threshold must be between 0 and 1, got %g", s.AnswerThreshold)
 	}
 	if len(s.Languages) == 0 {
 		return Errorf(EInvalid, "languages must name at least one language")
+	}
+	for _, lang := range s.Languages {
+		if err := CheckLanguage("languages:", lang); err != nil {
+			return err
+		}
 	}
 	if len(s.Glossary) > MaxGlossaryTerms {
 		return Errorf(EInvalid, "glossary has %d terms; the limit is %d", len(s.Glossary), MaxGlossaryTerms)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -263,6 +264,23 @@ func textSearchConfig(lang string) string {
 		return cfg
 	}
 	return "simple"
+}
+
+// textSearchConfigs returns the full-text configurations of languages,
+// each once. Languages PostgreSQL has no configuration for are left out
+// ('simple' keeps every word, function words included) unless none has
+// one.
+func textSearchConfigs(languages []string) []string {
+	var out []string
+	for _, l := range languages {
+		if cfg := textSearchConfig(l); cfg != "simple" && !slices.Contains(out, cfg) {
+			out = append(out, cfg)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "simple")
+	}
+	return out
 }
 
 var tsConfigs = map[string]string{

@@ -21,7 +21,7 @@ import (
 // DB is a pool of connections to one Parley database schema.
 type DB struct {
 	pool   *pgxpool.Pool
-	counts sync.Map // workspace/model → cachedCount, see chunkCount
+	counts sync.Map // workspace/model → chunkStats, see chunkStats
 }
 
 // Open connects to url and checks the connection. The vector extension must

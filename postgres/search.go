@@ -73,10 +73,11 @@ const genericPlan = `set_config('plan_cache_mode', 'force_generic_plan', true)`
 // leaves too few rows; Banking77 quality is the same either way
 // (BENCHMARKS.md), and the scan costs 40% less.
 func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
-	n, err := db.chunkCount(ctx, q.WorkspaceID, q.Model)
+	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
 		return nil, err
 	}
+	n := st.n
 	dims := len(q.Vector)
 	distance := "c.embedding <=> $2"
 	if n > exactSearchMax {
@@ -100,15 +101,41 @@ func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 	return hits, nil
 }
 
-// textSearch returns the chunks containing every word of the question
-// (stemmed in its language, stop words dropped), best ts_rank_cd first (ties
-// by id, so results are the same run to run): a precise retriever for exact
-// names and terms, cheap because the GIN index narrows it to few rows.
+// textSearch returns the chunks sharing any word of the question with it,
+// best first by a BM25 score (ties by id, so results are the same run to
+// run). The question is read in each of its languages (stemmed, that
+// language's stop words dropped), and any of the words left may match: a
+// paraphrase shares some words with its answer, seldom all. Each word
+// found counts by its rarity in the workspace's chunks (inverse document
+// frequency), so a distinctive word outweighs several common ones; long
+// chunks count less. Words too common to tell answers apart (see
+// commonWordChunks) are left out, which keeps the search cheap in large
+// workspaces. The GIN index finds each word's chunks.
 func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
-	hits, err := db.queryHits(ctx, genericPlan, `SELECT `+hitColumns+`, ts_rank_cd(c.tsv, query)
-		FROM chunks c JOIN sources s ON s.id = c.source_id, plainto_tsquery($3::regconfig, $2) query
-		WHERE c.workspace_id = $1 AND c.embed_model = $4 AND c.tsv @@ query
-		ORDER BY 13 DESC, c.id LIMIT $5`, []any{q.WorkspaceID, q.Text, textSearchConfig(q.Language), q.Model, q.Limit},
+	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
+	if err != nil {
+		return nil, err
+	}
+	if st.n == 0 {
+		return nil, nil
+	}
+	hits, err := db.queryHits(ctx, genericPlan, `WITH words AS (
+			SELECT DISTINCT w.word, quote_literal(w.word)::tsquery AS query
+			FROM unnest($3::text[]) cfg, unnest(tsvector_to_array(to_tsvector(cfg::regconfig, $2))) w(word)
+		), weighted AS (
+			SELECT w.query, ln(1 + ($6::float8 - d.df + 0.5) / (d.df + 0.5)) AS idf
+			FROM words w, LATERAL (SELECT count(*) AS df FROM (SELECT FROM chunks c
+				WHERE c.workspace_id = $1 AND c.embed_model = $4 AND c.tsv @@ w.query LIMIT $8) m) d
+			WHERE d.df > 0 AND d.df < $8
+		), ranked AS (
+			SELECT c.id, sum(w.idf) * 2.2 / (1 + 1.2 * (0.25 + 0.75 * length(c.tsv) / $7::float8)) AS score
+			FROM weighted w JOIN chunks c ON c.workspace_id = $1 AND c.embed_model = $4 AND c.tsv @@ w.query
+			GROUP BY c.id
+			ORDER BY 2 DESC, c.id LIMIT $5
+		)
+		SELECT `+hitColumns+`, r.score FROM ranked r JOIN chunks c ON c.id = r.id JOIN sources s ON s.id = c.source_id
+		ORDER BY r.score DESC, c.id`,
+		[]any{q.WorkspaceID, q.Text, textSearchConfigs(q.Languages), q.Model, q.Limit, st.n, st.avgLen, commonWordChunks(st.n)},
 		scanHit(func(h *parley.Hit) *float64 { return &h.TextScore }))
 	if err != nil {
 		return nil, fmt.Errorf("text search: %w", err)
@@ -118,6 +145,10 @@ func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hi
 	}
 	return hits, nil
 }
+
+// commonWordChunks is the number of a workspace's n chunks from which on a
+// word is too common to search for: a fiftieth of them, and at least 50.
+func commonWordChunks(n int) int { return max(n/50, 50) }
 
 // queryHits runs a search statement with settings that hold for it alone
 // (see withSettings).
@@ -152,26 +183,30 @@ func mergeHits(vec, txt []parley.Hit) []parley.Hit {
 	return out
 }
 
-// chunkCount returns how many chunks of the model a workspace has, cached
-// for a minute: it only picks the search plan, so staleness is harmless.
-func (db *DB) chunkCount(ctx context.Context, workspaceID, model string) (int, error) {
+// chunkStats returns how many chunks of the model a workspace has and
+// their average number of distinct words, cached for a minute: they pick
+// the search plan and scale the full-text score, where staleness is
+// harmless.
+func (db *DB) chunkStats(ctx context.Context, workspaceID, model string) (chunkStats, error) {
 	key := workspaceID + "/" + model
 	if v, ok := db.counts.Load(key); ok {
-		if c := v.(cachedCount); time.Since(c.at) < time.Minute {
-			return c.n, nil
+		if c := v.(chunkStats); time.Since(c.at) < time.Minute {
+			return c, nil
 		}
 	}
-	var n int
-	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM chunks WHERE workspace_id = $1 AND embed_model = $2`,
-		workspaceID, model).Scan(&n)
+	st := chunkStats{at: time.Now()}
+	err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1) FROM chunks
+		WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen)
 	if err != nil {
-		return 0, fmt.Errorf("count chunks: %w", err)
+		return chunkStats{}, fmt.Errorf("count chunks: %w", err)
 	}
-	db.counts.Store(key, cachedCount{n: n, at: time.Now()})
-	return n, nil
+	st.avgLen = max(st.avgLen, 1)
+	db.counts.Store(key, st)
+	return st, nil
 }
 
-type cachedCount struct {
-	n  int
-	at time.Time
+type chunkStats struct {
+	n      int
+	avgLen float64
+	at     time.Time
 }

@@ -36,7 +36,7 @@ func TestSearchSettingsStayWithTheStatement(t *testing.T) {
 	}
 	defer one.Close()
 	want := entries[1000]
-	hits, err := one.Search(ctx, parley.SearchQuery{WorkspaceID: ws.ID, Model: testModel, Vector: want.vec, Text: "question", Language: "en", Limit: 20})
+	hits, err := one.Search(ctx, parley.SearchQuery{WorkspaceID: ws.ID, Model: testModel, Vector: want.vec, Text: "question", Languages: []string{"en"}, Limit: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +61,75 @@ func TestSearchSettingsStayWithTheStatement(t *testing.T) {
 		}
 		if got != def {
 			t.Errorf("after a search the connection has %s = %s, want the default %s", setting, got, def)
+		}
+	}
+}
+
+// The full-text leg matches any word of the question, read in each of its
+// languages, and ranks rare words over common ones: a paraphrase sharing
+// one distinctive word with its entry finds it, in English and in German.
+func TestTextSearchFindsParaphrases(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	k, _, err := db.EnsureKB(ctx, ws.ID, "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := []struct{ id, lang, text string }{
+		{"delivery", "en", "How long does delivery of a bike take?"},
+		{"battery", "en", "How should I store the battery of my bike?"},
+		{"frame", "en", "Which frame size of bike do I need?"},
+		{"ruecksendung", "de", "Wie schicke ich ein Fahrrad zurück?"},
+		{"garantie", "de", "Welche Garantie haben die Fahrräder?"},
+	}
+	var batch []parley.SourceChunks
+	for _, e := range entries {
+		batch = append(batch, parley.SourceChunks{
+			Source: parley.Source{Kind: "faq", ExternalID: e.id, Language: e.lang, ContentHash: e.id},
+			Chunks: []parley.Chunk{{Text: e.text, Answer: "answer " + e.id, Embedding: []float32{1, 0, 0, 0}}},
+		})
+	}
+	if err := db.Ingest(ctx, ws.ID, k.ID, testModel, func(w parley.SourceWriter) error { return w.Write(ctx, batch) }); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text  string
+		langs []string
+		want  string
+	}{
+		// "bike" is in three entries, "batteries" (stemmed) in one.
+		{"what is the best way to keep bike batteries over winter", []string{"en", "de"}, "battery"},
+		{"my bike: when will its delivery arrive?", []string{"en"}, "delivery"},
+		// Detected as English, but the workspace also serves German.
+		{"Gibt es eine Garantie auf den Rahmen?", []string{"en", "de"}, "garantie"},
+	}
+	for _, tt := range tests {
+		hits, err := db.Search(ctx, parley.SearchQuery{WorkspaceID: ws.ID, Model: testModel, Vector: []float32{0, 0, 0, 1},
+			Text: tt.text, Languages: tt.langs, Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first string
+		for _, h := range hits {
+			if h.TextRank == 1 {
+				first = h.ExternalID
+			}
+		}
+		if first != tt.want {
+			t.Errorf("%q: first full-text hit %q, want %q", tt.text, first, tt.want)
+		}
+	}
+	// Stop words alone match nothing.
+	hits, err := db.Search(ctx, parley.SearchQuery{WorkspaceID: ws.ID, Model: testModel, Vector: []float32{0, 0, 0, 1},
+		Text: "what is the", Languages: []string{"en"}, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hits {
+		if h.TextRank > 0 {
+			t.Errorf("stop words found %s", h.ExternalID)
 		}
 	}
 }

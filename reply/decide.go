@@ -35,7 +35,8 @@ const repeatSimilarity = 0.8
 // topic the customer raises in their own words (this message or their
 // recent ones, in English or a workspace language). Then no match; and
 // only for a real match, a sensitive topic of the best answer (when it
-// would have been answered: a weak guess is low confidence), a repeated
+// would have been answered: a weak guess is low confidence), a code or
+// number the question names that the answer does not, a repeated
 // question, a confidence under the workspace's threshold, and an answer
 // group without answer text (labelled examples only). simToPrevious is the
 // similarity of the message to the customer's previous one (0 when there
@@ -55,6 +56,10 @@ func Decide(s parley.WorkspaceSettings, text string, history []parley.Message, r
 	if topic := sensitiveTopic(s.Sensitive, top); topic != "" && r.Confidence >= s.AnswerThreshold {
 		return Decision{Reason: parley.ReasonSensitive,
 			Explain: fmt.Sprintf("The question matches %q, which this workspace always hands to a person.", topic)}
+	}
+	if code := retrieval.MissingCode(text, top.Answer); code != "" {
+		return Decision{Reason: parley.ReasonLowConfidence,
+			Explain: fmt.Sprintf("The question names %s, which the best answer does not: it is about another one.", code)}
 	}
 	if askedAgain(text, history, top.GroupKey, simToPrevious) {
 		return Decision{Reason: parley.ReasonRepeat,

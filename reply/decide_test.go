@@ -13,7 +13,9 @@ import (
 
 // ranking is a ranking whose best candidate is c, at confidence conf.
 func ranking(c retrieval.Candidate, conf float64) retrieval.Ranking {
-	c.Answer = "An answer."
+	if c.Answer == "" {
+		c.Answer = "An answer."
+	}
 	return retrieval.Ranking{Candidates: []retrieval.Candidate{c}, Confidence: conf}
 }
 
@@ -23,6 +25,8 @@ func TestDecideRules(t *testing.T) {
 	settings.Languages = []string{"en", "de", "es"}
 	settings.Sensitive = []string{"theft", "refund_dispute", "billing"}
 	returns := retrieval.Candidate{GroupKey: "intent:returns", Intent: "returns", Tags: []string{"returns"}, Similarity: 0.72}
+	errorE07 := retrieval.Candidate{GroupKey: "intent:error_e07", Intent: "error_e07", Similarity: 0.95,
+		Answer: "Error E-07 means the speed sensor gets no signal."}
 	dispute := retrieval.Candidate{GroupKey: "intent:refund_dispute", Intent: "refund_dispute", Tags: []string{"billing", "legal"}}
 	tests := []struct {
 		name   string
@@ -45,6 +49,9 @@ func TestDecideRules(t *testing.T) {
 		{"sensitive candidate, weak guess", "What's the weather like in Leipzig tomorrow?", withSim(dispute, 0.28), 0.15, parley.ReasonLowConfidence},
 		{"routine question answered", "How do I return my bike?", returns, 0.9, ""},
 		{"routine question, low confidence", "How do I return my bike?", returns, 0.2, parley.ReasonLowConfidence},
+		{"another error code", "error E-09 on my display", errorE07, 0.99, parley.ReasonLowConfidence},
+		{"another error code in Spanish", "¿Qué significa el error E-04?", errorE07, 0.99, parley.ReasonLowConfidence},
+		{"the same error code", "what does E07 mean?", errorE07, 0.99, ""},
 		{"human in German", "Kann ich bitte mit einem Mitarbeiter sprechen?", returns, 0.9, parley.ReasonHumanRequested},
 	}
 	for _, tt := range tests {

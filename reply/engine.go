@@ -35,9 +35,7 @@ type Store interface {
 }
 
 // ClassifierStore is what the engine needs to use the workspaces' intent
-// classifiers (retrieval.Trainer trains them). When its Store implements
-// it too (postgres.DB does), the engine mixes a workspace's classifier
-// into the vote; a workspace without one is ranked by the vote alone.
+// classifiers (retrieval.Trainer trains them).
 type ClassifierStore interface {
 	retrieval.ClassifierSource
 	// GroupHits returns the nearest chunk of each of the groups as a hit.
@@ -47,34 +45,47 @@ type ClassifierStore interface {
 // MaxMessageChars is the longest customer message the engine takes.
 const MaxMessageChars = 4000
 
+// Options are the engine's optional parts. Each is used when set; none is
+// looked for anywhere else.
+type Options struct {
+	// Language detects a message's language; nil takes the customer's
+	// stated language, the conversation's or the workspace's first.
+	Language *LanguageDetector
+	// Classifiers holds the workspaces' intent classifiers, mixed into
+	// the vote; nil ranks by the vote alone (a workspace without a
+	// classifier is ranked so anyway).
+	Classifiers ClassifierStore
+	// Grounder writes generated answers for workspaces with
+	// generate_answers on; nil (no chat model) answers with the stored
+	// answers.
+	Grounder Grounder
+	// Logger receives the engine's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
 // Engine answers customer messages.
 type Engine struct {
 	store    Store
 	embedder retrieval.Embedder
 	lang     *LanguageDetector
 	log      *slog.Logger
-	// classifiers is nil when the store keeps none (or they are off).
+	// classifiers is nil when there are none to use.
 	classifiers *retrieval.ClassifierCache
 	groups      ClassifierStore
 	ground      Grounder // nil without a chat model
 }
 
-// New returns an engine. It uses the workspaces' intent classifiers when
-// store is also a ClassifierStore.
-func New(store Store, embedder retrieval.Embedder, lang *LanguageDetector, log *slog.Logger) *Engine {
-	e := &Engine{store: store, embedder: embedder, lang: lang, log: log}
-	if cs, ok := store.(ClassifierStore); ok {
-		e.classifiers = retrieval.NewClassifierCache(cs, classifierCheckInterval)
-		e.groups = cs
+// New returns an engine answering from store's knowledge with embedder's
+// vectors, using the optional parts opts names.
+func New(store Store, embedder retrieval.Embedder, opts Options) *Engine {
+	e := &Engine{store: store, embedder: embedder, lang: opts.Language, log: opts.Logger, ground: opts.Grounder}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
 	}
-	return e
-}
-
-// WithoutClassifiers makes the engine rank by the vote alone, ignoring
-// the workspaces' intent classifiers (to measure what they add), and
-// returns it.
-func (e *Engine) WithoutClassifiers() *Engine {
-	e.classifiers, e.groups = nil, nil
+	if opts.Classifiers != nil {
+		e.classifiers = retrieval.NewClassifierCache(opts.Classifiers, classifierCheckInterval)
+		e.groups = opts.Classifiers
+	}
 	return e
 }
 
@@ -91,26 +102,26 @@ type Request struct {
 	// VisitorID, when set, is the widget visitor asking: a conversation of
 	// anyone else is not found.
 	VisitorID string
-	Customer       parley.Customer
-	Channel        string
-	Text           string
+	Customer  parley.Customer
+	Channel   string
+	Text      string
 }
 
 // Result is what the engine did with a message.
 type Result struct {
-	ConversationID string            `json:"conversation_id"`
-	Status         string            `json:"status"` // answered, escalated or queued
+	ConversationID string `json:"conversation_id"`
+	Status         string `json:"status"` // answered, escalated or queued
 	// State is the conversation's state after the message (parley.StateBot
 	// and so on); MessageID is the id of the customer's message.
-	State     string `json:"state"`
-	MessageID int64  `json:"message_id"`
-	Language       string            `json:"language"`
-	Confidence     float64           `json:"confidence"`
-	Answer         *Answer           `json:"answer,omitempty"`
-	Escalation     *EscalationNotice `json:"escalation,omitempty"`
-	Ranking        retrieval.Ranking `json:"-"`
-	Decision       Decision          `json:"-"`
-	Timings        Timings           `json:"-"`
+	State      string            `json:"state"`
+	MessageID  int64             `json:"message_id"`
+	Language   string            `json:"language"`
+	Confidence float64           `json:"confidence"`
+	Answer     *Answer           `json:"answer,omitempty"`
+	Escalation *EscalationNotice `json:"escalation,omitempty"`
+	Ranking    retrieval.Ranking `json:"-"`
+	Decision   Decision          `json:"-"`
+	Timings    Timings           `json:"-"`
 }
 
 // Timings are how long the steps of one answer took. The customer's
@@ -162,6 +173,11 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	if err := CheckText("message.text", text, MaxMessageChars); err != nil {
 		return Result{}, err
 	}
+	if lang := req.Customer.Language; lang != "" {
+		if err := parley.CheckLanguage("customer.language", lang); err != nil {
+			return Result{}, err
+		}
+	}
 	ws := req.Workspace
 	if ws.ID == "" {
 		return Result{}, fmt.Errorf("answer: request names no workspace")
@@ -197,7 +213,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		stored <- err
 	}()
 	query, previous := Topic(text, history, ws.Settings.Languages)
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, known, &t)
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), &t)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
@@ -316,9 +332,10 @@ func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Worksp
 
 // Retrieve ranks the workspace's knowledge for text, searched together
 // with previous, the customer's question before it, when text is a short
-// follow-up (see PreviousQuestion).
-func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, previous, lang string) (retrieval.Ranking, error) {
-	r, _, err := e.retrieve(ctx, workspaceID, text, previous, lang, nil)
+// follow-up (see PreviousQuestion). langs are the languages text may be
+// in, likeliest first (see SearchLanguages).
+func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, previous string, langs []string) (retrieval.Ranking, error) {
+	r, _, err := e.retrieve(ctx, workspaceID, text, previous, langs, nil)
 	return r, err
 }
 
@@ -331,8 +348,17 @@ func (e *Engine) History(ctx context.Context, workspaceID, conversationID string
 	return e.store.Conversation(ctx, workspaceID, conversationID, limit)
 }
 
-// Logger returns the engine's logger.
-func (e *Engine) Logger() *slog.Logger { return e.log }
+// SearchLanguages are the languages a question is searched in: lang, the
+// one it is likeliest in, then the workspace's.
+func SearchLanguages(lang string, s parley.WorkspaceSettings) []string {
+	out := []string{lang}
+	for _, l := range s.Languages {
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
 // SearchLimit is how many hits each retriever returns.
 const SearchLimit = 20
@@ -340,8 +366,9 @@ const SearchLimit = 20
 // retrieve ranks the knowledge for text. A short follow-up is searched
 // together with the customer's previous question, at half its weight. It
 // also returns the similarity of text to that previous question, and
-// records its steps' times in t when t is not nil.
-func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang string, t *Timings) (retrieval.Ranking, float64, error) {
+// records its steps' times in t when t is not nil. langs are the languages
+// text may be in, likeliest first.
+func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, t *Timings) (retrieval.Ranking, float64, error) {
 	if t == nil {
 		t = &Timings{}
 	}
@@ -367,7 +394,7 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous, lang
 	}
 	q := parley.SearchQuery{
 		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: query,
-		Text: text, Language: lang, Limit: SearchLimit,
+		Text: text, Languages: langs, Limit: SearchLimit,
 	}
 	// The classifier's probabilities need only the vector: they are
 	// worked out while the knowledge is searched.

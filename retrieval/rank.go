@@ -56,7 +56,7 @@ const (
 	neighbours = 10
 	// textWeight scales the full-text retriever's votes against the
 	// vector retriever's.
-	textWeight = 0.3
+	textWeight = 0.6
 	// maxSources is how many sources a candidate cites.
 	maxSources = 3
 	// priorWeight is the classifier's part of a known group's score (see

@@ -129,7 +129,7 @@ func engineVersusSearch(ctx context.Context, db *postgres.DB, engine *reply.Engi
 		return nil, nil, steps, err
 	}
 	for i := range n {
-		q := parley.SearchQuery{WorkspaceID: ws.ID, Model: embedder.Model(), Vector: vecs[i], Text: questions[i], Language: ws.Settings.DefaultLanguage(), Limit: reply.SearchLimit}
+		q := parley.SearchQuery{WorkspaceID: ws.ID, Model: embedder.Model(), Vector: vecs[i], Text: questions[i], Languages: reply.SearchLanguages(ws.Settings.DefaultLanguage(), ws.Settings), Limit: reply.SearchLimit}
 		start := time.Now()
 		if _, err := db.Search(ctx, q); err != nil {
 			return nil, nil, steps, err

@@ -42,6 +42,12 @@ type Config struct {
 	// WebhookAllowPrivate lets webhooks point at loopback, private and
 	// link-local addresses (PARLEY_WEBHOOK_ALLOW_PRIVATE): on premises.
 	WebhookAllowPrivate bool
+	// CrawlAllowPrivate lets the website crawler fetch from loopback,
+	// private and link-local addresses (an intranet help center).
+	CrawlAllowPrivate bool
+	// SyncCheckInterval is how often parley serve looks for knowledge
+	// bases whose scheduled sync is due.
+	SyncCheckInterval time.Duration
 	// Delivered webhook events are deleted OutboxRetention after delivery
 	// (PARLEY_OUTBOX_RETENTION), events given up OutboxDeadRetention after
 	// (PARLEY_OUTBOX_DEAD_RETENTION), checked every OutboxCleanupInterval
@@ -87,6 +93,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 
 		WebhookPollInterval: r.duration("PARLEY_WEBHOOK_POLL_INTERVAL", time.Second),
 		WebhookAllowPrivate: r.boolean("PARLEY_WEBHOOK_ALLOW_PRIVATE", false),
+		CrawlAllowPrivate:   r.boolean("PARLEY_CRAWL_ALLOW_PRIVATE", false),
+		SyncCheckInterval:   r.duration("PARLEY_SYNC_CHECK_INTERVAL", time.Minute),
 
 		OutboxRetention:       r.duration("PARLEY_OUTBOX_RETENTION", 7*24*time.Hour),
 		OutboxDeadRetention:   r.duration("PARLEY_OUTBOX_DEAD_RETENTION", 30*24*time.Hour),
@@ -124,6 +132,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
 		slog.Int("max_upload_records", c.MaxUploadRecords),
 		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
+		slog.Bool("crawl_allow_private", c.CrawlAllowPrivate),
 		slog.Int("ingest_jobs", c.IngestJobs),
 		slog.String("ingest_job_timeout", c.IngestJobTimeout.String()),
 		slog.String("embedder", c.Embedder),

@@ -1,0 +1,92 @@
+package retrieval
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// A code is a token that names one thing exactly: an error code (E-07),
+// a part number or SKU (VT-2231), an order number (VO-482913), a model
+// number (X200). It has letters and digits; its kind is its letters
+// before the first digit ("E", "VT"). Similar questions and answers differ
+// in nothing but such a token ("error E-09" and "error E-07"), so no
+// similarity can tell them apart: the tokens must match exactly.
+
+// unitWords are letter parts that make a number a quantity, not a code
+// ("183cm", "625Wh", "3rd").
+var unitWords = map[string]bool{
+	"mm": true, "cm": true, "m": true, "km": true, "kg": true, "g": true, "mg": true, "l": true, "ml": true,
+	"w": true, "kw": true, "wh": true, "kwh": true, "v": true, "mah": true, "ah": true, "hz": true,
+	"h": true, "min": true, "s": true, "ms": true, "d": true, "bar": true, "psi": true, "nm": true,
+	"gb": true, "mb": true, "tb": true, "kb": true, "x": true, "k": true, "st": true, "nd": true, "rd": true,
+	"th": true, "am": true, "pm": true, "eur": true, "usd": true, "gbp": true, "chf": true, "mph": true,
+	"kmh": true, "in": true, "ft": true, "lb": true, "lbs": true, "oz": true, "de": true, "er": true, "e": true,
+}
+
+// Codes returns the codes in text, upper-cased without separators ("E-07"
+// and "e07" are both "E07"), each once, in order.
+func Codes(text string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool {
+		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '/' || r == '.')
+	}) {
+		f = strings.Trim(f, "-/.")
+		c := strings.ToUpper(strings.NewReplacer("-", "", "/", "", ".", "").Replace(f))
+		if isCode(c) && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func isCode(c string) bool {
+	var letters, digits int
+	for _, r := range c {
+		switch {
+		case unicode.IsDigit(r):
+			digits++
+		case unicode.IsLetter(r):
+			letters++
+		default:
+			return false
+		}
+	}
+	if letters == 0 || digits == 0 || len(c) < 3 {
+		return false
+	}
+	// A number followed by a unit is a quantity.
+	unit := strings.TrimLeftFunc(c, unicode.IsDigit)
+	return !unitWords[strings.ToLower(unit)]
+}
+
+// kind is a code's letters before its first digit ("E" for E07).
+func kind(code string) string {
+	i := strings.IndexFunc(code, unicode.IsDigit)
+	return code[:i]
+}
+
+// MissingCode returns a code the question names that the answer text does
+// not, while the answer names another code of the same kind ("E09" asked,
+// only "E07" answered), or "" when there is none: such an answer is about
+// something else however similar it reads. An answer naming no code of
+// that kind is generic ("track your order under My account") and does not
+// contradict the question.
+func MissingCode(question, answer string) string {
+	asked := Codes(question)
+	if len(asked) == 0 {
+		return ""
+	}
+	given := Codes(answer)
+	for _, c := range asked {
+		if slices.Contains(given, c) {
+			continue
+		}
+		for _, g := range given {
+			if kind(g) == kind(c) {
+				return c
+			}
+		}
+	}
+	return ""
+}
