@@ -69,7 +69,7 @@ func checkLanguage(field, code string) error {
 	if code == "" {
 		return nil
 	}
-	return prompts.CheckLanguage(field, code)
+	return parley.CheckLanguage(field, code)
 }
 
 // cut reports a completion that hit its token limit.
