@@ -111,6 +111,11 @@ type Options struct {
 	// IngestJobs queues the background jobs of large uploads; nil answers
 	// them with 503.
 	IngestJobs IngestJobs
+	// Origins keeps the websites knowledge bases are synced from and
+	// queues syncs; nil answers the origin routes with 503. CrawlPolicy
+	// decides which site URLs may be set (the zero value: public only).
+	Origins     Origins
+	CrawlPolicy webhook.DestinationPolicy
 
 	// ClassifyError turns store errors the handlers pass on unclassified
 	// into domain errors (postgres.Classify): invalid input is a 400, a
@@ -178,6 +183,9 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.DELETE("/knowledge-bases/:kb/sources/:source", s.deleteSource)
 	admin.POST(uploadRoute[len("/v1"):], s.postUpload)
 	admin.GET("/knowledge-bases/:kb/jobs/:job", s.getJob)
+	admin.GET("/knowledge-bases/:kb/origin", s.getOrigin)
+	admin.PUT("/knowledge-bases/:kb/origin", s.putOrigin)
+	admin.POST("/knowledge-bases/:kb/sync", s.postSync)
 	admin.GET("/teams", s.listTeams)
 	admin.POST("/teams", s.createTeam)
 	admin.DELETE("/teams/:team", s.deleteTeam)

@@ -16,6 +16,8 @@ import (
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/ingest/crawl"
+	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
@@ -60,7 +62,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	assistant := assist.NewAssistant(engine, drafter)
 	webhookPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
 	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
-	bg, ingestJobs, err := newBackground(a, db, trained, webhookPolicy)
+	crawlPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.CrawlAllowPrivate}
+	syncer := crawl.NewSyncer(crawl.New(crawlPolicy, a.log), db, trained)
+	bg, ingestJobs, syncJobs, err := newBackground(a, db, trained, jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
+		_, err := syncer.Sync(ctx, ws, kb)
+		return err
+	}), webhookPolicy)
 	if err != nil {
 		return err
 	}
@@ -76,6 +83,8 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Ingester:         trained,
 		Retrainer:        trained,
 		IngestJobs:       ingestJobs,
+		Origins:          origins{db, syncJobs},
+		CrawlPolicy:      crawlPolicy,
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
 		ClassifyError:    postgres.Classify,
@@ -173,6 +182,12 @@ func (t trainingIngester) Retrain(ctx context.Context, workspaceID string) error
 	}
 	t.log.InfoContext(ctx, tr.String(), "workspace_id", workspaceID)
 	return nil
+}
+
+// origins is the API's Origins: kept in the database, synced on the queue.
+type origins struct {
+	*postgres.DB
+	jobs.SyncEnqueuer
 }
 
 // ready reports whether the database answers and its schema is current.
