@@ -61,6 +61,19 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	})
 	assistant := assist.NewAssistant(engine, drafter)
 	webhookPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
+	// The widget's event streams hear of new agent replies through
+	// PostgreSQL LISTEN/NOTIFY, from whichever replica wrote them.
+	notifier := db.NewNotifier(a.log)
+	notifyCtx, stopNotifier := context.WithCancel(ctx)
+	notifierDone := make(chan struct{})
+	go func() {
+		defer close(notifierDone)
+		_ = notifier.Run(notifyCtx)
+	}()
+	defer func() {
+		stopNotifier()
+		<-notifierDone
+	}()
 	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
 	crawlPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.CrawlAllowPrivate}
 	syncer := crawl.NewSyncer(crawl.New(crawlPolicy, a.log), db, trained)
@@ -78,6 +91,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Metrics:       reg,
 		Version:       version,
 		Assistant:     assistant,
+		Embedder:      embedder,
 		WebhookPolicy: webhookPolicy,
 
 		Ingester:         trained,
@@ -88,6 +102,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
 		ClassifyError:    postgres.Classify,
+
+		Live:           notifier,
+		WidgetLimits:   a.cfg.WidgetLimits,
+		TrustedProxies: a.cfg.TrustedProxies,
 	})
 	if err := bg.start(ctx); err != nil {
 		return err
@@ -109,6 +127,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return requests },
 	}
+	// Event streams never finish on their own: they end when shutdown
+	// begins, and the browsers reconnect to another replica.
+	srv.RegisterOnShutdown(handler.StopStreams)
 	// Loading the language models leaves about as much garbage as they
 	// keep; hand it back to the OS before serving (BENCHMARKS.md, memory).
 	debug.FreeOSMemory()
