@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/analytics"
 	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/web"
@@ -73,6 +74,7 @@ type Store interface {
 	IngestJob(ctx context.Context, workspaceID, kbID, id string) (parley.IngestJob, error)
 
 	AnalyticsDays(ctx context.Context, workspaceID string, from, to, now time.Time) ([]parley.DayCount, error)
+	UnansweredQuestions(ctx context.Context, workspaceID string, from, to time.Time, limit int) ([]parley.UnansweredQuestion, int, error)
 }
 
 // Engine answers customer messages (reply.Engine).
@@ -107,6 +109,10 @@ type Options struct {
 	// WebhookPolicy decides where a webhook URL may point when it is set;
 	// the zero value allows public addresses only.
 	WebhookPolicy webhook.DestinationPolicy
+
+	// Embedder groups unanswered questions into topics for the analytics
+	// gaps; nil answers them with 503.
+	Embedder analytics.Embedder
 
 	// Ingester runs uploads; nil answers uploads with 503.
 	Ingester Ingester
@@ -248,6 +254,7 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.PUT("/widget-keys/:id", s.putWidgetKey)
 	admin.POST("/workspace/identity-secret", s.rotateIdentitySecret)
 	admin.GET("/analytics/summary", s.analyticsSummary)
+	admin.GET("/analytics/gaps", s.analyticsGaps)
 
 	s.router = r
 	return s

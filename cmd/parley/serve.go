@@ -91,6 +91,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Metrics:       reg,
 		Version:       version,
 		Assistant:     assistant,
+		Embedder:      embedder,
 		WebhookPolicy: webhookPolicy,
 
 		Ingester:         trained,
