@@ -14,6 +14,7 @@ const (
 	EUnauthorized = "unauthorized"
 	EForbidden    = "forbidden"
 	ETooLarge     = "too_large"
+	ERateLimited  = "rate_limited"
 	EUnavailable  = "unavailable"
 	ETimeout      = "timeout"
 	EInternal     = "internal"

@@ -23,6 +23,7 @@ var statusOf = map[string]int{
 	parley.EUnauthorized: http.StatusUnauthorized,
 	parley.EForbidden:    http.StatusForbidden,
 	parley.ETooLarge:     http.StatusRequestEntityTooLarge,
+	parley.ERateLimited:  http.StatusTooManyRequests,
 	parley.EUnavailable:  http.StatusServiceUnavailable,
 	parley.ETimeout:      http.StatusGatewayTimeout,
 	parley.EInternal:     http.StatusInternalServerError,

@@ -121,18 +121,19 @@ type Options struct {
 
 // Server is the HTTP API.
 type Server struct {
-	store   Store
-	engine  Engine
-	opts    Options
-	log     *slog.Logger
-	metrics *metrics
-	router  *gin.Engine
+	store    Store
+	engine   Engine
+	opts     Options
+	log      *slog.Logger
+	metrics  *metrics
+	router   *gin.Engine
+	throttle *authThrottle
 }
 
 // New builds the server and its routes.
 func New(store Store, engine Engine, opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics)}
+	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics), throttle: newAuthThrottle()}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
