@@ -14,7 +14,6 @@ const (
 	EUnauthorized = "unauthorized"
 	EForbidden    = "forbidden"
 	ETooLarge     = "too_large"
-	ERateLimited  = "rate_limited"
 	EUnavailable  = "unavailable"
 	ETimeout      = "timeout"
 	EInternal     = "internal"

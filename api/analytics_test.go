@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/retrieval"
 )
 
 func TestAnalyticsSummary(t *testing.T) {
@@ -35,4 +37,34 @@ func TestAnalyticsSummary(t *testing.T) {
 		status, body = e.do("GET", "/v1/analytics/summary"+q, e.keys[parley.RoleAdmin], "")
 		wantError(t, status, body, 400, "invalid")
 	}
+}
+
+func TestAnalyticsGaps(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, func(o *api.Options) { o.Embedder = retrieval.NewLocal() })
+	for _, text := range []string{"Where is my parcel?", "Do you accept bitcoin payments?", "My parcel has not arrived yet", "I want to talk to a human please"} {
+		if status, body := e.do("POST", "/v1/answer", e.keys[parley.RoleWidget], `{"message": {"text": "`+text+`"}}`); status != 200 {
+			t.Fatalf("answer: %d %v", status, body)
+		}
+	}
+	status, body := e.do("GET", "/v1/analytics/gaps", e.keys[parley.RoleAdmin], "")
+	if status != 200 {
+		t.Fatalf("gaps: %d %v", status, body)
+	}
+	topics := body["topics"].([]any)
+	if body["unanswered"] != 3.0 || len(topics) != 2 {
+		t.Fatalf("gaps %v: want 3 unanswered questions (not the request for a person) in 2 topics", body)
+	}
+	first := topics[0].(map[string]any)
+	if first["count"] != 2.0 || len(first["examples"].([]any)) != 2 || first["draft"].(map[string]any)["question"] != "My parcel has not arrived yet" {
+		t.Errorf("first topic %v: want the two parcel questions, newest as the draft", first)
+	}
+	status, body = e.do("GET", "/v1/analytics/gaps?limit=1", e.keys[parley.RoleAdmin], "")
+	if status != 200 || len(body["topics"].([]any)) != 1 {
+		t.Errorf("limit=1: %d %v", status, body)
+	}
+	status, body = e.do("GET", "/v1/analytics/gaps?limit=0", e.keys[parley.RoleAdmin], "")
+	wantError(t, status, body, 400, "invalid")
+	status, body = newEnv(t).do("GET", "/v1/analytics/gaps", "", "")
+	wantError(t, status, body, 401, "unauthorized")
 }

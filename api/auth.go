@@ -21,9 +21,8 @@ func (s *Server) authenticate(c *gin.Context) {
 		fail(c, parley.Errorf(parley.EUnauthorized, "Authorization header must be: Bearer <key>"))
 		return
 	}
-	secret, addr := strings.TrimSpace(secret), c.RemoteIP()
-	if wait := s.throttle.wait(addr, secret); wait > 0 {
-		throttled(c, wait)
+	secret, addr := strings.TrimSpace(secret), c.ClientIP()
+	if !s.throttle.allow(c, addr, secret) {
 		return
 	}
 	p, err := s.store.Authenticate(c.Request.Context(), secret)
@@ -32,6 +31,12 @@ func (s *Server) authenticate(c *gin.Context) {
 			s.throttle.failed(addr, secret)
 		}
 		fail(c, err)
+		return
+	}
+	// A publishable key is on web pages for anyone to copy: it reaches
+	// conversations only through the widget routes, as a visitor.
+	if p.Publishable() && c.FullPath() != "/v1/workspace" {
+		fail(c, parley.Errorf(parley.EForbidden, "a publishable widget key (one with allowed origins) only serves the /v1/widget routes"))
 		return
 	}
 	c.Set(principalKey, p)

@@ -23,11 +23,13 @@ var statusOf = map[string]int{
 	parley.EUnauthorized: http.StatusUnauthorized,
 	parley.EForbidden:    http.StatusForbidden,
 	parley.ETooLarge:     http.StatusRequestEntityTooLarge,
-	parley.ERateLimited:  http.StatusTooManyRequests,
 	parley.EUnavailable:  http.StatusServiceUnavailable,
 	parley.ETimeout:      http.StatusGatewayTimeout,
 	parley.EInternal:     http.StatusInternalServerError,
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	codeOriginNotAllowed: http.StatusForbidden,
+	codeIdentityInvalid:  http.StatusUnauthorized,
+	codeRateLimited:      http.StatusTooManyRequests,
 }
 
 // codeMethodNotAllowed exists only at the HTTP edge.

@@ -65,7 +65,7 @@ SELECT (created_at AT TIME ZONE 'UTC')::date, 'feedback', CASE WHEN helpful THEN
 func (db *DB) AnalyticsDays(ctx context.Context, workspaceID string, from, to, now time.Time) ([]parley.DayCount, error) {
 	from, to = from.UTC().Truncate(oneDay), to.UTC().Truncate(oneDay)
 	closed := now.UTC().Add(-closeMargin).Truncate(oneDay) // days before this are over
-	split := closed // rolled-up days are before split, live ones from it
+	split := closed                                        // rolled-up days are before split, live ones from it
 	if split.Before(from) {
 		split = from
 	}
@@ -154,4 +154,31 @@ func (db *DB) rollUp(ctx context.Context, workspaceID string, from, to time.Time
 		}
 		return nil
 	})
+}
+
+// UnansweredQuestions returns the newest limit questions of [from, to) that
+// the bot handed to a person for want of an answer, and how many there are
+// in all.
+func (db *DB) UnansweredQuestions(ctx context.Context, workspaceID string, from, to time.Time, limit int) ([]parley.UnansweredQuestion, int, error) {
+	rows, err := db.pool.Query(ctx, `
+		SELECT e.context->>'question', coalesce(nullif(e.context->>'language', ''), c.language), e.reason, e.created_at,
+			coalesce(nullif(e.context->'candidates'->0->'sources'->0->>'title', ''), e.context->'candidates'->0->'sources'->0->>'external_id', ''),
+			coalesce((e.context->'candidates'->0->>'similarity')::float8, 0), e.resolution, count(*) OVER ()
+		FROM escalations e JOIN conversations c ON c.id = e.conversation_id
+		WHERE e.workspace_id = $1 AND e.reason IN ('no_match', 'low_confidence', 'unhelpful')
+			AND e.created_at >= $2 AND e.created_at < $3 AND coalesce(e.context->>'question', '') <> ''
+		ORDER BY e.created_at DESC LIMIT $4`, workspaceID, from, to, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read unanswered questions: %w", err)
+	}
+	total := 0
+	qs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.UnansweredQuestion, error) {
+		var q parley.UnansweredQuestion
+		err := r.Scan(&q.Text, &q.Language, &q.Reason, &q.At, &q.Nearest, &q.NearestSimilarity, &q.Resolution, &total)
+		return q, err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read unanswered questions: %w", err)
+	}
+	return qs, total, nil
 }

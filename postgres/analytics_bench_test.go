@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley/analytics"
 	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/retrieval"
 )
 
 // analyticsBenchSQL stores $2 conversations of workspace $1 spread over the
@@ -19,7 +20,7 @@ import (
 // minutes later, and every 10th bot answer has feedback.
 const analyticsBenchSQL = `
 CREATE TEMP TABLE bench_conv AS
-SELECT gen_random_uuid() AS id, now() - random() * interval '30 days' AS at, g AS n FROM generate_series(1, $2::int) g;
+SELECT gen_random_uuid() AS id, now() - random() * interval '30 days' AS at, g AS n FROM generate_series(1, $2) g;
 INSERT INTO conversations (id, workspace_id, channel, created_at, updated_at)
 SELECT id, $1, 'web', at, at FROM bench_conv;
 INSERT INTO messages (workspace_id, conversation_id, role, text, created_at)
@@ -27,7 +28,10 @@ SELECT $1, c.id, m.role, m.role || ' message ' || c.n, c.at + m.k * interval '20
 FROM bench_conv c, (VALUES (0, 'customer'), (1, 'bot'), (2, 'customer'), (3, 'bot')) m(k, role) ORDER BY c.at, m.k;
 INSERT INTO escalations (workspace_id, conversation_id, reason, status, context, created_at, claimed_at, resolved_at, resolution)
 SELECT $1, id, (ARRAY['no_match', 'low_confidence', 'human_requested', 'unhelpful', 'sensitive'])[1 + n % 5], 'resolved',
-    jsonb_build_object('question', 'question about topic ' || (n % 50)),
+    jsonb_build_object('question', (ARRAY['Where is my parcel?', 'Do you accept bitcoin?', 'Can I change my delivery address?',
+        'Is the monstera safe for cats?', 'Why was my card declined?', 'Can I pick up my order in the shop?',
+        'Do you ship to Norway?', 'How do I delete my account?', 'My pot arrived broken', 'Can I pay by invoice?',
+        'Do you sell gift wrapping?', 'When will the ficus be back in stock?'])[1 + n % 12] || ' Order ' || n),
     at + interval '1 minute', at + interval '2 minutes', at + interval '20 minutes', 'done'
 FROM bench_conv WHERE n % 7 = 0;
 INSERT INTO messages (workspace_id, conversation_id, role, text, created_at)
@@ -36,7 +40,7 @@ INSERT INTO feedback (message_id, workspace_id, conversation_id, helpful, create
 SELECT id, workspace_id, conversation_id, id % 3 <> 0, created_at + interval '10 seconds'
 FROM messages WHERE workspace_id = $1 AND role = 'bot' AND id % 10 = 0;`
 
-// TestAnalyticsBenchmark times the 30-day summary over 1,000,000 stored
+// TestAnalyticsBenchmark times the 30-day summary and gaps over 1,000,000 stored
 // messages (make bench-analytics; PARLEY_BENCH_ANALYTICS=N conversations,
 // 4 messages each).
 func TestAnalyticsBenchmark(t *testing.T) {
@@ -51,24 +55,14 @@ func TestAnalyticsBenchmark(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	conn, err := db.Pool().Acquire(ctx)
-	if err != nil {
+	// One script (it shares a temporary table), so the values are written in.
+	script := strings.NewReplacer("$1", "'"+ws.ID+"'::uuid", "$2", strconv.Itoa(n)).Replace(analyticsBenchSQL)
+	if _, err := db.Pool().Exec(ctx, script); err != nil {
+		t.Fatalf("generate: %v", err)
+	}
+	if _, err := db.Pool().Exec(ctx, `VACUUM ANALYZE conversations, messages, escalations, feedback`); err != nil {
 		t.Fatal(err)
 	}
-	// The statements share a temporary table: one connection.
-	for _, stmt := range splitStatements(analyticsBenchSQL) {
-		args := []any{ws.ID}
-		if strings.Contains(stmt, "$2") {
-			args = append(args, n)
-		}
-		if _, err := conn.Exec(ctx, stmt, args...); err != nil {
-			t.Fatalf("generate: %v\n%s", err, stmt)
-		}
-	}
-	if _, err := conn.Exec(ctx, `VACUUM ANALYZE conversations, messages, escalations, feedback`); err != nil {
-		t.Fatal(err)
-	}
-	conn.Release()
 	var messages int64
 	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM messages WHERE workspace_id = $1`, ws.ID).Scan(&messages); err != nil {
 		t.Fatal(err)
@@ -101,20 +95,27 @@ func TestAnalyticsBenchmark(t *testing.T) {
 	slices.Sort(warm)
 	t.Logf("30-day summary after that (past days from the rollup, today counted live), 7 runs: median %v, max %v",
 		warm[len(warm)/2].Round(time.Millisecond), warm[len(warm)-1].Round(time.Millisecond))
+	var gapTimes []time.Duration
+	var topics []analytics.Topic
+	for range 3 {
+		begin := time.Now()
+		to := analytics.Start(begin, analytics.Day).AddDate(0, 0, 1)
+		qs, total, err := db.UnansweredQuestions(ctx, ws.ID, to.AddDate(0, 0, -30), to, 2000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if topics, err = analytics.Gaps(ctx, retrieval.NewLocal(), qs); err != nil {
+			t.Fatal(err)
+		}
+		gapTimes = append(gapTimes, time.Since(begin))
+		if len(gapTimes) == 1 {
+			t.Logf("gaps: %d unanswered questions in 30 days, the newest %d grouped into %d topics; the largest: %d, e.g. %q",
+				total, len(qs), len(topics), topics[0].Count, topics[0].Examples[0])
+		}
+	}
+	slices.Sort(gapTimes)
+	t.Logf("30-day gaps, 3 runs: median %v, max %v", gapTimes[1].Round(time.Millisecond), gapTimes[2].Round(time.Millisecond))
 	if s.Totals.BotAnswers == 0 || s.Totals.Feedback.Helpful == 0 || s.Totals.FirstAgentReply.Count == 0 {
 		t.Errorf("the summary misses the generated data: %+v", s.Totals)
 	}
-}
-
-// splitStatements splits a script at semicolons that end a line.
-func splitStatements(sql string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(sql); i++ {
-		if sql[i] == ';' && (i+1 == len(sql) || sql[i+1] == '\n') {
-			out = append(out, sql[start:i])
-			start = i + 1
-		}
-	}
-	return out
 }

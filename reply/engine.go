@@ -112,7 +112,9 @@ type Result struct {
 	ConversationID string `json:"conversation_id"`
 	Status         string `json:"status"` // answered, escalated or queued
 	// State is the conversation's state after the message (parley.StateBot
-	// and so on); MessageID is the id of the customer's message.
+	// and so on). MessageID is the id of the last message stored: the
+	// bot's reply (answer, small talk or handoff notice), or the
+	// customer's message when queued.
 	State      string            `json:"state"`
 	MessageID  int64             `json:"message_id"`
 	Language   string            `json:"language"`
@@ -161,6 +163,9 @@ const (
 	// StatusQueued: the conversation is handed to a person, so the bot
 	// stays silent; the message waits for the agent in the handoff.
 	StatusQueued = "queued"
+	// StatusSmallTalk: a greeting, thanks or goodbye, answered with a
+	// short reply without searching the knowledge.
+	StatusSmallTalk = "small_talk"
 )
 
 // Answer handles one customer message. The customer's message is stored
@@ -189,6 +194,9 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	known := cmp.Or(req.Customer.Language, conv.Language, ws.Settings.DefaultLanguage())
 	if conv.Status == parley.StateWaiting || conv.Status == parley.StateAgent {
 		return e.queue(ctx, req, conv, text, known)
+	}
+	if kind, talkLang := SmallTalk(text, ws.Settings.Languages, known); kind != "" {
+		return e.smallTalk(ctx, req, conv, text, kind, talkLang, start)
 	}
 	history := botVisible(conv.Messages)
 	var lang string // detected while the knowledge is searched, in the known language
@@ -239,14 +247,16 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	if d.Answer {
 		top, _ := ranking.Top()
 		meta := botMeta{Kind: "answer", Group: top.GroupKey, Confidence: ranking.Confidence, Sources: answer.Sources, Generated: answer.Kind == KindGenerated}
-		if _, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, answer.Text, meta); err != nil {
+		m, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, answer.Text, meta)
+		if err != nil {
 			return Result{}, fmt.Errorf("store answer: %w", err)
 		}
+		res.MessageID = m.ID
 		res.Status, res.State = StatusAnswered, parley.StateBot
 		res.Answer = answer
 	} else {
 		notice := handoffNotice(lang)
-		esc, _, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, d, notice))
+		esc, m, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, d, notice))
 		switch {
 		case errors.Is(err, parley.ErrOpenEscalation):
 			// Another message of the conversation was handed off first:
@@ -255,7 +265,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		case err != nil:
 			return Result{}, fmt.Errorf("escalate: %w", err)
 		default:
-			res.Status, res.State = StatusEscalated, parley.StateWaiting
+			res.Status, res.State, res.MessageID = StatusEscalated, parley.StateWaiting, m.ID
 			res.Escalation = &EscalationNotice{ID: esc.ID, Reason: esc.Reason, Team: esc.Team, Message: notice}
 		}
 	}
@@ -263,6 +273,31 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	t.Total = time.Since(start)
 	res.Timings = t
 	return res, nil
+}
+
+// smallTalk answers a greeting, thanks or goodbye with the workspace's
+// reply, storing both messages.
+func (e *Engine) smallTalk(ctx context.Context, req Request, conv parley.Conversation, text, kind, lang string, start time.Time) (Result, error) {
+	write := context.WithoutCancel(ctx)
+	ws := req.Workspace
+	began := time.Now()
+	started, _, err := e.store.RecordCustomerMessage(write, ws.ID, conv.ID, req.Channel, req.Customer, lang, text, map[string]any{"language": lang})
+	if err != nil {
+		return Result{}, fmt.Errorf("store customer message: %w", err)
+	}
+	if conv.ID == "" {
+		conv = started
+	}
+	customer := time.Since(began)
+	answer := &Answer{Text: smallTalkReply(ws.Settings, kind, lang), Sources: []retrieval.SourceRef{}, Kind: KindSmallTalk}
+	began = time.Now()
+	m, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, answer.Text, map[string]any{"kind": KindSmallTalk, "talk": kind})
+	if err != nil {
+		return Result{}, fmt.Errorf("store small-talk reply: %w", err)
+	}
+	t := Timings{Customer: customer, Outcome: time.Since(began), Total: time.Since(start)}
+	return Result{ConversationID: conv.ID, Status: StatusSmallTalk, State: parley.StateBot, MessageID: m.ID,
+		Language: lang, Answer: answer, Timings: t}, nil
 }
 
 // queue stores a customer's message to a conversation handed to a person
