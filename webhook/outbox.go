@@ -2,8 +2,9 @@
 // endpoints: a Deliverer claims due events from the outbox the store keeps,
 // one lane per destination, signs them (Sign, HMAC-SHA256), POSTs them,
 // retries failures with backoff (honouring Retry-After), pauses
-// destinations that keep failing, and deletes old events; DestinationPolicy keeps
-// deliveries away from private and internal addresses.
+// destinations that keep failing, and deletes old events when asked;
+// DestinationPolicy keeps deliveries away from private and internal
+// addresses.
 package webhook
 
 import (
@@ -57,12 +58,10 @@ type DelivererOptions struct {
 	MaxAttempts int           // attempts before an event is dead: 15
 	BaseBackoff time.Duration // wait after the first failure, doubled after each: 5s
 	MaxBackoff  time.Duration // longest wait between attempts: 1h
-	// Delivered events are deleted Retention after delivery (7 days),
-	// events given up DeadRetention after (30 days), when the Deliverer
-	// starts and every CleanupInterval (1h).
-	Retention       time.Duration
-	DeadRetention   time.Duration
-	CleanupInterval time.Duration
+	// DeleteExpired deletes events delivered more than Retention ago (7
+	// days) and events given up more than DeadRetention ago (30 days).
+	Retention     time.Duration
+	DeadRetention time.Duration
 	// Policy is checked on the address of every connection: one it refuses
 	// is a failed attempt. The zero value allows public addresses only.
 	Policy DestinationPolicy
@@ -76,8 +75,8 @@ type DelivererOptions struct {
 // of its events in flight, and a circuit breaker that pauses it after
 // repeated failures. Claims do not wait for requests in flight: a lane
 // with room gets events at the next poll (or as soon as a request ends),
-// whatever the other lanes are doing. It also deletes events delivered or
-// given up long enough ago. Several Deliverers (one per replica) may run
+// whatever the other lanes are doing. DeleteExpired deletes events
+// delivered or given up long enough ago. Several Deliverers (one per replica) may run
 // against one database; lanes and breakers are per Deliverer. Delivery is
 // at least once: receivers deduplicate by X-Parley-Delivery.
 type Deliverer struct {
@@ -120,7 +119,6 @@ func NewDeliverer(store OutboxStore, opts DelivererOptions) *Deliverer {
 	def(&opts.BreakFor, 30*time.Second)
 	def(&opts.Retention, 7*24*time.Hour)
 	def(&opts.DeadRetention, 30*24*time.Hour)
-	def(&opts.CleanupInterval, time.Hour)
 	defInt(&opts.Concurrency, 32)
 	defInt(&opts.PerDestination, 4)
 	defInt(&opts.BreakAfter, 5)
@@ -150,13 +148,11 @@ func newClient(policy DestinationPolicy) *http.Client {
 	}
 }
 
-// Run delivers due events, and deletes expired ones, until ctx is done,
-// then waits for the events it was sending to be handed back and returns
-// nil.
+// Run delivers due events until ctx is done, then waits for the events
+// it was sending to be handed back and returns nil.
 func (d *Deliverer) Run(ctx context.Context) error {
-	var workers sync.WaitGroup
-	defer workers.Wait()
-	workers.Go(func() { d.cleanUp(ctx) })
+	var sends sync.WaitGroup
+	defer sends.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -166,7 +162,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		case <-timer.C:
 		case <-d.freed:
 		}
-		n, room, err := d.claimAndSend(ctx, &workers)
+		n, room, err := d.claimAndSend(ctx, &sends)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -132,18 +132,18 @@ func newBackground(a *app, db *postgres.DB, ing jobs.Ingester, syncer jobs.Synce
 	}
 	syncQueue := syncs.On(queue, db)
 	deliverer := webhook.NewDeliverer(db, webhook.DelivererOptions{
-		PollInterval:    a.cfg.WebhookPollInterval,
-		Policy:          policy,
-		Retention:       a.cfg.OutboxRetention,
-		DeadRetention:   a.cfg.OutboxDeadRetention,
-		CleanupInterval: a.cfg.OutboxCleanupInterval,
-		Logger:          a.log,
+		PollInterval:  a.cfg.WebhookPollInterval,
+		Policy:        policy,
+		Retention:     a.cfg.OutboxRetention,
+		DeadRetention: a.cfg.OutboxDeadRetention,
+		Logger:        a.log,
 	})
 	bg := &background{
 		log:   a.log,
 		queue: queue,
 		loops: []loop{{name: "webhook delivery", run: deliverer.Run}},
 		tasks: []periodic{
+			{name: "delete expired webhook events", every: a.cfg.OutboxCleanupInterval, run: deliverer.DeleteExpired},
 			{name: "fail lost ingest jobs", every: time.Minute, run: db.FailLostIngestJobs},
 			{name: "queue scheduled knowledge base syncs", every: a.cfg.SyncCheckInterval, run: func(ctx context.Context) (int, error) {
 				return queueDueSyncs(ctx, db, syncQueue)
