@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
@@ -61,7 +62,7 @@ func newStack(t *testing.T) *stack {
 		MaxBodyBytes:  1 << 20,
 		Ready:         db.Ping,
 		ClassifyError: postgres.Classify,
-		Ingester:      ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})),
+		Knowledge:     knowledge.New(db, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), nil, retrieval.LocalModel, log),
 		Live:          notifier,
 	})
 	srv := httptest.NewServer(s)
