@@ -165,6 +165,7 @@ type Server struct {
 	origins     *originCache
 	stopStreams chan struct{}
 	stopOnce    sync.Once
+	throttle    *authThrottle
 }
 
 // New builds the server and its routes.
@@ -175,6 +176,7 @@ func New(store Store, engine Engine, opts Options) *Server {
 		visitorKeys: &keyCache{load: store.VisitorKey, keys: map[string][]byte{}},
 		origins:     &originCache{lookup: store.OriginAllowed, ttl: 30 * time.Second, seen: map[string]originEntry{}},
 		stopStreams: make(chan struct{}),
+		throttle:    newAuthThrottle(),
 	}
 	r := gin.New()
 	proxies := make([]string, len(opts.TrustedProxies))
