@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test build db chromium bench-analytics check-go bench-ingest bench-quality bench-answer clean
+.PHONY: demo test build db chromium bench-analytics check-go bench-ingest bench-quality bench-answer bench-crawl clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -26,6 +26,12 @@ BENCH_RUNS ?= 3
 bench-ingest: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BANKING77=$(BANKING77) PARLEY_BENCH_RUNS=$(BENCH_RUNS) \
 		$(GO) test -run TestIngestBenchmarkBanking77 -v -count=1 -timeout 30m ./ingest/
+
+## bench-crawl: crawl a generated local help center of 2,000 pages, then re-crawl it unchanged (see BENCHMARKS.md)
+BENCH_PAGES ?= 2000
+bench-crawl: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_BENCH_CRAWL=1 PARLEY_BENCH_PAGES=$(BENCH_PAGES) PARLEY_BENCH_RUNS=$(BENCH_RUNS) \
+		$(GO) test -run TestCrawlBenchmark -v -count=1 -timeout 30m ./ingest/crawl/
 
 ## bench-scale-ingest: first load and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
 SIZES ?= 10000,100000

@@ -57,7 +57,7 @@ func TestOriginAndSync(t *testing.T) {
 	site := helpSite(t)
 	policy := webhook.DestinationPolicy{AllowPrivate: true}
 	e := newIngestEnv(t, func(o *api.Options) {
-		syncer := crawl.NewSyncer(crawl.New(policy, slog.New(slog.DiscardHandler)), pgtest.DB(t), o.Ingester)
+		syncer := crawl.NewSyncer(crawl.New(policy, slog.New(slog.DiscardHandler)), pgtest.DB(t), o.Knowledge)
 		o.Origins = syncNow{pgtest.DB(t), syncer}
 		o.CrawlPolicy = policy
 	})

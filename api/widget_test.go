@@ -486,3 +486,66 @@ func (s *eventStream) until(t *testing.T, done func(event) bool) []event {
 		}
 	}
 }
+
+// One address, or one key, is limited whatever visitors it uses.
+func TestWidgetAddressAndKeyLimits(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		limits api.WidgetLimits
+	}{
+		{"address", api.WidgetLimits{Address: ratelimit.Rate{Events: 3, Per: time.Minute}}},
+		{"key", api.WidgetLimits{Key: ratelimit.Rate{Events: 3, Per: time.Minute}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnvWith(t, func(o *api.Options) { o.WidgetLimits = tt.limits })
+			key := e.widgetKey(shop)
+			var codes []int
+			for range 4 {
+				b := &browser{e: e, key: key, origin: shop} // a new visitor each time
+				s, h, body := b.call("POST", "/v1/widget/session", map[string]any{})
+				codes = append(codes, s)
+				if s == 429 && (h.Get("Retry-After") == "" || errCode(body) != "rate_limited") {
+					t.Fatalf("429 without Retry-After or code: %v %v", h, body)
+				}
+			}
+			if fmt.Sprint(codes) != "[200 200 200 429]" {
+				t.Fatalf("four new visitors: %v, want [200 200 200 429]", codes)
+			}
+		})
+	}
+}
+
+// Server-side keys give feedback and hand off through /v1/conversations.
+func TestFeedbackAndHandoffAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	widget := e.keys[parley.RoleWidget]
+	status, body := e.do("POST", "/v1/answer", widget, `{"message": {"text": "good morning!"}}`)
+	if status != 200 || body["status"] != "small_talk" {
+		t.Fatalf("greeting: %d %v", status, body)
+	}
+	conv, id := body["conversation_id"].(string), body["message_id"]
+	path := "/v1/conversations/" + conv
+	status, body = e.do("POST", path+"/feedback", widget, fmt.Sprintf(`{"message_id": %v, "helpful": true}`, id))
+	if status != 200 || body["handoff_offered"] != false {
+		t.Fatalf("helpful: %d %v", status, body)
+	}
+	for _, bad := range []string{`{"message_id": 1}`, `{"helpful": true}`, `{"message_id": "x", "helpful": true}`} {
+		if status, body = e.do("POST", path+"/feedback", widget, bad); status != 400 {
+			t.Errorf("feedback %s: %d %v, want 400", bad, status, body)
+		}
+	}
+	status, body = e.do("POST", path+"/handoff", widget, "")
+	esc, _ := body["escalation"].(map[string]any)
+	if status != 200 || esc["reason"] != "human_requested" || body["state"] != "waiting" {
+		t.Fatalf("handoff: %d %v", status, body)
+	}
+	if status, body = e.do("POST", path+"/handoff", widget, ""); status != 200 || body["status"] != "queued" {
+		t.Fatalf("second handoff: %d %v, want queued (one open escalation)", status, body)
+	}
+	list, _, err := pgtest.DB(t).ListEscalations(context.Background(), e.ws.ID, parley.EscalationFilter{Limit: 10})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("%d escalations (%v), want 1", len(list), err)
+	}
+}

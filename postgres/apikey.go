@@ -20,6 +20,11 @@ const keyPrefix = "prly_"
 // CreateKey makes a key for the workspace and returns it with its secret,
 // which is not stored and cannot be shown again.
 func (db *DB) CreateKey(ctx context.Context, workspaceID, name string, role parley.Role) (parley.APIKey, string, error) {
+	return db.createKey(ctx, workspaceID, name, role, []string{})
+}
+
+// createKey makes a key with its allowed origins, in one statement.
+func (db *DB) createKey(ctx context.Context, workspaceID, name string, role parley.Role, origins []string) (parley.APIKey, string, error) {
 	var k parley.APIKey
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
@@ -28,10 +33,10 @@ func (db *DB) CreateKey(ctx context.Context, workspaceID, name string, role parl
 	secret := keyPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	prefix := secret[:len(keyPrefix)+6]
 	rows, err := db.pool.Query(ctx, `
-		INSERT INTO api_keys (workspace_id, name, role, prefix, hash)
-		VALUES ($1, $2, $3, $4, $5)
+		INSERT INTO api_keys (workspace_id, name, role, prefix, hash, allowed_origins)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		RETURNING id, workspace_id, (SELECT name FROM workspaces WHERE id = $1), name, role, prefix, created_at, last_used_at, revoked_at, allowed_origins`,
-		workspaceID, name, string(role), prefix, hashKey(secret))
+		workspaceID, name, string(role), prefix, hashKey(secret), origins)
 	if err == nil {
 		k, err = pgx.CollectExactlyOneRow(rows, scanKey)
 	}

@@ -19,12 +19,7 @@ func (db *DB) CreateWidgetKey(ctx context.Context, workspaceID, name string, ori
 	if err != nil {
 		return parley.APIKey{}, "", err
 	}
-	k, secret, err := db.CreateKey(ctx, workspaceID, name, parley.RoleWidget)
-	if err != nil {
-		return k, "", err
-	}
-	k, err = db.SetKeyOrigins(ctx, workspaceID, k.ID, origins)
-	return k, secret, err
+	return db.createKey(ctx, workspaceID, name, parley.RoleWidget, origins)
 }
 
 // SetKeyOrigins replaces the allowed origins of one of the workspace's
