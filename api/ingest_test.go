@@ -682,12 +682,12 @@ func TestDeleteSourceByIDOrExternalID(t *testing.T) {
 // flakyIngester plans like the pipeline; the runs of jobs (not asked to
 // defer) fail with the errors of fail, in turn, then run.
 type flakyIngester struct {
-	api.Ingester
+	api.Knowledge
 	mu   sync.Mutex
 	fail []error
 }
 
-func (f *flakyIngester) Run(ctx context.Context, req ingest.Request) (ingest.Result, error) {
+func (f *flakyIngester) Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error) {
 	if req.DeferAbove == 0 {
 		f.mu.Lock()
 		var err error
@@ -699,7 +699,7 @@ func (f *flakyIngester) Run(ctx context.Context, req ingest.Request) (ingest.Res
 			return ingest.Result{}, err
 		}
 	}
-	return f.Ingester.Run(ctx, req)
+	return f.Knowledge.Ingest(ctx, req)
 }
 
 // A job run that fails for a reason of its own (the database, the
@@ -721,7 +721,7 @@ func TestJobAttempts(t *testing.T) {
 			t.Parallel()
 			e := newIngestEnv(t, func(o *api.Options) {
 				o.SyncIngestMax = 2
-				o.Ingester = &flakyIngester{Ingester: testPipeline(t), fail: []error{tt.err}}
+				o.Knowledge = &flakyIngester{Knowledge: testKnowledge(t, nil, nil), fail: []error{tt.err}}
 			})
 			status, body, location := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
 			if status != 202 {
