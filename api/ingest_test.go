@@ -67,11 +67,18 @@ func startJobs(t *testing.T, name string, ing jobs.Ingester) (*postgres.Queue, s
 	if name == "" {
 		name = fmt.Sprintf("test_%d_%d", time.Now().UnixNano(), queueSeq.Add(1))
 	}
-	db := pgtest.DB(t)
-	w := jobs.NewIngest(db, ing, jobs.IngestOptions{})
+	w := jobs.NewIngest(pgtest.DB(t), ing, jobs.IngestOptions{})
 	workers := river.NewWorkers()
 	w.Register(workers)
-	q, err := postgres.NewQueue(db, postgres.QueueOptions{Workers: workers, Name: name, Concurrency: 1, PollInterval: 100 * time.Millisecond})
+	q := startQueue(t, name, workers)
+	return q, name, w.On(q)
+}
+
+// startQueue starts the River queue named name running workers; the
+// test's end stops it.
+func startQueue(t *testing.T, name string, workers *river.Workers) *postgres.Queue {
+	t.Helper()
+	q, err := postgres.NewQueue(pgtest.DB(t), postgres.QueueOptions{Workers: workers, Name: name, Concurrency: 1, PollInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +90,7 @@ func startJobs(t *testing.T, name string, ing jobs.Ingester) (*postgres.Queue, s
 		defer cancel()
 		_ = q.Stop(ctx)
 	})
-	return q, name, w.On(q)
+	return q
 }
 
 var queueSeq atomic.Int64
