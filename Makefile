@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test build db chromium bench-analytics check-go bench-ingest bench-quality bench-answer bench-crawl clean
+.PHONY: demo test build db chromium bench-analytics check-go bench-ingest bench-quality bench-answer bench-crawl bench-widget clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -50,6 +50,12 @@ bench-quality: build db
 ## bench-answer: engine vs bare search, then 16 clients at 300 requests/s on /v1/answer (Banking77 knowledge)
 bench-answer: build db
 	set -a; source $(DBENV); set +a; PARLEY_LOG_LEVEL=warn $(BIN) bench evals/suites/banking77/suite.json --clients 16 --rate 300 --duration 20s
+
+## bench-widget: 1,000 open visitor event streams, agent replies delivered over LISTEN/NOTIFY (see BENCHMARKS.md)
+STREAMS ?= 1000
+bench-widget: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_BENCH_WIDGET=1 PARLEY_BENCH_STREAMS=$(STREAMS) \
+		$(GO) test -run TestWidgetStreamsBenchmark -v -count=1 -timeout 10m ./api/
 
 ## chromium: install Debian's chromium for the browser tests (web/browsertest) when missing
 chromium:
