@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test build db chromium bench-analytics check-go bench-ingest bench-quality bench-answer bench-crawl bench-widget clean
+.PHONY: demo test build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -51,12 +51,6 @@ bench-quality: build db
 bench-answer: build db
 	set -a; source $(DBENV); set +a; PARLEY_LOG_LEVEL=warn $(BIN) bench evals/suites/banking77/suite.json --clients 16 --rate 300 --duration 20s
 
-## bench-widget: 1,000 open visitor event streams, agent replies delivered over LISTEN/NOTIFY (see BENCHMARKS.md)
-STREAMS ?= 1000
-bench-widget: check-go db
-	set -a; source $(DBENV); set +a; PARLEY_BENCH_WIDGET=1 PARLEY_BENCH_STREAMS=$(STREAMS) \
-		$(GO) test -run TestWidgetStreamsBenchmark -v -count=1 -timeout 10m ./api/
-
 ## chromium: install Debian's chromium for the browser tests (web/browsertest) when missing
 chromium:
 	scripts/install-chromium.sh
@@ -66,6 +60,13 @@ ANALYTICS_CONVERSATIONS ?= 250000
 bench-analytics: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BENCH_ANALYTICS=$(ANALYTICS_CONVERSATIONS) \
 		$(GO) test -run TestAnalyticsBenchmark -v -count=1 -timeout 30m ./postgres/
+
+## bench-widget: 1,000 open visitor streams on one parley serve; agent replies delivered p99 <= 1 s; memory per stream
+WIDGET_VISITORS ?= 1000
+WIDGET_RATE ?= 100
+bench-widget: build db
+	set -a; source $(DBENV); set +a; PARLEY_BENCH_WIDGET=$(WIDGET_VISITORS) PARLEY_BENCH_WIDGET_RATE=$(WIDGET_RATE) \
+		PARLEY_BENCH_WIDGET_BIN=$(CURDIR)/$(BIN) $(GO) test -run TestWidgetStreamsBenchmark -v -count=1 -timeout 20m ./web/
 
 ## bench-memory: resident memory of parley serve after start with the sample knowledge (see BENCHMARKS.md)
 bench-memory: build db

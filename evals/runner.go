@@ -31,32 +31,23 @@ type Engine interface {
 	Answer(ctx context.Context, req reply.Request) (reply.Result, error)
 }
 
-// Trainer trains a workspace's intent classifier (retrieval.Trainer).
-type Trainer interface {
-	Train(ctx context.Context, workspaceID, model string) (retrieval.TrainResult, error)
+// Knowledge loads knowledge and retrains after it, as for every other
+// change of knowledge (knowledge.Service).
+type Knowledge interface {
+	Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error)
 }
 
 // Runner loads a suite's knowledge and runs its cases through the engine.
 type Runner struct {
-	store    Store
-	engine   Engine
-	pipeline *ingest.Pipeline
-	log      *slog.Logger
-	trainer  Trainer
-	model    string
+	store     Store
+	engine    Engine
+	knowledge Knowledge
+	log       *slog.Logger
 }
 
-// NewRunner returns a runner.
-func NewRunner(store Store, engine Engine, pipeline *ingest.Pipeline, log *slog.Logger) *Runner {
-	return &Runner{store: store, engine: engine, pipeline: pipeline, log: log}
-}
-
-// WithTrainer makes the runner train the suite workspace's intent
-// classifier for vectors of model after loading the knowledge (skipped
-// when the labelled knowledge is unchanged), and returns the runner.
-func (r *Runner) WithTrainer(t Trainer, model string) *Runner {
-	r.trainer, r.model = t, model
-	return r
+// NewRunner returns a runner loading knowledge through k.
+func NewRunner(store Store, engine Engine, k Knowledge, log *slog.Logger) *Runner {
+	return &Runner{store: store, engine: engine, knowledge: k, log: log}
 }
 
 // Options tune a run.
@@ -152,19 +143,12 @@ func (r *Runner) prepare(ctx context.Context, s *Suite, name string, docs []inge
 	if err != nil {
 		return ws, fmt.Errorf("eval knowledge base: %w", err)
 	}
-	res, err := r.pipeline.Run(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs, Prune: true})
+	res, err := r.knowledge.Ingest(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs, Prune: true})
 	if err != nil {
 		return ws, fmt.Errorf("ingest knowledge: %w", err)
 	}
 	r.log.Info("knowledge loaded", "workspace", ws.Name, "added", res.Added, "updated", res.Updated,
 		"unchanged", res.Unchanged, "pruned", res.Pruned, "elapsed", res.Elapsed.Round(time.Millisecond).String())
-	if r.trainer != nil {
-		tr, err := r.trainer.Train(ctx, ws.ID, r.model)
-		if err != nil {
-			return ws, fmt.Errorf("train intent classifier: %w", err)
-		}
-		r.log.Info(tr.String(), "workspace", ws.Name)
-	}
 	if ws, err = r.store.UpdateSettings(ctx, ws.ID, s.apply(parley.DefaultSettings())); err != nil {
 		return ws, fmt.Errorf("apply suite settings: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/llm/openai"
 	"github.com/parleyhq/parley/postgres"
@@ -24,6 +25,17 @@ func newPipeline(db *postgres.DB, embedder retrieval.Embedder) (*ingest.Pipeline
 		return nil, nil, err
 	}
 	return ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), tok, nil
+}
+
+// newKnowledge returns the knowledge service every command changes
+// knowledge through: writing with pipeline and, with classifier, training
+// the workspaces' intent classifiers on embedder's vectors after a change.
+func newKnowledge(a *app, db *postgres.DB, pipeline *ingest.Pipeline, embedder retrieval.Embedder, classifier bool) *knowledge.Service {
+	var trainer knowledge.Trainer
+	if classifier {
+		trainer = retrieval.NewTrainer(db, retrieval.TrainOptions{})
+	}
+	return knowledge.New(db, pipeline, trainer, embedder.Model(), a.log)
 }
 
 // newEmbedder returns the configured embedder: the local one, or an

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -15,12 +14,10 @@ import (
 
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/assist"
-	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/ingest/crawl"
 	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/reply"
-	"github.com/parleyhq/parley/retrieval"
 	"github.com/parleyhq/parley/webhook"
 )
 
@@ -74,10 +71,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		stopNotifier()
 		<-notifierDone
 	}()
-	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
+	know := newKnowledge(a, db, pipeline, embedder, true)
 	crawlPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.CrawlAllowPrivate}
-	syncer := crawl.NewSyncer(crawl.New(crawlPolicy, a.log), db, trained)
-	bg, ingestJobs, syncJobs, err := newBackground(a, db, trained, jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
+	syncer := crawl.NewSyncer(crawl.New(crawlPolicy, a.log), db, know)
+	bg, ingestJobs, syncJobs, err := newBackground(a, db, know, jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
 		_, err := syncer.Sync(ctx, ws, kb)
 		return err
 	}), webhookPolicy)
@@ -94,8 +91,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Embedder:      embedder,
 		WebhookPolicy: webhookPolicy,
 
-		Ingester:         trained,
-		Retrainer:        trained,
+		Knowledge:        know,
 		IngestJobs:       ingestJobs,
 		Origins:          origins{db, syncJobs},
 		CrawlPolicy:      crawlPolicy,
@@ -167,41 +163,6 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	a.log.Info("stopped")
-	return nil
-}
-
-// trainingIngester runs an upload's ingest, then, when it changed
-// anything, retrains the workspace's intent classifier: after the ingest
-// transaction, before a small upload is answered or at the end of a
-// background job. A failed training is logged; the ingest stands. It is
-// also the API's Retrainer, for deletes.
-type trainingIngester struct {
-	pipeline *ingest.Pipeline
-	trainer  *retrieval.Trainer
-	model    string
-	log      *slog.Logger
-}
-
-func (t trainingIngester) Run(ctx context.Context, req ingest.Request) (ingest.Result, error) {
-	res, err := t.pipeline.Run(ctx, req)
-	if err != nil || req.DryRun || !res.Changed() {
-		return res, err
-	}
-	if err := t.Retrain(ctx, req.WorkspaceID); err != nil {
-		t.log.WarnContext(ctx, "intent classifier not retrained after ingest", "workspace_id", req.WorkspaceID, "err", err.Error())
-	}
-	return res, nil
-}
-
-// Retrain trains the workspace's intent classifier on its labelled
-// knowledge of the embedder's model (or deletes it when fewer than two
-// intents are left) and logs what it did.
-func (t trainingIngester) Retrain(ctx context.Context, workspaceID string) error {
-	tr, err := t.trainer.Train(ctx, workspaceID, t.model)
-	if err != nil {
-		return fmt.Errorf("train the intent classifier: %w", err)
-	}
-	t.log.InfoContext(ctx, tr.String(), "workspace_id", workspaceID)
 	return nil
 }
 
