@@ -61,7 +61,7 @@ type Store interface {
 	ListEscalations(ctx context.Context, workspaceID string, f parley.EscalationFilter) ([]parley.Escalation, string, error)
 	Escalation(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
 	ClaimEscalation(ctx context.Context, workspaceID, id, agentID string) (parley.Escalation, error)
-	ResolveEscalation(ctx context.Context, workspaceID, id, agentID, reply string) (parley.Escalation, error)
+	ResolveEscalation(ctx context.Context, r parley.Resolution) (parley.Escalation, error)
 	PostAgentMessage(ctx context.Context, workspaceID string, m parley.AgentMessage) (parley.AgentPost, error)
 	ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]parley.ResolvedConversation, string, error)
 
