@@ -31,6 +31,13 @@ type Engine interface {
 	Answer(ctx context.Context, req reply.Request) (reply.Result, error)
 }
 
+// Calibrator fits a workspace's confidence calibration (reply.Engine): the
+// runner calibrates the suite's workspace after loading its knowledge when
+// its engine is one.
+type Calibrator interface {
+	Calibrate(ctx context.Context, workspaceID string) (retrieval.Calibration, bool, error)
+}
+
 // Trainer trains a workspace's intent classifier (retrieval.Trainer).
 type Trainer interface {
 	Train(ctx context.Context, workspaceID, model string) (retrieval.TrainResult, error)
@@ -167,6 +174,16 @@ func (r *Runner) prepare(ctx context.Context, s *Suite, name string, docs []inge
 	}
 	if ws, err = r.store.UpdateSettings(ctx, ws.ID, s.apply(parley.DefaultSettings())); err != nil {
 		return ws, fmt.Errorf("apply suite settings: %w", err)
+	}
+	if c, ok := r.engine.(Calibrator); ok {
+		cal, fitted, err := c.Calibrate(ctx, ws.ID)
+		if err != nil {
+			return ws, fmt.Errorf("calibrate: %w", err)
+		}
+		if fitted {
+			r.log.Info("calibrated", "workspace", ws.Name, "threshold", cal.Threshold, "precision", cal.Precision,
+				"coverage", cal.Coverage, "own_questions", cal.Positives, "out_of_scope", cal.Negatives)
+		}
 	}
 	if err := r.store.DeleteConversations(ctx, ws.ID); err != nil {
 		return ws, fmt.Errorf("clear earlier runs: %w", err)

@@ -57,6 +57,8 @@ type Engine struct {
 	classifiers *retrieval.ClassifierCache
 	groups      ClassifierStore
 	ground      Grounder // nil without a chat model
+	// calibrations is nil when the store keeps none.
+	calibrations *calibrationCache
 }
 
 // New returns an engine. It uses the workspaces' intent classifiers when
@@ -66,6 +68,9 @@ func New(store Store, embedder retrieval.Embedder, lang *LanguageDetector, log *
 	if cs, ok := store.(ClassifierStore); ok {
 		e.classifiers = retrieval.NewClassifierCache(cs, classifierCheckInterval)
 		e.groups = cs
+	}
+	if cs, ok := store.(CalibrationStore); ok {
+		e.calibrations = &calibrationCache{store: cs, entries: map[string]cachedCalibration{}}
 	}
 	return e
 }
@@ -197,14 +202,18 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		stored <- err
 	}()
 	query, previous := Topic(text, history, ws.Settings.Languages)
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), &t)
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), &t, 0)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	d := Decide(ws.Settings, text, history, ranking, simPrev)
+	settings := ws.Settings
+	// The workspace's calibration raises the bar to where its own
+	// knowledge shows answers are precise enough (see Calibrate).
+	settings.AnswerThreshold = max(settings.AnswerThreshold, e.calibratedThreshold(ctx, ws.ID))
+	d := Decide(settings, text, history, ranking, simPrev)
 	transcript := append(slices.Clone(history), parley.Message{Role: parley.RoleCustomer, Text: text})
 	var answer *Answer
 	if d.Answer {
@@ -319,7 +328,7 @@ func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Worksp
 // follow-up (see PreviousQuestion). langs are the languages text may be
 // in, likeliest first (see SearchLanguages).
 func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, previous string, langs []string) (retrieval.Ranking, error) {
-	r, _, err := e.retrieve(ctx, workspaceID, text, previous, langs, nil)
+	r, _, err := e.retrieve(ctx, workspaceID, text, previous, langs, nil, 0)
 	return r, err
 }
 
@@ -354,8 +363,9 @@ const SearchLimit = 20
 // together with the customer's previous question, at half its weight. It
 // also returns the similarity of text to that previous question, and
 // records its steps' times in t when t is not nil. langs are the languages
-// text may be in, likeliest first.
-func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, t *Timings) (retrieval.Ranking, float64, error) {
+// text may be in, likeliest first. The chunk with id exclude (when not 0)
+// is left out, as if it were not in the knowledge.
+func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, t *Timings, exclude int64) (retrieval.Ranking, float64, error) {
 	if t == nil {
 		t = &Timings{}
 	}
@@ -394,7 +404,11 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 	}
 	t.Search = time.Since(began)
 	began = time.Now()
-	r := retrieval.Rank(hits, e.rankOptions(ctx, q, hits, <-prior))
+	excluded := func(h parley.Hit) bool { return h.ChunkID == exclude }
+	hits = slices.DeleteFunc(hits, excluded)
+	opts := e.rankOptions(ctx, q, hits, <-prior)
+	opts.PriorHits = slices.DeleteFunc(opts.PriorHits, excluded)
+	r := retrieval.Rank(hits, opts)
 	t.Rank = time.Since(began)
 	return r, simPrev, nil
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
 )
 
@@ -125,6 +126,13 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("the ingest into %s/%s is written, but training its intent classifier failed: %w", ws.Name, kb.Name, err)
 	}
 	fmt.Fprintln(a.stdout, tr)
+	cal, ok, err := reply.New(db, embedder, nil, a.log).Calibrate(ctx, ws.ID)
+	if err != nil {
+		return fmt.Errorf("the ingest into %s/%s is written, but calibrating its confidence failed: %w", ws.Name, kb.Name, err)
+	}
+	if ok {
+		fmt.Fprintln(a.stdout, calibrationSummary(cal))
+	}
 	return nil
 }
 

@@ -53,7 +53,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	webhookPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
-	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
+	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), calibrator: engine, model: embedder.Model(), log: a.log}
 	bg, ingestJobs, err := newBackground(a, db, trained, webhookPolicy)
 	if err != nil {
 		return err
@@ -142,8 +142,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 type trainingIngester struct {
 	pipeline *ingest.Pipeline
 	trainer  *retrieval.Trainer
-	model    string
-	log      *slog.Logger
+	// calibrator refits the workspace's confidence calibration after the
+	// classifier is trained.
+	calibrator *reply.Engine
+	model      string
+	log        *slog.Logger
 }
 
 func (t trainingIngester) Run(ctx context.Context, req ingest.Request) (ingest.Result, error) {
@@ -159,14 +162,31 @@ func (t trainingIngester) Run(ctx context.Context, req ingest.Request) (ingest.R
 
 // Retrain trains the workspace's intent classifier on its labelled
 // knowledge of the embedder's model (or deletes it when fewer than two
-// intents are left) and logs what it did.
+// intents are left), then refits its calibration, and logs what it did.
 func (t trainingIngester) Retrain(ctx context.Context, workspaceID string) error {
 	tr, err := t.trainer.Train(ctx, workspaceID, t.model)
 	if err != nil {
 		return fmt.Errorf("train the intent classifier: %w", err)
 	}
 	t.log.InfoContext(ctx, tr.String(), "workspace_id", workspaceID)
+	cal, ok, err := t.calibrator.Calibrate(ctx, workspaceID)
+	if err != nil {
+		return fmt.Errorf("calibrate: %w", err)
+	}
+	if ok {
+		t.log.InfoContext(ctx, calibrationSummary(cal), "workspace_id", workspaceID)
+	}
 	return nil
+}
+
+// calibrationSummary describes a calibration for a person.
+func calibrationSummary(c retrieval.Calibration) string {
+	if c.Threshold > 1 {
+		return fmt.Sprintf("calibration: no confidence reaches precision %.2f on %d own questions and %d out-of-scope ones: the bot will not answer until the knowledge or the embedder improves",
+			c.Target, c.Positives, c.Negatives)
+	}
+	return fmt.Sprintf("calibration: answers from confidence %.3f (precision %.3f, coverage %.3f on %d own questions and %d out-of-scope ones)",
+		c.Threshold, c.Precision, c.Coverage, c.Positives, c.Negatives)
 }
 
 // ready reports whether the database answers and its schema is current.
