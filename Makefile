@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test build db chromium check-go bench-ingest bench-quality bench-answer clean
+.PHONY: demo test build db chromium bench-analytics check-go bench-ingest bench-quality bench-answer bench-crawl clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -27,6 +27,22 @@ bench-ingest: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BANKING77=$(BANKING77) PARLEY_BENCH_RUNS=$(BENCH_RUNS) \
 		$(GO) test -run TestIngestBenchmarkBanking77 -v -count=1 -timeout 30m ./ingest/
 
+## bench-crawl: crawl a generated local help center of 2,000 pages, then re-crawl it unchanged (see BENCHMARKS.md)
+BENCH_PAGES ?= 2000
+bench-crawl: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_BENCH_CRAWL=1 PARLEY_BENCH_PAGES=$(BENCH_PAGES) PARLEY_BENCH_RUNS=$(BENCH_RUNS) \
+		$(GO) test -run TestCrawlBenchmark -v -count=1 -timeout 30m ./ingest/crawl/
+
+## bench-scale-ingest: first load and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
+SIZES ?= 10000,100000
+bench-scale-ingest: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_SCALE_ENTRIES=$(SIZES) \
+		$(GO) test -run TestIngestScale -v -count=1 -timeout 60m ./ingest/
+
+## bench-scale-train: intent classifier training time and accuracy on generated questions at SIZES (see BENCHMARKS.md)
+bench-scale-train: check-go
+	PARLEY_SCALE_TRAIN=$(SIZES) $(GO) test -run TestTrainScale -v -count=1 -timeout 60m ./retrieval/
+
 ## bench-quality: run the Banking77 suite (train as knowledge, test as cases) and write eval-out/banking77
 bench-quality: build db
 	set -a; source $(DBENV); set +a; $(BIN) eval evals/suites/banking77/suite.json --out eval-out/banking77
@@ -38,6 +54,12 @@ bench-answer: build db
 ## chromium: install Debian's chromium for the browser tests (web/browsertest) when missing
 chromium:
 	scripts/install-chromium.sh
+
+## bench-analytics: the 30-day analytics summary over 1,000,000 generated messages (see BENCHMARKS.md)
+ANALYTICS_CONVERSATIONS ?= 250000
+bench-analytics: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_BENCH_ANALYTICS=$(ANALYTICS_CONVERSATIONS) \
+		$(GO) test -run TestAnalyticsBenchmark -v -count=1 -timeout 30m ./postgres/
 
 ## bench-memory: resident memory of parley serve after start with the sample knowledge (see BENCHMARKS.md)
 bench-memory: build db

@@ -54,10 +54,12 @@ const (
 // message (confidence, sources, escalation id). Internal messages are
 // agents' notes: never shown to the customer, never given to the bot.
 type Message struct {
-	ID        int64           `json:"id"`
-	Role      string          `json:"role"`
-	Text      string          `json:"text"`
-	Internal  bool            `json:"internal,omitempty"`
+	ID       int64  `json:"id"`
+	Role     string `json:"role"`
+	Text     string `json:"text"`
+	Internal bool   `json:"internal,omitempty"`
+	// Helpful is the customer's feedback on a bot answer, when given.
+	Helpful   *bool           `json:"helpful,omitempty"`
 	Meta      json.RawMessage `json:"meta,omitempty"`
 	CreatedAt time.Time       `json:"created_at"`
 }

@@ -56,3 +56,14 @@ type Delivery struct {
 	URL     string
 	Secret  string
 }
+
+// DeliveryClaim says which due outbox events a delivery worker takes.
+type DeliveryClaim struct {
+	Limit int           // most events
+	Lease time.Duration // how long they are the worker's
+	// PerWorkspace bounds the events of one workspace (0: no bound), and
+	// Room lowers it for workspaces with events in flight already: how
+	// many more each may take (0: none, as for a paused one).
+	PerWorkspace int
+	Room         map[string]int
+}

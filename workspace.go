@@ -1,6 +1,9 @@
 package parley
 
 import (
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,6 +35,58 @@ type WorkspaceSettings struct {
 	// answers from the retrieved sources instead of showing the stored
 	// answer; a model failure escalates with reason model_error.
 	GenerateAnswers bool `json:"generate_answers"`
+	// SmallTalk replaces the bot's replies to greetings, thanks and
+	// goodbyes: language → kind (greeting, thanks, goodbye) → reply.
+	SmallTalk map[string]map[string]string `json:"small_talk,omitempty"`
+	// Greeting is the chat widget's opening line; empty shows none.
+	Greeting string `json:"greeting"`
+	// Theme is the chat widget's look.
+	Theme Theme `json:"theme"`
+}
+
+// Theme is the chat widget's look.
+type Theme struct {
+	Color string `json:"color"` // #rgb or #rrggbb; empty for the widget's default
+}
+
+// PublicSettings are the settings a publishable widget key may read: no
+// thresholds, sensitive topics or glossary.
+type PublicSettings struct {
+	Name      string   `json:"name"`
+	Languages []string `json:"languages"`
+	Greeting  string   `json:"greeting"`
+	Theme     Theme    `json:"theme"`
+}
+
+// Public returns the public subset of a workspace's settings.
+func (w Workspace) Public() PublicSettings {
+	return PublicSettings{Name: w.Name, Languages: w.Settings.Languages, Greeting: w.Settings.Greeting, Theme: w.Settings.Theme}
+}
+
+var themeColor = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// smallTalkKinds are the keys of a small_talk language's replies.
+var smallTalkKinds = map[string]bool{"greeting": true, "thanks": true, "goodbye": true}
+
+// validateWidget checks the settings the widget and small talk use.
+func (s WorkspaceSettings) validateWidget() error {
+	if s.Theme.Color != "" && !themeColor.MatchString(s.Theme.Color) {
+		return Errorf(EInvalid, "theme.color must look like #0b5fff, got %q", s.Theme.Color)
+	}
+	if n := len([]rune(s.Greeting)); n > 500 {
+		return Errorf(EInvalid, "greeting has %d characters; the limit is 500", n)
+	}
+	for lang, replies := range s.SmallTalk {
+		for kind, reply := range replies {
+			if !smallTalkKinds[kind] {
+				return Errorf(EInvalid, "small_talk.%s.%s: the kinds are greeting, thanks and goodbye", lang, kind)
+			}
+			if n := len([]rune(reply)); n > 500 {
+				return Errorf(EInvalid, "small_talk.%s.%s has %d characters; the limit is 500", lang, kind, n)
+			}
+		}
+	}
+	return nil
 }
 
 // DefaultSettings are the settings of a new workspace.
@@ -45,7 +100,6 @@ func DefaultSettings() WorkspaceSettings {
 	}
 }
 
-// Validate reports the first setting that is out of range.
 // DefaultLanguage is the workspace's first language, the one assumed when a
 // customer's language is not known.
 func (s WorkspaceSettings) DefaultLanguage() string {
@@ -55,12 +109,19 @@ func (s WorkspaceSettings) DefaultLanguage() string {
 	return s.Languages[0]
 }
 
+// Validate reports the first setting that is out of range. The default
+// team's name is checked by the store, which knows the teams.
 func (s WorkspaceSettings) Validate() error {
 	if s.AnswerThreshold < 0 || s.AnswerThreshold > 1 {
 		return Errorf(EInvalid, "answer_threshold must be between 0 and 1, got %g", s.AnswerThreshold)
 	}
 	if len(s.Languages) == 0 {
 		return Errorf(EInvalid, "languages must name at least one language")
+	}
+	for _, lang := range s.Languages {
+		if err := CheckLanguage("languages:", lang); err != nil {
+			return err
+		}
 	}
 	if len(s.Glossary) > MaxGlossaryTerms {
 		return Errorf(EInvalid, "glossary has %d terms; the limit is %d", len(s.Glossary), MaxGlossaryTerms)
@@ -70,7 +131,7 @@ func (s WorkspaceSettings) Validate() error {
 			return Errorf(EInvalid, "glossary terms must have 1-100 characters, got %q", term)
 		}
 	}
-	return nil
+	return s.validateWidget()
 }
 
 // MaxGlossaryTerms caps a workspace's glossary.
@@ -126,6 +187,9 @@ type APIKey struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	LastUsedAt  *time.Time `json:"last_used_at,omitempty"`
 	RevokedAt   *time.Time `json:"revoked_at,omitempty"`
+	// AllowedOrigins are the web origins a publishable widget key may be
+	// used from (none: not usable from a browser).
+	AllowedOrigins []string `json:"allowed_origins"`
 }
 
 // Principal is who is calling: the key's workspace, read with the key so
@@ -134,4 +198,37 @@ type Principal struct {
 	Workspace Workspace
 	KeyID     string
 	Role      Role
+	// AllowedOrigins makes a widget key publishable: browsers on these
+	// origins may use it, through the widget routes only.
+	AllowedOrigins []string
+}
+
+// Publishable reports whether the caller's key is a publishable widget
+// key, the kind a web page shows to everyone.
+func (p Principal) Publishable() bool { return p.Role == RoleWidget && len(p.AllowedOrigins) > 0 }
+
+// MaxOrigins caps a widget key's allowed origins.
+const MaxOrigins = 50
+
+// CheckOrigins validates and normalises web origins: scheme http or https
+// and a host, with an optional port, nothing else ("https://shop.example",
+// "http://localhost:3000"). It returns them lower-cased, without
+// duplicates.
+func CheckOrigins(origins []string) ([]string, error) {
+	if len(origins) > MaxOrigins {
+		return nil, Errorf(EInvalid, "allowed_origins has %d entries; the limit is %d", len(origins), MaxOrigins)
+	}
+	out := []string{}
+	for _, o := range origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(o, " *") {
+			return nil, Errorf(EInvalid, "allowed origin %q must be a scheme and host like https://shop.example (a port may follow; no path, no wildcard)", o)
+		}
+		norm := strings.ToLower(u.Scheme + "://" + u.Host)
+		if !slices.Contains(out, norm) {
+			out = append(out, norm)
+		}
+	}
+	return out, nil
 }

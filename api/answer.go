@@ -44,11 +44,7 @@ func (s *Server) answer(c *gin.Context) {
 		return
 	}
 	steps := answerSteps(res.Timings)
-	reason := ""
-	if res.Escalation != nil {
-		reason = res.Escalation.Reason
-	}
-	s.metrics.answers.WithLabelValues(res.Status, reason).Inc()
+	s.countAnswer(res)
 	var timing strings.Builder
 	for _, st := range steps {
 		s.metrics.steps.WithLabelValues(st.name).Observe(st.d.Seconds())

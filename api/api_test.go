@@ -50,7 +50,7 @@ func newEnvWith(t *testing.T, set func(*api.Options)) *env {
 	t.Helper()
 	db := pgtest.DB(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	engine := reply.New(db, retrieval.NewLocal(), detector, log)
+	engine := reply.New(db, retrieval.NewLocal(), reply.Options{Language: detector, Classifiers: db, Logger: log})
 	opts := api.Options{
 		Logger:        log,
 		MaxBodyBytes:  testBodyLimit,

@@ -61,7 +61,8 @@ func newAssistEnv(t *testing.T, fake *openaitest.Server, timeout time.Duration) 
 	}
 	return newEnvWith(t, func(o *api.Options) {
 		o.MaxBodyBytes, o.Metrics = assistBodyLimit, reg
-		o.Assistant = assist.NewAssistant(reply.New(db, retrieval.NewLocal(), detector, log), model, render)
+		engine := reply.New(db, retrieval.NewLocal(), reply.Options{Language: detector, Classifiers: db, Logger: log})
+		o.Assistant = assist.NewAssistant(engine, assist.NewDrafter(model, render, log))
 	})
 }
 
@@ -509,5 +510,47 @@ func TestSuggestionsStreamClientDisconnect(t *testing.T) {
 	case <-fake.Canceled():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the model call was not cancelled when the client went away")
+	}
+}
+
+// A model that answers 200 with a broken body, or cuts its stream short,
+// fails the streamed draft as it fails the plain one: an error event, a
+// failed generation, and the model request counted as an error.
+func TestSuggestionsStreamReportsBrokenBodies(t *testing.T) {
+	t.Parallel()
+	cut := func(w http.ResponseWriter, r *http.Request, req openaitest.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, `data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Let me"}}]}`+"\n\n")
+	}
+	for name, responder := range map[string]openaitest.Responder{"malformed": openaitest.Malformed(), "cut short": cut} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fake := openaitest.New(t, responder)
+			e := newAssistEnv(t, fake, 2*time.Second)
+			conv := e.seedAssist()
+			events := e.streamSuggestions(context.Background(), `{"conversation_id": "`+conv+`"}`, nil)
+			names := eventNames(events)
+			if names != "knowledge error done" && names != "knowledge delta error retract done" {
+				t.Fatalf("events %v, want an error event", events)
+			}
+			var done assist.Suggestions
+			if err := json.Unmarshal([]byte(events[len(events)-1].data), &done); err != nil || done.Generation.Status != "failed" {
+				t.Fatalf("done event %s: %v, want generation failed", events[len(events)-1].data, err)
+			}
+			resp, err := http.Get(e.srv.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, line := range strings.Split(string(raw), "\n") {
+				if strings.HasPrefix(line, "parley_llm_requests_total{") && strings.Contains(line, `status="ok"`) {
+					t.Errorf("the broken answer is counted ok: %s", line)
+				}
+			}
+			if !strings.Contains(string(raw), `status="unavailable"} 1`) {
+				t.Errorf("metrics do not count the broken answer as unavailable")
+			}
+		})
 	}
 }

@@ -26,6 +26,12 @@ func (s *Server) authenticate(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	// A publishable key is on web pages for anyone to copy: it reaches
+	// conversations only through the widget routes, as a visitor.
+	if p.Publishable() && c.FullPath() != "/v1/workspace" {
+		fail(c, parley.Errorf(parley.EForbidden, "a publishable widget key (one with allowed origins) only serves the /v1/widget routes"))
+		return
+	}
 	c.Set(principalKey, p)
 	c.Set(loggerKey, logger(c).With("workspace_id", p.Workspace.ID, "key_id", p.KeyID))
 	c.Next()

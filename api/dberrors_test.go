@@ -133,7 +133,7 @@ func TestDatabaseOutageIsUnavailable(t *testing.T) {
 
 	var logs lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	s := api.New(db, reply.New(db, retrieval.NewLocal(), detector, log), api.Options{
+	s := api.New(db, reply.New(db, retrieval.NewLocal(), reply.Options{Language: detector, Classifiers: db, Logger: log}), api.Options{
 		Logger: log, MaxBodyBytes: testBodyLimit, Ready: db.Ping, Version: "test", ClassifyError: postgres.Classify,
 	})
 	srv := httptest.NewServer(s)

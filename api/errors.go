@@ -27,6 +27,9 @@ var statusOf = map[string]int{
 	parley.ETimeout:      http.StatusGatewayTimeout,
 	parley.EInternal:     http.StatusInternalServerError,
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	codeOriginNotAllowed: http.StatusForbidden,
+	codeIdentityInvalid:  http.StatusUnauthorized,
+	codeRateLimited:      http.StatusTooManyRequests,
 }
 
 // codeMethodNotAllowed exists only at the HTTP edge.

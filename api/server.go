@@ -8,6 +8,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -15,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/analytics"
 	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/web"
@@ -34,6 +37,17 @@ type Store interface {
 	DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error
 
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
+	RecordFeedback(ctx context.Context, workspaceID string, f parley.Feedback) (string, error)
+
+	CreateWidgetKey(ctx context.Context, workspaceID, name string, origins []string) (parley.APIKey, string, error)
+	SetKeyOrigins(ctx context.Context, workspaceID, keyID string, origins []string) (parley.APIKey, error)
+	OriginAllowed(ctx context.Context, origin string) (bool, error)
+	VisitorKey(ctx context.Context, workspaceID string) ([]byte, error)
+	IdentitySecret(ctx context.Context, workspaceID string) (string, error)
+	RotateIdentitySecret(ctx context.Context, workspaceID string) (string, error)
+	StartVisitorConversation(ctx context.Context, workspaceID, visitorID string, customer parley.Customer, language string) (parley.Conversation, error)
+	LatestVisitorConversation(ctx context.Context, workspaceID, visitorID string) (string, error)
+	VisitorConversation(ctx context.Context, workspaceID, visitorID, id string, after int64, limit int) (parley.Conversation, error)
 
 	CreateTeam(ctx context.Context, workspaceID, name string) (parley.Team, error)
 	ListTeams(ctx context.Context, workspaceID string) ([]parley.Team, error)
@@ -58,11 +72,15 @@ type Store interface {
 	DeleteWebhook(ctx context.Context, workspaceID string) error
 
 	IngestJob(ctx context.Context, workspaceID, kbID, id string) (parley.IngestJob, error)
+
+	AnalyticsDays(ctx context.Context, workspaceID string, from, to, now time.Time) ([]parley.DayCount, error)
+	UnansweredQuestions(ctx context.Context, workspaceID string, from, to time.Time, limit int) ([]parley.UnansweredQuestion, int, error)
 }
 
 // Engine answers customer messages (reply.Engine).
 type Engine interface {
 	Answer(ctx context.Context, req reply.Request) (reply.Result, error)
+	Handoff(ctx context.Context, req reply.HandoffRequest) (reply.Result, error)
 }
 
 // Assistant is agent assist (assist.Assistant): suggested replies,
@@ -92,6 +110,10 @@ type Options struct {
 	// the zero value allows public addresses only.
 	WebhookPolicy webhook.DestinationPolicy
 
+	// Embedder groups unanswered questions into topics for the analytics
+	// gaps; nil answers them with 503.
+	Embedder analytics.Embedder
+
 	// Ingester runs uploads; nil answers uploads with 503.
 	Ingester Ingester
 	// Retrainer updates what is learned from a workspace's knowledge after
@@ -109,12 +131,28 @@ type Options struct {
 	// IngestJobs queues the background jobs of large uploads; nil answers
 	// them with 503.
 	IngestJobs IngestJobs
+	// Origins keeps the websites knowledge bases are synced from and
+	// queues syncs; nil answers the origin routes with 503. CrawlPolicy
+	// decides which site URLs may be set (the zero value: public only).
+	Origins     Origins
+	CrawlPolicy webhook.DestinationPolicy
 
 	// ClassifyError turns store errors the handlers pass on unclassified
 	// into domain errors (postgres.Classify): invalid input is a 400, a
 	// database outage a 503 with Retry-After instead of a 500. nil leaves
 	// them internal.
 	ClassifyError func(error) error
+
+	// Live wakes the widget's event streams when a conversation changes;
+	// nil makes them re-read every few seconds instead.
+	Live Live
+	// WidgetLimits are the widget routes' rate limits (zero fields: the
+	// DefaultWidgetLimits values).
+	WidgetLimits WidgetLimits
+	// TrustedProxies are the networks of proxies whose X-Forwarded-For
+	// names the client, for the per-address limits; none by default, so
+	// the client is the connection's peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the HTTP API.
@@ -125,13 +163,30 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	router  *gin.Engine
+
+	limits      *limits
+	visitorKeys *keyCache
+	origins     *originCache
+	stopStreams chan struct{}
+	stopOnce    sync.Once
 }
 
 // New builds the server and its routes.
 func New(store Store, engine Engine, opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics)}
+	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics),
+		limits:      newLimits(opts.WidgetLimits),
+		visitorKeys: &keyCache{load: store.VisitorKey, keys: map[string][]byte{}},
+		origins:     &originCache{lookup: store.OriginAllowed, ttl: 30 * time.Second, seen: map[string]originEntry{}},
+		stopStreams: make(chan struct{}),
+	}
 	r := gin.New()
+	proxies := make([]string, len(opts.TrustedProxies))
+	for i, p := range opts.TrustedProxies {
+		proxies[i] = p.String()
+	}
+	// Parsed prefixes are always valid CIDRs: this cannot fail.
+	_ = r.SetTrustedProxies(proxies)
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	dbOutage := &outage{classify: opts.ClassifyError, log: opts.Logger}
@@ -149,9 +204,12 @@ func New(store Store, engine Engine, opts Options) *Server {
 	r.GET("/widget.js", gin.WrapH(web.Widget()))
 	r.HEAD("/widget.js", gin.WrapH(web.Widget()))
 
+	s.widgetRoutes(r)
 	v1 := r.Group("/v1", s.authenticate)
 	v1.GET("/workspace", s.getWorkspace)
 	v1.POST("/answer", s.answer)
+	v1.POST("/conversations/:id/feedback", s.postFeedback)
+	v1.POST("/conversations/:id/handoff", s.postHandoff)
 
 	agent := v1.Group("", require(parley.RoleAgent))
 	agent.GET("/conversations/:id", s.getConversation)
@@ -176,6 +234,9 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.DELETE("/knowledge-bases/:kb/sources/:source", s.deleteSource)
 	admin.POST(uploadRoute[len("/v1"):], s.postUpload)
 	admin.GET("/knowledge-bases/:kb/jobs/:job", s.getJob)
+	admin.GET("/knowledge-bases/:kb/origin", s.getOrigin)
+	admin.PUT("/knowledge-bases/:kb/origin", s.putOrigin)
+	admin.POST("/knowledge-bases/:kb/sync", s.postSync)
 	admin.GET("/teams", s.listTeams)
 	admin.POST("/teams", s.createTeam)
 	admin.DELETE("/teams/:team", s.deleteTeam)
@@ -189,6 +250,11 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.GET("/webhook", s.getWebhook)
 	admin.PUT("/webhook", s.putWebhook)
 	admin.DELETE("/webhook", s.deleteWebhook)
+	admin.POST("/widget-keys", s.createWidgetKey)
+	admin.PUT("/widget-keys/:id", s.putWidgetKey)
+	admin.POST("/workspace/identity-secret", s.rotateIdentitySecret)
+	admin.GET("/analytics/summary", s.analyticsSummary)
+	admin.GET("/analytics/gaps", s.analyticsGaps)
 
 	s.router = r
 	return s

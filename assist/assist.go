@@ -3,13 +3,14 @@
 // them), translates and rewrites texts keeping protected spans intact, and
 // summarises a conversation for handover. It retrieves through the reply
 // engine, renders its prompts with package prompts and asks an
-// llm.ChatModel; it has no HTTP in it. Its Assistant is also the engine's
-// Grounder for generated answers.
+// llm.ChatModel; it has no HTTP in it. Its Drafter, which writes the
+// grounded drafts, is also the engine's Grounder for generated answers.
 package assist
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/llm"
@@ -17,20 +18,37 @@ import (
 	"github.com/parleyhq/parley/reply"
 )
 
-// Assistant helps human agents: suggested replies, translation, rewriting
-// and handover summaries. Knowledge suggestions need only the engine's
-// retrieval; everything else needs a chat model.
-type Assistant struct {
-	engine *reply.Engine
+// Drafter asks the chat model, through prompts rendered by package
+// prompts: the grounded drafts of suggestions and generated answers, and
+// the texts of the other assist tasks.
+type Drafter struct {
 	model  llm.ChatModel // nil when no chat model is configured
 	render *prompts.Renderer
+	log    *slog.Logger
 }
 
-// NewAssistant returns an assistant drafting with model, which may be nil:
-// then suggestions come from the knowledge only and the other tasks answer
-// unavailable.
-func NewAssistant(engine *reply.Engine, model llm.ChatModel, render *prompts.Renderer) *Assistant {
-	return &Assistant{engine: engine, model: model, render: render}
+// NewDrafter returns a drafter asking model, which may be nil: then there
+// are no drafts and the tasks needing a model answer unavailable. A nil log
+// discards its log lines.
+func NewDrafter(model llm.ChatModel, render *prompts.Renderer, log *slog.Logger) *Drafter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Drafter{model: model, render: render, log: log}
+}
+
+// Assistant helps human agents: suggested replies, translation, rewriting
+// and handover summaries. Knowledge suggestions need only the engine's
+// retrieval; everything else needs the drafter's chat model.
+type Assistant struct {
+	engine *reply.Engine
+	*Drafter
+}
+
+// NewAssistant returns an assistant retrieving through engine and writing
+// with d.
+func NewAssistant(engine *reply.Engine, d *Drafter) *Assistant {
+	return &Assistant{engine: engine, Drafter: d}
 }
 
 // MaxAssistChars is the longest text the assist tasks take.
@@ -39,8 +57,8 @@ const MaxAssistChars = 8000
 // NoModelMessage says why a task that needs a chat model cannot run.
 const NoModelMessage = "no chat model is configured: set PARLEY_LLM_BASE_URL and PARLEY_LLM_MODEL"
 
-func (a *Assistant) needModel() error {
-	if a.model == nil {
+func (d *Drafter) needModel() error {
+	if d.model == nil {
 		return parley.Errorf(parley.EUnavailable, NoModelMessage)
 	}
 	return nil
@@ -51,7 +69,7 @@ func checkLanguage(field, code string) error {
 	if code == "" {
 		return nil
 	}
-	return prompts.CheckLanguage(field, code)
+	return parley.CheckLanguage(field, code)
 }
 
 // cut reports a completion that hit its token limit.

@@ -2,8 +2,6 @@ package assist_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,7 +109,7 @@ func newKB(t *testing.T) *assistKB {
 	// No language detector: loading it takes seconds (half a minute under
 	// -race), so languages fall back to the conversation's or the
 	// workspace's; the API tests cover detection.
-	k.engine = reply.New(db, retrieval.NewLocal(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	k.engine = reply.New(db, retrieval.NewLocal(), reply.Options{Classifiers: db})
 	return k
 }
 
@@ -145,14 +143,14 @@ func (k *assistKB) assistantTimeout(t *testing.T, fake *openaitest.Server, timeo
 		t.Fatal(err)
 	}
 	if fake == nil {
-		return assist.NewAssistant(k.engine, nil, render)
+		return assist.NewAssistant(k.engine, assist.NewDrafter(nil, render, nil))
 	}
 	model, err := openai.NewChatModel(openai.Config{BaseURL: fake.BaseURL(), APIKey: "sk-test", Model: "test-model",
 		Timeout: timeout, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return assist.NewAssistant(k.engine, model, render)
+	return assist.NewAssistant(k.engine, assist.NewDrafter(model, render, nil))
 }
 
 // newLLM starts a fake chat model server answering with the script, then

@@ -173,8 +173,8 @@ func knowledgeSuggestions(r retrieval.Ranking, cands []retrieval.Candidate) []Su
 // draft asks the chat model for a reply grounded in the candidates. It
 // returns nil and the reason when there is no usable draft; an error only
 // when the caller went away or a callback failed.
-func (a *Assistant) draft(ctx context.Context, req SuggestRequest, history []parley.Message, cands []retrieval.Candidate, lang string, confidence float64) (*Suggestion, reply.Generation, error) {
-	if a.model == nil {
+func (d *Drafter) draft(ctx context.Context, req SuggestRequest, history []parley.Message, cands []retrieval.Candidate, lang string, confidence float64) (*Suggestion, reply.Generation, error) {
+	if d.model == nil {
 		return nil, reply.Generation{Status: reply.GenNoModel, Reason: NoModelMessage}, nil
 	}
 	if len(cands) == 0 {
@@ -187,16 +187,16 @@ func (a *Assistant) draft(ctx context.Context, req SuggestRequest, history []par
 		refs[src.ID] = src
 		knowledge = append(knowledge, prompts.Knowledge{SourceID: src.ID, Title: src.Title, Text: c.Answer})
 	}
-	prompt, err := a.render.Suggest(prompts.SuggestInput{Transcript: turns(history), Knowledge: knowledge, Language: lang, Tone: req.Tone})
+	prompt, err := d.render.Suggest(prompts.SuggestInput{Transcript: turns(history), Knowledge: knowledge, Language: lang, Tone: req.Tone})
 	if err != nil {
 		return nil, reply.Generation{}, err
 	}
 	opts := llm.Options{Task: "suggest", MaxTokens: prompt.MaxTokens, Temperature: 0.3}
 	var c llm.Completion
 	if req.OnDelta != nil {
-		c, err = a.model.Stream(ctx, prompt.Messages, opts, req.OnDelta)
+		c, err = d.model.Stream(ctx, prompt.Messages, opts, req.OnDelta)
 	} else {
-		c, err = a.model.Complete(ctx, prompt.Messages, opts)
+		c, err = d.model.Complete(ctx, prompt.Messages, opts)
 	}
 	if err != nil {
 		if canceled(ctx, err) || parley.ErrorCode(err) == parley.EInternal {
@@ -211,7 +211,7 @@ func (a *Assistant) draft(ctx context.Context, req SuggestRequest, history []par
 	}
 	text, cited, gen := checkDraft(c.Text, packed)
 	if gen.Status != reply.GenGenerated {
-		a.engine.Logger().InfoContext(ctx, "generated draft not used", "status", gen.Status, "reason", gen.Reason)
+		d.log.InfoContext(ctx, "generated draft not used", "status", gen.Status, "reason", gen.Reason)
 		return nil, gen, nil
 	}
 	s := &Suggestion{Text: text, Confidence: confidence, Kind: reply.KindGenerated}
@@ -279,10 +279,10 @@ func promptRole(role string) string {
 	return "other"
 }
 
-// Ground writes a grounded answer for the engine (Grounder): the draft of
-// Suggest, for the transcript ending with the customer's message.
-func (a *Assistant) Ground(ctx context.Context, transcript []parley.Message, lang string, cands []retrieval.Candidate) (*reply.Answer, reply.Generation, error) {
-	s, gen, err := a.draft(ctx, SuggestRequest{}, transcript, cands, lang, 0)
+// Ground writes a grounded answer for the engine (reply.Grounder): the
+// draft of Suggest, for the transcript ending with the customer's message.
+func (d *Drafter) Ground(ctx context.Context, transcript []parley.Message, lang string, cands []retrieval.Candidate) (*reply.Answer, reply.Generation, error) {
+	s, gen, err := d.draft(ctx, SuggestRequest{}, transcript, cands, lang, 0)
 	if s == nil {
 		return nil, gen, err
 	}

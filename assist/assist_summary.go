@@ -60,7 +60,7 @@ func (a *Assistant) Summarize(ctx context.Context, ws parley.Workspace, conversa
 			return Summary{ConversationID: conv.ID, Summary: text, Language: lang, Messages: prompt.Turns}, nil
 		}
 		unusable = err
-		a.engine.Logger().WarnContext(ctx, "chat model answer unusable", "task", "summary", "attempt", attempt, "err", err.Error())
+		a.log.WarnContext(ctx, "chat model answer unusable", "task", "summary", "attempt", attempt, "err", err.Error())
 	}
 	return Summary{}, parley.Errorf(parley.EUnavailable, "the chat model returned no usable summary in %d attempts: %v; try again", summaryAttempts, unusable)
 }

@@ -144,7 +144,7 @@ func (a *Assistant) completeProtected(ctx context.Context, task string, prompt p
 			return text, nil
 		}
 		lost = err
-		a.engine.Logger().WarnContext(ctx, "chat model answer unusable", "task", task, "attempt", attempt, "err", err.Error())
+		a.log.WarnContext(ctx, "chat model answer unusable", "task", task, "attempt", attempt, "err", err.Error())
 	}
 	return "", parley.Errorf(parley.EUnavailable,
 		"the chat model did not keep the protected text (placeholders, links, numbers, markup, glossary terms) intact and free of prompt markers in %d attempts: %v; try again",

@@ -3,8 +3,6 @@ package assist_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -50,8 +48,8 @@ func TestGeneratedAnswers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			engine := reply.New(db, retrieval.NewLocal(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			engine.WithGrounder(k.assistant(t, newLLM(t, tt.answer(k.source(t, "refund").ID))))
+			drafter := k.assistant(t, newLLM(t, tt.answer(k.source(t, "refund").ID))).Drafter
+			engine := reply.New(db, retrieval.NewLocal(), reply.Options{Classifiers: db, Grounder: drafter})
 
 			res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Text: question})
 			if err != nil {

@@ -75,6 +75,6 @@ func suiteRunner(t *testing.T, db *postgres.DB, path string) (*evals.Suite, *eva
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	embedder := retrieval.NewLocal()
-	engine := reply.New(db, embedder, reply.NewLanguageDetector(), log)
+	engine := reply.New(db, embedder, reply.Options{Language: reply.NewLanguageDetector(), Classifiers: db, Calibrations: db, Logger: log})
 	return suite, evals.NewRunner(db, engine, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), log)
 }

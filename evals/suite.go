@@ -54,6 +54,9 @@ type SettingsSpec struct {
 	AnswerThreshold *float64 `json:"answer_threshold,omitempty" yaml:"answer_threshold"`
 	Sensitive       []string `json:"sensitive,omitempty" yaml:"sensitive"`
 	Languages       []string `json:"languages,omitempty" yaml:"languages"`
+	// GenerateAnswers has answers written by the chat model, when one is
+	// configured (PARLEY_LLM_*), as in a workspace with generate_answers on.
+	GenerateAnswers *bool `json:"generate_answers,omitempty" yaml:"generate_answers"`
 }
 
 // Gates fail the run when a figure is below its minimum.
@@ -130,6 +133,9 @@ func (s *Suite) apply(base parley.WorkspaceSettings) parley.WorkspaceSettings {
 	}
 	if s.Settings.Languages != nil {
 		base.Languages = s.Settings.Languages
+	}
+	if s.Settings.GenerateAnswers != nil {
+		base.GenerateAnswers = *s.Settings.GenerateAnswers
 	}
 	return base
 }

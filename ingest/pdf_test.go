@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,5 +179,48 @@ func TestLoadPDFFromZipAndFolder(t *testing.T) {
 	docs, _, err = ingest.LoadPath(context.Background(), dir, ingest.LoadOptions{Kind: ingest.KindArticle})
 	if err != nil || len(docs) != 1 || docs[0].Title != "Plant Care Guide" {
 		t.Fatalf("folder: docs %+v, err %v", docs, err)
+	}
+}
+
+var updateSample = flag.Bool("update-sample-pdf", false, "write the sample suite's PDF anew")
+
+// samplePDF is the sample knowledge's PDF (make demo shows an answer citing
+// its page): a Bramble & Co. guide to plant care during holidays.
+const samplePDF = "../evals/suites/sample/knowledge/articles/holiday-plant-care.pdf"
+
+// The committed sample PDF is what pdftest makes of this guide, and it
+// loads as a paged article (go test ./ingest -update-sample-pdf rewrites it).
+func TestSamplePDF(t *testing.T) {
+	data := buildPDF(t, "Holiday Plant Care Guide", []pdftest.Page{
+		{Outline: "Before you leave", Heading: "Holiday Plant Care", Columns: [][]string{{
+			"Going on holiday? Most houseplants cope with one week alone if you prepare them well.",
+			"The day before you leave, water every plant thoroughly and move them 1-2 metres away from sunny windows, so they dry out more slowly.",
+			"Group plants together on a tray of wet gravel: they keep each other humid while you are away.",
+		}}},
+		{Outline: "Longer trips", Columns: [][]string{{
+			"For trips of two to three weeks, use a self-watering wick: put one end of a cotton cord in a jug of water and push the other end into the soil, one cord per pot.",
+			"Bramble self-watering pots hold enough water for about three weeks in summer and five weeks in winter.",
+			"Away for longer than three weeks? Ask a neighbour to water once a week, and leave a note saying which plants need less water, such as succulents and cacti.",
+		}}},
+		{Outline: "When you come back", Columns: [][]string{{
+			"Check the soil before watering: water only plants whose top 2-3 cm of soil are dry.",
+			"Remove yellow leaves, and give plants a week in their usual place before feeding them again.",
+		}}},
+	})
+	if *updateSample {
+		if err := os.WriteFile(samplePDF, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	committed, err := os.ReadFile(samplePDF)
+	if err != nil {
+		t.Fatalf("read the sample PDF (write it with -update-sample-pdf): %v", err)
+	}
+	if !bytes.Equal(committed, data) {
+		t.Fatalf("%s differs from what pdftest makes of the guide; run go test ./ingest -run TestSamplePDF -update-sample-pdf", samplePDF)
+	}
+	docs, _, err := loadPDFBytes(t, "holiday-plant-care.pdf", committed)
+	if err != nil || len(docs) != 1 || !strings.Contains(docs[0].Body, "# Longer trips\n\n## Page 2") {
+		t.Fatalf("sample PDF: %+v, %v", docs, err)
 	}
 }

@@ -20,6 +20,11 @@ const keyPrefix = "prly_"
 // CreateKey makes a key for the workspace and returns it with its secret,
 // which is not stored and cannot be shown again.
 func (db *DB) CreateKey(ctx context.Context, workspaceID, name string, role parley.Role) (parley.APIKey, string, error) {
+	return db.createKey(ctx, workspaceID, name, role, []string{})
+}
+
+// createKey makes a key with its allowed origins, in one statement.
+func (db *DB) createKey(ctx context.Context, workspaceID, name string, role parley.Role, origins []string) (parley.APIKey, string, error) {
 	var k parley.APIKey
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
@@ -28,10 +33,10 @@ func (db *DB) CreateKey(ctx context.Context, workspaceID, name string, role parl
 	secret := keyPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	prefix := secret[:len(keyPrefix)+6]
 	rows, err := db.pool.Query(ctx, `
-		INSERT INTO api_keys (workspace_id, name, role, prefix, hash)
-		VALUES ($1, $2, $3, $4, $5)
-		RETURNING id, workspace_id, (SELECT name FROM workspaces WHERE id = $1), name, role, prefix, created_at, last_used_at, revoked_at`,
-		workspaceID, name, string(role), prefix, hashKey(secret))
+		INSERT INTO api_keys (workspace_id, name, role, prefix, hash, allowed_origins)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING id, workspace_id, (SELECT name FROM workspaces WHERE id = $1), name, role, prefix, created_at, last_used_at, revoked_at, allowed_origins`,
+		workspaceID, name, string(role), prefix, hashKey(secret), origins)
 	if err == nil {
 		k, err = pgx.CollectExactlyOneRow(rows, scanKey)
 	}
@@ -45,7 +50,7 @@ func (db *DB) CreateKey(ctx context.Context, workspaceID, name string, role parl
 // empty, newest first.
 func (db *DB) ListKeys(ctx context.Context, workspaceID string) ([]parley.APIKey, error) {
 	rows, err := db.pool.Query(ctx, `
-		SELECT k.id, k.workspace_id, w.name, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at
+		SELECT `+keyColumns+`
 		FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
 		WHERE $1 = '' OR k.workspace_id::text = $1
 		ORDER BY w.name, k.created_at DESC`, workspaceID)
@@ -67,7 +72,7 @@ func (db *DB) RevokeKey(ctx context.Context, idOrPrefix string) (parley.APIKey, 
 		UPDATE api_keys k SET revoked_at = coalesce(k.revoked_at, now())
 		FROM workspaces w
 		WHERE w.id = k.workspace_id AND (k.id::text = $1 OR k.prefix = $1)
-		RETURNING k.id, k.workspace_id, w.name, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at`, idOrPrefix)
+		RETURNING `+keyColumns, idOrPrefix)
 	if err != nil {
 		return k, fmt.Errorf("revoke key: %w", err)
 	}
@@ -95,16 +100,16 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (parley.Principal
 	var revoked bool
 	row := db.pool.QueryRow(ctx, `
 		WITH k AS (
-			SELECT id, workspace_id, role, revoked_at IS NOT NULL AS revoked, last_used_at
+			SELECT id, workspace_id, role, revoked_at IS NOT NULL AS revoked, last_used_at, allowed_origins
 			FROM api_keys WHERE hash = $1
 		), touch AS (
 			UPDATE api_keys SET last_used_at = now()
 			WHERE id = (SELECT id FROM k WHERE NOT revoked
 				AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))
 		)
-		SELECT w.id, w.name, w.settings, w.created_at, k.id, k.role, k.revoked
+		SELECT w.id, w.name, w.settings, w.created_at, k.id, k.role, k.revoked, k.allowed_origins
 		FROM k JOIN workspaces w ON w.id = k.workspace_id`, hashKey(secret))
-	err := scanWorkspace(row, &p.Workspace, &p.KeyID, &p.Role, &revoked)
+	err := scanWorkspace(row, &p.Workspace, &p.KeyID, &p.Role, &revoked, &p.AllowedOrigins)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return p, parley.Errorf(parley.EUnauthorized, "invalid API key")
@@ -117,9 +122,13 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (parley.Principal
 	return p, nil
 }
 
+// keyColumns are the columns scanKey reads, of api_keys k joined with
+// workspaces w.
+const keyColumns = `k.id, k.workspace_id, w.name, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at, k.allowed_origins`
+
 func scanKey(r pgx.CollectableRow) (parley.APIKey, error) {
 	var k parley.APIKey
-	err := r.Scan(&k.ID, &k.WorkspaceID, &k.Workspace, &k.Name, &k.Role, &k.Prefix, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt)
+	err := r.Scan(&k.ID, &k.WorkspaceID, &k.Workspace, &k.Name, &k.Role, &k.Prefix, &k.CreatedAt, &k.LastUsedAt, &k.RevokedAt, &k.AllowedOrigins)
 	return k, err
 }
 

@@ -54,10 +54,10 @@ type querier interface {
 }
 
 func (db *DB) messages(ctx context.Context, q querier, workspaceID, conversationID string, limit int) ([]parley.Message, error) {
-	rows, err := q.Query(ctx, `SELECT id, role, text, internal, meta, created_at FROM (
+	rows, err := q.Query(ctx, `SELECT m.id, m.role, m.text, m.internal, m.meta, m.created_at, f.helpful FROM (
 			SELECT id, role, text, internal, meta, created_at FROM messages
 			WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY id DESC LIMIT $3
-		) m ORDER BY id`, workspaceID, conversationID, limit)
+		) m LEFT JOIN feedback f ON f.message_id = m.id ORDER BY m.id`, workspaceID, conversationID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read messages: %w", err)
 	}
@@ -68,10 +68,43 @@ func (db *DB) messages(ctx context.Context, q querier, workspaceID, conversation
 	return msgs, nil
 }
 
+// scanMessage reads id, role, text, internal, meta, created_at and the
+// feedback's helpful (NULL without feedback).
 func scanMessage(r pgx.CollectableRow) (parley.Message, error) {
 	var m parley.Message
-	err := r.Scan(&m.ID, &m.Role, &m.Text, &m.Internal, &m.Meta, &m.CreatedAt)
+	err := r.Scan(&m.ID, &m.Role, &m.Text, &m.Internal, &m.Meta, &m.CreatedAt, &m.Helpful)
 	return m, err
+}
+
+// RecordFeedback stores a customer's verdict on a bot message of the
+// conversation (a later verdict replaces an earlier one) and returns the
+// conversation's state. A message that is not one of the conversation's
+// bot messages is not found.
+func (db *DB) RecordFeedback(ctx context.Context, workspaceID string, f parley.Feedback) (string, error) {
+	if !parley.IsID(f.ConversationID) {
+		return "", parley.Errorf(parley.ENotFound, "conversation %q not found", f.ConversationID)
+	}
+	var (
+		state    string
+		recorded bool
+	)
+	err := db.pool.QueryRow(ctx, `WITH m AS (
+			SELECT id FROM messages WHERE workspace_id = $1 AND conversation_id = $2 AND id = $3 AND role = 'bot'
+		), ins AS (
+			INSERT INTO feedback (message_id, workspace_id, conversation_id, helpful)
+			SELECT id, $1, $2, $4 FROM m
+			ON CONFLICT (message_id) DO UPDATE SET helpful = EXCLUDED.helpful, created_at = now()
+			RETURNING message_id
+		)
+		SELECT c.status, EXISTS (SELECT FROM ins) FROM conversations c WHERE c.workspace_id = $1 AND c.id = $2`,
+		workspaceID, f.ConversationID, f.MessageID, f.Helpful).Scan(&state, &recorded)
+	if err != nil {
+		return "", translate(err, "conversation "+f.ConversationID)
+	}
+	if !recorded {
+		return "", parley.Errorf(parley.ENotFound, "message %d is not a bot answer of conversation %s", f.MessageID, f.ConversationID)
+	}
+	return state, nil
 }
 
 // AddMessage appends a message to a conversation of the workspace. meta may

@@ -108,9 +108,10 @@ func (db *DB) Escalation(ctx context.Context, workspaceID, id string) (parley.Es
 	if err != nil {
 		return e, err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT id, role, text, internal, meta, created_at FROM messages
-		WHERE workspace_id = $1 AND conversation_id = $2 AND created_at >= $3
-		ORDER BY id LIMIT $4`, workspaceID, e.ConversationID, e.CreatedAt, handoffMessages)
+	rows, err := db.pool.Query(ctx, `SELECT m.id, m.role, m.text, m.internal, m.meta, m.created_at, f.helpful
+		FROM messages m LEFT JOIN feedback f ON f.message_id = m.id
+		WHERE m.workspace_id = $1 AND m.conversation_id = $2 AND m.created_at >= $3
+		ORDER BY m.id LIMIT $4`, workspaceID, e.ConversationID, e.CreatedAt, handoffMessages)
 	if err == nil {
 		e.Messages, err = pgx.CollectRows(rows, scanMessage)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -19,6 +21,16 @@ func checkName(what, name string) error {
 		return parley.Errorf(parley.EInvalid, "%s name %q: use 1-63 letters, digits, '.', '_' or '-'", what, name)
 	}
 	return nil
+}
+
+// notNamed is the error for a reference (a name or id in a path) that no
+// knowledge base or team can have: it is not looked up, so text the
+// database cannot hold (a NUL, invalid UTF-8) never reaches it.
+func notNamed(what, ref string) error {
+	if objectName.MatchString(ref) { // ids match too
+		return nil
+	}
+	return parley.Errorf(parley.ENotFound, "%s %q not found", what, ref)
 }
 
 // ValidKBName checks a knowledge base name.
@@ -80,6 +92,9 @@ func (db *DB) ListKBs(ctx context.Context, workspaceID string) ([]parley.Knowled
 
 // KB returns one of the workspace's knowledge bases by id or name.
 func (db *DB) KB(ctx context.Context, workspaceID, idOrName string) (parley.KnowledgeBase, error) {
+	if err := notNamed("knowledge base", idOrName); err != nil {
+		return parley.KnowledgeBase{}, err
+	}
 	rows, err := db.pool.Query(ctx, `SELECT `+kbColumns+` FROM knowledge_bases kb
 		WHERE kb.workspace_id = $1 AND (kb.name = $2 OR kb.id::text = $2)`, workspaceID, idOrName)
 	if err != nil {
@@ -91,6 +106,9 @@ func (db *DB) KB(ctx context.Context, workspaceID, idOrName string) (parley.Know
 
 // DeleteKB deletes a knowledge base with its sources and chunks.
 func (db *DB) DeleteKB(ctx context.Context, workspaceID, idOrName string) error {
+	if err := notNamed("knowledge base", idOrName); err != nil {
+		return err
+	}
 	tag, err := db.pool.Exec(ctx, `DELETE FROM knowledge_bases
 		WHERE workspace_id = $1 AND (name = $2 OR id::text = $2)`, workspaceID, idOrName)
 	if err != nil {
@@ -128,6 +146,10 @@ func (db *DB) ListSources(ctx context.Context, workspaceID, kbID string, after i
 // source by numeric id and another by external id deletes nothing: a
 // conflict that names both.
 func (db *DB) DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error {
+	// Loaders give only valid UTF-8 without NUL: other text names nothing.
+	if strings.ContainsRune(ref.ExternalID, 0) || !utf8.ValidString(ref.ExternalID) {
+		return parley.Errorf(parley.ENotFound, "source %s not found", ref)
+	}
 	var matched []int64
 	var deleted int64
 	err := db.pool.QueryRow(ctx, `

@@ -114,7 +114,7 @@ const maxErrorChars = 500
 
 // Claiming deliveries: the design.
 //
-// ClaimDeliveries takes up to limit due rows (not delivered, not dead,
+// ClaimDeliveries takes due rows (not delivered, not dead,
 // next_attempt_at <= now()) with FOR UPDATE SKIP LOCKED, so workers on
 // several replicas never take the same rows, and in the same statement
 // counts the attempt and pushes next_attempt_at forward by the lease. The
@@ -132,18 +132,44 @@ const maxErrorChars = 500
 // The lease must exceed the longest delivery (the HTTP timeout); the
 // deliverer in package webhook makes sure of it.
 
-// ClaimDeliveries claims up to limit due events of workspaces with a
-// webhook for lease.
-func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]parley.Delivery, error) {
-	rows, err := db.pool.Query(ctx, `WITH due AS (
-			SELECT o.id, w.url, w.secret FROM outbox o JOIN webhooks w ON w.workspace_id = o.workspace_id
+// ClaimDeliveries claims due events of workspaces with a webhook, oldest
+// due first: at most c.Limit, for c.Lease, and per workspace at most
+// c.PerWorkspace or its c.Room. Events are ranked within their workspace
+// among the first few times c.Limit due events (a long backlog is not read
+// whole on every claim), leaving out the workspaces with no room at all.
+func (db *DB) ClaimDeliveries(ctx context.Context, c parley.DeliveryClaim) ([]parley.Delivery, error) {
+	// Empty, not nil: a NULL array would match no workspace at all.
+	full, partial, room := []string{}, []string{}, []int{}
+	for ws, n := range c.Room {
+		if n <= 0 {
+			full = append(full, ws)
+			continue
+		}
+		partial, room = append(partial, ws), append(room, n)
+	}
+	perWorkspace := c.PerWorkspace
+	if perWorkspace <= 0 {
+		perWorkspace = c.Limit
+	}
+	rows, err := db.pool.Query(ctx, `WITH cand AS (
+			SELECT id, row_number() OVER (PARTITION BY workspace_id ORDER BY next_attempt_at, id) AS n,
+				coalesce(r.room, $5) AS room
+			FROM (SELECT id, workspace_id, next_attempt_at FROM outbox
+				WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
+					AND workspace_id <> ALL($6::uuid[])
+				ORDER BY next_attempt_at, id LIMIT $1 * 10) o
+			LEFT JOIN unnest($3::uuid[], $4::int[]) AS r(ws, room) ON r.ws = o.workspace_id
+		), due AS (
+			SELECT o.id, w.url, w.secret FROM outbox o
+			JOIN cand ON cand.id = o.id AND cand.n <= cand.room
+			JOIN webhooks w ON w.workspace_id = o.workspace_id
 			WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= now()
 			ORDER BY o.next_attempt_at, o.id LIMIT $1
 			FOR UPDATE OF o SKIP LOCKED)
 		UPDATE outbox o SET attempts = o.attempts + 1, next_attempt_at = now() + $2::float8 * interval '1 millisecond'
 		FROM due WHERE o.id = due.id
 		RETURNING o.id, o.workspace_id, o.event_id, o.event_type, o.payload, o.created_at, o.attempts, due.url, due.secret`,
-		limit, millis(lease))
+		c.Limit, millis(c.Lease), partial, room, perWorkspace, full)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox events: %w", err)
 	}

@@ -94,7 +94,7 @@ func TestClaimDeliveriesSkipsLocked(t *testing.T) {
 	for range 3 {
 		wg.Go(func() {
 			for {
-				batch, err := db.ClaimDeliveries(ctx, 2, time.Minute)
+				batch, err := db.ClaimDeliveries(ctx, parley.DeliveryClaim{Limit: 2, Lease: time.Minute})
 				if err != nil {
 					t.Error(err)
 					return
@@ -135,7 +135,7 @@ func TestDeliveryLeaseAndFencing(t *testing.T) {
 	e := escalate(t, db, ws, "", nil)
 	claim := func(lease time.Duration) []parley.Delivery {
 		t.Helper()
-		all, err := db.ClaimDeliveries(ctx, 100, lease)
+		all, err := db.ClaimDeliveries(ctx, parley.DeliveryClaim{Limit: 100, Lease: lease})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -152,3 +152,11 @@ func (q *Queue) CreateIngestJob(ctx context.Context, nj NewIngestJob) (parley.In
 	}
 	return job, nil
 }
+
+// Insert puts a job on the queue with its kind's insert options.
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs) error {
+	if _, err := q.client.Insert(ctx, args, &river.InsertOpts{Queue: q.name}); err != nil {
+		return fmt.Errorf("queue %s job: %w", args.Kind(), err)
+	}
+	return nil
+}

@@ -61,6 +61,9 @@ func (db *DB) ListTeams(ctx context.Context, workspaceID string) ([]parley.Team,
 // ones, cannot be deleted (conflict); its resolved escalations keep their
 // history but lose the team and assignee references.
 func (db *DB) DeleteTeam(ctx context.Context, workspaceID, ref string) error {
+	if err := notNamed("team", ref); err != nil {
+		return err
+	}
 	return db.inTx(ctx, func(tx pgx.Tx) error {
 		var id, name string
 		err := tx.QueryRow(ctx, `SELECT id, name FROM teams WHERE workspace_id = $1 AND (name = $2 OR id::text = $2) FOR UPDATE`,
@@ -103,6 +106,9 @@ func (db *DB) DeleteTeam(ctx context.Context, workspaceID, ref string) error {
 // findTeam returns the id and name of the workspace's team named (or with
 // id) ref. An unknown team is invalid input: it is named in a request body.
 func findTeam(ctx context.Context, q querier, workspaceID, ref string) (id, name string, err error) {
+	if notNamed("team", ref) != nil {
+		return "", "", parley.Errorf(parley.EInvalid, "team %q does not exist in this workspace: create it first", ref)
+	}
 	err = q.QueryRow(ctx, `SELECT id, name FROM teams WHERE workspace_id = $1 AND (name = $2 OR id::text = $2)`,
 		workspaceID, ref).Scan(&id, &name)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -63,10 +63,15 @@ func (db *DB) Workspace(ctx context.Context, id string) (parley.Workspace, error
 	return ws, nil
 }
 
-// UpdateSettings replaces a workspace's settings after validating them.
+// UpdateSettings replaces a workspace's settings after validating them. The
+// default team need not exist yet (the first escalation to it creates it),
+// but its name must be one team creation accepts.
 func (db *DB) UpdateSettings(ctx context.Context, workspaceID string, s parley.WorkspaceSettings) (parley.Workspace, error) {
 	var ws parley.Workspace
 	if err := s.Validate(); err != nil {
+		return ws, err
+	}
+	if err := checkName("default_team: team", s.DefaultTeam); err != nil {
 		return ws, err
 	}
 	b, err := json.Marshal(s)

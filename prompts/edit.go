@@ -22,10 +22,10 @@ type translateData struct {
 
 // Translate renders the translation prompt.
 func (r *Renderer) Translate(in TranslateInput) (Prompt, error) {
-	if err := CheckLanguage("source_language", in.Source); err != nil {
+	if err := parley.CheckLanguage("source_language", in.Source); err != nil {
 		return Prompt{}, err
 	}
-	if err := CheckLanguage("target_language", in.Target); err != nil {
+	if err := parley.CheckLanguage("target_language", in.Target); err != nil {
 		return Prompt{}, err
 	}
 	msgs, err := r.render("translate", translateData{Nonce: r.nonce(), Text: in.Text, Source: in.Source, Target: in.Target})
@@ -57,7 +57,7 @@ func (r *Renderer) Rewrite(in RewriteInput) (Prompt, error) {
 	if !ValidAction(in.Action) {
 		return Prompt{}, parley.Errorf(parley.EInvalid, "unknown action %q", in.Action)
 	}
-	if err := CheckLanguage("language", in.Language); err != nil {
+	if err := parley.CheckLanguage("language", in.Language); err != nil {
 		return Prompt{}, err
 	}
 	msgs, err := r.render("rewrite", rewriteData{Nonce: r.nonce(), Text: in.Text, Action: in.Action, Instruction: in.Instruction, Language: in.Language})

@@ -1,7 +1,6 @@
 package prompts
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -18,12 +17,6 @@ var languageNames = map[string]string{
 	"sl": "Slovenian", "sr": "Serbian", "sv": "Swedish", "th": "Thai", "tr": "Turkish",
 	"uk": "Ukrainian", "vi": "Vietnamese", "zh": "Chinese",
 }
-
-var languageCode = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
-
-// ValidLanguage reports whether code looks like a language tag the prompts
-// accept: an ISO 639 code with an optional region or script ("pt-BR").
-func ValidLanguage(code string) bool { return languageCode.MatchString(code) }
 
 // LanguageName returns "German (de)" for "de", and the code alone for codes
 // it has no name for.

@@ -109,15 +109,6 @@ func titled(title, text string) string {
 	return "Title: " + title + "\n\n" + text
 }
 
-// CheckLanguage returns the invalid-input error for a field whose code is
-// not a language code.
-func CheckLanguage(field, code string) error {
-	if !ValidLanguage(code) {
-		return parley.Errorf(parley.EInvalid, "%s %q is not a language code such as en, de or pt-BR", field, code)
-	}
-	return nil
-}
-
 // tooLong is the error for input the model's context cannot hold.
 func (r *Renderer) tooLong(what string, tokens int) error {
 	return parley.Errorf(parley.EInvalid, "%s has %d tokens, too many for the chat model's context of %d tokens", what, tokens, r.contextTokens)

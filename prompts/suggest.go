@@ -28,7 +28,7 @@ type suggestData struct {
 // takes at most half the room left by the reply budget (latest turns
 // first); the knowledge fills the rest, best first.
 func (r *Renderer) Suggest(in SuggestInput) (Prompt, error) {
-	if err := CheckLanguage("language", in.Language); err != nil {
+	if err := parley.CheckLanguage("language", in.Language); err != nil {
 		return Prompt{}, err
 	}
 	if !ValidTone(in.Tone) {

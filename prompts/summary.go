@@ -1,6 +1,9 @@
 package prompts
 
-import "github.com/parleyhq/parley/llm"
+import (
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/llm"
+)
 
 // SummaryInput is a conversation to summarise for a handover.
 type SummaryInput struct {
@@ -23,7 +26,7 @@ type summaryData struct {
 // Summary renders the handover summary prompt with as many of the latest
 // turns as the context holds.
 func (r *Renderer) Summary(in SummaryInput) (Prompt, error) {
-	if err := CheckLanguage("language", in.Language); err != nil {
+	if err := parley.CheckLanguage("language", in.Language); err != nil {
 		return Prompt{}, err
 	}
 	avail := r.contextTokens - SummaryReplyTokens

@@ -11,7 +11,7 @@ import (
 )
 
 // CalibrationStore keeps the workspaces' calibrations (postgres.DB does).
-// When the engine's Store implements it, the engine fits a workspace's
+// With one (Options.Calibrations), the engine fits a workspace's
 // calibration on request (Calibrate) and answers only at or above its
 // threshold.
 type CalibrationStore interface {

@@ -3,8 +3,6 @@ package reply_test
 import (
 	"context"
 	"hash/fnv"
-	"io"
-	"log/slog"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -59,7 +57,7 @@ func TestCalibrationGuardsAgainstAUselessEmbedder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine := reply.New(db, junkEmbedder{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	engine := reply.New(db, junkEmbedder{}, reply.Options{Calibrations: db})
 	suite, err := evals.LoadSuite("../evals/suites/sample/suite.json")
 	if err != nil {
 		t.Fatal(err)

@@ -166,7 +166,7 @@ func TestEscalationRouting(t *testing.T) {
 		}
 	}
 	tests := []struct{ text, team string }{
-		{"hey there", "support"},
+		{"zxqv blorf wibble", "support"}, // no match ("hey there" is small talk, answered)
 		{"Do you sell office chairs?", "support"},
 		{"How much does shipping to Belgium cost? I'd like to talk to a person about it.", "shipping"},
 	}

@@ -35,9 +35,7 @@ type Store interface {
 }
 
 // ClassifierStore is what the engine needs to use the workspaces' intent
-// classifiers (retrieval.Trainer trains them). When its Store implements
-// it too (postgres.DB does), the engine mixes a workspace's classifier
-// into the vote; a workspace without one is ranked by the vote alone.
+// classifiers (retrieval.Trainer trains them).
 type ClassifierStore interface {
 	retrieval.ClassifierSource
 	// GroupHits returns the nearest chunk of each of the groups as a hit.
@@ -47,13 +45,34 @@ type ClassifierStore interface {
 // MaxMessageChars is the longest customer message the engine takes.
 const MaxMessageChars = 4000
 
+// Options are the engine's optional parts. Each is used when set; none is
+// looked for anywhere else.
+type Options struct {
+	// Language detects a message's language; nil takes the customer's
+	// stated language, the conversation's or the workspace's first.
+	Language *LanguageDetector
+	// Classifiers holds the workspaces' intent classifiers, mixed into
+	// the vote; nil ranks by the vote alone (a workspace without a
+	// classifier is ranked so anyway).
+	Classifiers ClassifierStore
+	// Calibrations keeps the workspaces' fitted answer thresholds (see
+	// Calibrate); nil answers at the workspaces' threshold settings alone.
+	Calibrations CalibrationStore
+	// Grounder writes generated answers for workspaces with
+	// generate_answers on; nil (no chat model) answers with the stored
+	// answers.
+	Grounder Grounder
+	// Logger receives the engine's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
 // Engine answers customer messages.
 type Engine struct {
 	store    Store
 	embedder retrieval.Embedder
 	lang     *LanguageDetector
 	log      *slog.Logger
-	// classifiers is nil when the store keeps none (or they are off).
+	// classifiers is nil when there are none to use.
 	classifiers *retrieval.ClassifierCache
 	groups      ClassifierStore
 	ground      Grounder // nil without a chat model
@@ -61,25 +80,20 @@ type Engine struct {
 	calibrations *calibrationCache
 }
 
-// New returns an engine. It uses the workspaces' intent classifiers when
-// store is also a ClassifierStore.
-func New(store Store, embedder retrieval.Embedder, lang *LanguageDetector, log *slog.Logger) *Engine {
-	e := &Engine{store: store, embedder: embedder, lang: lang, log: log}
-	if cs, ok := store.(ClassifierStore); ok {
-		e.classifiers = retrieval.NewClassifierCache(cs, classifierCheckInterval)
-		e.groups = cs
+// New returns an engine answering from store's knowledge with embedder's
+// vectors, using the optional parts opts names.
+func New(store Store, embedder retrieval.Embedder, opts Options) *Engine {
+	e := &Engine{store: store, embedder: embedder, lang: opts.Language, log: opts.Logger, ground: opts.Grounder}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
 	}
-	if cs, ok := store.(CalibrationStore); ok {
-		e.calibrations = &calibrationCache{store: cs, entries: map[string]cachedCalibration{}}
+	if opts.Classifiers != nil {
+		e.classifiers = retrieval.NewClassifierCache(opts.Classifiers, classifierCheckInterval)
+		e.groups = opts.Classifiers
 	}
-	return e
-}
-
-// WithoutClassifiers makes the engine rank by the vote alone, ignoring
-// the workspaces' intent classifiers (to measure what they add), and
-// returns it.
-func (e *Engine) WithoutClassifiers() *Engine {
-	e.classifiers, e.groups = nil, nil
+	if opts.Calibrations != nil {
+		e.calibrations = &calibrationCache{store: opts.Calibrations, entries: map[string]cachedCalibration{}}
+	}
 	return e
 }
 
@@ -106,7 +120,9 @@ type Result struct {
 	ConversationID string `json:"conversation_id"`
 	Status         string `json:"status"` // answered, escalated or queued
 	// State is the conversation's state after the message (parley.StateBot
-	// and so on); MessageID is the id of the customer's message.
+	// and so on). MessageID is the id of the last message stored: the
+	// bot's reply (answer, small talk or handoff notice), or the
+	// customer's message when queued.
 	State      string            `json:"state"`
 	MessageID  int64             `json:"message_id"`
 	Language   string            `json:"language"`
@@ -155,6 +171,9 @@ const (
 	// StatusQueued: the conversation is handed to a person, so the bot
 	// stays silent; the message waits for the agent in the handoff.
 	StatusQueued = "queued"
+	// StatusSmallTalk: a greeting, thanks or goodbye, answered with a
+	// short reply without searching the knowledge.
+	StatusSmallTalk = "small_talk"
 )
 
 // Answer handles one customer message. The customer's message is stored
@@ -167,6 +186,11 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	if err := CheckText("message.text", text, MaxMessageChars); err != nil {
 		return Result{}, err
 	}
+	if lang := req.Customer.Language; lang != "" {
+		if err := parley.CheckLanguage("customer.language", lang); err != nil {
+			return Result{}, err
+		}
+	}
 	ws := req.Workspace
 	if ws.ID == "" {
 		return Result{}, fmt.Errorf("answer: request names no workspace")
@@ -178,6 +202,9 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	known := cmp.Or(req.Customer.Language, conv.Language, ws.Settings.DefaultLanguage())
 	if conv.Status == parley.StateWaiting || conv.Status == parley.StateAgent {
 		return e.queue(ctx, req, conv, text, known)
+	}
+	if kind, talkLang := SmallTalk(text, ws.Settings.Languages, known); kind != "" {
+		return e.smallTalk(ctx, req, conv, text, kind, talkLang, start)
 	}
 	history := botVisible(conv.Messages)
 	var lang string // detected while the knowledge is searched, in the known language
@@ -232,14 +259,16 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	if d.Answer {
 		top, _ := ranking.Top()
 		meta := botMeta{Kind: "answer", Group: top.GroupKey, Confidence: ranking.Confidence, Sources: answer.Sources, Generated: answer.Kind == KindGenerated}
-		if _, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, answer.Text, meta); err != nil {
+		m, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, answer.Text, meta)
+		if err != nil {
 			return Result{}, fmt.Errorf("store answer: %w", err)
 		}
+		res.MessageID = m.ID
 		res.Status, res.State = StatusAnswered, parley.StateBot
 		res.Answer = answer
 	} else {
 		notice := handoffNotice(lang)
-		esc, _, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, d, notice))
+		esc, m, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, d, notice))
 		switch {
 		case errors.Is(err, parley.ErrOpenEscalation):
 			// Another message of the conversation was handed off first:
@@ -248,7 +277,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		case err != nil:
 			return Result{}, fmt.Errorf("escalate: %w", err)
 		default:
-			res.Status, res.State = StatusEscalated, parley.StateWaiting
+			res.Status, res.State, res.MessageID = StatusEscalated, parley.StateWaiting, m.ID
 			res.Escalation = &EscalationNotice{ID: esc.ID, Reason: esc.Reason, Team: esc.Team, Message: notice}
 		}
 	}
@@ -256,6 +285,31 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	t.Total = time.Since(start)
 	res.Timings = t
 	return res, nil
+}
+
+// smallTalk answers a greeting, thanks or goodbye with the workspace's
+// reply, storing both messages.
+func (e *Engine) smallTalk(ctx context.Context, req Request, conv parley.Conversation, text, kind, lang string, start time.Time) (Result, error) {
+	write := context.WithoutCancel(ctx)
+	ws := req.Workspace
+	began := time.Now()
+	started, _, err := e.store.RecordCustomerMessage(write, ws.ID, conv.ID, req.Channel, req.Customer, lang, text, map[string]any{"language": lang})
+	if err != nil {
+		return Result{}, fmt.Errorf("store customer message: %w", err)
+	}
+	if conv.ID == "" {
+		conv = started
+	}
+	customer := time.Since(began)
+	answer := &Answer{Text: smallTalkReply(ws.Settings, kind, lang), Sources: []retrieval.SourceRef{}, Kind: KindSmallTalk}
+	began = time.Now()
+	m, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, answer.Text, map[string]any{"kind": KindSmallTalk, "talk": kind})
+	if err != nil {
+		return Result{}, fmt.Errorf("store small-talk reply: %w", err)
+	}
+	t := Timings{Customer: customer, Outcome: time.Since(began), Total: time.Since(start)}
+	return Result{ConversationID: conv.ID, Status: StatusSmallTalk, State: parley.StateBot, MessageID: m.ID,
+		Language: lang, Answer: answer, Timings: t}, nil
 }
 
 // queue stores a customer's message to a conversation handed to a person
@@ -340,9 +394,6 @@ func (e *Engine) DetectLanguage(text, fallback string) string { return e.lang.De
 func (e *Engine) History(ctx context.Context, workspaceID, conversationID string, limit int) (parley.Conversation, error) {
 	return e.store.Conversation(ctx, workspaceID, conversationID, limit)
 }
-
-// Logger returns the engine's logger.
-func (e *Engine) Logger() *slog.Logger { return e.log }
 
 // SearchLanguages are the languages a question is searched in: lang, the
 // one it is likeliest in, then the workspace's.

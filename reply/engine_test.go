@@ -3,8 +3,6 @@ package reply_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -36,7 +34,7 @@ func loadSample(t *testing.T, settings func(*parley.WorkspaceSettings)) (*reply.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return reply.New(db, retrieval.NewLocal(), nil, slog.New(slog.NewTextHandler(io.Discard, nil))), db, ws
+	return reply.New(db, retrieval.NewLocal(), reply.Options{Classifiers: db}), db, ws
 }
 
 // ingestFile loads a knowledge file into the workspace's knowledge base
@@ -236,7 +234,7 @@ func TestInterruptedRequestKeepsTheMessage(t *testing.T) {
 	t.Parallel()
 	_, db, ws := loadSample(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	engine := reply.New(cancelOnSearch{DB: db, cancel: cancel}, retrieval.NewLocal(), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	engine := reply.New(cancelOnSearch{DB: db, cancel: cancel}, retrieval.NewLocal(), reply.Options{Classifiers: db})
 	start, err := db.CreateConversation(context.Background(), ws.ID, "web", parley.Customer{}, "en")
 	if err != nil {
 		t.Fatal(err)

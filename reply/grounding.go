@@ -41,14 +41,10 @@ type GenerationError struct {
 }
 
 // Grounder writes an answer from retrieved knowledge with a chat model
-// (the agent assistant, package assist, when a model is configured).
+// (assist.Drafter, when a model is configured).
 type Grounder interface {
 	Ground(ctx context.Context, transcript []parley.Message, lang string, cands []retrieval.Candidate) (*Answer, Generation, error)
 }
-
-// WithGrounder lets workspaces with generate_answers on answer with a
-// grounded, generated text instead of the stored one.
-func (e *Engine) WithGrounder(g Grounder) { e.ground = g }
 
 // UsableCandidates are the candidates close enough to the question to
 // suggest or to ground a draft in.

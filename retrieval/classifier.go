@@ -119,6 +119,16 @@ type TrainOptions struct {
 	// Seed fixes the shuffling order (default 1): the same data and
 	// options always give the same weights.
 	Seed uint64
+	// SampledClasses bounds a step's work when there are more than twice
+	// as many classes (default 64, so above 128 classes): a step then
+	// updates the example's class and this many others drawn at random
+	// (sampled softmax), not every class, so training time grows with the
+	// examples, not with examples × classes.
+	SampledClasses int
+	// MaxSteps caps the steps (examples seen) of a training (default
+	// 600,000): with more than MaxSteps/Epochs examples, fewer epochs run,
+	// at least one.
+	MaxSteps int
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
@@ -137,13 +147,19 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
+	if o.SampledClasses <= 0 {
+		o.SampledClasses = 64
+	}
+	if o.MaxSteps <= 0 {
+		o.MaxSteps = 600_000
+	}
 	return o
 }
 
 // signature names the options in the training hash: changing them retrains.
 func (o TrainOptions) signature() string {
-	return fmt.Sprintf("sgd-softmax-v1|min=%d|epochs=%d|lr=%g|l2=%g|seed=%d",
-		o.MinExamples, o.Epochs, o.LearningRate, o.L2, o.Seed)
+	return fmt.Sprintf("sgd-softmax-v2|min=%d|epochs=%d|lr=%g|l2=%g|seed=%d|sampled=%d|steps=%d",
+		o.MinExamples, o.Epochs, o.LearningRate, o.L2, o.Seed, o.SampledClasses, o.MaxSteps)
 }
 
 // ErrTooFewClasses is returned by TrainClassifier when the examples hold
@@ -151,9 +167,12 @@ func (o TrainOptions) signature() string {
 var ErrTooFewClasses = errors.New("fewer than two intents with enough examples")
 
 // TrainClassifier fits a multinomial logistic regression to the examples
-// by stochastic gradient descent: Epochs passes in a seeded random order,
-// one example per step, a learning rate decaying linearly to 0, L2
-// regularisation. Embedding vectors of the local
+// by stochastic gradient descent: Epochs passes in a seeded random order
+// (fewer when that would exceed MaxSteps), one example per step, a learning
+// rate decaying linearly to 0, L2 regularisation. With more than twice
+// SampledClasses classes each step updates a sample of them (see
+// classSampler), so training time is bounded by MaxSteps whatever the
+// number of examples and intents. Embedding vectors of the local
 // embedder are sparse (a few hundred of 1024 dimensions are set), so each
 // step only touches the weights of the example's non-zero dimensions; the
 // weight decay of all the others is kept as one shared scale factor
@@ -201,35 +220,48 @@ func TrainClassifier(examples []Example, opts TrainOptions) (*Classifier, error)
 		order[i] = i
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
+	var sampler *classSampler
+	if nc > 2*opts.SampledClasses {
+		sampler = newClassSampler(nc, opts.SampledClasses)
+	}
+	epochs := max(1, min(opts.Epochs, opts.MaxSteps/n))
 	z := make([]float64, nc)
 	acc := make([]float32, nc)
 	grad := make([]float32, nc)
 	t := 0.0
-	total := float64(opts.Epochs * n)
-	for range opts.Epochs {
+	total := float64(epochs * n)
+	for range epochs {
 		rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
 			idx, val := data.row(i)
-			clear(acc)
-			for p, j := range idx {
-				axpy(acc, w[int(j)*nc:int(j+1)*nc], val[p])
+			if sampler != nil {
+				sampler.forward(rng, w, bias, idx, val, data.label[i], scale)
+			} else {
+				clear(acc)
+				for p, j := range idx {
+					axpy(acc, w[int(j)*nc:int(j+1)*nc], val[p])
+				}
+				for k := range z {
+					z[k] = scale*float64(acc[k]) + bias[k]
+				}
+				softmax(z)
+				z[data.label[i]] -= 1 // gradient of the log loss by the logits
 			}
-			for k := range z {
-				z[k] = scale*float64(acc[k]) + bias[k]
-			}
-			softmax(z)
-			z[data.label[i]] -= 1 // gradient of the log loss by the logits
 
 			eta := opts.LearningRate * (1 - t/total)
 			t++
 			scale *= 1 - eta*opts.L2
 			step := eta / scale
-			for k := range grad {
-				grad[k] = float32(-step * z[k])
-				bias[k] -= eta * z[k]
-			}
-			for p, j := range idx {
-				axpy(w[int(j)*nc:int(j+1)*nc], grad, val[p])
+			if sampler != nil {
+				sampler.update(w, bias, idx, val, eta, step)
+			} else {
+				for k := range grad {
+					grad[k] = float32(-step * z[k])
+					bias[k] -= eta * z[k]
+				}
+				for p, j := range idx {
+					axpy(w[int(j)*nc:int(j+1)*nc], grad, val[p])
+				}
 			}
 			if scale < 1e-6 { // fold the scale into the weights before it underflows
 				for k := range w {
@@ -250,6 +282,73 @@ func TrainClassifier(examples []Example, opts TrainOptions) (*Classifier, error)
 		c.Bias[k] = float32(bias[k])
 	}
 	return c, nil
+}
+
+// classSampler does the steps of sampled softmax (Jean et al., "On Using
+// Very Large Target Vocabulary", 2015): the logits of the example's class
+// and of k others drawn uniformly without replacement, each of those
+// corrected by log((classes-1)/k) so that the sample stands for all the
+// other classes, and only their weights updated.
+type classSampler struct {
+	nc, k      int
+	correction float64
+	cand       []int32 // cand[0] is the example's class
+	mark       []uint32
+	stamp      uint32
+	z          []float64
+	acc, grad  []float32
+}
+
+func newClassSampler(nc, k int) *classSampler {
+	return &classSampler{nc: nc, k: k, correction: math.Log(float64(nc-1) / float64(k)),
+		cand: make([]int32, k+1), mark: make([]uint32, nc), z: make([]float64, k+1),
+		acc: make([]float32, k+1), grad: make([]float32, k+1)}
+}
+
+// forward draws the classes of a step on the example (idx, val) of class
+// label and leaves in z the gradient of the log loss by their logits; w is
+// feature-major [dims][classes], its true weights scale·w.
+func (s *classSampler) forward(rng *rand.Rand, w []float32, bias []float64, idx []int32, val []float32, label int32, scale float64) {
+	s.stamp++
+	s.cand[0], s.mark[label] = label, s.stamp
+	for c := 1; c <= s.k; {
+		k := int32(rng.IntN(s.nc))
+		if s.mark[k] != s.stamp {
+			s.mark[k] = s.stamp
+			s.cand[c] = k
+			c++
+		}
+	}
+	clear(s.acc)
+	for p, j := range idx {
+		row, v := w[int(j)*s.nc:int(j+1)*s.nc], val[p]
+		for c, k := range s.cand {
+			s.acc[c] += v * row[k]
+		}
+	}
+	for c, k := range s.cand {
+		s.z[c] = scale*float64(s.acc[c]) + bias[k]
+		if c > 0 {
+			s.z[c] += s.correction
+		}
+	}
+	softmax(s.z)
+	s.z[0] -= 1
+}
+
+// update applies the gradient forward left, with learning rate eta (step
+// on the scaled weights).
+func (s *classSampler) update(w []float32, bias []float64, idx []int32, val []float32, eta, step float64) {
+	for c, k := range s.cand {
+		s.grad[c] = float32(-step * s.z[c])
+		bias[k] -= eta * s.z[c]
+	}
+	for p, j := range idx {
+		row, v := w[int(j)*s.nc:int(j+1)*s.nc], val[p]
+		for c, k := range s.cand {
+			row[k] += s.grad[c] * v
+		}
+	}
 }
 
 // axpy adds a·x to y.

@@ -456,3 +456,40 @@ func TestClassifierQualityBanking77(t *testing.T) {
 		t.Errorf("top-1 %.4f (floor 0.89), answered @95%% %.4f (floor 0.80)", top1, at95)
 	}
 }
+
+// With more classes than SampledClasses a step updates a sample of them;
+// the classifier still learns every class, as well as the full softmax on
+// the same (noisy) data does, and faster.
+func TestTrainClassifierSampledSoftmax(t *testing.T) {
+	train := toyExamples(200, 4, 256, 4)
+	test := toyExamples(200, 2, 256, 5)
+	accuracy := func(c *retrieval.Classifier) float64 {
+		right := 0
+		for _, e := range test {
+			if c.Classes[argmax(c.Probabilities(e.Vector))] == e.Group {
+				right++
+			}
+		}
+		return float64(right) / float64(len(test))
+	}
+	start := time.Now()
+	sampled, err := retrieval.TrainClassifier(train, retrieval.TrainOptions{SampledClasses: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tSampled := time.Since(start)
+	start = time.Now()
+	full, err := retrieval.TrainClassifier(train, retrieval.TrainOptions{SampledClasses: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tFull := time.Since(start)
+	aSampled, aFull := accuracy(sampled), accuracy(full)
+	t.Logf("200 classes: sampled (16) %.3f accuracy in %s, full softmax %.3f in %s", aSampled, tSampled, aFull, tFull)
+	if len(sampled.Classes) != 200 || aSampled < aFull-0.03 || aSampled < 0.3 {
+		t.Errorf("sampled softmax: %d classes, held-out accuracy %.3f (full softmax %.3f); want 200 and about as good", len(sampled.Classes), aSampled, aFull)
+	}
+	if tSampled >= tFull {
+		t.Errorf("sampled softmax took %s, the full one %s", tSampled, tFull)
+	}
+}

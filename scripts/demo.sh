@@ -78,6 +78,11 @@ curl -s $BASE/v1/conversations/CONVERSATION_ID -H 'Authorization: Bearer ${key[a
 curl -s $BASE/v1/answer -H 'Authorization: Bearer ${key[widget]}' -H 'Content-Type: application/json' \\
   -d '{"message": {"text": "is my monstera safe for my cat?"}}'
 
+# suggested replies for an agent; the first cites a page of the sample PDF
+# ("section": "Before you leave > Page 1")
+curl -s $BASE/v1/suggestions -H 'Authorization: Bearer ${key[agent]}' -H 'Content-Type: application/json' \\
+  -d '{"messages": [{"role": "customer", "text": "I am going on holiday for two weeks. How do I keep my plants watered while I am away?"}]}'
+
 # the knowledge bases (admin key)
 curl -s $BASE/v1/knowledge-bases -H 'Authorization: Bearer ${key[admin]}'
 

@@ -21,6 +21,7 @@ type fakeAPI struct {
 	srv     *httptest.Server
 	key     string
 	allowed string // the one allowed origin
+	notice  string // the handoff notice the server sends
 
 	mu       sync.Mutex
 	msgs     []fakeMsg // of the one conversation
@@ -46,7 +47,7 @@ type fakeSource struct {
 const fakeConv = "conv-1"
 
 func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{key: "pk_test", state: "bot", notify: make(chan struct{})}
+	f := &fakeAPI{key: "pk_test", state: "bot", notify: make(chan struct{}), notice: "Thanks! A person from our team will reply here."}
 	mux := http.NewServeMux()
 	mux.Handle("GET /widget.js", web.Widget())
 	mux.HandleFunc("POST /v1/widget/session", f.session)
@@ -100,7 +101,7 @@ func fail(w http.ResponseWriter, status int, code, msg string) {
 	fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, code, msg)
 }
 
-func reply(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
 }
@@ -112,7 +113,7 @@ func (f *fakeAPI) session(w http.ResponseWriter, r *http.Request) {
 		conv = fakeConv
 	}
 	f.mu.Unlock()
-	reply(w, map[string]any{"visitor_token": "vt-1", "visitor_id": "v_1", "conversation_id": conv,
+	writeJSON(w, map[string]any{"visitor_token": "vt-1", "visitor_id": "v_1", "conversation_id": conv,
 		"settings": map[string]any{"languages": []string{"en", "de"}, "greeting": "Hi! Ask me anything.",
 			"theme": map[string]string{"color": "#2f5d3a"}, "name": "Bramble & Co."}})
 }
@@ -144,17 +145,13 @@ func (f *fakeAPI) message(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	switch {
 	case state != "bot":
-		reply(w, map[string]any{"conversation_id": fakeConv, "state": state, "action": "queued"})
+		writeJSON(w, map[string]any{"conversation_id": fakeConv, "state": state, "action": "queued"})
 	case strings.Contains(req.Text, "human"):
-		f.mu.Lock()
-		f.state = "waiting"
-		f.mu.Unlock()
-		reply(w, map[string]any{"conversation_id": fakeConv, "status": "escalated", "state": "waiting",
-			"escalation": map[string]string{"id": "e1", "reason": "customer_request", "message": ""}})
+		writeJSON(w, f.escalate())
 	default:
 		m := f.add(fakeMsg{Role: "bot", Text: "Delivery to Germany takes 2-4 working days.",
 			Sources: []fakeSource{{Title: "Shipping", URL: "https://shop.example/help/shipping"}}})
-		reply(w, map[string]any{"conversation_id": fakeConv, "message_id": m.ID, "status": "answered", "state": "bot",
+		writeJSON(w, map[string]any{"conversation_id": fakeConv, "message_id": m.ID, "status": "answered", "state": "bot",
 			"language": "en", "confidence": 0.97, "answer": map[string]any{"text": m.Text, "sources": m.Sources}})
 	}
 }
@@ -175,7 +172,7 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	state := f.state
 	f.mu.Unlock()
-	reply(w, map[string]any{"messages": msgs, "state": state})
+	writeJSON(w, map[string]any{"messages": msgs, "state": state})
 }
 
 func (f *fakeAPI) events(w http.ResponseWriter, r *http.Request) {
@@ -224,12 +221,18 @@ func (f *fakeAPI) feedbackPost(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.feedback = append(f.feedback, fmt.Sprintf("%s:%v", req.MessageID, req.Helpful))
 	f.mu.Unlock()
-	reply(w, map[string]any{"handoff_offered": !req.Helpful})
+	writeJSON(w, map[string]any{"handoff_offered": !req.Helpful})
 }
 
-func (f *fakeAPI) handoff(w http.ResponseWriter, r *http.Request) {
+func (f *fakeAPI) handoff(w http.ResponseWriter, r *http.Request) { writeJSON(w, f.escalate()) }
+
+// escalate hands the conversation to a person: the notice is stored as a
+// bot message (the stream delivers it too) and answered as /v1/answer does.
+func (f *fakeAPI) escalate() map[string]any {
+	m := f.add(fakeMsg{Role: "bot", Text: f.notice})
 	f.mu.Lock()
 	f.state = "waiting"
 	f.mu.Unlock()
-	reply(w, map[string]any{"conversation_id": fakeConv, "state": "waiting"})
+	return map[string]any{"conversation_id": fakeConv, "message_id": m.ID, "status": "escalated", "state": "waiting",
+		"escalation": map[string]string{"id": "e1", "reason": "human_requested", "message": m.Text}}
 }

@@ -75,7 +75,7 @@ func TestWidgetConversation(t *testing.T) {
 	f.mu.Unlock()
 
 	ask(p, "Let me talk to a human")
-	p.WaitFor("the handoff notice", has(".m.system", "A person from our team will reply here")+` && `+has(".status", "Waiting for a person"), 5*time.Second)
+	p.WaitFor("the handoff notice", has(".m.bot", "A person from our team will reply here")+` && `+has(".status", "Waiting for a person"), 5*time.Second)
 
 	// An agent's reply arrives over the event stream.
 	start := time.Now()
@@ -111,12 +111,13 @@ func TestWidgetConversation(t *testing.T) {
 
 func TestWidgetGerman(t *testing.T) {
 	f := newFakeAPI(t)
+	f.notice = "" // the widget's own notice, in the page's language
 	p, origin := openDemo(t, f, "de")
 	f.allowed = origin
 	p.WaitFor("German launcher", has(".launch", "Chatten Sie mit uns"), 5*time.Second)
 	p.Do("open", chromedp.Click(in(".launch")))
 	ask(p, "Ich möchte mit einem human sprechen")
-	p.WaitFor("German handoff notice", has(".m.system", "Eine Person aus unserem Team antwortet Ihnen hier")+
+	p.WaitFor("German handoff notice", has(".m.bot", "Eine Person aus unserem Team antwortet Ihnen hier")+
 		` && `+has(".status", "Warten auf eine Person"), 5*time.Second)
 	if got := browsertest.Eval[string](p, shadow+`.querySelector('textarea').placeholder`); got != "Ihre Frage…" {
 		t.Errorf("placeholder = %q", got)

@@ -1,8 +1,10 @@
 // Package webhook delivers escalation events to the workspaces' webhook
 // endpoints: a Deliverer claims due events from the outbox the store keeps,
-// signs them (Sign, HMAC-SHA256), POSTs them, retries failures with backoff
-// (honouring Retry-After) and deletes old events; DestinationPolicy keeps
-// deliveries away from private and internal addresses.
+// one lane per destination, signs them (Sign, HMAC-SHA256), POSTs them,
+// retries failures with backoff (honouring Retry-After), pauses
+// destinations that keep failing, and deletes old events when asked;
+// DestinationPolicy keeps deliveries away from private and internal
+// addresses.
 package webhook
 
 import (
@@ -31,7 +33,7 @@ import (
 // OutboxStore is what the Deliverer needs from the database
 // (postgres.DB); see postgres.ClaimDeliveries for how claims work.
 type OutboxStore interface {
-	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]parley.Delivery, error)
+	ClaimDeliveries(ctx context.Context, c parley.DeliveryClaim) ([]parley.Delivery, error)
 	MarkDelivered(ctx context.Context, d parley.Delivery) error
 	MarkFailed(ctx context.Context, d parley.Delivery, reason string, retryIn time.Duration, dead bool) (bool, error)
 	ReleaseDelivery(ctx context.Context, d parley.Delivery) error
@@ -42,34 +44,60 @@ type OutboxStore interface {
 type DelivererOptions struct {
 	PollInterval time.Duration // how often to look for due events: 1s
 	Timeout      time.Duration // per HTTP request: 10s
-	BatchSize    int           // events claimed, and sent concurrently, at once: 20
-	MaxAttempts  int           // attempts before an event is dead: 15
-	BaseBackoff  time.Duration // wait after the first failure, doubled after each: 5s
-	MaxBackoff   time.Duration // longest wait between attempts: 1h
-	// Delivered events are deleted Retention after delivery (7 days),
-	// events given up DeadRetention after (30 days), when the Deliverer
-	// starts and every CleanupInterval (1h).
-	Retention       time.Duration
-	DeadRetention   time.Duration
-	CleanupInterval time.Duration
+	// Concurrency is how many events are sent at once in all (32), and
+	// PerDestination to one workspace's webhook (4): a slow or hanging
+	// receiver holds back only its own events.
+	Concurrency    int
+	PerDestination int
+	// After BreakAfter failures in a row (5), a destination is paused for
+	// BreakFor (30s): none of its events are claimed. A failure after the
+	// pause pauses it again for twice as long, up to MaxBackoff; a success
+	// closes the breaker.
+	BreakAfter  int
+	BreakFor    time.Duration
+	MaxAttempts int           // attempts before an event is dead: 15
+	BaseBackoff time.Duration // wait after the first failure, doubled after each: 5s
+	MaxBackoff  time.Duration // longest wait between attempts: 1h
+	// DeleteExpired deletes events delivered more than Retention ago (7
+	// days) and events given up more than DeadRetention ago (30 days).
+	Retention     time.Duration
+	DeadRetention time.Duration
 	// Policy is checked on the address of every connection: one it refuses
 	// is a failed attempt. The zero value allows public addresses only.
 	Policy DestinationPolicy
 	Logger *slog.Logger
 }
 
-// Deliverer sends webhook events from the outbox: it polls for due events,
+// Deliverer sends webhook events from the outbox: it claims due events,
 // POSTs each, signed, to its workspace's webhook, and records the outcome,
 // retrying failures with exponential backoff and jitter until MaxAttempts.
-// It also deletes events delivered or given up long enough ago.
-// Several Deliverers (one per replica) may run against one database.
-// Delivery is at least once: receivers deduplicate by X-Parley-Delivery.
+// Each workspace's webhook is a lane of its own: at most PerDestination
+// of its events in flight, and a circuit breaker that pauses it after
+// repeated failures. Claims do not wait for requests in flight: a lane
+// with room gets events at the next poll (or as soon as a request ends),
+// whatever the other lanes are doing. DeleteExpired deletes events
+// delivered or given up long enough ago. Several Deliverers (one per replica) may run
+// against one database; lanes and breakers are per Deliverer. Delivery is
+// at least once: receivers deduplicate by X-Parley-Delivery.
 type Deliverer struct {
 	store  OutboxStore
 	opts   DelivererOptions
 	client *http.Client
 	log    *slog.Logger
 	lease  time.Duration
+
+	mu       sync.Mutex
+	inFlight map[string]int      // workspace → events being sent
+	total    int                 // events being sent
+	breakers map[string]*breaker // workspaces with failures in a row
+	freed    chan struct{}       // a send ended: there may be room
+}
+
+// breaker counts a destination's failures in a row and pauses it.
+type breaker struct {
+	failures int
+	pause    time.Duration // the last pause, 0 before the first
+	until    time.Time
 }
 
 // NewDeliverer returns a Deliverer; start it with Run.
@@ -79,26 +107,30 @@ func NewDeliverer(store OutboxStore, opts DelivererOptions) *Deliverer {
 			*v = d
 		}
 	}
+	defInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
 	def(&opts.PollInterval, time.Second)
 	def(&opts.Timeout, 10*time.Second)
 	def(&opts.BaseBackoff, 5*time.Second)
 	def(&opts.MaxBackoff, time.Hour)
+	def(&opts.BreakFor, 30*time.Second)
 	def(&opts.Retention, 7*24*time.Hour)
 	def(&opts.DeadRetention, 30*24*time.Hour)
-	def(&opts.CleanupInterval, time.Hour)
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = 20
-	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 15
-	}
+	defInt(&opts.Concurrency, 32)
+	defInt(&opts.PerDestination, 4)
+	defInt(&opts.BreakAfter, 5)
+	defInt(&opts.MaxAttempts, 15)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	// A claim must outlast the request and the bookkeeping after it, or a
 	// second worker could send the event while the first still is.
-	return &Deliverer{store: store, opts: opts, client: newClient(opts.Policy), log: log, lease: 2*opts.Timeout + 10*time.Second}
+	return &Deliverer{store: store, opts: opts, client: newClient(opts.Policy), log: log, lease: 2*opts.Timeout + 10*time.Second,
+		inFlight: map[string]int{}, breakers: map[string]*breaker{}, freed: make(chan struct{}, 1)}
 }
 
 // newClient returns the client that sends events: it follows no redirects
@@ -116,12 +148,11 @@ func newClient(policy DestinationPolicy) *http.Client {
 	}
 }
 
-// Run delivers due events, and deletes expired ones, until ctx is done,
-// then releases the events it was sending and returns nil.
+// Run delivers due events until ctx is done, then waits for the events
+// it was sending to be handed back and returns nil.
 func (d *Deliverer) Run(ctx context.Context) error {
-	var cleaner sync.WaitGroup
-	cleaner.Go(func() { d.cleanUp(ctx) })
-	defer cleaner.Wait()
+	var sends sync.WaitGroup
+	defer sends.Wait()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -129,8 +160,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
+		case <-d.freed:
 		}
-		n, err := d.RunOnce(ctx)
+		n, room, err := d.claimAndSend(ctx, &sends)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -138,26 +170,110 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		switch {
 		case err != nil:
 			d.log.ErrorContext(ctx, "webhook delivery", "err", err.Error())
-		case n == d.opts.BatchSize:
+		case n > 0 && n == room:
 			wait = 0 // more may be due
 		}
 		timer.Reset(wait)
 	}
 }
 
-// RunOnce claims one batch of due events, sends them concurrently and
-// records the outcomes. It returns how many events it claimed.
+// RunOnce claims the due events there is room for, sends them and records
+// the outcomes. It returns how many events it claimed.
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
-	batch, err := d.store.ClaimDeliveries(ctx, d.opts.BatchSize, d.lease)
+	var sends sync.WaitGroup
+	n, _, err := d.claimAndSend(ctx, &sends)
+	sends.Wait()
+	return n, err
+}
+
+// claimAndSend claims as many due events as the lanes have room for and
+// starts sending each in a goroutine of sends. It returns how many it
+// claimed and how many it asked for.
+func (d *Deliverer) claimAndSend(ctx context.Context, sends *sync.WaitGroup) (n, asked int, err error) {
+	claim := d.room()
+	if claim.Limit == 0 {
+		return 0, 0, nil
+	}
+	batch, err := d.store.ClaimDeliveries(ctx, claim)
 	if err != nil {
-		return 0, err
+		return 0, claim.Limit, err
 	}
-	var wg sync.WaitGroup
+	d.mu.Lock()
 	for _, dl := range batch {
-		wg.Go(func() { d.deliver(ctx, dl) })
+		d.inFlight[dl.WorkspaceID]++
+		d.total++
 	}
-	wg.Wait()
-	return len(batch), nil
+	d.mu.Unlock()
+	for _, dl := range batch {
+		sends.Go(func() {
+			defer d.done(dl.WorkspaceID)
+			d.deliver(ctx, dl)
+		})
+	}
+	return len(batch), claim.Limit, nil
+}
+
+// room says which events there is room for: Concurrency less the events
+// in flight, PerDestination per workspace less its own, none for paused
+// workspaces.
+func (d *Deliverer) room() parley.DeliveryClaim {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := parley.DeliveryClaim{Limit: d.opts.Concurrency - d.total, Lease: d.lease, PerWorkspace: d.opts.PerDestination, Room: map[string]int{}}
+	for ws, n := range d.inFlight {
+		c.Room[ws] = d.opts.PerDestination - n
+	}
+	now := time.Now()
+	for ws, b := range d.breakers {
+		if now.Before(b.until) {
+			c.Room[ws] = 0
+		}
+	}
+	return c
+}
+
+// done frees the lane of a send that ended.
+func (d *Deliverer) done(workspaceID string) {
+	d.mu.Lock()
+	d.total--
+	if d.inFlight[workspaceID]--; d.inFlight[workspaceID] <= 0 {
+		delete(d.inFlight, workspaceID)
+	}
+	d.mu.Unlock()
+	select {
+	case d.freed <- struct{}{}:
+	default:
+	}
+}
+
+// record counts an attempt's outcome in its destination's breaker and
+// reports how long the destination is now paused (0: not).
+func (d *Deliverer) record(workspaceID string, ok bool) time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ok {
+		delete(d.breakers, workspaceID)
+		return 0
+	}
+	b := d.breakers[workspaceID]
+	if b == nil {
+		b = &breaker{}
+		d.breakers[workspaceID] = b
+	}
+	b.failures++
+	now := time.Now()
+	switch {
+	case now.Before(b.until):
+		return 0 // a request sent before the pause: the pause stands
+	case b.pause > 0: // failed again after a pause
+		b.pause = min(2*b.pause, d.opts.MaxBackoff)
+	case b.failures >= d.opts.BreakAfter:
+		b.pause = d.opts.BreakFor
+	default:
+		return 0
+	}
+	b.until = now.Add(b.pause)
+	return b.pause
 }
 
 // Event is the JSON body of a webhook request. It is the same on every
@@ -197,6 +313,11 @@ func (d *Deliverer) deliver(ctx context.Context, dl parley.Delivery) {
 	defer cancel()
 
 	retryAfter, err := d.send(ctx, dl)
+	if ctx.Err() == nil {
+		if pause := d.record(dl.WorkspaceID, err == nil); pause > 0 {
+			log.WarnContext(ctx, "webhook destination paused after failures in a row", "pause", pause.String(), "url", dl.URL)
+		}
+	}
 	switch {
 	case err == nil:
 		if err := d.store.MarkDelivered(bookCtx, dl); err != nil {

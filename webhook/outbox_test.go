@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,15 +46,20 @@ type receiver struct {
 	hang      bool // hold requests until the sender gives up
 
 	mu         sync.Mutex
-	attempts   map[string]int    // requests per event id
-	bodies     map[string][]byte // first body per event id
-	processed  map[string]bool   // events acted on, once each
-	duplicates int               // accepted again after processing
-	bad        []string          // what was wrong with malformed requests
+	attempts   map[string]int         // requests per event id
+	bodies     map[string][]byte      // first body per event id
+	accepted   map[string]time.Time   // when each event was first accepted
+	times      map[string][]time.Time // when each attempt arrived
+	processed  map[string]bool        // events acted on, once each
+	duplicates int                    // accepted again after processing
+	hanging    int                    // requests being held
+	mostHeld   int                    // most requests held at once
+	bad        []string               // what was wrong with malformed requests
 }
 
 func newReceiver(t *testing.T, failFirst int) (*receiver, *httptest.Server) {
-	r := &receiver{t: t, failFirst: failFirst, attempts: map[string]int{}, bodies: map[string][]byte{}, processed: map[string]bool{}}
+	r := &receiver{t: t, failFirst: failFirst, attempts: map[string]int{}, bodies: map[string][]byte{}, processed: map[string]bool{},
+		accepted: map[string]time.Time{}, times: map[string][]time.Time{}}
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return r, srv
@@ -88,6 +94,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.attempts[ev.ID]++
+	rc.times[ev.ID] = append(rc.times[ev.ID], time.Now())
 	n := rc.attempts[ev.ID]
 	if first, ok := rc.bodies[ev.ID]; !ok {
 		rc.bodies[ev.ID] = body
@@ -102,7 +109,14 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Unlock()
 
 	if hang {
+		rc.mu.Lock()
+		rc.hanging++
+		rc.mostHeld = max(rc.mostHeld, rc.hanging)
+		rc.mu.Unlock()
 		<-r.Context().Done()
+		rc.mu.Lock()
+		rc.hanging--
+		rc.mu.Unlock()
 		return
 	}
 	if fail {
@@ -112,6 +126,8 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
 	if rc.processed[ev.ID] {
 		rc.duplicates++
+	} else {
+		rc.accepted[ev.ID] = time.Now()
 	}
 	rc.processed[ev.ID] = true
 	rc.mu.Unlock()
@@ -177,20 +193,29 @@ func setup(t *testing.T, srv *httptest.Server, n int) (parley.Workspace, []strin
 	}
 	var escalations []string
 	for range n {
-		conv, err := db.CreateConversation(ctx, ws.ID, "chat", parley.Customer{}, "en")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, _, err := db.Escalate(ctx, parley.NewEscalation{
-			WorkspaceID: ws.ID, ConversationID: conv.ID, Reason: parley.ReasonHumanRequested,
-			CustomerNotice: "Someone will reply.", Context: parley.EscalationContext{Question: "human please", Candidates: []byte("[]")},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		escalations = append(escalations, e.ID)
+		escalations = append(escalations, escalate(t, ws))
 	}
 	return ws, eventIDs(t, db, ws, escalations)
+}
+
+// escalate escalates a new conversation of the workspace and returns the
+// escalation's id.
+func escalate(t *testing.T, ws parley.Workspace) string {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	conv, err := db.CreateConversation(ctx, ws.ID, "chat", parley.Customer{}, "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := db.Escalate(ctx, parley.NewEscalation{
+		WorkspaceID: ws.ID, ConversationID: conv.ID, Reason: parley.ReasonHumanRequested,
+		CustomerNotice: "Someone will reply.", Context: parley.EscalationContext{Question: "human please", Candidates: []byte("[]")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.ID
 }
 
 // eventIDs returns the ids of the escalation.created events of the
@@ -220,6 +245,9 @@ func run(t *testing.T, opts webhook.DelivererOptions) (stop func()) {
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Second
+	}
+	if opts.BreakFor == 0 { // a receiver failing on purpose is paused only briefly
+		opts.BreakFor = 20 * time.Millisecond
 	}
 	opts.Policy = webhook.DestinationPolicy{AllowPrivate: true}
 	opts.Logger = quiet
@@ -354,7 +382,7 @@ func TestDeliverySurvivesRestart(t *testing.T) {
 	// A crashed worker: claimed with a short lease, never heard of again.
 	_, more := setup(t, srv, 2)
 	db := pgtest.DB(t)
-	if _, err := db.ClaimDeliveries(context.Background(), 1000, 400*time.Millisecond); err != nil {
+	if _, err := db.ClaimDeliveries(context.Background(), parley.DeliveryClaim{Limit: 1000, Lease: 400 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -402,7 +430,8 @@ func TestDeliveryRefusesPrivateAddresses(t *testing.T) {
 	rc.check(nil, 0)
 }
 
-// The Deliverer deletes expired events when it starts, and says how many.
+// DeleteExpired deletes the events delivered or given up longer ago than
+// their retention, and says how many; the rest stay.
 func TestDelivererDeletesExpiredEvents(t *testing.T) {
 	ctx := context.Background()
 	_, srv := newReceiver(t, 0)
@@ -415,31 +444,94 @@ func TestDelivererDeletesExpiredEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	d := webhook.NewDeliverer(db, webhook.DelivererOptions{DeadRetention: 24 * time.Hour, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	runCtx, cancel := context.WithCancel(ctx)
+	d := webhook.NewDeliverer(db, webhook.DelivererOptions{DeadRetention: 24 * time.Hour, Logger: quiet})
+	n, err := d.DeleteExpired(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Pool().Query(ctx, `SELECT event_id::text FROM outbox WHERE event_id = ANY($1::uuid[]) ORDER BY id`, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || len(left) != 1 || left[0] != ids[2] {
+		t.Fatalf("deleted %d, events left %v; want 2 deleted, and left only the one delivered recently, %s", n, left, ids[2])
+	}
+}
+
+// A receiver that hangs (answers nothing until the 10 s timeout) holds back
+// only its own events: another workspace's events, escalated one every
+// 200 ms meanwhile, each arrive within 2 s, with production timings (1 s
+// polls). The hanging receiver never has more than PerDestination requests
+// at once, and its failures pause it.
+func TestHangingReceiverHoldsBackOnlyItsOwnEvents(t *testing.T) {
+	hanging, hangSrv := newReceiver(t, 0)
+	hanging.set(func(r *receiver) { r.hang = true })
+	_, stuck := setup(t, hangSrv, 20)
+	healthy, okSrv := newReceiver(t, 0)
+	ws, _ := setup(t, okSrv, 0)
+
+	d := webhook.NewDeliverer(pgtest.DB(t), webhook.DelivererOptions{Policy: webhook.DestinationPolicy{AllowPrivate: true}, Logger: quiet})
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.Run(runCtx) }()
-	left := func() []string {
-		rows, err := db.Pool().Query(ctx, `SELECT event_id::text FROM outbox WHERE event_id = ANY($1::uuid[]) ORDER BY id`, ids)
-		if err != nil {
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	waitFor(t, "the hanging receiver's lane to fill", func() bool { return hanging.count(stuck, attempted) > 0 })
+
+	var escalations []string
+	for range 30 {
+		escalations = append(escalations, escalate(t, ws))
+		time.Sleep(200 * time.Millisecond)
+	}
+	ids := eventIDs(t, pgtest.DB(t), ws, escalations)
+	waitFor(t, "the healthy receiver's events", func() bool { return healthy.count(ids, processed) == len(ids) })
+	healthy.check(ids, 1)
+
+	var late []time.Duration
+	for _, id := range ids {
+		_, body := healthy.get(id)
+		var ev webhook.Event
+		if err := json.Unmarshal(body, &ev); err != nil {
 			t.Fatal(err)
 		}
-		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
+		healthy.mu.Lock()
+		late = append(late, healthy.accepted[id].Sub(ev.CreatedAt))
+		healthy.mu.Unlock()
 	}
-	waitFor(t, "expired events deleted", func() bool { return len(left()) == 1 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
+	slices.Sort(late)
+	median, worst := late[len(late)/2], late[len(late)-1]
+	t.Logf("healthy events: median %s, max %s after they were recorded, beside a hanging receiver", median.Round(time.Millisecond), worst.Round(time.Millisecond))
+	if worst > 2*time.Second {
+		t.Fatalf("a healthy event arrived %s after it was recorded, want within 2 s (all: %v)", worst, late)
 	}
-	if l := left(); l[0] != ids[2] {
-		t.Fatalf("events left %v, want the one delivered recently, %s", l, ids[2])
+	hanging.mu.Lock()
+	defer hanging.mu.Unlock()
+	if hanging.mostHeld != 4 {
+		t.Fatalf("the hanging receiver held %d requests at once, want 4 (its lane)", hanging.mostHeld)
 	}
-	if want := `level=INFO msg="deleted expired webhook events" deleted=2`; !strings.Contains(logs.String(), want) {
-		t.Fatalf("log lacks %q:\n%s", want, logs.String())
+}
+
+// After BreakAfter failures in a row a destination is paused for BreakFor,
+// then for twice as long after each failure that follows a pause; its
+// events are not even claimed meanwhile.
+func TestFailingDestinationIsPaused(t *testing.T) {
+	rc, srv := newReceiver(t, 1000)
+	_, ids := setup(t, srv, 1)
+	const pause = time.Second
+	stop := run(t, webhook.DelivererOptions{BreakAfter: 2, BreakFor: pause, BaseBackoff: time.Millisecond, MaxBackoff: time.Hour})
+	waitFor(t, "four attempts", func() bool { n, _ := rc.get(ids[0]); return n >= 4 })
+	stop()
+	rc.mu.Lock()
+	at := rc.times[ids[0]]
+	rc.mu.Unlock()
+	gaps := []time.Duration{at[1].Sub(at[0]), at[2].Sub(at[1]), at[3].Sub(at[2])}
+	if gaps[0] >= pause || gaps[1] < pause || gaps[2] < 2*pause {
+		t.Fatalf("gaps between attempts %v: want a retry at once, then a pause of %s, then one of %s", gaps, pause, 2*pause)
 	}
 }

@@ -115,10 +115,12 @@ func (b *background) stop(ctx context.Context) error {
 // newBackground builds the background work of `parley serve`: the job
 // queue with its ingest worker (and what queues its jobs, for the API),
 // webhook delivery, and the periodic tasks.
-func newBackground(a *app, db *postgres.DB, ing jobs.Ingester, policy webhook.DestinationPolicy) (*background, jobs.Enqueuer, error) {
+func newBackground(a *app, db *postgres.DB, ing jobs.Ingester, syncer jobs.Syncer, policy webhook.DestinationPolicy) (*background, jobs.Enqueuer, jobs.SyncEnqueuer, error) {
 	ingest := jobs.NewIngest(db, ing, jobs.IngestOptions{Logger: a.log})
+	syncs := jobs.NewSync(syncer, a.log)
 	workers := river.NewWorkers()
 	ingest.Register(workers)
+	syncs.Register(workers)
 	queue, err := postgres.NewQueue(db, postgres.QueueOptions{
 		Workers:     workers,
 		Concurrency: a.cfg.IngestJobs,
@@ -126,23 +128,42 @@ func newBackground(a *app, db *postgres.DB, ing jobs.Ingester, policy webhook.De
 		Logger:      a.log,
 	})
 	if err != nil {
-		return nil, jobs.Enqueuer{}, err
+		return nil, jobs.Enqueuer{}, jobs.SyncEnqueuer{}, err
 	}
+	syncQueue := syncs.On(queue, db)
 	deliverer := webhook.NewDeliverer(db, webhook.DelivererOptions{
-		PollInterval:    a.cfg.WebhookPollInterval,
-		Policy:          policy,
-		Retention:       a.cfg.OutboxRetention,
-		DeadRetention:   a.cfg.OutboxDeadRetention,
-		CleanupInterval: a.cfg.OutboxCleanupInterval,
-		Logger:          a.log,
+		PollInterval:  a.cfg.WebhookPollInterval,
+		Policy:        policy,
+		Retention:     a.cfg.OutboxRetention,
+		DeadRetention: a.cfg.OutboxDeadRetention,
+		Logger:        a.log,
 	})
 	bg := &background{
 		log:   a.log,
 		queue: queue,
 		loops: []loop{{name: "webhook delivery", run: deliverer.Run}},
 		tasks: []periodic{
+			{name: "delete expired webhook events", every: a.cfg.OutboxCleanupInterval, run: deliverer.DeleteExpired},
 			{name: "fail lost ingest jobs", every: time.Minute, run: db.FailLostIngestJobs},
+			{name: "queue scheduled knowledge base syncs", every: a.cfg.SyncCheckInterval, run: func(ctx context.Context) (int, error) {
+				return queueDueSyncs(ctx, db, syncQueue)
+			}},
 		},
 	}
-	return bg, ingest.On(queue), nil
+	return bg, ingest.On(queue), syncQueue, nil
+}
+
+// queueDueSyncs queues a sync job for each knowledge base whose scheduled
+// sync is due (claimed, so that of several servers one queues each).
+func queueDueSyncs(ctx context.Context, db *postgres.DB, q jobs.SyncEnqueuer) (int, error) {
+	due, err := db.ClaimDueOrigins(ctx, 20)
+	if err != nil {
+		return 0, err
+	}
+	for i, o := range due {
+		if err := q.QueueSync(ctx, o.WorkspaceID, o.KBID); err != nil {
+			return i, fmt.Errorf("queue sync of knowledge base %s: %w", o.KBID, err)
+		}
+	}
+	return len(due), nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/postgres"
+	"github.com/parleyhq/parley/ratelimit"
 )
 
 // Config is everything Parley reads from the environment. It is built once,
@@ -42,6 +44,12 @@ type Config struct {
 	// WebhookAllowPrivate lets webhooks point at loopback, private and
 	// link-local addresses (PARLEY_WEBHOOK_ALLOW_PRIVATE): on premises.
 	WebhookAllowPrivate bool
+	// CrawlAllowPrivate lets the website crawler fetch from loopback,
+	// private and link-local addresses (an intranet help center).
+	CrawlAllowPrivate bool
+	// SyncCheckInterval is how often parley serve looks for knowledge
+	// bases whose scheduled sync is due.
+	SyncCheckInterval time.Duration
 	// Delivered webhook events are deleted OutboxRetention after delivery
 	// (PARLEY_OUTBOX_RETENTION), events given up OutboxDeadRetention after
 	// (PARLEY_OUTBOX_DEAD_RETENTION), checked every OutboxCleanupInterval
@@ -49,6 +57,13 @@ type Config struct {
 	OutboxRetention       time.Duration
 	OutboxDeadRetention   time.Duration
 	OutboxCleanupInterval time.Duration
+	// WidgetLimits are the widget routes' rate limits: PARLEY_RATE_VISITOR,
+	// PARLEY_RATE_WIDGET_KEY, PARLEY_RATE_ADDRESS and
+	// PARLEY_RATE_NEW_CONVERSATIONS, each N/s, N/min, N/h or N/DURATION.
+	WidgetLimits api.WidgetLimits
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client
+	// (PARLEY_TRUSTED_PROXIES: comma-separated IPs or CIDRs; none by default).
+	TrustedProxies []netip.Prefix
 	// IngestJobs is how many background ingest jobs `parley serve` runs at
 	// once (PARLEY_INGEST_JOBS); a run longer than IngestJobTimeout
 	// (PARLEY_INGEST_JOB_TIMEOUT) is cancelled and tried again.
@@ -87,6 +102,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 
 		WebhookPollInterval: r.duration("PARLEY_WEBHOOK_POLL_INTERVAL", time.Second),
 		WebhookAllowPrivate: r.boolean("PARLEY_WEBHOOK_ALLOW_PRIVATE", false),
+		CrawlAllowPrivate:   r.boolean("PARLEY_CRAWL_ALLOW_PRIVATE", false),
+		SyncCheckInterval:   r.duration("PARLEY_SYNC_CHECK_INTERVAL", time.Minute),
 
 		OutboxRetention:       r.duration("PARLEY_OUTBOX_RETENTION", 7*24*time.Hour),
 		OutboxDeadRetention:   r.duration("PARLEY_OUTBOX_DEAD_RETENTION", 30*24*time.Hour),
@@ -95,6 +112,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		IngestJobs:       r.integer("PARLEY_INGEST_JOBS", postgres.DefaultQueueWorkers, 1, 64),
 		IngestJobTimeout: r.duration("PARLEY_INGEST_JOB_TIMEOUT", postgres.DefaultJobTimeout),
 	}
+	limits := api.DefaultWidgetLimits()
+	cfg.WidgetLimits = api.WidgetLimits{
+		Visitor:          r.rate("PARLEY_RATE_VISITOR", limits.Visitor),
+		Key:              r.rate("PARLEY_RATE_WIDGET_KEY", limits.Key),
+		Address:          r.rate("PARLEY_RATE_ADDRESS", limits.Address),
+		NewConversations: r.rate("PARLEY_RATE_NEW_CONVERSATIONS", limits.NewConversations),
+	}
+	cfg.TrustedProxies = r.prefixes("PARLEY_TRUSTED_PROXIES")
 	switch lvl := r.oneOf("PARLEY_LOG_LEVEL", "info", "debug", "info", "warn", "error"); lvl {
 	case "debug":
 		cfg.LogLevel = slog.LevelDebug
@@ -124,6 +149,12 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_upload_bytes", c.MaxUploadBytes),
 		slog.Int("max_upload_records", c.MaxUploadRecords),
 		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
+		slog.String("rate_visitor", c.WidgetLimits.Visitor.String()),
+		slog.String("rate_widget_key", c.WidgetLimits.Key.String()),
+		slog.String("rate_address", c.WidgetLimits.Address.String()),
+		slog.String("rate_new_conversations", c.WidgetLimits.NewConversations.String()),
+		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Bool("crawl_allow_private", c.CrawlAllowPrivate),
 		slog.Int("ingest_jobs", c.IngestJobs),
 		slog.String("ingest_job_timeout", c.IngestJobTimeout.String()),
 		slog.String("embedder", c.Embedder),
@@ -254,6 +285,42 @@ func redactURL(raw string) string {
 type envReader struct {
 	getenv func(string) string
 	errs   []string
+}
+
+// rate reads a rate limit like 30/min.
+func (r *envReader) rate(key string, def ratelimit.Rate) ratelimit.Rate {
+	raw := strings.TrimSpace(r.getenv(key))
+	if raw == "" {
+		return def
+	}
+	rate, err := ratelimit.ParseRate(raw)
+	if err != nil {
+		r.errs = append(r.errs, key+": "+err.Error())
+		return def
+	}
+	return rate
+}
+
+// prefixes reads comma-separated IP addresses and CIDR networks.
+func (r *envReader) prefixes(key string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, f := range strings.Split(r.getenv(key), ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				r.errs = append(r.errs, fmt.Sprintf("%s: %q is neither an IP address nor a CIDR network", key, f))
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func (r *envReader) str(key, def string) string {

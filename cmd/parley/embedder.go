@@ -68,30 +68,30 @@ func newChatModel(cfg Config) (llm.ChatModel, error) {
 	return m, nil
 }
 
-// newAssistant wires agent assist: the chat model, if one is configured,
-// logged and counted on reg, and the prompt renderer.
-func newAssistant(cfg Config, log *slog.Logger, engine *reply.Engine, tok *llm.Tokenizer, reg prometheus.Registerer) (*assist.Assistant, error) {
+// newDrafter wires what asks the chat model: the configured model, if
+// any, logged and counted on reg, and the prompt renderer. The grounder it
+// returns, for the reply engine's generated answers, is nil when no model
+// is configured.
+func newDrafter(cfg Config, log *slog.Logger, tok *llm.Tokenizer, reg prometheus.Registerer) (*assist.Drafter, reply.Grounder, error) {
 	model, err := newChatModel(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	render, err := prompts.NewRenderer(tok, prompts.RendererOptions{ContextTokens: cfg.LLM.ContextTokens})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	metrics, err := llm.NewMetrics(reg)
 	if err != nil {
-		return nil, fmt.Errorf("register chat-model metrics: %w", err)
+		return nil, nil, fmt.Errorf("register chat-model metrics: %w", err)
 	}
 	if model == nil {
-		log.Info("no chat model configured: suggestions come from the knowledge only; translate, rewrite and summary answer 503")
-		return assist.NewAssistant(engine, nil, render), nil
+		log.Info("no chat model configured: answers and suggestions come from the knowledge only; translate, rewrite and summary answer 503")
+		return assist.NewDrafter(nil, render, log), nil, nil
 	}
-	log.Info("agent assist chat model", "model", cfg.LLM.Model, "base_url", redactURL(cfg.LLM.BaseURL), "context_tokens", cfg.LLM.ContextTokens)
-	assistant := assist.NewAssistant(engine, llm.Observe(model, cfg.LLM.Model, metrics, tok, log), render)
-	// Workspaces with generate_answers on answer with grounded drafts.
-	engine.WithGrounder(assistant)
-	return assistant, nil
+	log.Info("chat model", "model", cfg.LLM.Model, "base_url", redactURL(cfg.LLM.BaseURL), "context_tokens", cfg.LLM.ContextTokens)
+	d := assist.NewDrafter(llm.Observe(model, cfg.LLM.Model, metrics, tok, log), render, log)
+	return d, d, nil
 }
 
 // retries maps PARLEY_LLM_MAX_RETRIES, where 0 means none, to

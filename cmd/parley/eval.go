@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/parleyhq/parley/evals"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/reply"
@@ -113,23 +115,31 @@ func applyThreshold(ctx context.Context, a *app, db *postgres.DB, name string, r
 }
 
 // newSuiteRunner builds what eval and bench share: the reply engine over db
-// (logging to engineLog) and a runner that loads a suite's knowledge and,
-// with classifier, trains the workspace's intent classifier as ingest does.
+// (logging to engineLog), generating answers when a chat model is
+// configured, as serve does, and a runner that loads a suite's knowledge
+// and, with classifier, trains the workspace's intent classifier as ingest
+// does.
 func newSuiteRunner(a *app, db *postgres.DB, engineLog *slog.Logger, classifier bool) (*evals.Runner, *reply.Engine, retrieval.Embedder, error) {
 	embedder, err := newEmbedder(a.cfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	pipe, _, err := newPipeline(db, embedder)
+	pipe, tok, err := newPipeline(db, embedder)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	engine := reply.New(db, embedder, reply.NewLanguageDetector(), engineLog)
+	_, grounder, err := newDrafter(a.cfg, engineLog, tok, prometheus.NewRegistry())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opts := reply.Options{Language: reply.NewLanguageDetector(), Calibrations: db, Grounder: grounder, Logger: engineLog}
+	if classifier {
+		opts.Classifiers = db
+	}
+	engine := reply.New(db, embedder, opts)
 	runner := evals.NewRunner(db, engine, pipe, a.log)
 	if classifier {
 		runner.WithTrainer(retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model())
-	} else {
-		engine.WithoutClassifiers()
 	}
 	return runner, engine, embedder, nil
 }

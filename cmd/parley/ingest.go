@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,10 +16,13 @@ import (
 )
 
 const ingestSynopsis = `ingest PATH... --kb NAME [flags]
+ingest URL --kb NAME [--kind article] [--sync-every 24h] [crawl flags]
 
-Loads FAQ spreadsheets (CSV, JSON, JSONL), articles (Markdown, HTML, text;
-files, directory trees or .zip) and resolved conversations (JSONL) into a
-knowledge base. Unchanged entries are skipped without re-embedding; changed
+Loads FAQ spreadsheets (CSV, JSON, JSONL), articles (Markdown, HTML, text,
+PDF; files, directory trees or .zip) and resolved conversations (JSONL)
+into a knowledge base, or crawls a help-center website (from a page or a
+sitemap .xml) and keeps it as the knowledge base's origin, to sync again
+with parley sync or every --sync-every. Unchanged entries are skipped without re-embedding; changed
 ones replace their old version; everything is written in one transaction.
 Then the workspace's intent classifier is trained on its entries labelled
 with an intent, unless they are unchanged since it last was.
@@ -26,7 +30,8 @@ with an intent, unless they are unchanged since it last was.
 Examples:
   parley ingest faq.csv --kb help
   parley ingest train.csv --kb banking --column question=text --column intent=category
-  parley ingest docs/ --kb articles --prune`
+  parley ingest docs/ --kb articles --prune
+  parley ingest https://help.example.com/ --kb help --kind article --sync-every 24h`
 
 // columnFlags collects repeated --column FIELD=COLUMN flags.
 type columnFlags map[string]string
@@ -53,12 +58,16 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	prune := fs.Bool("prune", false, "delete the knowledge base's sources that are not in this upload")
 	dryRun := fs.Bool("dry-run", false, "report what would change and write nothing")
 	keepPII := fs.Bool("keep-pii", false, "store e-mail addresses, phone, card and IBAN numbers in conversations unmasked")
+	site := addSiteFlags(fs.FlagSet)
 	if err := fs.Parse(reorderFlags(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 || *kbName == "" {
 		fs.Usage()
 		return usageError("ingest needs at least one PATH and --kb NAME")
+	}
+	if slices.ContainsFunc(fs.Args(), isURL) {
+		return ingestSite(ctx, a, *workspace, *kbName, *kind, fs.Args(), site)
 	}
 	opts := ingest.LoadOptions{Kind: ingest.Kind(*kind), Format: ingest.Format(*format), Columns: columns, KeepPII: *keepPII}
 
@@ -126,7 +135,7 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 		return fmt.Errorf("the ingest into %s/%s is written, but training its intent classifier failed: %w", ws.Name, kb.Name, err)
 	}
 	fmt.Fprintln(a.stdout, tr)
-	cal, ok, err := reply.New(db, embedder, nil, a.log).Calibrate(ctx, ws.ID)
+	cal, ok, err := reply.New(db, embedder, reply.Options{Classifiers: db, Calibrations: db, Logger: a.log}).Calibrate(ctx, ws.ID)
 	if err != nil {
 		return fmt.Errorf("the ingest into %s/%s is written, but calibrating its confidence failed: %w", ws.Name, kb.Name, err)
 	}

@@ -11,9 +11,10 @@ import (
 
 const keysUsage = `keys <create|list|revoke> [flags]
 
-  parley keys create --workspace NAME --role widget|agent|admin [--name LABEL]
+  parley keys create --workspace NAME --role widget|agent|admin [--name LABEL] [--origin URL]...
       Creates the workspace if needed and prints a new key. The key is shown
-      once, alone on the last line.
+      once, alone on the last line. A widget key with --origin (repeatable)
+      is publishable: for web pages on those origins, widget routes only.
   parley keys list [--workspace NAME]
   parley keys revoke ID|PREFIX`
 
@@ -37,10 +38,15 @@ func runKeys(ctx context.Context, a *app, args []string) error {
 }
 
 func keysCreate(ctx context.Context, a *app, args []string) error {
-	fs := newFlags(a, "keys create", "keys create --workspace NAME --role widget|agent|admin [--name LABEL]")
+	fs := newFlags(a, "keys create", "keys create --workspace NAME --role widget|agent|admin [--name LABEL] [--origin URL]...")
 	workspace := fs.String("workspace", a.cfg.Workspace, "workspace `name` (created if missing; env PARLEY_WORKSPACE)")
 	roleName := fs.String("role", "", "key `role`: widget (answer only), agent (plus conversations, escalations, assist) or admin (everything)")
 	name := fs.String("name", "", "a `label` to recognise the key by")
+	var origins []string
+	fs.Func("origin", "a web `origin` (https://shop.example) a publishable widget key may be used from; repeatable", func(v string) error {
+		origins = append(origins, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +56,12 @@ func keysCreate(ctx context.Context, a *app, args []string) error {
 	}
 	role, err := parley.ParseRole(*roleName)
 	if err != nil {
+		return err
+	}
+	if len(origins) > 0 && role != parley.RoleWidget {
+		return usageError("--origin makes a publishable widget key: use it with --role widget")
+	}
+	if origins, err = parley.CheckOrigins(origins); err != nil {
 		return err
 	}
 	db, err := openMigratedDB(ctx, a)
@@ -64,7 +76,15 @@ func keysCreate(ctx context.Context, a *app, args []string) error {
 	if created {
 		fmt.Fprintf(a.stderr, "created workspace %s\n", ws.Name)
 	}
-	k, secret, err := db.CreateKey(ctx, ws.ID, *name, role)
+	var (
+		k      parley.APIKey
+		secret string
+	)
+	if len(origins) > 0 {
+		k, secret, err = db.CreateWidgetKey(ctx, ws.ID, *name, origins)
+	} else {
+		k, secret, err = db.CreateKey(ctx, ws.ID, *name, role)
+	}
 	if err != nil {
 		return err
 	}

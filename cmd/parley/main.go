@@ -25,7 +25,8 @@ Usage:
 Commands:
   serve     run the HTTP API
   migrate   apply database migrations
-  ingest    load FAQs, articles and resolved conversations into a knowledge base
+  ingest    load FAQs, articles, PDFs and resolved conversations, or crawl a website, into a knowledge base
+  sync      sync a knowledge base with its website again
   eval      run an eval suite: precision, coverage, escalation, calibration
   bench     measure the answer path: engine against bare search, and HTTP load
   keys      create, list and revoke API keys
@@ -49,6 +50,7 @@ type command func(ctx context.Context, a *app, args []string) error
 var commands = map[string]command{
 	"serve":     runServe,
 	"ingest":    runIngest,
+	"sync":      runSync,
 	"eval":      runEval,
 	"bench":     runBench,
 	"migrate":   runMigrate,

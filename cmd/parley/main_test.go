@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/llm/openai/openaitest"
 	"github.com/parleyhq/parley/postgres/pgtest"
 )
 
@@ -229,12 +230,7 @@ func TestEvalGateFails(t *testing.T) {
 	suite := `{"name": "strict", "knowledge": [{"path": "` + knowledge + `"}],
 		"cases": {"path": "cases.jsonl"}, "gates": {"min_coverage": 1.01}}`
 	cases := `{"id": "1", "query": "How long does delivery to Germany take?", "intent": "shipping_times"}` + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "suite.json"), []byte(suite), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "cases.jsonl"), []byte(cases), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeSuite(t, dir, suite, cases)
 	out, _, err := cli(t, nil, "eval", filepath.Join(dir, "suite.json"), "--out", filepath.Join(dir, "out"),
 		"--workspace", pgtest.Workspace(t).Name)
 	if err == nil || !strings.Contains(err.Error(), "gates") {
@@ -264,5 +260,42 @@ func TestEvalCalibrateApply(t *testing.T) {
 	}
 	if ws.Settings.AnswerThreshold == target.Settings.AnswerThreshold || !strings.Contains(out, "answer_threshold") {
 		t.Fatalf("threshold still %v after --apply:\n%s", ws.Settings.AnswerThreshold, out)
+	}
+}
+
+// With a chat model configured, parley eval answers as serve does: a
+// suite with generate_answers on has its answers written by the model.
+func TestEvalGeneratesWithAChatModel(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	knowledge, err := filepath.Abs(filepath.Join("..", "..", "evals", "suites", "sample", "knowledge", "faq.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suite := `{"name": "generated", "knowledge": [{"path": "` + knowledge + `"}],
+		"cases": {"path": "cases.jsonl"}, "settings": {"answer_threshold": 0, "generate_answers": true}}`
+	cases := `{"id": "1", "query": "How long does delivery to Germany take?", "intent": "shipping_times"}` + "\n"
+	writeSuite(t, dir, suite, cases)
+	fake := openaitest.New(t, openaitest.Reply("NO_ANSWER"))
+	env := map[string]string{"PARLEY_LLM_BASE_URL": fake.BaseURL(), "PARLEY_LLM_MODEL": "test-model"}
+	out, _, err := cli(t, env, "eval", filepath.Join(dir, "suite.json"), "--out", filepath.Join(dir, "out"),
+		"--workspace", pgtest.Workspace(t).Name)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 1 || !strings.HasSuffix(reqs[0].Path, "/chat/completions") {
+		t.Fatalf("the chat model got %d requests (%v), want the one answer to write", len(reqs), reqs)
+	}
+}
+
+// writeSuite writes a suite manifest and its cases.jsonl to dir.
+func writeSuite(t *testing.T, dir, suite, cases string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "suite.json"), []byte(suite), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cases.jsonl"), []byte(cases), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -14,7 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/ingest/crawl"
+	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/retrieval"
@@ -38,9 +41,6 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("loading language models")
-	engine := reply.New(db, embedder, reply.NewLanguageDetector(), a.log)
-
 	pipeline, tok, err := newPipeline(db, embedder)
 	if err != nil {
 		return err
@@ -48,13 +48,40 @@ func runServe(ctx context.Context, a *app, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	assistant, err := newAssistant(a.cfg, a.log, engine, tok, reg)
+	drafter, grounder, err := newDrafter(a.cfg, a.log, tok, reg)
 	if err != nil {
 		return err
 	}
+	a.log.Info("loading language models")
+	engine := reply.New(db, embedder, reply.Options{
+		Language:     reply.NewLanguageDetector(),
+		Classifiers:  db,
+		Calibrations: db,
+		Grounder:     grounder,
+		Logger:       a.log,
+	})
+	assistant := assist.NewAssistant(engine, drafter)
 	webhookPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
+	// The widget's event streams hear of new agent replies through
+	// PostgreSQL LISTEN/NOTIFY, from whichever replica wrote them.
+	notifier := db.NewNotifier(a.log)
+	notifyCtx, stopNotifier := context.WithCancel(ctx)
+	notifierDone := make(chan struct{})
+	go func() {
+		defer close(notifierDone)
+		_ = notifier.Run(notifyCtx)
+	}()
+	defer func() {
+		stopNotifier()
+		<-notifierDone
+	}()
 	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), calibrator: engine, model: embedder.Model(), log: a.log}
-	bg, ingestJobs, err := newBackground(a, db, trained, webhookPolicy)
+	crawlPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.CrawlAllowPrivate}
+	syncer := crawl.NewSyncer(crawl.New(crawlPolicy, a.log), db, trained)
+	bg, ingestJobs, syncJobs, err := newBackground(a, db, trained, jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
+		_, err := syncer.Sync(ctx, ws, kb)
+		return err
+	}), webhookPolicy)
 	if err != nil {
 		return err
 	}
@@ -65,14 +92,21 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Metrics:       reg,
 		Version:       version,
 		Assistant:     assistant,
+		Embedder:      embedder,
 		WebhookPolicy: webhookPolicy,
 
 		Ingester:         trained,
 		Retrainer:        trained,
 		IngestJobs:       ingestJobs,
+		Origins:          origins{db, syncJobs},
+		CrawlPolicy:      crawlPolicy,
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
 		ClassifyError:    postgres.Classify,
+
+		Live:           notifier,
+		WidgetLimits:   a.cfg.WidgetLimits,
+		TrustedProxies: a.cfg.TrustedProxies,
 	})
 	if err := bg.start(ctx); err != nil {
 		return err
@@ -94,6 +128,9 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return requests },
 	}
+	// Event streams never finish on their own: they end when shutdown
+	// begins, and the browsers reconnect to another replica.
+	srv.RegisterOnShutdown(handler.StopStreams)
 	// Loading the language models leaves about as much garbage as they
 	// keep; hand it back to the OS before serving (BENCHMARKS.md, memory).
 	debug.FreeOSMemory()
@@ -187,6 +224,12 @@ func calibrationSummary(c retrieval.Calibration) string {
 	}
 	return fmt.Sprintf("calibration: answers from confidence %.3f (precision %.3f, coverage %.3f on %d own questions and %d out-of-scope ones)",
 		c.Threshold, c.Precision, c.Coverage, c.Positives, c.Negatives)
+}
+
+// origins is the API's Origins: kept in the database, synced on the queue.
+type origins struct {
+	*postgres.DB
+	jobs.SyncEnqueuer
 }
 
 // ready reports whether the database answers and its schema is current.

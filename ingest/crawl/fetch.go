@@ -192,7 +192,7 @@ func (s *session) robotsFor(ctx context.Context, u *url.URL) (*robots, error) {
 	rb := &robots{}
 	switch {
 	case f.failed != "":
-		return nil, fmt.Errorf("crawl: robots.txt of %s could not be read (%s); try again later", site, f.failed)
+		return nil, fmt.Errorf("crawl: robots.txt of %s could not be read (%s)", site, f.failed)
 	case f.skip == "" && next == "" && f.body != nil:
 		rb = parseRobots(strings.NewReader(string(f.body)), "parleybot")
 	}

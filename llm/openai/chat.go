@@ -118,6 +118,11 @@ func (m *ChatModel) Stream(ctx context.Context, msgs []llm.Message, opts llm.Opt
 		}
 	}
 	c.Text = text.String()
+	if c.FinishReason == "" {
+		// A stream that ends without saying why was cut off, or was no
+		// stream at all (a 200 with a broken body reads as an empty one).
+		return c, parley.Errorf(parley.EUnavailable, "%s ended its answer stream without a finish reason: the answer is incomplete or the response was not a valid stream", m.what())
+	}
 	return c, nil
 }
 

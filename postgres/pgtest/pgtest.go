@@ -173,12 +173,20 @@ func migrate(ctx context.Context, base, schema string, maxConns int32) (*postgre
 	if err != nil {
 		return nil, "", err
 	}
-	db, err := postgres.Open(ctx, u, maxConns)
+	// Apply holds its lock on one connection while River's migrator takes
+	// another: migrate through a pool of its own, so that a store of one
+	// connection (a benchmark's) does not wait on itself.
+	mig, err := postgres.Open(ctx, u, max(maxConns, 2))
 	if err != nil {
 		return nil, "", err
 	}
-	if _, err := migrations.Apply(ctx, db.Pool(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		db.Close()
+	_, err = migrations.Apply(ctx, mig.Pool(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	mig.Close()
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := postgres.Open(ctx, u, maxConns)
+	if err != nil {
 		return nil, "", err
 	}
 	return db, u, nil

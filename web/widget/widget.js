@@ -215,7 +215,8 @@
       });
       el.appendChild(h); el.appendChild(ul);
     }
-    if (m.role === 'bot' && m.id && m.feedback !== false) el.appendChild(feedback(m.id));
+    // Feedback is asked for on knowledge answers (those with sources), not on small talk or notices.
+    if (m.role === 'bot' && m.id && m.feedback !== false && (m.sources || []).length) el.appendChild(feedback(m.id));
     log.appendChild(el);
     log.scrollTop = log.scrollHeight;
     if (panel.hidden && m.role !== 'customer') {
@@ -240,6 +241,7 @@
         b.setAttribute('aria-pressed', 'true');
         call('POST', '/v1/widget/conversations/' + enc(conv) + '/feedback', { message_id: id, helpful: f[0] }).then(function (r) {
           add({ role: 'system', text: r.handoff_offered ? t.offer : t.thanks });
+          setState(r.state);
           if (r.handoff_offered) humanBtn.hidden = false;
         }, function (err) { setStatus(failText(err)); });
       });
@@ -260,7 +262,11 @@
       if (disabled) return;
       var body = { text: text };
       if (conv) body.conversation_id = conv;
-      return call('POST', '/v1/widget/messages', body).then(answered);
+      return call('POST', '/v1/widget/messages', body).catch(function (err) {
+        if (err.status !== 401 || err.code === 'origin_not_allowed') throw err;
+        token = ''; // expired or unknown visitor token: a new session, then once more
+        return session().then(function () { return call('POST', '/v1/widget/messages', body); });
+      }).then(answered);
     }).catch(function (err) {
       add({ role: 'system', text: failText(err) });
     }).then(function () { sendBtn.disabled = disabled; });
@@ -270,17 +276,17 @@
     if (r.conversation_id) { conv = r.conversation_id; persist(); }
     if (pickLang(r.language) && !cfg.language && r.language !== lang) { lang = pickLang(r.language); t = STR[lang]; label(); }
     if (r.answer) add({ id: r.message_id, role: 'bot', text: r.answer.text, sources: r.answer.sources });
-    if (r.escalation) { add({ role: 'system', text: r.escalation.message || t.handoff }); setState(r.state || 'waiting'); }
+    // The handoff notice is stored as the bot's message: the stream may bring it too, with the same id.
+    if (r.escalation) { add({ id: r.message_id, role: 'bot', text: r.escalation.message || t.handoff }); setState(r.state || 'waiting'); }
     setState(r.state);
     humanBtn.hidden = !conv || state !== 'bot';
     if (fresh) stream();
   }
   humanBtn.addEventListener('click', function () {
     humanBtn.disabled = true;
-    call('POST', '/v1/widget/conversations/' + enc(conv) + '/handoff', {}).then(function (r) {
-      add({ role: 'system', text: t.handoff });
-      setState(r.state || 'waiting');
-    }, function (err) { setStatus(failText(err)); }).then(function () { humanBtn.disabled = false; });
+    call('POST', '/v1/widget/conversations/' + enc(conv) + '/handoff', {}).then(answered, function (err) {
+      setStatus(failText(err));
+    }).then(function () { humanBtn.disabled = false; });
   });
 
   function take(m) {
