@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test build db chromium bench-analytics check-go bench-ingest bench-quality bench-answer bench-crawl clean
+.PHONY: demo test build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -60,6 +60,13 @@ ANALYTICS_CONVERSATIONS ?= 250000
 bench-analytics: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BENCH_ANALYTICS=$(ANALYTICS_CONVERSATIONS) \
 		$(GO) test -run TestAnalyticsBenchmark -v -count=1 -timeout 30m ./postgres/
+
+## bench-widget: 1,000 open visitor streams on one parley serve; agent replies delivered p99 <= 1 s; memory per stream
+WIDGET_VISITORS ?= 1000
+WIDGET_RATE ?= 100
+bench-widget: build db
+	set -a; source $(DBENV); set +a; PARLEY_BENCH_WIDGET=$(WIDGET_VISITORS) PARLEY_BENCH_WIDGET_RATE=$(WIDGET_RATE) \
+		PARLEY_BENCH_WIDGET_BIN=$(CURDIR)/$(BIN) $(GO) test -run TestWidgetStreamsBenchmark -v -count=1 -timeout 20m ./web/
 
 ## bench-memory: resident memory of parley serve after start with the sample knowledge (see BENCHMARKS.md)
 bench-memory: build db

@@ -52,6 +52,7 @@ func newEnvWith(t *testing.T, set func(*api.Options)) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	engine := reply.New(db, retrieval.NewLocal(), reply.Options{Language: detector, Classifiers: db, Logger: log})
 	opts := api.Options{
+		Knowledge:     testKnowledge(t, nil, log),
 		Logger:        log,
 		MaxBodyBytes:  testBodyLimit,
 		Ready:         db.Ping,

@@ -9,7 +9,7 @@ import (
 )
 
 // authenticate requires a valid bearer key and puts its principal on the
-// context.
+// context. Clients that fail too often are throttled (see authThrottle).
 func (s *Server) authenticate(c *gin.Context) {
 	h := c.GetHeader("Authorization")
 	scheme, secret, ok := strings.Cut(h, " ")
@@ -21,8 +21,15 @@ func (s *Server) authenticate(c *gin.Context) {
 		fail(c, parley.Errorf(parley.EUnauthorized, "Authorization header must be: Bearer <key>"))
 		return
 	}
-	p, err := s.store.Authenticate(c.Request.Context(), strings.TrimSpace(secret))
+	secret, addr := strings.TrimSpace(secret), c.ClientIP()
+	if !s.throttle.allow(c, addr, secret) {
+		return
+	}
+	p, err := s.store.Authenticate(c.Request.Context(), secret)
 	if err != nil {
+		if parley.ErrorCode(err) == parley.EUnauthorized {
+			s.throttle.failed(addr, secret)
+		}
 		fail(c, err)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/ingest/pdftest"
 	"github.com/parleyhq/parley/jobs"
+	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
@@ -37,6 +39,14 @@ func testPipeline(t *testing.T) *ingest.Pipeline {
 		t.Fatal(err)
 	}
 	return ingest.NewPipeline(pgtest.DB(t), retrieval.NewLocal(), ingest.NewChunker(tok, ingest.ChunkOptions{}))
+}
+
+// testKnowledge returns a knowledge service over the test database and
+// testPipeline, training with trainer (nil: none) on the local embedder's
+// vectors and logging to log.
+func testKnowledge(t *testing.T, trainer knowledge.Trainer, log *slog.Logger) *knowledge.Service {
+	t.Helper()
+	return knowledge.New(pgtest.DB(t), testPipeline(t), trainer, retrieval.LocalModel, log)
 }
 
 // ingestEnv is an env whose server takes uploads, with its knowledge base
@@ -56,11 +66,18 @@ func startJobs(t *testing.T, name string, ing jobs.Ingester) (*postgres.Queue, s
 	if name == "" {
 		name = fmt.Sprintf("test_%d_%d", time.Now().UnixNano(), queueSeq.Add(1))
 	}
-	db := pgtest.DB(t)
-	w := jobs.NewIngest(db, ing, jobs.IngestOptions{})
+	w := jobs.NewIngest(pgtest.DB(t), ing, jobs.IngestOptions{})
 	workers := river.NewWorkers()
 	w.Register(workers)
-	q, err := postgres.NewQueue(db, postgres.QueueOptions{Workers: workers, Name: name, Concurrency: 1, PollInterval: 100 * time.Millisecond})
+	q := startQueue(t, name, workers)
+	return q, name, w.On(q)
+}
+
+// startQueue starts the River queue named name running workers; the
+// test's end stops it.
+func startQueue(t *testing.T, name string, workers *river.Workers) *postgres.Queue {
+	t.Helper()
+	q, err := postgres.NewQueue(pgtest.DB(t), postgres.QueueOptions{Workers: workers, Name: name, Concurrency: 1, PollInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,13 +89,13 @@ func startJobs(t *testing.T, name string, ing jobs.Ingester) (*postgres.Queue, s
 		defer cancel()
 		_ = q.Stop(ctx)
 	})
-	return q, name, w.On(q)
+	return q
 }
 
 var queueSeq atomic.Int64
 
 // newIngestEnv starts a server with uploads on, and a queue running its
-// background jobs with its Ingester; set changes its options.
+// background jobs with its Knowledge; set changes its options.
 func newIngestEnv(t *testing.T, set func(*api.Options)) *ingestEnv {
 	t.Helper()
 	var (
@@ -86,11 +103,10 @@ func newIngestEnv(t *testing.T, set func(*api.Options)) *ingestEnv {
 		name  string
 	)
 	e := newEnvWith(t, func(o *api.Options) {
-		o.Ingester = testPipeline(t)
 		if set != nil {
 			set(o)
 		}
-		queue, name, o.IngestJobs = startJobs(t, "", o.Ingester)
+		queue, name, o.IngestJobs = startJobs(t, "", o.Knowledge)
 	})
 	ie := &ingestEnv{env: e, admin: e.keys[parley.RoleAdmin], queue: queue, queueName: name}
 	if status, body := e.do("POST", "/v1/knowledge-bases", ie.admin, `{"name": "faq"}`); status != 201 {
@@ -454,16 +470,16 @@ func TestLargeUploadRunsAsJob(t *testing.T) {
 
 // recordingIngester records the requests it runs.
 type recordingIngester struct {
-	api.Ingester
+	api.Knowledge
 	mu   sync.Mutex
 	reqs []ingest.Request
 }
 
-func (r *recordingIngester) Run(ctx context.Context, req ingest.Request) (ingest.Result, error) {
+func (r *recordingIngester) Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error) {
 	r.mu.Lock()
 	r.reqs = append(r.reqs, req)
 	r.mu.Unlock()
-	return r.Ingester.Run(ctx, req)
+	return r.Knowledge.Ingest(ctx, req)
 }
 
 func (r *recordingIngester) take() []ingest.Request {
@@ -478,8 +494,8 @@ func (r *recordingIngester) take() []ingest.Request {
 // it, a large one's job writes the plan made for it.
 func TestUploadIsPlannedOnce(t *testing.T) {
 	t.Parallel()
-	rec := &recordingIngester{Ingester: testPipeline(t)}
-	e := newIngestEnv(t, func(o *api.Options) { o.SyncIngestMax, o.Ingester = 4, rec })
+	rec := &recordingIngester{Knowledge: testKnowledge(t, nil, nil)}
+	e := newIngestEnv(t, func(o *api.Options) { o.SyncIngestMax, o.Knowledge = 4, rec })
 	status, body, _ := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", "id,question,answer\npw,How do I reset my password?,Use the link.\n")})
 	wantResult(t, status, body, map[string]float64{"added": 1, "embedded": 2})
 	if reqs := rec.take(); len(reqs) != 1 || reqs[0].DeferAbove != 4 {
@@ -501,11 +517,11 @@ func TestUploadIsPlannedOnce(t *testing.T) {
 
 // blockingIngester plans like the pipeline but blocks the runs of deferred
 // plans (jobs) until their context ends.
-type blockingIngester struct{ api.Ingester }
+type blockingIngester struct{ api.Knowledge }
 
-func (b blockingIngester) Run(ctx context.Context, req ingest.Request) (ingest.Result, error) {
+func (b blockingIngester) Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error) {
 	if req.Deferred == nil {
-		return b.Ingester.Run(ctx, req)
+		return b.Knowledge.Ingest(ctx, req)
 	}
 	<-ctx.Done()
 	return ingest.Result{}, ctx.Err()
@@ -519,7 +535,7 @@ func TestJobsAreBoundedAndRunAgainAfterShutdown(t *testing.T) {
 	t.Parallel()
 	e := newIngestEnv(t, func(o *api.Options) {
 		o.SyncIngestMax = 1
-		o.Ingester = blockingIngester{testPipeline(t)}
+		o.Knowledge = blockingIngester{testKnowledge(t, nil, nil)}
 	})
 	files := []uploadFile{csvFile("faq.csv", faqCSV)}
 	var locations []string
@@ -547,7 +563,7 @@ func TestJobsAreBoundedAndRunAgainAfterShutdown(t *testing.T) {
 		t.Fatalf("cancelled job wrote %d sources", n)
 	}
 
-	startJobs(t, e.queueName, testPipeline(t))
+	startJobs(t, e.queueName, testKnowledge(t, nil, nil))
 	for _, loc := range locations {
 		if job := e.pollJob(loc); job["state"] != "succeeded" {
 			t.Fatalf("job after another server took it: %v", job)

@@ -18,13 +18,6 @@ import (
 	"github.com/parleyhq/parley/ingest"
 )
 
-// Ingester runs one ingest (ingest.Pipeline). An upload larger than
-// SyncIngestMax chunks comes back deferred (ingest.Request.DeferAbove), and
-// a background job runs the plan made for it.
-type Ingester interface {
-	Run(ctx context.Context, req ingest.Request) (ingest.Result, error)
-}
-
 // Defaults for the upload Options left zero.
 const (
 	DefaultMaxUploadBytes   = 64 << 20
@@ -96,8 +89,8 @@ type uploadResponse struct {
 func (s *Server) postUpload(c *gin.Context) {
 	ctx := c.Request.Context()
 	ws := principal(c).Workspace.ID
-	if s.opts.Ingester == nil {
-		fail(c, parley.Errorf(parley.EUnavailable, "uploads are not enabled on this server"))
+	k := s.knowledgeChanges(c)
+	if k == nil {
 		return
 	}
 	kb, ok := s.kbFromPath(c)
@@ -111,7 +104,7 @@ func (s *Server) postUpload(c *gin.Context) {
 		return
 	}
 	req := ingest.Request{WorkspaceID: ws, KBID: kb.ID, Docs: up.docs, Prune: up.prune, DryRun: up.dryRun, DeferAbove: s.syncMax()}
-	res, err := s.opts.Ingester.Run(ctx, req)
+	res, err := k.Ingest(ctx, req)
 	if err != nil {
 		fail(c, ingestError(err))
 		return

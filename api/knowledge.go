@@ -8,13 +8,27 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/ingest"
 )
 
-// Retrainer brings what is learned from a workspace's knowledge (its
-// intent classifier) up to date after knowledge was deleted: retrained
-// from what is left, or removed when too little is left to learn from.
-type Retrainer interface {
-	Retrain(ctx context.Context, workspaceID string) error
+// Knowledge changes a workspace's knowledge and then brings what is
+// learned from it up to date (knowledge.Service).
+type Knowledge interface {
+	// Ingest runs one ingest. An upload larger than SyncIngestMax chunks
+	// comes back deferred (ingest.Request.DeferAbove), and a background
+	// job runs the plan made for it.
+	Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error)
+	DeleteKB(ctx context.Context, workspaceID, idOrName string) error
+	DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error
+}
+
+// knowledgeChanges returns the Knowledge, or answers 503 and returns nil
+// when the server has none.
+func (s *Server) knowledgeChanges(c *gin.Context) Knowledge {
+	if s.opts.Knowledge == nil {
+		fail(c, parley.Errorf(parley.EUnavailable, "knowledge changes are not enabled on this server"))
+	}
+	return s.opts.Knowledge
 }
 
 type createKBRequest struct {
@@ -53,12 +67,14 @@ func (s *Server) getKB(c *gin.Context) {
 }
 
 func (s *Server) deleteKB(c *gin.Context) {
-	ws := principal(c).Workspace.ID
-	if err := s.store.DeleteKB(c.Request.Context(), ws, c.Param("kb")); err != nil {
+	k := s.knowledgeChanges(c)
+	if k == nil {
+		return
+	}
+	if err := k.DeleteKB(c.Request.Context(), principal(c).Workspace.ID, c.Param("kb")); err != nil {
 		fail(c, err)
 		return
 	}
-	s.retrain(c, ws)
 	c.Status(http.StatusNoContent)
 }
 
@@ -96,6 +112,10 @@ func (s *Server) listSources(c *gin.Context) {
 func (s *Server) deleteSource(c *gin.Context) {
 	ctx := c.Request.Context()
 	ws := principal(c).Workspace.ID
+	k := s.knowledgeChanges(c)
+	if k == nil {
+		return
+	}
 	kb, ok := s.kbFromPath(c)
 	if !ok {
 		return
@@ -105,11 +125,10 @@ func (s *Server) deleteSource(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if err := s.store.DeleteSource(ctx, ws, kb.ID, ref); err != nil {
+	if err := k.DeleteSource(ctx, ws, kb.ID, ref); err != nil {
 		fail(c, err)
 		return
 	}
-	s.retrain(c, ws)
 	c.Status(http.StatusNoContent)
 }
 
@@ -132,21 +151,6 @@ func sourceRef(param, by string) (parley.SourceRef, error) {
 		return parley.SourceRef{ID: id}, nil
 	}
 	return parley.SourceRef{}, parley.Errorf(parley.EInvalid, "by must be id or external_id, got %q", by)
-}
-
-// retrain runs the Retrainer, if any, after a delete of the workspace's
-// knowledge committed, before the response. The delete stands whatever
-// happens: a failure is logged (the request's logger names the
-// workspace; the next ingest retrains), and a client that hangs up does
-// not cut the training short.
-func (s *Server) retrain(c *gin.Context, workspaceID string) {
-	if s.opts.Retrainer == nil {
-		return
-	}
-	ctx := context.WithoutCancel(c.Request.Context())
-	if err := s.opts.Retrainer.Retrain(ctx, workspaceID); err != nil {
-		logger(c).WarnContext(ctx, "intent classifier not retrained after a delete", "err", err.Error())
-	}
 }
 
 // queryInt reads an optional integer query parameter within [min, max].

@@ -9,28 +9,39 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ingest/crawl"
+	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/webhook"
 )
 
-// syncNow is the API's Origins with a queue that runs each sync at once,
-// with the real crawler and pipeline: the test sees its outcome.
-type syncNow struct {
+// origins is the API's Origins as parley serve wires it: kept in the
+// database, synced by jobs on the queue.
+type origins struct {
 	*postgres.DB
-	syncer *crawl.Syncer
+	jobs.SyncEnqueuer
 }
 
-func (s syncNow) QueueSync(ctx context.Context, workspaceID, kbID string) error {
-	_, err := s.syncer.Sync(ctx, workspaceID, kbID)
-	if parley.ErrorCode(err) == parley.EInternal {
+// startSyncJobs starts a job queue of its own running sync jobs with
+// syncer, and returns what queues them.
+func startSyncJobs(t *testing.T, syncer *crawl.Syncer) jobs.SyncEnqueuer {
+	t.Helper()
+	db := pgtest.DB(t)
+	w := jobs.NewSync(jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
+		_, err := syncer.Sync(ctx, ws, kb)
 		return err
-	}
-	return nil // a sync's own failure is recorded with the origin
+	}), nil)
+	workers := river.NewWorkers()
+	w.Register(workers)
+	q := startQueue(t, fmt.Sprintf("sync_%d_%d", time.Now().UnixNano(), queueSeq.Add(1)), workers)
+	return w.On(q, db)
 }
 
 func helpSite(t *testing.T) *httptest.Server {
@@ -57,8 +68,8 @@ func TestOriginAndSync(t *testing.T) {
 	site := helpSite(t)
 	policy := webhook.DestinationPolicy{AllowPrivate: true}
 	e := newIngestEnv(t, func(o *api.Options) {
-		syncer := crawl.NewSyncer(crawl.New(policy, slog.New(slog.DiscardHandler)), pgtest.DB(t), o.Ingester)
-		o.Origins = syncNow{pgtest.DB(t), syncer}
+		syncer := crawl.NewSyncer(crawl.New(policy, slog.New(slog.DiscardHandler)), pgtest.DB(t), o.Knowledge)
+		o.Origins = origins{pgtest.DB(t), startSyncJobs(t, syncer)}
 		o.CrawlPolicy = policy
 	})
 	status, body := e.do("GET", "/v1/knowledge-bases/faq/origin", e.admin, "")
@@ -82,11 +93,17 @@ func TestOriginAndSync(t *testing.T) {
 		t.Fatalf("PUT origin: %d %v", status, body)
 	}
 	status, body = e.do("POST", "/v1/knowledge-bases/faq/sync", e.admin, "")
-	if status != 202 {
-		t.Fatalf("POST sync: %d %v", status, body)
+	if status != 202 || body["sync"].(map[string]any)["state"] != "queued" {
+		t.Fatalf("POST sync: %d %v, want 202 and the sync queued", status, body)
 	}
-	status, body = e.do("GET", "/v1/knowledge-bases/faq/origin", e.admin, "")
-	sync, _ := body["sync"].(map[string]any)
+	var sync map[string]any
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		status, body = e.do("GET", "/v1/knowledge-bases/faq/origin", e.admin, "")
+		sync, _ = body["sync"].(map[string]any)
+		if sync["state"] == "succeeded" || sync["state"] == "failed" {
+			break
+		}
+	}
 	report, _ := sync["report"].(map[string]any)
 	if status != 200 || sync["state"] != "succeeded" || report == nil || report["added"] != 2.0 {
 		t.Fatalf("GET origin after sync: %d %v", status, body)
@@ -104,7 +121,7 @@ func TestOriginAndSync(t *testing.T) {
 func TestOriginAddressPolicy(t *testing.T) {
 	t.Parallel()
 	e := newIngestEnv(t, func(o *api.Options) {
-		o.Origins = syncNow{pgtest.DB(t), nil}
+		o.Origins = origins{pgtest.DB(t), jobs.SyncEnqueuer{}}
 	})
 	for url, why := range map[string]string{
 		"http://127.0.0.1/help/":         "127.0.0.1 is a loopback address",

@@ -12,17 +12,15 @@ import (
 	"testing"
 
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/retrieval"
 )
 
-// localTrainer retrains with the real Trainer over the test database, for
-// the local embedder's vectors, as `parley serve` does.
-type localTrainer struct{ *retrieval.Trainer }
-
-func (l localTrainer) Retrain(ctx context.Context, workspaceID string) error {
-	_, err := l.Train(ctx, workspaceID, retrieval.LocalModel)
-	return err
+// trainedKnowledge is the knowledge service `parley serve` runs: it trains
+// with the real Trainer over the test database after every change.
+func trainedKnowledge(t *testing.T, log *slog.Logger) *knowledge.Service {
+	return testKnowledge(t, retrieval.NewTrainer(pgtest.DB(t), retrieval.TrainOptions{}), log)
 }
 
 // intentRecords are FAQ entries of three intents, two examples each: the
@@ -71,17 +69,17 @@ func wantClasses(t *testing.T, workspaceID string, want ...string) {
 	}
 }
 
-func TestDeletingKnowledgeRetrainsTheClassifier(t *testing.T) {
+// The retrain rule over HTTP: an upload written before the response, and
+// each delete, bring the classifier up to date before the response; a dry
+// run does not touch it.
+func TestKnowledgeChangesRetrainTheClassifier(t *testing.T) {
 	t.Parallel()
-	trainer := localTrainer{retrieval.NewTrainer(pgtest.DB(t), retrieval.TrainOptions{})}
-	e := newIngestEnv(t, func(o *api.Options) { o.Retrainer = trainer })
-	status, body, _ := e.uploadJSON("faq", intentRecords)
+	e := newIngestEnv(t, func(o *api.Options) { o.Knowledge = trainedKnowledge(t, nil) })
+	status, body, _ := e.uploadJSON("faq", strings.Replace(intentRecords, `"records"`, `"dry_run": true, "records"`, 1))
 	wantResult(t, status, body, map[string]float64{"added": 6})
-	// `parley serve`'s ingester trains after an upload; the test's pipeline
-	// does not.
-	if err := trainer.Retrain(context.Background(), e.ws.ID); err != nil {
-		t.Fatal(err)
-	}
+	wantClasses(t, e.ws.ID)
+	status, body, _ = e.uploadJSON("faq", intentRecords)
+	wantResult(t, status, body, map[string]float64{"added": 6})
 	wantClasses(t, e.ws.ID, "intent:delivery", "intent:password", "intent:refund")
 
 	refunds := e.sourcesOf("refund")
@@ -101,11 +99,27 @@ func TestDeletingKnowledgeRetrainsTheClassifier(t *testing.T) {
 	wantClasses(t, e.ws.ID)
 }
 
-// failingRetrainer fails every training.
-type failingRetrainer struct{}
+// An upload too large to write before the response is written by a
+// background job, which retrains as the upload would have.
+func TestIngestJobRetrainsTheClassifier(t *testing.T) {
+	t.Parallel()
+	e := newIngestEnv(t, func(o *api.Options) { o.SyncIngestMax, o.Knowledge = 1, trainedKnowledge(t, nil) })
+	status, body, location := e.uploadJSON("faq", intentRecords)
+	if status != 202 {
+		t.Fatalf("upload: %d %v, want a job", status, body)
+	}
+	wantClasses(t, e.ws.ID)
+	if job := e.pollJob(location); job["state"] != "succeeded" {
+		t.Fatalf("job: %v", job)
+	}
+	wantClasses(t, e.ws.ID, "intent:delivery", "intent:password", "intent:refund")
+}
 
-func (failingRetrainer) Retrain(context.Context, string) error {
-	return errors.New("training exploded")
+// failingTrainer fails every training.
+type failingTrainer struct{}
+
+func (failingTrainer) Train(context.Context, string, string) (retrieval.TrainResult, error) {
+	return retrieval.TrainResult{}, errors.New("training exploded")
 }
 
 // lockedBuffer is a bytes.Buffer the server's goroutines may log to while
@@ -127,14 +141,15 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// A delete that committed is answered 204 even when retraining fails; the
-// failure is logged with the workspace.
-func TestDeleteStandsWhenRetrainingFails(t *testing.T) {
+// An upload or delete that committed is answered as such even when
+// retraining fails; the failure is logged with the workspace.
+func TestChangeStandsWhenRetrainingFails(t *testing.T) {
 	t.Parallel()
 	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
 	e := newIngestEnv(t, func(o *api.Options) {
-		o.Retrainer = failingRetrainer{}
-		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		o.Knowledge = testKnowledge(t, failingTrainer{}, log)
+		o.Logger = log
 	})
 	status, body, _ := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
 	wantResult(t, status, body, map[string]float64{"added": 3})
@@ -154,7 +169,7 @@ func TestDeleteStandsWhenRetrainingFails(t *testing.T) {
 	}
 	var warnings int
 	for _, line := range strings.Split(logs.String(), "\n") {
-		if !strings.Contains(line, `msg="intent classifier not retrained after a delete"`) {
+		if !strings.Contains(line, `msg="intent classifier not retrained after a knowledge change; the change stands"`) {
 			continue
 		}
 		warnings++
@@ -162,7 +177,7 @@ func TestDeleteStandsWhenRetrainingFails(t *testing.T) {
 			t.Errorf("warning does not name the workspace and the error: %s", line)
 		}
 	}
-	if warnings != 2 {
-		t.Errorf("%d warnings, want one per delete:\n%s", warnings, logs.String())
+	if warnings != 3 {
+		t.Errorf("%d warnings, want one per change (an upload, two deletes):\n%s", warnings, logs.String())
 	}
 }

@@ -32,9 +32,7 @@ type Store interface {
 	CreateKB(ctx context.Context, workspaceID, name string) (parley.KnowledgeBase, error)
 	ListKBs(ctx context.Context, workspaceID string) ([]parley.KnowledgeBase, error)
 	KB(ctx context.Context, workspaceID, idOrName string) (parley.KnowledgeBase, error)
-	DeleteKB(ctx context.Context, workspaceID, idOrName string) error
 	ListSources(ctx context.Context, workspaceID, kbID string, after int64, limit int) ([]parley.Source, error)
-	DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error
 
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
 	RecordFeedback(ctx context.Context, workspaceID string, f parley.Feedback) (string, error)
@@ -110,15 +108,13 @@ type Options struct {
 	// the zero value allows public addresses only.
 	WebhookPolicy webhook.DestinationPolicy
 
+	// Knowledge runs uploads and deletes of knowledge, retraining after
+	// them; nil answers uploads and deletes with 503.
+	Knowledge Knowledge
+
 	// Embedder groups unanswered questions into topics for the analytics
 	// gaps; nil answers them with 503.
 	Embedder analytics.Embedder
-
-	// Ingester runs uploads; nil answers uploads with 503.
-	Ingester Ingester
-	// Retrainer updates what is learned from a workspace's knowledge after
-	// a knowledge base or source of it is deleted; nil leaves it as it is.
-	Retrainer Retrainer
 	// MaxUploadBytes caps an upload's body instead of MaxBodyBytes (0 =
 	// DefaultMaxUploadBytes); MaxUploadRecords caps its documents (0 =
 	// DefaultMaxUploadRecords).
@@ -169,6 +165,7 @@ type Server struct {
 	origins     *originCache
 	stopStreams chan struct{}
 	stopOnce    sync.Once
+	throttle    *authThrottle
 }
 
 // New builds the server and its routes.
@@ -179,6 +176,7 @@ func New(store Store, engine Engine, opts Options) *Server {
 		visitorKeys: &keyCache{load: store.VisitorKey, keys: map[string][]byte{}},
 		origins:     &originCache{lookup: store.OriginAllowed, ttl: 30 * time.Second, seen: map[string]originEntry{}},
 		stopStreams: make(chan struct{}),
+		throttle:    newAuthThrottle(),
 	}
 	r := gin.New()
 	proxies := make([]string, len(opts.TrustedProxies))

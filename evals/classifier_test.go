@@ -9,14 +9,14 @@ import (
 	"github.com/parleyhq/parley/retrieval"
 )
 
-// With the intent classifier trained after loading the knowledge (as
-// parley eval does), the sample suite still passes its gates.
+// With the intent classifier trained after loading the knowledge (the
+// knowledge service's rule, as in parley eval), the sample suite still
+// passes its gates.
 func TestSampleSuiteWithClassifier(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.DB(t)
-	suite, runner := sampleRunner(t, db)
+	suite, runner := suiteRunner(t, db, "suites/sample/suite.json", true)
 	embedder := retrieval.NewLocal()
-	runner.WithTrainer(retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model())
 	ws := pgtest.Workspace(t)
 	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: ws.Name})
 	if err != nil {

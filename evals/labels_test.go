@@ -41,7 +41,7 @@ func TestUnknownLabels(t *testing.T) {
 {"id": "gone", "query": "how long?", "source_ids": ["ship", "shipping"]}
 {"id": "out", "query": "tell me a joke", "escalate": true}
 `)
-	suite, runner := suiteRunner(t, db, path)
+	suite, runner := suiteRunner(t, db, path, false)
 	ws := pgtest.Workspace(t).Name
 	_, err := runner.Run(ctx, suite, evals.Options{Workspace: ws})
 	if err == nil || !strings.Contains(err.Error(), "case typo expects intent refund") ||
@@ -67,7 +67,7 @@ func TestLabelledOnlyKnowledge(t *testing.T) {
 	db := pgtest.DB(t)
 	path := writeSuite(t, "question,intent\nCan I get my money back?,refunds\nHow long does delivery take?,delivery\n",
 		`{"id": "ok", "query": "can i get my money back", "intent": "refunds"}`+"\n")
-	suite, runner := suiteRunner(t, db, path)
+	suite, runner := suiteRunner(t, db, path, false)
 	rep, err := runner.Run(context.Background(), suite, evals.Options{Workspace: pgtest.Workspace(t).Name})
 	if err != nil {
 		t.Fatal(err)

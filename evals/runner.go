@@ -31,39 +31,23 @@ type Engine interface {
 	Answer(ctx context.Context, req reply.Request) (reply.Result, error)
 }
 
-// Calibrator fits a workspace's confidence calibration (reply.Engine): the
-// runner calibrates the suite's workspace after loading its knowledge when
-// its engine is one.
-type Calibrator interface {
-	Calibrate(ctx context.Context, workspaceID string) (retrieval.Calibration, bool, error)
-}
-
-// Trainer trains a workspace's intent classifier (retrieval.Trainer).
-type Trainer interface {
-	Train(ctx context.Context, workspaceID, model string) (retrieval.TrainResult, error)
+// Knowledge loads knowledge and retrains after it, as for every other
+// change of knowledge (knowledge.Service).
+type Knowledge interface {
+	Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error)
 }
 
 // Runner loads a suite's knowledge and runs its cases through the engine.
 type Runner struct {
-	store    Store
-	engine   Engine
-	pipeline *ingest.Pipeline
-	log      *slog.Logger
-	trainer  Trainer
-	model    string
+	store     Store
+	engine    Engine
+	knowledge Knowledge
+	log       *slog.Logger
 }
 
-// NewRunner returns a runner.
-func NewRunner(store Store, engine Engine, pipeline *ingest.Pipeline, log *slog.Logger) *Runner {
-	return &Runner{store: store, engine: engine, pipeline: pipeline, log: log}
-}
-
-// WithTrainer makes the runner train the suite workspace's intent
-// classifier for vectors of model after loading the knowledge (skipped
-// when the labelled knowledge is unchanged), and returns the runner.
-func (r *Runner) WithTrainer(t Trainer, model string) *Runner {
-	r.trainer, r.model = t, model
-	return r
+// NewRunner returns a runner loading knowledge through k.
+func NewRunner(store Store, engine Engine, k Knowledge, log *slog.Logger) *Runner {
+	return &Runner{store: store, engine: engine, knowledge: k, log: log}
 }
 
 // Options tune a run.
@@ -159,32 +143,17 @@ func (r *Runner) prepare(ctx context.Context, s *Suite, name string, docs []inge
 	if err != nil {
 		return ws, fmt.Errorf("eval knowledge base: %w", err)
 	}
-	res, err := r.pipeline.Run(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs, Prune: true})
+	// Settings first: what is learned after the ingest (the calibration)
+	// depends on the languages and sensitive topics.
+	if ws, err = r.store.UpdateSettings(ctx, ws.ID, s.apply(parley.DefaultSettings())); err != nil {
+		return ws, fmt.Errorf("apply suite settings: %w", err)
+	}
+	res, err := r.knowledge.Ingest(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs, Prune: true})
 	if err != nil {
 		return ws, fmt.Errorf("ingest knowledge: %w", err)
 	}
 	r.log.Info("knowledge loaded", "workspace", ws.Name, "added", res.Added, "updated", res.Updated,
 		"unchanged", res.Unchanged, "pruned", res.Pruned, "elapsed", res.Elapsed.Round(time.Millisecond).String())
-	if r.trainer != nil {
-		tr, err := r.trainer.Train(ctx, ws.ID, r.model)
-		if err != nil {
-			return ws, fmt.Errorf("train intent classifier: %w", err)
-		}
-		r.log.Info(tr.String(), "workspace", ws.Name)
-	}
-	if ws, err = r.store.UpdateSettings(ctx, ws.ID, s.apply(parley.DefaultSettings())); err != nil {
-		return ws, fmt.Errorf("apply suite settings: %w", err)
-	}
-	if c, ok := r.engine.(Calibrator); ok {
-		cal, fitted, err := c.Calibrate(ctx, ws.ID)
-		if err != nil {
-			return ws, fmt.Errorf("calibrate: %w", err)
-		}
-		if fitted {
-			r.log.Info("calibrated", "workspace", ws.Name, "threshold", cal.Threshold, "precision", cal.Precision,
-				"coverage", cal.Coverage, "own_questions", cal.Positives, "out_of_scope", cal.Negatives)
-		}
-	}
 	if err := r.store.DeleteConversations(ctx, ws.ID); err != nil {
 		return ws, fmt.Errorf("clear earlier runs: %w", err)
 	}

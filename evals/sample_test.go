@@ -11,6 +11,7 @@ import (
 
 	"github.com/parleyhq/parley/evals"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
@@ -26,9 +27,15 @@ func TestSampleSuiteGates(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.DB(t)
 	suite, runner := sampleRunner(t, db)
-	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: pgtest.Workspace(t).Name})
+	ws := pgtest.Workspace(t)
+	rep, err := runner.Run(ctx, suite, evals.Options{Workspace: ws.Name})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A knowledge service without a trainer (parley eval --no-classifier)
+	// trains nothing.
+	if _, ok, err := db.ClassifierTrainedAt(ctx, ws.ID, retrieval.LocalModel); ok || err != nil {
+		t.Fatalf("a classifier was trained without a trainer (err %v)", err)
 	}
 	t.Logf("hit@1 %.3f hit@5 %.3f precision %.3f coverage %.3f escalation recall %.3f calibrated threshold %.3f",
 		rep.Retrieval.HitAt1, rep.Retrieval.HitAt5, rep.Decisions.Precision, rep.Decisions.Coverage,
@@ -55,15 +62,17 @@ func TestSampleSuiteGates(t *testing.T) {
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
 
 // sampleRunner returns the sample suite and a runner over db with the
-// engine the API uses (local embedder, language detector, no classifier
-// training unless the caller adds a trainer).
+// engine the API uses (local embedder, language detector), loading the
+// knowledge without training a classifier.
 func sampleRunner(t *testing.T, db *postgres.DB) (*evals.Suite, *evals.Runner) {
 	t.Helper()
-	return suiteRunner(t, db, "suites/sample/suite.json")
+	return suiteRunner(t, db, "suites/sample/suite.json", false)
 }
 
-// suiteRunner is sampleRunner for the suite at path.
-func suiteRunner(t *testing.T, db *postgres.DB, path string) (*evals.Suite, *evals.Runner) {
+// suiteRunner is sampleRunner for the suite at path; with train, the
+// knowledge service trains the workspace's classifier after loading, as
+// parley eval's does.
+func suiteRunner(t *testing.T, db *postgres.DB, path string, train bool) (*evals.Suite, *evals.Runner) {
 	t.Helper()
 	suite, err := evals.LoadSuite(path)
 	if err != nil {
@@ -76,5 +85,10 @@ func suiteRunner(t *testing.T, db *postgres.DB, path string) (*evals.Suite, *eva
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	embedder := retrieval.NewLocal()
 	engine := reply.New(db, embedder, reply.Options{Language: reply.NewLanguageDetector(), Classifiers: db, Calibrations: db, Logger: log})
-	return suite, evals.NewRunner(db, engine, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), log)
+	var trainer knowledge.Trainer
+	if train {
+		trainer = retrieval.NewTrainer(db, retrieval.TrainOptions{})
+	}
+	pipe := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
+	return suite, evals.NewRunner(db, engine, knowledge.New(db, pipe, trainer, embedder.Model(), log).WithCalibrator(engine), log)
 }

@@ -35,9 +35,9 @@ const (
 	progressEvery         = 2 * time.Second
 )
 
-// Ingester runs one ingest (ingest.Pipeline, with retraining after it).
+// Ingester runs one ingest and retrains after it (knowledge.Service).
 type Ingester interface {
-	Run(ctx context.Context, req ingest.Request) (ingest.Result, error)
+	Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error)
 }
 
 // Store is what ingest jobs need from the database (postgres.DB).
@@ -235,7 +235,7 @@ func (w *Ingest) Work(ctx context.Context, job *river.Job[IngestArgs]) error {
 	var reporter sync.WaitGroup
 	reporter.Go(func() { w.report(progressCtx, id, current, log) })
 	start := time.Now()
-	res, err := w.ingester.Run(ctx, req)
+	res, err := w.ingester.Ingest(ctx, req)
 	stopProgress()
 	reporter.Wait()
 

@@ -108,6 +108,25 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return false, wait
 }
 
+// Wait returns how long until key's bucket has a token (0: it has one now),
+// without taking it: for callers that spend tokens only on some outcomes,
+// such as failed sign-ins.
+func (l *Limiter) Wait(key string) time.Duration {
+	now := l.now()
+	perToken := l.rate.Per.Seconds() / float64(l.rate.Events)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return 0
+	}
+	tokens := math.Min(float64(l.rate.Events), b.tokens+now.Sub(b.at).Seconds()/perToken)
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) * perToken * float64(time.Second))
+}
+
 // sweep drops the buckets that have refilled (a full bucket is the same as
 // none) once the map has grown to sweepAt, so memory follows the clients
 // active within one period.

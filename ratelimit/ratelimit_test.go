@@ -47,3 +47,27 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 }
+
+// Wait tells how long until a token without taking one.
+func TestWait(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(0, 0)
+	l := ratelimit.New(ratelimit.Rate{Events: 2, Per: time.Minute}, func() time.Time { return now })
+	if w := l.Wait("a"); w != 0 {
+		t.Fatalf("unknown key: wait %v, want 0", w)
+	}
+	l.Allow("a")
+	l.Allow("a")
+	for range 3 {
+		if w := l.Wait("a"); w != 30*time.Second {
+			t.Fatalf("empty bucket: wait %v, want 30s, every time asked", w)
+		}
+	}
+	now = now.Add(30 * time.Second)
+	if w := l.Wait("a"); w != 0 {
+		t.Fatalf("after 30 s: wait %v, want 0", w)
+	}
+	if ok, _ := l.Allow("a"); !ok {
+		t.Fatal("Wait took the token")
+	}
+}

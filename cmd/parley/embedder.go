@@ -8,6 +8,7 @@ import (
 
 	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/llm/openai"
 	"github.com/parleyhq/parley/postgres"
@@ -24,6 +25,21 @@ func newPipeline(db *postgres.DB, embedder retrieval.Embedder) (*ingest.Pipeline
 		return nil, nil, err
 	}
 	return ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), tok, nil
+}
+
+// newKnowledge returns the knowledge service every command changes
+// knowledge through: writing with pipeline and, with classifier, training
+// the workspaces' intent classifiers on embedder's vectors after a change.
+func newKnowledge(a *app, db *postgres.DB, pipeline *ingest.Pipeline, embedder retrieval.Embedder, classifier bool) *knowledge.Service {
+	var trainer knowledge.Trainer
+	opts := reply.Options{Calibrations: db, Logger: a.log}
+	if classifier {
+		trainer = retrieval.NewTrainer(db, retrieval.TrainOptions{})
+		opts.Classifiers = db
+	}
+	// Calibration asks the workspace's own questions through an engine
+	// ranking as the answering one does.
+	return knowledge.New(db, pipeline, trainer, embedder.Model(), a.log).WithCalibrator(reply.New(db, embedder, opts))
 }
 
 // newEmbedder returns the configured embedder: the local one, or an

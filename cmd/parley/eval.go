@@ -137,9 +137,5 @@ func newSuiteRunner(a *app, db *postgres.DB, engineLog *slog.Logger, classifier 
 		opts.Classifiers = db
 	}
 	engine := reply.New(db, embedder, opts)
-	runner := evals.NewRunner(db, engine, pipe, a.log)
-	if classifier {
-		runner.WithTrainer(retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model())
-	}
-	return runner, engine, embedder, nil
+	return evals.NewRunner(db, engine, newKnowledge(a, db, pipe, embedder, classifier), a.log), engine, embedder, nil
 }

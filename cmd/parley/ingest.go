@@ -11,8 +11,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/parleyhq/parley/ingest"
-	"github.com/parleyhq/parley/reply"
-	"github.com/parleyhq/parley/retrieval"
 )
 
 const ingestSynopsis = `ingest PATH... --kb NAME [flags]
@@ -24,8 +22,9 @@ into a knowledge base, or crawls a help-center website (from a page or a
 sitemap .xml) and keeps it as the knowledge base's origin, to sync again
 with parley sync or every --sync-every. Unchanged entries are skipped without re-embedding; changed
 ones replace their old version; everything is written in one transaction.
-Then the workspace's intent classifier is trained on its entries labelled
-with an intent, unless they are unchanged since it last was.
+Then, unless it was a dry run, the workspace's intent classifier is trained
+on its entries labelled with an intent, unless they are unchanged since it
+last was (the training is logged; a failure leaves the ingest written).
 
 Examples:
   parley ingest faq.csv --kb help
@@ -108,7 +107,7 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	bar := newProgress(a, "embedding and writing")
-	res, err := pipe.Run(ctx, ingest.Request{
+	res, err := newKnowledge(a, db, pipe, embedder, true).Ingest(ctx, ingest.Request{
 		WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs, Prune: *prune, DryRun: *dryRun,
 		Progress: bar.update,
 	})
@@ -123,25 +122,6 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "%s %d entries into %s/%s in %s: %d added, %d updated, %d unchanged, %d skipped, %d pruned, 0 failed (%d chunks embedded, %s)\n",
 		verb, len(docs), ws.Name, kb.Name, time.Since(start).Round(time.Millisecond),
 		res.Added, res.Updated, res.Unchanged, len(skipped), res.Pruned, res.Embedded, embedder.Model())
-	if *dryRun {
-		return nil
-	}
-	// The workspace's intent classifier learns from all its labelled
-	// knowledge, after the ingest is committed. Unchanged labelled
-	// knowledge is not learned again, but a workspace ingested before it
-	// had a classifier gets one now.
-	tr, err := retrieval.NewTrainer(db, retrieval.TrainOptions{}).Train(ctx, ws.ID, embedder.Model())
-	if err != nil {
-		return fmt.Errorf("the ingest into %s/%s is written, but training its intent classifier failed: %w", ws.Name, kb.Name, err)
-	}
-	fmt.Fprintln(a.stdout, tr)
-	cal, ok, err := reply.New(db, embedder, reply.Options{Classifiers: db, Calibrations: db, Logger: a.log}).Calibrate(ctx, ws.ID)
-	if err != nil {
-		return fmt.Errorf("the ingest into %s/%s is written, but calibrating its confidence failed: %w", ws.Name, kb.Name, err)
-	}
-	if ok {
-		fmt.Fprintln(a.stdout, calibrationSummary(cal))
-	}
 	return nil
 }
 

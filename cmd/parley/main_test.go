@@ -14,6 +14,7 @@ import (
 
 	"github.com/parleyhq/parley/llm/openai/openaitest"
 	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/retrieval"
 )
 
 func TestMain(m *testing.M) {
@@ -297,5 +298,33 @@ func writeSuite(t *testing.T, dir, suite, cases string) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "cases.jsonl"), []byte(cases), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// parley ingest follows the knowledge service's rule: a dry run leaves the
+// intent classifier alone, a written ingest trains it.
+func TestIngestTrainsTheClassifier(t *testing.T) {
+	t.Parallel()
+	ws := pgtest.Workspace(t)
+	faq := filepath.Join(t.TempDir(), "faq.csv")
+	csv := "question,answer,intent\n" +
+		"Where is my parcel?,It is on its way.,delivery\nWhen will my order arrive?,,delivery\n" +
+		"Can I get my money back?,Yes within 30 days.,refund\nHow do I return an item?,,refund\n"
+	if err := os.WriteFile(faq, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	trained := func() bool {
+		t.Helper()
+		_, ok, err := pgtest.DB(t).ClassifierTrainedAt(context.Background(), ws.ID, retrieval.LocalModel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if out, _, err := cli(t, nil, "ingest", faq, "--workspace", ws.Name, "--kb", "help", "--dry-run"); err != nil || trained() {
+		t.Fatalf("dry run: %v, classifier trained %v\n%s", err, trained(), out)
+	}
+	if out, _, err := cli(t, nil, "ingest", faq, "--workspace", ws.Name, "--kb", "help"); err != nil || !trained() {
+		t.Fatalf("ingest: %v, classifier trained %v\n%s", err, trained(), out)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -15,12 +14,10 @@ import (
 
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/assist"
-	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/ingest/crawl"
 	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/reply"
-	"github.com/parleyhq/parley/retrieval"
 	"github.com/parleyhq/parley/webhook"
 )
 
@@ -75,10 +72,10 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		stopNotifier()
 		<-notifierDone
 	}()
-	trained := trainingIngester{pipeline: pipeline, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), calibrator: engine, model: embedder.Model(), log: a.log}
+	know := newKnowledge(a, db, pipeline, embedder, true)
 	crawlPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.CrawlAllowPrivate}
-	syncer := crawl.NewSyncer(crawl.New(crawlPolicy, a.log), db, trained)
-	bg, ingestJobs, syncJobs, err := newBackground(a, db, trained, jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
+	syncer := crawl.NewSyncer(crawl.New(crawlPolicy, a.log), db, know)
+	bg, ingestJobs, syncJobs, err := newBackground(a, db, know, jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
 		_, err := syncer.Sync(ctx, ws, kb)
 		return err
 	}), webhookPolicy)
@@ -95,8 +92,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Embedder:      embedder,
 		WebhookPolicy: webhookPolicy,
 
-		Ingester:         trained,
-		Retrainer:        trained,
+		Knowledge:        know,
 		IngestJobs:       ingestJobs,
 		Origins:          origins{db, syncJobs},
 		CrawlPolicy:      crawlPolicy,
@@ -169,61 +165,6 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	a.log.Info("stopped")
 	return nil
-}
-
-// trainingIngester runs an upload's ingest, then, when it changed
-// anything, retrains the workspace's intent classifier: after the ingest
-// transaction, before a small upload is answered or at the end of a
-// background job. A failed training is logged; the ingest stands. It is
-// also the API's Retrainer, for deletes.
-type trainingIngester struct {
-	pipeline *ingest.Pipeline
-	trainer  *retrieval.Trainer
-	// calibrator refits the workspace's confidence calibration after the
-	// classifier is trained.
-	calibrator *reply.Engine
-	model      string
-	log        *slog.Logger
-}
-
-func (t trainingIngester) Run(ctx context.Context, req ingest.Request) (ingest.Result, error) {
-	res, err := t.pipeline.Run(ctx, req)
-	if err != nil || req.DryRun || !res.Changed() {
-		return res, err
-	}
-	if err := t.Retrain(ctx, req.WorkspaceID); err != nil {
-		t.log.WarnContext(ctx, "intent classifier not retrained after ingest", "workspace_id", req.WorkspaceID, "err", err.Error())
-	}
-	return res, nil
-}
-
-// Retrain trains the workspace's intent classifier on its labelled
-// knowledge of the embedder's model (or deletes it when fewer than two
-// intents are left), then refits its calibration, and logs what it did.
-func (t trainingIngester) Retrain(ctx context.Context, workspaceID string) error {
-	tr, err := t.trainer.Train(ctx, workspaceID, t.model)
-	if err != nil {
-		return fmt.Errorf("train the intent classifier: %w", err)
-	}
-	t.log.InfoContext(ctx, tr.String(), "workspace_id", workspaceID)
-	cal, ok, err := t.calibrator.Calibrate(ctx, workspaceID)
-	if err != nil {
-		return fmt.Errorf("calibrate: %w", err)
-	}
-	if ok {
-		t.log.InfoContext(ctx, calibrationSummary(cal), "workspace_id", workspaceID)
-	}
-	return nil
-}
-
-// calibrationSummary describes a calibration for a person.
-func calibrationSummary(c retrieval.Calibration) string {
-	if c.Threshold > 1 {
-		return fmt.Sprintf("calibration: no confidence reaches precision %.2f on %d own questions and %d out-of-scope ones: the bot will not answer until the knowledge or the embedder improves",
-			c.Target, c.Positives, c.Negatives)
-	}
-	return fmt.Sprintf("calibration: answers from confidence %.3f (precision %.3f, coverage %.3f on %d own questions and %d out-of-scope ones)",
-		c.Threshold, c.Precision, c.Coverage, c.Positives, c.Negatives)
 }
 
 // origins is the API's Origins: kept in the database, synced on the queue.

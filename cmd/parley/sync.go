@@ -11,7 +11,6 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest/crawl"
 	"github.com/parleyhq/parley/postgres"
-	"github.com/parleyhq/parley/retrieval"
 	"github.com/parleyhq/parley/webhook"
 )
 
@@ -129,9 +128,9 @@ func syncKB(ctx context.Context, a *app, db *postgres.DB, ws parley.Workspace, k
 	if err != nil {
 		return err
 	}
-	trained := trainingIngester{pipeline: pipe, trainer: retrieval.NewTrainer(db, retrieval.TrainOptions{}), model: embedder.Model(), log: a.log}
+	know := newKnowledge(a, db, pipe, embedder, true)
 	crawler := crawl.New(webhook.DestinationPolicy{AllowPrivate: a.cfg.CrawlAllowPrivate}, a.log)
-	rep, err := crawl.NewSyncer(crawler, db, trained).Sync(ctx, ws.ID, kb.ID)
+	rep, err := crawl.NewSyncer(crawler, db, know).Sync(ctx, ws.ID, kb.ID)
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(a.stderr, "skipped %s: %s\n", s.Origin, s.Reason)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/ingest/crawl"
+	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/retrieval"
@@ -55,7 +56,7 @@ func TestCrawlBenchmark(t *testing.T) {
 			t.Fatal(err)
 		}
 		pipeline := ingest.NewPipeline(db, retrieval.NewLocal(), ingest.NewChunker(tok, ingest.ChunkOptions{}))
-		syncer := crawl.NewSyncer(testCrawler(true), db, pipeline)
+		syncer := crawl.NewSyncer(testCrawler(true), db, knowledge.New(db, pipeline, nil, retrieval.LocalModel, nil))
 		r1, err := syncer.Sync(ctx, ws.ID, kb.ID)
 		if err != nil {
 			t.Fatalf("first crawl: %v", err)

@@ -54,10 +54,10 @@ type OriginStore interface {
 	SourceHashes(ctx context.Context, workspaceID, kbID string) (map[string]string, error)
 }
 
-// Ingester writes documents into a knowledge base (ingest.Pipeline, with
-// retraining after it).
+// Ingester writes documents into a knowledge base and retrains after it
+// (knowledge.Service).
 type Ingester interface {
-	Run(ctx context.Context, req ingest.Request) (ingest.Result, error)
+	Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error)
 }
 
 // Syncer syncs knowledge bases with their origins.
@@ -159,7 +159,7 @@ func (s *Syncer) run(ctx context.Context, o parley.Origin) (Report, json.RawMess
 		return rep, nil, parley.Errorf(parley.EUnavailable, "%v", err)
 	}
 	ingestStart := time.Now()
-	result, err := s.ing.Run(ctx, ingest.Request{WorkspaceID: o.WorkspaceID, KBID: o.KBID, Docs: res.Docs, Keep: res.Kept, Prune: res.Complete})
+	result, err := s.ing.Ingest(ctx, ingest.Request{WorkspaceID: o.WorkspaceID, KBID: o.KBID, Docs: res.Docs, Keep: res.Kept, Prune: res.Complete})
 	rep.IngestMS = time.Since(ingestStart).Milliseconds()
 	if err != nil {
 		return rep, nil, err

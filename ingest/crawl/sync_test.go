@@ -11,6 +11,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/ingest/crawl"
+	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 // failingIngester fails every ingest, after the crawl succeeded.
 type failingIngester struct{}
 
-func (failingIngester) Run(context.Context, ingest.Request) (ingest.Result, error) {
+func (failingIngester) Ingest(context.Context, ingest.Request) (ingest.Result, error) {
 	return ingest.Result{}, errors.New("disk full")
 }
 
@@ -43,7 +44,7 @@ func syncEnv(t *testing.T, s *site, prefix string) (*postgres.DB, *crawl.Syncer,
 		t.Fatal(err)
 	}
 	pipeline := ingest.NewPipeline(db, retrieval.NewLocal(), ingest.NewChunker(tok, ingest.ChunkOptions{}))
-	return db, crawl.NewSyncer(testCrawler(true), db, pipeline), ws, kb
+	return db, crawl.NewSyncer(testCrawler(true), db, knowledge.New(db, pipeline, nil, retrieval.LocalModel, nil)), ws, kb
 }
 
 // A sync writes the site, a second one with nothing changed keeps every
