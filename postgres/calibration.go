@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/pgvector/pgvector-go"
 
 	"github.com/parleyhq/parley/retrieval"
 )
@@ -16,8 +17,8 @@ import (
 // over the workspace's groups by a fixed order, for fitting its
 // calibration.
 func (db *DB) CalibrationProbes(ctx context.Context, workspaceID, model string, limit int) ([]retrieval.Probe, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, text, group_key, language FROM (
-			SELECT c.id, c.text, c.group_key, s.language,
+	rows, err := db.pool.Query(ctx, `SELECT id, text, group_key, language, embedding FROM (
+			SELECT c.id, c.text, c.group_key, s.language, c.embedding,
 				row_number() OVER (PARTITION BY c.group_key ORDER BY c.id) AS nth
 			FROM chunks c JOIN sources s ON s.id = c.source_id
 			WHERE c.workspace_id = $1 AND c.embed_model = $2 AND c.ordinal = 0 AND s.kind = 'faq' AND c.answer <> '') q
@@ -27,7 +28,9 @@ func (db *DB) CalibrationProbes(ctx context.Context, workspaceID, model string, 
 	}
 	probes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (retrieval.Probe, error) {
 		var p retrieval.Probe
-		err := r.Scan(&p.ChunkID, &p.Text, &p.Group, &p.Language)
+		var v pgvector.Vector
+		err := r.Scan(&p.ChunkID, &p.Text, &p.Group, &p.Language, &v)
+		p.Vector = v.Slice()
 		return p, err
 	})
 	if err != nil {

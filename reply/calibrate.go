@@ -32,7 +32,7 @@ const (
 	// fitted to reach on its probes.
 	CalibrationTarget = 0.95
 	// maxProbes is how many of a workspace's questions are asked.
-	maxProbes = 300
+	maxProbes = 150
 )
 
 // Calibrate fits the workspace's answer threshold for the engine's
@@ -56,22 +56,27 @@ func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.C
 	if err != nil || len(probes) == 0 {
 		return retrieval.Calibration{}, false, err
 	}
+	oos := outOfScope(ws.Settings.Languages)
+	texts := make([]string, len(oos))
+	for i, q := range oos {
+		texts[i] = q.text
+	}
+	vecs, err := e.embedder.Embed(ctx, texts)
+	if err != nil {
+		return retrieval.Calibration{}, false, fmt.Errorf("calibrate: embed out-of-scope questions: %w", err)
+	}
+	for i, q := range oos {
+		probes = append(probes, retrieval.Probe{Text: q.text, Vector: vecs[i], Language: q.lang})
+	}
 	var outcomes []retrieval.ProbeOutcome
 	for _, p := range probes {
-		o, err := e.probe(ctx, ws, p.Text, p.Group, p.ChunkID, p.Language)
+		o, err := e.probe(ctx, ws, p)
 		if err != nil {
 			return retrieval.Calibration{}, false, fmt.Errorf("calibrate: %w", err)
 		}
 		outcomes = append(outcomes, o)
 	}
-	for _, q := range outOfScope(ws.Settings.Languages) {
-		o, err := e.probe(ctx, ws, q.text, "", 0, q.lang)
-		if err != nil {
-			return retrieval.Calibration{}, false, fmt.Errorf("calibrate: %w", err)
-		}
-		outcomes = append(outcomes, o)
-	}
-	c := retrieval.FitThreshold(outcomes, len(probes), CalibrationTarget)
+	c := retrieval.FitThreshold(outcomes, len(probes)-len(oos), CalibrationTarget)
 	if err := e.calibrations.store.SaveCalibration(ctx, ws.ID, model, c); err != nil {
 		return c, false, err
 	}
@@ -79,21 +84,24 @@ func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.C
 	return c, true, nil
 }
 
-// probe asks one calibration question, leaving chunk out of the search,
-// and returns the confidence of the answer the engine would give (0 when
-// it would escalate whatever the threshold) and whether it leads to group.
-func (e *Engine) probe(ctx context.Context, ws parley.Workspace, text, group string, chunk int64, lang string) (retrieval.ProbeOutcome, error) {
-	r, _, err := e.retrieve(ctx, ws.ID, text, "", SearchLanguages(lang, ws.Settings), nil, chunk)
+// probe asks one calibration question, leaving its own chunk out of the
+// search, and returns the confidence of the answer the engine would give
+// (0 when it would escalate whatever the threshold) and whether it leads
+// to the probe's group (an out-of-scope question has none).
+func (e *Engine) probe(ctx context.Context, ws parley.Workspace, p retrieval.Probe) (retrieval.ProbeOutcome, error) {
+	q := parley.SearchQuery{WorkspaceID: ws.ID, Model: e.embedder.Model(), Vector: p.Vector,
+		Text: p.Text, Languages: SearchLanguages(p.Language, ws.Settings), Limit: SearchLimit}
+	r, err := e.search(ctx, q, &Timings{}, p.ChunkID)
 	if err != nil {
 		return retrieval.ProbeOutcome{}, err
 	}
 	s := ws.Settings
 	s.AnswerThreshold = 0
-	if d := Decide(s, text, nil, r, 0); !d.Answer {
+	if d := Decide(s, p.Text, nil, r, 0); !d.Answer {
 		return retrieval.ProbeOutcome{}, nil
 	}
 	top, _ := r.Top()
-	return retrieval.ProbeOutcome{Confidence: r.Confidence, Correct: group != "" && top.GroupKey == group}, nil
+	return retrieval.ProbeOutcome{Confidence: r.Confidence, Correct: p.Group != "" && top.GroupKey == p.Group}, nil
 }
 
 // calibrationCache keeps the workspaces' calibrations in memory, reading a

@@ -444,14 +444,21 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: query,
 		Text: text, Languages: langs, Limit: SearchLimit,
 	}
+	r, err := e.search(ctx, q, t, exclude)
+	return r, simPrev, err
+}
+
+// search ranks the knowledge for an embedded question, leaving out the
+// chunk with id exclude (when not 0), and records its steps' times in t.
+func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, exclude int64) (retrieval.Ranking, error) {
 	// The classifier's probabilities need only the vector: they are
 	// worked out while the knowledge is searched.
 	prior := make(chan map[string]float64, 1)
 	go func() { prior <- e.prior(ctx, q) }()
-	began = time.Now()
+	began := time.Now()
 	hits, err := e.store.Search(ctx, q)
 	if err != nil {
-		return retrieval.Ranking{}, 0, err
+		return retrieval.Ranking{}, err
 	}
 	t.Search = time.Since(began)
 	began = time.Now()
@@ -461,7 +468,7 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 	opts.PriorHits = slices.DeleteFunc(opts.PriorHits, excluded)
 	r := retrieval.Rank(hits, opts)
 	t.Rank = time.Since(began)
-	return r, simPrev, nil
+	return r, nil
 }
 
 // priorGroups is how many of the classifier's likeliest groups are sure to

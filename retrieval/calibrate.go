@@ -30,6 +30,7 @@ type Calibration struct {
 type Probe struct {
 	ChunkID  int64 // left out of the search when it is asked
 	Text     string
+	Vector   []float32 // Text embedded (the chunk's stored vector)
 	Group    string
 	Language string
 }
