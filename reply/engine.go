@@ -204,7 +204,9 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	// The customer's message is written (after its language is detected)
 	// while the knowledge is searched; both must be done before anything
 	// else is written or returned. Writes do not stop when the client goes
-	// away: the transcript stays whole.
+	// away: the transcript stays whole. The customer's commit does not wait
+	// for the disk: the outcome's, written after it, flushes it too
+	// (TestCustomerMessageIsCoveredByTheNextWrite guards this order).
 	write := context.WithoutCancel(ctx)
 	var res Result
 	stored := make(chan error, 1)
