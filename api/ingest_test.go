@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"mime/multipart"
@@ -683,4 +684,67 @@ func TestDeleteSourceByIDOrExternalID(t *testing.T) {
 	if n := e.sourceCount(); n != 0 {
 		t.Fatalf("%d sources left, want 0", n)
 	}
+}
+
+// flakyIngester plans like the pipeline; the runs of jobs (not asked to
+// defer) fail with the errors of fail, in turn, then run.
+type flakyIngester struct {
+	api.Knowledge
+	mu   sync.Mutex
+	fail []error
+}
+
+func (f *flakyIngester) Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error) {
+	if req.DeferAbove == 0 {
+		f.mu.Lock()
+		var err error
+		if len(f.fail) > 0 {
+			err, f.fail = f.fail[0], f.fail[1:]
+		}
+		f.mu.Unlock()
+		if err != nil {
+			return ingest.Result{}, err
+		}
+	}
+	return f.Knowledge.Ingest(ctx, req)
+}
+
+// A job run that fails for a reason of its own (the database, the
+// embedder) is run again, as attempt 2; one that fails because of what
+// was uploaded fails at once.
+func TestJobAttempts(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		err     error
+		state   string
+		attempt float64
+		message string
+	}{
+		{"internal error", errors.New("connection reset"), "succeeded", 2, ""},
+		{"the upload's own problem", parley.Errorf(parley.ENotFound, "knowledge base gone"), "failed", 1, "knowledge base gone; nothing was written"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newIngestEnv(t, func(o *api.Options) {
+				o.SyncIngestMax = 2
+				o.Knowledge = &flakyIngester{Knowledge: testKnowledge(t, nil, nil), fail: []error{tt.err}}
+			})
+			status, body, location := e.upload("faq", e.admin, []uploadFile{csvFile("faq.csv", faqCSV)})
+			if status != 202 {
+				t.Fatalf("upload: %d %v", status, body)
+			}
+			job := e.pollJob(location)
+			if job["state"] != tt.state || job["attempt"] != tt.attempt || fmt.Sprint(job["error"]) != fmt.Sprint(orNil(tt.message)) {
+				t.Fatalf("job: %v; want %s after attempt %v, error %q", job, tt.state, tt.attempt, tt.message)
+			}
+		})
+	}
+}
+
+func orNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -4,6 +4,7 @@
 // by another (or by the same one, restarted).
 //
 // Today that is ingest jobs (Ingest): uploads too large to write before the
-// response. Webhook deliveries stay on the outbox (package webhook), whose
+// response; and knowledge base syncs (Sync): a website crawled again, asked
+// for over the API or due on its schedule. Webhook deliveries stay on the outbox (package webhook), whose
 // per-destination lanes River's queues do not give.
 package jobs

@@ -61,6 +61,8 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 		"PARLEY_OUTBOX_RETENTION":        "a week",
 		"PARLEY_OUTBOX_DEAD_RETENTION":   "0s",
 		"PARLEY_OUTBOX_CLEANUP_INTERVAL": "-1h",
+		"PARLEY_INGEST_JOBS":             "0",
+		"PARLEY_INGEST_JOB_TIMEOUT":      "forever",
 	}
 	_, err := loadConfig(func(k string) string { return env[k] })
 	if err == nil {
@@ -93,6 +95,19 @@ func TestConfigWebhookSettings(t *testing.T) {
 	}
 	if !cfg.WebhookAllowPrivate || cfg.OutboxRetention != 24*time.Hour || cfg.OutboxDeadRetention != 48*time.Hour || cfg.OutboxCleanupInterval != 10*time.Minute {
 		t.Fatalf("set: allow private %v, retention %s, dead %s, every %s", cfg.WebhookAllowPrivate, cfg.OutboxRetention, cfg.OutboxDeadRetention, cfg.OutboxCleanupInterval)
+	}
+}
+
+func TestConfigIngestJobs(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig(func(string) string { return "" })
+	if err != nil || cfg.IngestJobs != 2 || cfg.IngestJobTimeout != 10*time.Minute {
+		t.Fatalf("defaults: %d jobs, timeout %s (%v); want 2, 10m", cfg.IngestJobs, cfg.IngestJobTimeout, err)
+	}
+	env := map[string]string{"PARLEY_INGEST_JOBS": "5", "PARLEY_INGEST_JOB_TIMEOUT": "90s"}
+	cfg, err = loadConfig(func(k string) string { return env[k] })
+	if err != nil || cfg.IngestJobs != 5 || cfg.IngestJobTimeout != 90*time.Second {
+		t.Fatalf("set: %d jobs, timeout %s (%v); want 5, 90s", cfg.IngestJobs, cfg.IngestJobTimeout, err)
 	}
 }
 
