@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl clean
+.PHONY: demo test test-faults build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -15,6 +15,10 @@ demo: build db
 test: check-go db chromium
 	$(GO) vet ./...
 	set -a; source $(DBENV); set +a; $(GO) test -race -count=1 ./...
+
+## test-faults: kill -9 and PostgreSQL restarts under load, adversarial text, on a cluster of its own (port 18150; see RELIABILITY.md)
+test-faults: check-go db
+	scripts/test-faults.sh
 
 ## build: compile bin/parley
 build: check-go

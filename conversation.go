@@ -64,6 +64,39 @@ type Message struct {
 	CreatedAt time.Time       `json:"created_at"`
 }
 
+// NewMessage is a message to append to a conversation of a workspace.
+// Meta is what produced it, encoded by the package that wrote it (the
+// reply engine's answer metadata, say); empty stores {}.
+type NewMessage struct {
+	WorkspaceID    string
+	ConversationID string
+	Role           string
+	Text           string
+	Meta           json.RawMessage
+}
+
+// CustomerMessage is a customer's message to record; an empty
+// ConversationID starts a conversation with the channel, customer and
+// language.
+type CustomerMessage struct {
+	WorkspaceID    string
+	ConversationID string
+	Channel        string
+	Customer       Customer
+	Language       string
+	Text           string
+	Meta           json.RawMessage
+}
+
+// Resolution closes an escalation for an agent, with a final reply to the
+// customer or without one (Reply empty).
+type Resolution struct {
+	WorkspaceID  string
+	EscalationID string
+	AgentID      string
+	Reply        string
+}
+
 // Escalation reasons.
 const (
 	ReasonLowConfidence  = "low_confidence"

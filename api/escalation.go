@@ -79,7 +79,8 @@ func (s *Server) resolveEscalation(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	e, err := s.store.ResolveEscalation(c.Request.Context(), principal(c).Workspace.ID, c.Param("id"), req.AgentID, req.Reply)
+	e, err := s.store.ResolveEscalation(c.Request.Context(), parley.Resolution{
+		WorkspaceID: principal(c).Workspace.ID, EscalationID: c.Param("id"), AgentID: req.AgentID, Reply: req.Reply})
 	if err != nil {
 		fail(c, err)
 		return

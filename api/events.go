@@ -77,7 +77,24 @@ func (s *Server) widgetEvents(c *gin.Context) {
 		}
 		return rc.Flush() == nil
 	}
-	if !send(page) {
+	// catchUp sends everything after the cursor, a page at a time.
+	catchUp := func() bool {
+		for {
+			if page, err = s.visitorPage(c, after); err != nil {
+				if c.Request.Context().Err() == nil {
+					logger(c).WarnContext(c.Request.Context(), "event stream: read conversation", "err", err.Error())
+				}
+				return false
+			}
+			if !send(page) {
+				return false
+			}
+			if len(page.Messages) < widgetPage {
+				return true
+			}
+		}
+	}
+	if !send(page) || (len(page.Messages) == widgetPage && !catchUp()) {
 		return
 	}
 	ping := time.NewTicker(streamPing)
@@ -104,13 +121,7 @@ func (s *Server) widgetEvents(c *gin.Context) {
 		case <-wake:
 		case <-poll:
 		}
-		if page, err = s.visitorPage(c, after); err != nil {
-			if ctx.Err() == nil {
-				logger(c).WarnContext(ctx, "event stream: read conversation", "err", err.Error())
-			}
-			return
-		}
-		if !send(page) {
+		if !catchUp() {
 			return
 		}
 	}

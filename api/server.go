@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/analytics"
 	"github.com/parleyhq/parley/assist"
+	"github.com/parleyhq/parley/ctxlog"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/web"
 	"github.com/parleyhq/parley/webhook"
@@ -61,7 +62,7 @@ type Store interface {
 	ListEscalations(ctx context.Context, workspaceID string, f parley.EscalationFilter) ([]parley.Escalation, string, error)
 	Escalation(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
 	ClaimEscalation(ctx context.Context, workspaceID, id, agentID string) (parley.Escalation, error)
-	ResolveEscalation(ctx context.Context, workspaceID, id, agentID, reply string) (parley.Escalation, error)
+	ResolveEscalation(ctx context.Context, r parley.Resolution) (parley.Escalation, error)
 	PostAgentMessage(ctx context.Context, workspaceID string, m parley.AgentMessage) (parley.AgentPost, error)
 	ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]parley.ResolvedConversation, string, error)
 
@@ -171,6 +172,9 @@ type Server struct {
 // New builds the server and its routes.
 func New(store Store, engine Engine, opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
+	// The request's id and workspace travel in its context (ctxlog):
+	// the server's own lines carry them whatever logger it was given.
+	opts.Logger = ctxlog.Logger(opts.Logger)
 	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics),
 		limits:      newLimits(opts.WidgetLimits),
 		visitorKeys: &keyCache{load: store.VisitorKey, keys: map[string][]byte{}},

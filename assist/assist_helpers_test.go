@@ -91,7 +91,7 @@ func newKB(t *testing.T) *assistKB {
 		{parley.RoleBot, botReply},
 		{parley.RoleCustomer, question},
 	} {
-		if _, err := db.AddMessage(ctx, k.ws.ID, k.conv, m.role, m.text, nil); err != nil {
+		if _, err := db.AddMessage(ctx, parley.NewMessage{WorkspaceID: k.ws.ID, ConversationID: k.conv, Role: m.role, Text: m.text}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -101,7 +101,7 @@ func newKB(t *testing.T) *assistKB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.AddMessage(ctx, otherWS.ID, other.ID, parley.RoleCustomer, "secret", nil); err != nil {
+	if _, err := db.AddMessage(ctx, parley.NewMessage{WorkspaceID: otherWS.ID, ConversationID: other.ID, Role: parley.RoleCustomer, Text: "secret"}); err != nil {
 		t.Fatal(err)
 	}
 	k.other = other.ID

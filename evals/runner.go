@@ -23,7 +23,7 @@ type Store interface {
 	UpdateSettings(ctx context.Context, workspaceID string, s parley.WorkspaceSettings) (parley.Workspace, error)
 	DeleteConversations(ctx context.Context, workspaceID string) error
 	CreateConversation(ctx context.Context, workspaceID, channel string, customer parley.Customer, language string) (parley.Conversation, error)
-	AddMessage(ctx context.Context, workspaceID, conversationID, role, text string, meta any) (parley.Message, error)
+	AddMessage(ctx context.Context, m parley.NewMessage) (parley.Message, error)
 }
 
 // Engine is the reply engine the API uses.
@@ -213,7 +213,7 @@ func (r *Runner) runCase(ctx context.Context, ws parley.Workspace, c Case) (Outc
 			return Outcome{}, err
 		}
 		for _, t := range c.Messages[:len(c.Messages)-1] {
-			if _, err := r.store.AddMessage(ctx, ws.ID, conv.ID, t.Role, t.Text, nil); err != nil {
+			if _, err := r.store.AddMessage(ctx, parley.NewMessage{WorkspaceID: ws.ID, ConversationID: conv.ID, Role: t.Role, Text: t.Text}); err != nil {
 				return Outcome{}, err
 			}
 		}

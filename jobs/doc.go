@@ -4,7 +4,8 @@
 // by another (or by the same one, restarted).
 //
 // The jobs: ingest jobs (Ingest), uploads too large to write before the
-// response, and knowledge base syncs (Sync) from a website. Webhook
-// deliveries stay on the outbox (package webhook), whose
-// per-destination lanes River's queues do not give.
+// response; and knowledge base syncs (Sync): a website crawled again, asked
+// for over the API or due on its schedule. Webhook deliveries stay on the
+// outbox (package webhook), whose per-destination lanes River's queues do
+// not give.
 package jobs

@@ -61,10 +61,13 @@ CREATE INDEX api_keys_origins ON api_keys USING gin (allowed_origins)
 ALTER TABLE workspaces ADD COLUMN identity_secret text NOT NULL DEFAULT '';
 ALTER TABLE workspaces ADD COLUMN visitor_key bytea;
 
--- Live delivery: what a visitor must hear about (an agent's or a system
--- message, a change of state) is announced on channel parley_conversation
--- with the conversation id, at commit, to every replica listening. Bot
--- answers are not: the visitor gets them in the response.
+-- Live delivery: what a visitor must hear about from someone else (an
+-- agent's or a system message, a claim, a resolution) is announced on
+-- channel parley_conversation with the conversation id, at commit, to every
+-- replica listening. What the visitor's own request caused (a bot answer, a
+-- handoff, a reopening) is not: the visitor gets it in the response, and
+-- the answer path stays free of NOTIFY, whose commits PostgreSQL
+-- serialises.
 CREATE FUNCTION notify_conversation() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'messages' THEN
@@ -78,5 +81,5 @@ CREATE TRIGGER messages_notify AFTER INSERT ON messages FOR EACH ROW
     WHEN (NOT NEW.internal AND NEW.role IN ('agent', 'system'))
     EXECUTE FUNCTION notify_conversation();
 CREATE TRIGGER conversations_notify AFTER UPDATE OF status ON conversations FOR EACH ROW
-    WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status IN ('agent', 'resolved'))
     EXECUTE FUNCTION notify_conversation();

@@ -24,6 +24,7 @@ CREATE TABLE analytics_days_done (
 CREATE INDEX conversations_created ON conversations (workspace_id, created_at);
 CREATE INDEX messages_bot_created ON messages (workspace_id, created_at) WHERE role = 'bot';
 CREATE INDEX messages_agent_conversation ON messages (conversation_id, created_at) WHERE role = 'agent' AND NOT internal;
+CREATE INDEX messages_agent_created ON messages (workspace_id, created_at) WHERE role = 'agent' AND NOT internal;
 CREATE INDEX escalations_created ON escalations (workspace_id, created_at)
     INCLUDE (conversation_id, reason, team_id);
 CREATE INDEX escalations_resolved_times ON escalations (workspace_id, resolved_at)

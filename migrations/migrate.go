@@ -102,7 +102,17 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, er
 	if err != nil {
 		return nil, err
 	}
-	conn, err := pool.Acquire(ctx)
+	// Migrating needs two connections at once: one holds the lock while
+	// River's migrator takes another. The caller's pool may allow just one
+	// (PARLEY_DB_MAX_CONNS=1), so migrations run on a small pool of their own.
+	cfg := pool.Config()
+	cfg.MaxConns, cfg.MinConns = 2, 0
+	mpool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: connect: %w", err)
+	}
+	defer mpool.Close()
+	conn, err := mpool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: connect: %w", err)
 	}
@@ -149,7 +159,7 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, er
 		log.InfoContext(ctx, "migration applied", "version", m.Version, "name", m.Name)
 		applied = append(applied, m.Version)
 	}
-	if _, err := applyRiver(ctx, pool, log); err != nil {
+	if _, err := applyRiver(ctx, mpool, log); err != nil {
 		return applied, err
 	}
 	return applied, nil

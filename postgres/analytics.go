@@ -19,13 +19,15 @@ const oneDay = 24 * time.Hour
 // dayCountsSQL counts, per UTC day in [$2, $3), what happened in workspace $1,
 // each event on the day it happened: conversations started, bot answers,
 // handoffs by reason and by team, conversations handed off, handoffs
-// resolved, feedback on bot answers (helpful or not), and histograms of the time to resolution and to the first agent
-// reply, internal notes aside (key = bucket, see analytics.Bucket; a reply more than 7 days after
-// its handoff is not looked for).
+// resolved, feedback on bot answers (helpful or not), and histograms of the
+// time to resolution and to the first agent reply, internal notes aside (key
+// = bucket, see analytics.Bucket): an agent message is a first reply when no
+// other agent message of its conversation came between it and the latest
+// handoff before it.
 const dayCountsSQL = `
 WITH e AS (
     SELECT conversation_id, reason, team_id, created_at FROM escalations
-    WHERE workspace_id = $1 AND created_at >= $2::timestamptz - interval '7 days' AND created_at < $3
+    WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3
 )
 SELECT (created_at AT TIME ZONE 'UTC')::date, 'conversations', '', count(*) FROM conversations
     WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1
@@ -33,13 +35,11 @@ UNION ALL
 SELECT (created_at AT TIME ZONE 'UTC')::date, 'bot_answers', '', count(*) FROM messages
     WHERE workspace_id = $1 AND role = 'bot' AND created_at >= $2 AND created_at < $3 GROUP BY 1
 UNION ALL
-SELECT (created_at AT TIME ZONE 'UTC')::date, 'handoffs', reason, count(*) FROM e WHERE created_at >= $2 GROUP BY 1, 3
+SELECT (created_at AT TIME ZONE 'UTC')::date, 'handoffs', reason, count(*) FROM e GROUP BY 1, 3
 UNION ALL
-SELECT (created_at AT TIME ZONE 'UTC')::date, 'handoffs_team', coalesce(team_id::text, ''), count(*) FROM e
-    WHERE created_at >= $2 GROUP BY 1, 3
+SELECT (created_at AT TIME ZONE 'UTC')::date, 'handoffs_team', coalesce(team_id::text, ''), count(*) FROM e GROUP BY 1, 3
 UNION ALL
-SELECT (created_at AT TIME ZONE 'UTC')::date, 'handed_off_conversations', '', count(DISTINCT conversation_id) FROM e
-    WHERE created_at >= $2 GROUP BY 1
+SELECT (created_at AT TIME ZONE 'UTC')::date, 'handed_off_conversations', '', count(DISTINCT conversation_id) FROM e GROUP BY 1
 UNION ALL
 SELECT (resolved_at AT TIME ZONE 'UTC')::date, 'resolved_after_handoff', '', count(*) FROM escalations
     WHERE workspace_id = $1 AND status = 'resolved' AND resolved_at >= $2 AND resolved_at < $3 GROUP BY 1
@@ -49,11 +49,15 @@ SELECT (resolved_at AT TIME ZONE 'UTC')::date, 'resolution_time',
     FROM escalations
     WHERE workspace_id = $1 AND status = 'resolved' AND resolved_at >= $2 AND resolved_at < $3 GROUP BY 1, 3
 UNION ALL
-SELECT (r.at AT TIME ZONE 'UTC')::date, 'first_reply_time',
-        floor(4 * log(2, greatest(extract(epoch FROM r.at - e.created_at), 0) + 1))::int::text, count(*)
-    FROM e CROSS JOIN LATERAL (SELECT min(m.created_at) AS at FROM messages m
-        WHERE m.conversation_id = e.conversation_id AND m.role = 'agent' AND NOT m.internal AND m.created_at >= e.created_at) r
-    WHERE r.at >= $2 AND r.at < $3 GROUP BY 1, 3
+SELECT (m.created_at AT TIME ZONE 'UTC')::date, 'first_reply_time',
+        floor(4 * log(2, greatest(extract(epoch FROM m.created_at - h.created_at), 0) + 1))::int::text, count(*)
+    FROM messages m
+    CROSS JOIN LATERAL (SELECT x.created_at FROM escalations x WHERE x.conversation_id = m.conversation_id
+        AND x.created_at <= m.created_at ORDER BY x.created_at DESC LIMIT 1) h
+    WHERE m.workspace_id = $1 AND m.role = 'agent' AND NOT m.internal AND m.created_at >= $2 AND m.created_at < $3
+        AND NOT EXISTS (SELECT FROM messages p WHERE p.conversation_id = m.conversation_id AND p.role = 'agent'
+            AND NOT p.internal AND p.created_at >= h.created_at AND p.created_at < m.created_at)
+    GROUP BY 1, 3
 UNION ALL
 SELECT (created_at AT TIME ZONE 'UTC')::date, 'feedback', CASE WHEN helpful THEN 'helpful' ELSE 'not_helpful' END, count(*)
     FROM feedback WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY 1, 3`

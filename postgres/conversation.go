@@ -107,10 +107,9 @@ func (db *DB) RecordFeedback(ctx context.Context, workspaceID string, f parley.F
 	return state, nil
 }
 
-// AddMessage appends a message to a conversation of the workspace. meta may
-// be nil.
-func (db *DB) AddMessage(ctx context.Context, workspaceID, conversationID, role, text string, meta any) (parley.Message, error) {
-	return addMessage(ctx, db.pool, workspaceID, conversationID, role, text, meta, "")
+// AddMessage appends a message to a conversation of the workspace.
+func (db *DB) AddMessage(ctx context.Context, m parley.NewMessage) (parley.Message, error) {
+	return addMessage(ctx, db.pool, m.WorkspaceID, m.ConversationID, m.Role, m.Text, m.Meta, "")
 }
 
 // RecordCustomerMessage stores a customer's message, starting the
@@ -123,13 +122,12 @@ func (db *DB) AddMessage(ctx context.Context, workspaceID, conversationID, role,
 // customer hears back. So an answer path costs one flush, not two. Only the
 // message of a request that then failed can be lost, and only if PostgreSQL
 // itself stops within wal_writer_delay (200 ms by default) of it.
-func (db *DB) RecordCustomerMessage(ctx context.Context, workspaceID, conversationID, channel string, customer parley.Customer, language, text string, meta any) (parley.Conversation, parley.Message, error) {
-	c := parley.Conversation{ID: conversationID, WorkspaceID: workspaceID, Channel: channel, Customer: customer, Language: language}
+func (db *DB) RecordCustomerMessage(ctx context.Context, cm parley.CustomerMessage) (parley.Conversation, parley.Message, error) {
+	workspaceID, conversationID, text := cm.WorkspaceID, cm.ConversationID, cm.Text
+	c := parley.Conversation{ID: conversationID, WorkspaceID: workspaceID, Channel: cm.Channel, Customer: cm.Customer, Language: cm.Language}
 	m := parley.Message{Role: parley.RoleCustomer, Text: text}
-	raw, err := encodeMeta(meta)
-	if err != nil {
-		return c, m, err
-	}
+	raw := metaOrEmpty(cm.Meta)
+	var err error
 	const unflushed = `set_config('synchronous_commit', 'off', true)`
 	if conversationID != "" {
 		err = db.withSettings(ctx, unflushed, addMessageSQL,
@@ -137,7 +135,7 @@ func (db *DB) RecordCustomerMessage(ctx context.Context, workspaceID, conversati
 			func(br pgx.BatchResults) error { return br.QueryRow().Scan(&m.ID, &m.Meta, &m.CreatedAt) })
 		return c, m, translate(err, "conversation "+conversationID)
 	}
-	cust, err := json.Marshal(customer)
+	cust, err := json.Marshal(cm.Customer)
 	if err != nil {
 		return c, m, fmt.Errorf("encode customer: %w", err)
 	}
@@ -150,7 +148,7 @@ func (db *DB) RecordCustomerMessage(ctx context.Context, workspaceID, conversati
 			SELECT $1, c.id, $5, $6, $7 FROM c RETURNING id, meta, created_at
 		)
 		SELECT c.id, c.status, c.created_at, c.updated_at, m.id, m.meta, m.created_at FROM c, m`,
-		[]any{workspaceID, channel, cust, language, m.Role, text, raw},
+		[]any{workspaceID, cm.Channel, cust, cm.Language, m.Role, text, raw},
 		func(br pgx.BatchResults) error {
 			return br.QueryRow().Scan(&c.ID, &c.Status, &c.CreatedAt, &c.UpdatedAt, &m.ID, &m.Meta, &m.CreatedAt)
 		})
@@ -167,13 +165,9 @@ type rowQuerier interface {
 
 // addMessage appends a message and touches the conversation (setting its
 // status too, unless status is empty) in one statement.
-func addMessage(ctx context.Context, q rowQuerier, workspaceID, conversationID, role, text string, meta any, status string) (parley.Message, error) {
+func addMessage(ctx context.Context, q rowQuerier, workspaceID, conversationID, role, text string, meta json.RawMessage, status string) (parley.Message, error) {
 	m := parley.Message{Role: role, Text: text}
-	raw, err := encodeMeta(meta)
-	if err != nil {
-		return m, err
-	}
-	err = q.QueryRow(ctx, addMessageSQL, workspaceID, conversationID, role, text, raw, status).Scan(&m.ID, &m.Meta, &m.CreatedAt)
+	err := q.QueryRow(ctx, addMessageSQL, workspaceID, conversationID, role, text, metaOrEmpty(meta), status).Scan(&m.ID, &m.Meta, &m.CreatedAt)
 	if err != nil {
 		return m, translate(err, "conversation "+conversationID)
 	}
@@ -197,15 +191,12 @@ const addMessageSQL = `
 		)
 		SELECT id, meta, created_at FROM m`
 
-func encodeMeta(meta any) ([]byte, error) {
-	if meta == nil {
-		return []byte("{}"), nil
+// metaOrEmpty is a message's meta as stored: {} when there is none.
+func metaOrEmpty(meta json.RawMessage) []byte {
+	if len(meta) == 0 {
+		return []byte("{}")
 	}
-	raw, err := json.Marshal(meta)
-	if err != nil {
-		return nil, fmt.Errorf("encode message meta: %w", err)
-	}
-	return raw, nil
+	return meta
 }
 
 // Escalate records an escalation, routed to a team and an agent, and the

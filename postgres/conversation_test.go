@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/parleyhq/parley"
@@ -19,14 +20,15 @@ func TestRecordCustomerMessage(t *testing.T) {
 	}
 	defer db.Close()
 
-	conv, first, err := db.RecordCustomerMessage(ctx, ws.ID, "", "web", parley.Customer{ID: "c1", Name: "Ada"}, "de", "Wo ist mein Paket?", map[string]string{"language": "de"})
+	conv, first, err := db.RecordCustomerMessage(ctx, parley.CustomerMessage{WorkspaceID: ws.ID, Channel: "web",
+		Customer: parley.Customer{ID: "c1", Name: "Ada"}, Language: "de", Text: "Wo ist mein Paket?", Meta: json.RawMessage(`{"language": "de"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !parley.IsID(conv.ID) || conv.Status != parley.StateBot || first.ID == 0 {
 		t.Fatalf("started conversation %+v, message %+v", conv, first)
 	}
-	again, second, err := db.RecordCustomerMessage(ctx, ws.ID, conv.ID, "", parley.Customer{}, "", "Hallo?", nil)
+	again, second, err := db.RecordCustomerMessage(ctx, parley.CustomerMessage{WorkspaceID: ws.ID, ConversationID: conv.ID, Text: "Hallo?"})
 	if err != nil || again.ID != conv.ID || second.ID <= first.ID {
 		t.Fatalf("appended %+v to %s: %v", second, again.ID, err)
 	}
@@ -40,7 +42,7 @@ func TestRecordCustomerMessage(t *testing.T) {
 	}
 
 	for name, id := range map[string]string{"unknown": "0b0e8b4e-0000-4000-8000-000000000000", "another workspace's": conv.ID} {
-		_, _, err := db.RecordCustomerMessage(ctx, other.ID, id, "", parley.Customer{}, "", "hi", nil)
+		_, _, err := db.RecordCustomerMessage(ctx, parley.CustomerMessage{WorkspaceID: other.ID, ConversationID: id, Text: "hi"})
 		if parley.ErrorCode(err) != parley.ENotFound {
 			t.Errorf("%s conversation: got %v, want not found", name, err)
 		}

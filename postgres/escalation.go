@@ -162,11 +162,12 @@ func (db *DB) ClaimEscalation(ctx context.Context, workspaceID, id, agentID stri
 // ResolveEscalation closes an escalation for an agent, with a final reply
 // to the customer or without one (reply empty): as PostAgentMessage with
 // Resolve, naming the escalation instead of the conversation.
-func (db *DB) ResolveEscalation(ctx context.Context, workspaceID, id, agentID, reply string) (parley.Escalation, error) {
+func (db *DB) ResolveEscalation(ctx context.Context, r parley.Resolution) (parley.Escalation, error) {
+	workspaceID, id, agentID := r.WorkspaceID, r.EscalationID, r.AgentID
 	if !parley.IsID(id) {
 		return parley.Escalation{}, parley.Errorf(parley.ENotFound, "escalation %q not found", id)
 	}
-	m := parley.AgentMessage{AgentID: agentID, Text: strings.TrimSpace(reply), Resolve: true}
+	m := parley.AgentMessage{AgentID: agentID, Text: strings.TrimSpace(r.Reply), Resolve: true}
 	if err := checkAgentText(m); err != nil {
 		return parley.Escalation{}, err
 	}
@@ -280,7 +281,7 @@ func act(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalati
 		post.State = parley.StateResolved
 	}
 	if m.Text != "" {
-		meta := map[string]any{"escalation_id": cur.ID, "agent_id": agent.ID, "agent_name": agent.Name}
+		meta := agentMeta{EscalationID: cur.ID, AgentID: agent.ID, AgentName: agent.Name}
 		msg, err := addAgentMessage(ctx, tx, workspaceID, cur.ConversationID, m.Text, m.Internal, meta, post.State)
 		if err != nil {
 			return post, err
@@ -318,11 +319,11 @@ func publicText(m parley.AgentMessage) string {
 
 // addAgentMessage stores an agent's message (a note when internal) and
 // sets the conversation's state, in one statement.
-func addAgentMessage(ctx context.Context, tx pgx.Tx, workspaceID, conversationID, text string, internal bool, meta any, state string) (parley.Message, error) {
+func addAgentMessage(ctx context.Context, tx pgx.Tx, workspaceID, conversationID, text string, internal bool, meta agentMeta, state string) (parley.Message, error) {
 	msg := parley.Message{Role: parley.RoleHuman, Text: text, Internal: internal}
-	raw, err := encodeMeta(meta)
+	raw, err := json.Marshal(meta)
 	if err != nil {
-		return msg, err
+		return msg, fmt.Errorf("encode agent message meta: %w", err)
 	}
 	err = tx.QueryRow(ctx, `WITH m AS (
 			INSERT INTO messages (workspace_id, conversation_id, role, text, internal, meta)
@@ -336,6 +337,14 @@ func addAgentMessage(ctx context.Context, tx pgx.Tx, workspaceID, conversationID
 		return msg, fmt.Errorf("store agent message in conversation %s: %w", conversationID, err)
 	}
 	return msg, nil
+}
+
+// agentMeta is stored with an agent's message: who wrote it, in which
+// handoff.
+type agentMeta struct {
+	EscalationID string `json:"escalation_id"`
+	AgentID      string `json:"agent_id"`
+	AgentName    string `json:"agent_name"`
 }
 
 // lockAgent returns the workspace's agent agentID, locked against deletion

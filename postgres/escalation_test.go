@@ -25,7 +25,7 @@ func escalate(t *testing.T, db *postgres.DB, ws parley.Workspace, intent string,
 		t.Fatal(err)
 	}
 	const question = "Can I get my money back for a broken pot?"
-	if _, err := db.AddMessage(ctx, ws.ID, conv.ID, parley.RoleCustomer, question, nil); err != nil {
+	if _, err := db.AddMessage(ctx, parley.NewMessage{WorkspaceID: ws.ID, ConversationID: conv.ID, Role: parley.RoleCustomer, Text: question}); err != nil {
 		t.Fatal(err)
 	}
 	cands := []byte("[]")
@@ -150,20 +150,20 @@ func TestClaimAndResolve(t *testing.T) {
 		{"agent of another workspace", stranger.ID, "Hi", parley.EInvalid},
 	}
 	for _, tt := range resolveErrors {
-		if _, err := db.ResolveEscalation(ctx, ws.ID, e.ID, tt.agent, tt.reply); parley.ErrorCode(err) != tt.want {
+		if _, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: e.ID, AgentID: tt.agent, Reply: tt.reply}); parley.ErrorCode(err) != tt.want {
 			t.Errorf("resolve, %s: %v, want %s", tt.name, err, tt.want)
 		}
 	}
 
 	reply := strings.Repeat("x", postgres.MaxReplyChars-20) + " Refund sent."
-	resolved, err := db.ResolveEscalation(ctx, ws.ID, e.ID, ada.ID, reply)
+	resolved, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: e.ID, AgentID: ada.ID, Reply: reply})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resolved.Status != parley.StatusResolved || resolved.Resolution != reply || resolved.ResolvedAt == nil || resolved.AssigneeName != "Ada" {
 		t.Fatalf("resolved %+v", resolved)
 	}
-	if _, err := db.ResolveEscalation(ctx, ws.ID, e.ID, ada.ID, "again"); parley.ErrorCode(err) != parley.EConflict {
+	if _, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: e.ID, AgentID: ada.ID, Reply: "again"}); parley.ErrorCode(err) != parley.EConflict {
 		t.Fatalf("resolving twice: %v, want conflict", err)
 	}
 	if _, err := db.ClaimEscalation(ctx, ws.ID, e.ID, bo.ID); parley.ErrorCode(err) != parley.EConflict ||
@@ -183,14 +183,14 @@ func TestClaimAndResolve(t *testing.T) {
 	// An open escalation is claimed and resolved at once; every step left
 	// an event in the outbox.
 	e2 := escalate(t, db, ws, "", nil)
-	r2, err := db.ResolveEscalation(ctx, ws.ID, e2.ID, bo.ID, "Sorted.")
+	r2, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: e2.ID, AgentID: bo.ID, Reply: "Sorted."})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r2.Status != parley.StatusResolved || r2.Assignee != bo.ID || r2.ClaimedAt == nil {
 		t.Fatalf("open escalation resolved directly: %+v", r2)
 	}
-	if _, err := db.ResolveEscalation(ctx, ws.ID, escalate(t, db, ws, "", nil).ID, off.ID, "Hi"); parley.ErrorCode(err) != parley.EInvalid {
+	if _, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: escalate(t, db, ws, "", nil).ID, AgentID: off.ID, Reply: "Hi"}); parley.ErrorCode(err) != parley.EInvalid {
 		t.Fatalf("inactive agent resolving an open escalation: %v, want invalid", err)
 	}
 	w, err := db.Webhook(ctx, ws.ID)
@@ -209,7 +209,7 @@ func TestClaimAndResolve(t *testing.T) {
 	if e3.Assignee == ada.ID {
 		by = bo
 	}
-	r3, err := db.ResolveEscalation(ctx, ws.ID, e3.ID, by.ID, "Done.")
+	r3, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: e3.ID, AgentID: by.ID, Reply: "Done."})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestResolvedConversations(t *testing.T) {
 	escalate(t, db, ws, "", nil) // stays open: not exported
 	e3 := escalate(t, db, ws, "", nil)
 	for _, e := range []parley.Escalation{e1, e3} {
-		if _, err := db.ResolveEscalation(ctx, ws.ID, e.ID, ada.ID, "We refunded you."); err != nil {
+		if _, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: e.ID, AgentID: ada.ID, Reply: "We refunded you."}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -359,7 +359,7 @@ func TestResolvedConversations(t *testing.T) {
 		}
 		return next
 	}
-	if _, err := db.ResolveEscalation(ctx, ws.ID, again(e1).ID, ada.ID, "Second answer."); err != nil {
+	if _, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: again(e1).ID, AgentID: ada.ID, Reply: "Second answer."}); err != nil {
 		t.Fatal(err)
 	}
 	again(e3)

@@ -37,7 +37,7 @@ func TestConversationLifecycle(t *testing.T) {
 	if s := state(t, ws, conv); s != parley.StateWaiting {
 		t.Fatalf("after the handoff: %s, want waiting", s)
 	}
-	if _, err := db.AddMessage(ctx, ws.ID, conv, parley.RoleCustomer, "Are you there?", nil); err != nil {
+	if _, err := db.AddMessage(ctx, parley.NewMessage{WorkspaceID: ws.ID, ConversationID: conv, Role: parley.RoleCustomer, Text: "Are you there?"}); err != nil {
 		t.Fatal(err)
 	}
 	if s := state(t, ws, conv); s != parley.StateWaiting {
@@ -126,7 +126,7 @@ func TestConversationLifecycle(t *testing.T) {
 
 	// The customer writes again: back to the bot, and a new handoff is
 	// possible.
-	if _, err := db.AddMessage(ctx, ws.ID, conv, parley.RoleCustomer, "Thanks! Another question.", nil); err != nil {
+	if _, err := db.AddMessage(ctx, parley.NewMessage{WorkspaceID: ws.ID, ConversationID: conv, Role: parley.RoleCustomer, Text: "Thanks! Another question."}); err != nil {
 		t.Fatal(err)
 	}
 	if s := state(t, ws, conv); s != parley.StateBot {

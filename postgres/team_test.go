@@ -256,7 +256,7 @@ func TestDeleteTeamAndAgentWithEscalations(t *testing.T) {
 	if err := db.DeleteTeam(ctx, ws.ID, "support"); parley.ErrorCode(err) != parley.EConflict {
 		t.Fatalf("delete team with an unresolved escalation: %v, want conflict", err)
 	}
-	if _, err := db.ResolveEscalation(ctx, ws.ID, e.ID, a.ID, "Done."); err != nil {
+	if _, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: e.ID, AgentID: a.ID, Reply: "Done."}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.DeleteTeam(ctx, ws.ID, "support"); err != nil {

@@ -23,13 +23,13 @@ import (
 // Store is what the engine needs from the database.
 type Store interface {
 	// RecordCustomerMessage stores a customer's message, starting the
-	// conversation when conversationID is empty. Its commit need not be
-	// flushed to disk on its own: the engine's next write is, with it.
-	RecordCustomerMessage(ctx context.Context, workspaceID, conversationID, channel string, customer parley.Customer, language, text string, meta any) (parley.Conversation, parley.Message, error)
+	// conversation when it names none. Its commit need not be flushed to
+	// disk on its own: the engine's next write is, with it.
+	RecordCustomerMessage(ctx context.Context, m parley.CustomerMessage) (parley.Conversation, parley.Message, error)
 	// Conversation reads a conversation; any id it does not hold, malformed
 	// ones included, is parley.ENotFound.
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
-	AddMessage(ctx context.Context, workspaceID, conversationID, role, text string, meta any) (parley.Message, error)
+	AddMessage(ctx context.Context, m parley.NewMessage) (parley.Message, error)
 	Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error)
 	Escalate(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error)
 }
@@ -204,15 +204,16 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	// The customer's message is written (after its language is detected)
 	// while the knowledge is searched; both must be done before anything
 	// else is written or returned. Writes do not stop when the client goes
-	// away: the transcript stays whole.
+	// away: the transcript stays whole. The customer's commit does not wait
+	// for the disk: the outcome's, written after it, flushes it too
+	// (TestCustomerMessageIsCoveredByTheNextWrite guards this order).
 	write := context.WithoutCancel(ctx)
 	var res Result
 	stored := make(chan error, 1)
 	go func() {
 		ctx, began := write, time.Now()
 		lang = e.lang.Detect(text, known)
-		meta := map[string]any{"language": lang}
-		started, m, err := e.store.RecordCustomerMessage(ctx, ws.ID, conv.ID, req.Channel, req.Customer, lang, text, meta)
+		started, m, err := e.store.RecordCustomerMessage(ctx, customerMessage(req, conv.ID, lang, text))
 		if err == nil && conv.ID == "" {
 			conv = started
 		}
@@ -246,8 +247,11 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	began := time.Now()
 	if d.Answer {
 		top, _ := ranking.Top()
-		meta := botMeta{Kind: "answer", Group: top.GroupKey, Confidence: ranking.Confidence, Sources: answer.Sources, Generated: answer.Kind == KindGenerated}
-		m, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, answer.Text, meta)
+		meta, err := encodeMeta(botMeta{Kind: "answer", Group: top.GroupKey, Confidence: ranking.Confidence, Sources: answer.Sources, Generated: answer.Kind == KindGenerated})
+		if err != nil {
+			return Result{}, err
+		}
+		m, err := e.store.AddMessage(write, parley.NewMessage{WorkspaceID: ws.ID, ConversationID: conv.ID, Role: parley.RoleBot, Text: answer.Text, Meta: meta})
 		if err != nil {
 			return Result{}, fmt.Errorf("store answer: %w", err)
 		}
@@ -281,7 +285,7 @@ func (e *Engine) smallTalk(ctx context.Context, req Request, conv parley.Convers
 	write := context.WithoutCancel(ctx)
 	ws := req.Workspace
 	began := time.Now()
-	started, _, err := e.store.RecordCustomerMessage(write, ws.ID, conv.ID, req.Channel, req.Customer, lang, text, map[string]any{"language": lang})
+	started, _, err := e.store.RecordCustomerMessage(write, customerMessage(req, conv.ID, lang, text))
 	if err != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", err)
 	}
@@ -291,7 +295,11 @@ func (e *Engine) smallTalk(ctx context.Context, req Request, conv parley.Convers
 	customer := time.Since(began)
 	answer := &Answer{Text: smallTalkReply(ws.Settings, kind, lang), Sources: []retrieval.SourceRef{}, Kind: KindSmallTalk}
 	began = time.Now()
-	m, err := e.store.AddMessage(write, ws.ID, conv.ID, parley.RoleBot, answer.Text, map[string]any{"kind": KindSmallTalk, "talk": kind})
+	meta, err := encodeMeta(smallTalkMeta{Kind: KindSmallTalk, Talk: kind})
+	if err != nil {
+		return Result{}, err
+	}
+	m, err := e.store.AddMessage(write, parley.NewMessage{WorkspaceID: ws.ID, ConversationID: conv.ID, Role: parley.RoleBot, Text: answer.Text, Meta: meta})
 	if err != nil {
 		return Result{}, fmt.Errorf("store small-talk reply: %w", err)
 	}
@@ -307,7 +315,8 @@ func (e *Engine) smallTalk(ctx context.Context, req Request, conv parley.Convers
 func (e *Engine) queue(ctx context.Context, req Request, conv parley.Conversation, text, known string) (Result, error) {
 	began := time.Now()
 	lang := e.lang.Detect(text, known)
-	m, err := e.store.AddMessage(context.WithoutCancel(ctx), req.Workspace.ID, conv.ID, parley.RoleCustomer, text, map[string]any{"language": lang})
+	cm := customerMessage(req, conv.ID, lang, text)
+	m, err := e.store.AddMessage(context.WithoutCancel(ctx), parley.NewMessage{WorkspaceID: cm.WorkspaceID, ConversationID: conv.ID, Role: parley.RoleCustomer, Text: text, Meta: cm.Meta})
 	if err != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", err)
 	}
@@ -347,6 +356,34 @@ type botMeta struct {
 	Group      string                `json:"group"`
 	Confidence float64               `json:"confidence"`
 	Sources    []retrieval.SourceRef `json:"sources"`
+}
+
+// smallTalkMeta is stored with a small-talk reply.
+type smallTalkMeta struct {
+	Kind string `json:"kind"`
+	Talk string `json:"talk"` // greeting, thanks or goodbye
+}
+
+// customerMeta is stored with a customer's message.
+type customerMeta struct {
+	Language string `json:"language"` // detected
+}
+
+// encodeMeta encodes a message's meta for the store.
+func encodeMeta[M botMeta | smallTalkMeta | customerMeta](m M) (json.RawMessage, error) {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode message meta: %w", err)
+	}
+	return raw, nil
+}
+
+// customerMessage is the record of the request's customer message in
+// language lang, in the conversation conversationID (empty starts one).
+func customerMessage(req Request, conversationID, lang, text string) parley.CustomerMessage {
+	meta, _ := encodeMeta(customerMeta{Language: lang}) // a string always encodes
+	return parley.CustomerMessage{WorkspaceID: req.Workspace.ID, ConversationID: conversationID, Channel: req.Channel,
+		Customer: req.Customer, Language: lang, Text: text, Meta: meta}
 }
 
 // HistoryTurns is how much of a conversation the engine reads.

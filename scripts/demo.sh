@@ -53,6 +53,29 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$BASE/readyz" >/dev/null
 
+# The chat widget on a sample shop page served from another origin (so CORS
+# is really used): a widget key allowed on that origin only, kept in $KEYS.
+PAGE_ADDR="${PARLEY_DEMO_PAGE_ADDR:-127.0.0.1:8081}"
+PAGE_PORT="${PAGE_ADDR##*:}"
+PAGE_URL="http://127.0.0.1:$PAGE_PORT"
+origins="[\"$PAGE_URL\", \"http://localhost:$PAGE_PORT\"]"
+page_key="${page_key:-}"
+page_key_id="${page_key_id:-}"
+if [ -n "$page_key" ] && grep -qx "${page_key:0:11}" <<<"$active" &&
+	curl -fsS -X PUT "$BASE/v1/widget-keys/$page_key_id" -H "Authorization: Bearer ${key[admin]}" \
+		-H 'Content-Type: application/json' -d "{\"allowed_origins\": $origins}" >/dev/null 2>&1; then
+	:
+else
+	made=$(curl -fsS -X POST "$BASE/v1/widget-keys" -H "Authorization: Bearer ${key[admin]}" \
+		-H 'Content-Type: application/json' -d "{\"name\": \"demo page\", \"allowed_origins\": $origins}")
+	page_key=$(sed -E 's/.*"key": *"([^"]+)".*/\1/' <<<"$made")
+	page_key_id=$(sed -E 's/.*"id": *"([^"]+)".*/\1/' <<<"$made")
+fi
+printf 'page_key=%s\npage_key_id=%s\n' "$page_key" "$page_key_id" >>"$KEYS"
+PARLEY_DEMO_PAGE_ADDR="$PAGE_ADDR" "$BIN" demo-page --api "$BASE" --key "$page_key" &
+page=$!
+trap 'kill -TERM $server $page 2>/dev/null; wait $server $page' INT TERM
+
 # Route sensitive topics to people, whatever the score.
 curl -fsS -X PUT "$BASE/v1/workspace/settings" -H "Authorization: Bearer ${key[admin]}" \
 	-H 'Content-Type: application/json' \
@@ -61,6 +84,7 @@ curl -fsS -X PUT "$BASE/v1/workspace/settings" -H "Authorization: Bearer ${key[a
 cat <<MSG
 
 Parley is serving the Bramble & Co. sample knowledge on $BASE (Ctrl-C stops it).
+The chat widget, on a sample shop page of another origin: $PAGE_URL
 Keys are in $KEYS. Try:
 
 # a routine question, answered from the FAQ with sources and a confidence
@@ -90,4 +114,7 @@ curl -s $BASE/v1/knowledge-bases -H 'Authorization: Bearer ${key[admin]}'
 #   bin/parley eval evals/suites/sample/suite.json
 
 MSG
-wait $server
+status=0
+wait $server || status=$?
+kill -TERM $page 2>/dev/null || true
+exit $status

@@ -87,7 +87,7 @@ func FreshDB(t testing.TB, maxConns int32) *postgres.DB {
 func FreshDBURL(t testing.TB, maxConns int32) (*postgres.DB, string) {
 	t.Helper()
 	skipShort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	schema := schemaName()
 	db, u, err := openSchema(ctx, schema, maxConns)
@@ -140,7 +140,7 @@ func Workspace(t testing.TB) parley.Workspace {
 }
 
 func setup() {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	shared.schema = schemaName()
 	shared.db, shared.url, shared.err = openSchema(ctx, shared.schema, 8)
@@ -182,20 +182,13 @@ func migrate(ctx context.Context, base, schema string, maxConns int32) (*postgre
 	if err != nil {
 		return nil, "", err
 	}
-	// Apply holds its lock on one connection while River's migrator takes
-	// another: migrate through a pool of its own, so that a store of one
-	// connection (a benchmark's) does not wait on itself.
-	mig, err := postgres.Open(ctx, u, max(maxConns, 2))
-	if err != nil {
-		return nil, "", err
-	}
-	_, err = migrations.Apply(ctx, mig.Pool(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	mig.Close()
-	if err != nil {
-		return nil, "", err
-	}
+	// A pool of one connection is enough: Apply takes what it needs.
 	db, err := postgres.Open(ctx, u, maxConns)
 	if err != nil {
+		return nil, "", err
+	}
+	if _, err := migrations.Apply(ctx, db.Pool(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		db.Close()
 		return nil, "", err
 	}
 	return db, u, nil
