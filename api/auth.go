@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/ctxlog"
 )
 
 // authenticate requires a valid bearer key and puts its principal on the
@@ -40,7 +41,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	c.Set(principalKey, p)
-	c.Set(loggerKey, logger(c).With("workspace_id", p.Workspace.ID, "key_id", p.KeyID))
+	c.Request = c.Request.WithContext(ctxlog.With(c.Request.Context(), "workspace_id", p.Workspace.ID, "key_id", p.KeyID))
 	c.Next()
 }
 

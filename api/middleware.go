@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/ctxlog"
 )
 
 const (
@@ -24,8 +25,8 @@ const (
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // withRequestID takes the caller's X-Request-ID when it is sane, or makes
-// one, echoes it in the response and puts a logger carrying it on the
-// context.
+// one, echoes it in the response and puts it in the request's context, so
+// that every line logged with it carries it (ctxlog).
 func (s *Server) withRequestID(c *gin.Context) {
 	id := c.GetHeader("X-Request-ID")
 	if !validRequestID.MatchString(id) {
@@ -34,7 +35,8 @@ func (s *Server) withRequestID(c *gin.Context) {
 		id = hex.EncodeToString(b)
 	}
 	c.Set(requestIDKey, id)
-	c.Set(loggerKey, s.log.With("request_id", id))
+	c.Set(loggerKey, s.log)
+	c.Request = c.Request.WithContext(ctxlog.With(c.Request.Context(), "request_id", id))
 	c.Header("X-Request-ID", id)
 	c.Next()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/analytics"
 	"github.com/parleyhq/parley/assist"
+	"github.com/parleyhq/parley/ctxlog"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/web"
 	"github.com/parleyhq/parley/webhook"
@@ -171,6 +172,9 @@ type Server struct {
 // New builds the server and its routes.
 func New(store Store, engine Engine, opts Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
+	// The request's id and workspace travel in its context (ctxlog):
+	// the server's own lines carry them whatever logger it was given.
+	opts.Logger = ctxlog.Logger(opts.Logger)
 	s := &Server{store: store, engine: engine, opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics),
 		limits:      newLimits(opts.WidgetLimits),
 		visitorKeys: &keyCache{load: store.VisitorKey, keys: map[string][]byte{}},

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/ctxlog"
 	"github.com/parleyhq/parley/reply"
 	"github.com/parleyhq/parley/visitor"
 )
@@ -106,7 +107,7 @@ func (s *Server) widgetAuth(c *gin.Context) {
 	h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-ID")
 	h.Add("Vary", "Origin")
 	c.Set(principalKey, p)
-	c.Set(loggerKey, logger(c).With("workspace_id", p.Workspace.ID, "key_id", p.KeyID))
+	c.Request = c.Request.WithContext(ctxlog.With(c.Request.Context(), "workspace_id", p.Workspace.ID, "key_id", p.KeyID))
 	if !s.limits.allow(c, s.limits.address, "address", c.ClientIP()) || !s.limits.allow(c, s.limits.key, "widget key", p.KeyID) {
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/parleyhq/parley/ctxlog"
 	"io"
 	"log/slog"
 	"os"
@@ -91,12 +92,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return cmd(ctx, a, args[1:])
 }
 
+// newLogger returns the process's logger: a line logged with a request's
+// context carries its id and workspace (ctxlog), whichever package logs it.
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(ctxlog.NewHandler(h))
 }
 
 // usageError is a mistake in the command line: exit code 2.
