@@ -51,10 +51,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	a.log.Info("loading language models")
 	engine := reply.New(db, embedder, reply.Options{
-		Language:    reply.NewLanguageDetector(),
-		Classifiers: db,
-		Grounder:    grounder,
-		Logger:      a.log,
+		Language:     reply.NewLanguageDetector(),
+		Classifiers:  db,
+		Calibrations: db,
+		Grounder:     grounder,
+		Logger:       a.log,
 	})
 	assistant := assist.NewAssistant(engine, drafter)
 	webhookPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
