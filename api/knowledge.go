@@ -132,6 +132,26 @@ func (s *Server) deleteSource(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
+// sourceChunks answers GET /v1/knowledge-bases/{kb}/sources/{source}/chunks:
+// the source with its chunks as stored.
+func (s *Server) sourceChunks(c *gin.Context) {
+	kb, ok := s.kbFromPath(c)
+	if !ok {
+		return
+	}
+	ref, err := sourceRef(c.Param("source"), c.Query("by"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	src, chunks, err := s.store.SourceChunks(c.Request.Context(), principal(c).Workspace.ID, kb.ID, ref)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"source": src, "chunks": chunks})
+}
+
 // sourceRef reads a source named in a path: by its numeric id or its
 // external id, either unless by ("id" or "external_id") says which.
 func sourceRef(param, by string) (parley.SourceRef, error) {

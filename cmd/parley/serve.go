@@ -75,7 +75,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	know := newKnowledge(a, db, pipeline, embedder, true)
 	crawlPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.CrawlAllowPrivate}
 	syncer := crawl.NewSyncer(crawl.New(crawlPolicy, a.log), db, know)
-	bg, ingestJobs, syncJobs, err := newBackground(a, db, know, jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
+	bg, ingestJobs, syncJobs, err := newBackground(ctx, a, db, know, jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
 		_, err := syncer.Sync(ctx, ws, kb)
 		return err
 	}), webhookPolicy)
