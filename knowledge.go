@@ -60,6 +60,17 @@ type Chunk struct {
 	Embedding   []float32
 }
 
+// StoredChunk is a chunk as stored, for reading (its vector left out).
+type StoredChunk struct {
+	ID          int64  `json:"id"`
+	Ordinal     int    `json:"ordinal"`
+	Text        string `json:"text"`
+	Answer      string `json:"answer"`
+	SectionPath string `json:"section_path"`
+	Tokens      int    `json:"tokens"`
+	EmbedModel  string `json:"embed_model"`
+}
+
 // SourceChunks is a source with the chunks an ingest stores for it.
 type SourceChunks struct {
 	Source

@@ -44,6 +44,14 @@ func TestNULInTextIsInvalid(t *testing.T) {
 			wantError(t, status, body, http.StatusBadRequest, "invalid")
 		})
 	}
+	// Nothing of a refused request is written.
+	var conversations, agents int
+	err := pgtest.DB(t).Pool().QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM conversations WHERE workspace_id = $1),
+		(SELECT count(*) FROM agents WHERE workspace_id = $1)`, e.ws.ID).Scan(&conversations, &agents)
+	if err != nil || conversations != 0 || agents != 0 {
+		t.Errorf("refused requests left %d conversations and %d agents (err %v)", conversations, agents, err)
+	}
 }
 
 // proxy forwards TCP connections to PostgreSQL until it is cut: then it

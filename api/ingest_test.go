@@ -78,7 +78,7 @@ func startJobs(t *testing.T, name string, ing jobs.Ingester) (*postgres.Queue, s
 // test's end stops it.
 func startQueue(t *testing.T, name string, workers *river.Workers) *postgres.Queue {
 	t.Helper()
-	q, err := postgres.NewQueue(pgtest.DB(t), postgres.QueueOptions{Workers: workers, Name: name, Concurrency: 1, PollInterval: 100 * time.Millisecond})
+	q, err := postgres.NewQueue(context.Background(), pgtest.DB(t), postgres.QueueOptions{Workers: workers, Name: name, Concurrency: 1, PollInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

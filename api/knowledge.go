@@ -116,13 +116,8 @@ func (s *Server) deleteSource(c *gin.Context) {
 	if k == nil {
 		return
 	}
-	kb, ok := s.kbFromPath(c)
+	kb, ref, ok := s.sourceFromPath(c)
 	if !ok {
-		return
-	}
-	ref, err := sourceRef(c.Param("source"), c.Query("by"))
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	if err := k.DeleteSource(ctx, ws, kb.ID, ref); err != nil {
@@ -130,6 +125,36 @@ func (s *Server) deleteSource(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// sourceChunks answers GET /v1/knowledge-bases/{kb}/sources/{source}/chunks:
+// the source with its chunks as stored.
+func (s *Server) sourceChunks(c *gin.Context) {
+	kb, ref, ok := s.sourceFromPath(c)
+	if !ok {
+		return
+	}
+	src, chunks, err := s.store.SourceChunks(c.Request.Context(), principal(c).Workspace.ID, kb.ID, ref)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"source": src, "chunks": chunks})
+}
+
+// sourceFromPath reads the :kb and :source path parameters (and ?by), or
+// answers the error and returns false.
+func (s *Server) sourceFromPath(c *gin.Context) (parley.KnowledgeBase, parley.SourceRef, bool) {
+	kb, ok := s.kbFromPath(c)
+	if !ok {
+		return kb, parley.SourceRef{}, false
+	}
+	ref, err := sourceRef(c.Param("source"), c.Query("by"))
+	if err != nil {
+		fail(c, err)
+		return kb, ref, false
+	}
+	return kb, ref, true
 }
 
 // sourceRef reads a source named in a path: by its numeric id or its

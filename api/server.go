@@ -34,6 +34,7 @@ type Store interface {
 	ListKBs(ctx context.Context, workspaceID string) ([]parley.KnowledgeBase, error)
 	KB(ctx context.Context, workspaceID, idOrName string) (parley.KnowledgeBase, error)
 	ListSources(ctx context.Context, workspaceID, kbID string, after int64, limit int) ([]parley.Source, error)
+	SourceChunks(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) (parley.Source, []parley.StoredChunk, error)
 
 	Conversation(ctx context.Context, workspaceID, id string, limit int) (parley.Conversation, error)
 	RecordFeedback(ctx context.Context, workspaceID string, f parley.Feedback) (string, error)
@@ -234,6 +235,7 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.DELETE("/knowledge-bases/:kb", s.deleteKB)
 	admin.GET("/knowledge-bases/:kb/sources", s.listSources)
 	admin.DELETE("/knowledge-bases/:kb/sources/:source", s.deleteSource)
+	admin.GET("/knowledge-bases/:kb/sources/:source/chunks", s.sourceChunks)
 	admin.POST(uploadRoute[len("/v1"):], s.postUpload)
 	admin.GET("/knowledge-bases/:kb/jobs/:job", s.getJob)
 	admin.GET("/knowledge-bases/:kb/origin", s.getOrigin)

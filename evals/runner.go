@@ -143,15 +143,17 @@ func (r *Runner) prepare(ctx context.Context, s *Suite, name string, docs []inge
 	if err != nil {
 		return ws, fmt.Errorf("eval knowledge base: %w", err)
 	}
+	// Settings first: what is learned after the ingest (the calibration)
+	// depends on the languages and sensitive topics.
+	if ws, err = r.store.UpdateSettings(ctx, ws.ID, s.apply(parley.DefaultSettings())); err != nil {
+		return ws, fmt.Errorf("apply suite settings: %w", err)
+	}
 	res, err := r.knowledge.Ingest(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs, Prune: true})
 	if err != nil {
 		return ws, fmt.Errorf("ingest knowledge: %w", err)
 	}
 	r.log.Info("knowledge loaded", "workspace", ws.Name, "added", res.Added, "updated", res.Updated,
 		"unchanged", res.Unchanged, "pruned", res.Pruned, "elapsed", res.Elapsed.Round(time.Millisecond).String())
-	if ws, err = r.store.UpdateSettings(ctx, ws.ID, s.apply(parley.DefaultSettings())); err != nil {
-		return ws, fmt.Errorf("apply suite settings: %w", err)
-	}
 	if err := r.store.DeleteConversations(ctx, ws.ID); err != nil {
 		return ws, fmt.Errorf("clear earlier runs: %w", err)
 	}

@@ -84,11 +84,11 @@ func suiteRunner(t *testing.T, db *postgres.DB, path string, train bool) (*evals
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	embedder := retrieval.NewLocal()
-	engine := reply.New(db, embedder, reply.Options{Language: reply.NewLanguageDetector(), Classifiers: db, Logger: log})
+	engine := reply.New(db, embedder, reply.Options{Language: reply.NewLanguageDetector(), Classifiers: db, Calibrations: db, Logger: log})
 	var trainer knowledge.Trainer
 	if train {
 		trainer = retrieval.NewTrainer(db, retrieval.TrainOptions{})
 	}
 	pipe := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
-	return suite, evals.NewRunner(db, engine, knowledge.New(db, pipe, trainer, embedder.Model(), log), log)
+	return suite, evals.NewRunner(db, engine, knowledge.New(db, pipe, trainer, embedder.Model(), log).WithCalibrator(engine), log)
 }

@@ -3,8 +3,9 @@
 // taken by whichever server is free, and one whose server died is run again
 // by another (or by the same one, restarted).
 //
-// Today that is ingest jobs (Ingest): uploads too large to write before the
+// The jobs: ingest jobs (Ingest), uploads too large to write before the
 // response; and knowledge base syncs (Sync): a website crawled again, asked
-// for over the API or due on its schedule. Webhook deliveries stay on the outbox (package webhook), whose
-// per-destination lanes River's queues do not give.
+// for over the API or due on its schedule. Webhook deliveries stay on the
+// outbox (package webhook), whose per-destination lanes River's queues do
+// not give.
 package jobs

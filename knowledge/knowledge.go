@@ -7,11 +7,14 @@
 // knowledge differs from what it learned, removes it when fewer than two
 // intents are left, and otherwise leaves it. A training that fails is
 // logged, with the request's or job's context; the change stands, and the
-// next change trains again.
+// next change trains again. Then, with a calibrator, the workspace's
+// confidence calibration is refitted to the knowledge as it now is (see
+// reply.Engine.Calibrate), under the same rule.
 package knowledge
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/parleyhq/parley"
@@ -30,15 +33,21 @@ type Trainer interface {
 	Train(ctx context.Context, workspaceID, model string) (retrieval.TrainResult, error)
 }
 
+// Calibrator refits a workspace's confidence calibration (reply.Engine).
+type Calibrator interface {
+	Calibrate(ctx context.Context, workspaceID string) (retrieval.Calibration, bool, error)
+}
+
 // Service changes knowledge through the ingest pipeline and the store,
 // then retrains. Without a trainer it only changes knowledge (`parley eval
 // --no-classifier`).
 type Service struct {
-	store    Store
-	pipeline *ingest.Pipeline
-	trainer  Trainer // nil: no classifier
-	model    string  // the embedder's, whose vectors the classifier learns
-	log      *slog.Logger
+	store      Store
+	pipeline   *ingest.Pipeline
+	trainer    Trainer // nil: no classifier
+	calibrator Calibrator
+	model      string // the embedder's, whose vectors the classifier learns
+	log        *slog.Logger
 }
 
 // New returns a service writing through store and pipeline and training
@@ -49,6 +58,13 @@ func New(store Store, pipeline *ingest.Pipeline, trainer Trainer, model string, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, pipeline: pipeline, trainer: trainer, model: model, log: log}
+}
+
+// WithCalibrator makes the service refit the workspace's calibration with
+// c after every change, and returns it.
+func (s *Service) WithCalibrator(c Calibrator) *Service {
+	s.calibrator = c
+	return s
 }
 
 // Ingest runs req through the pipeline, then retrains when it wrote.
@@ -78,19 +94,38 @@ func (s *Service) DeleteSource(ctx context.Context, workspaceID, kbID string, re
 	return nil
 }
 
-// retrain brings the workspace's intent classifier up to date with its
-// knowledge and logs what it did. It runs to the end even when ctx is
-// cancelled (a client hanging up): the change is committed, and the
-// classifier should follow it.
+// retrain brings the workspace's intent classifier, then its calibration,
+// up to date with its knowledge and logs what it did. It runs to the end
+// even when ctx is cancelled (a client hanging up): the change is
+// committed, and what is learned from it should follow it.
 func (s *Service) retrain(ctx context.Context, workspaceID string) {
-	if s.trainer == nil {
-		return
-	}
 	ctx = context.WithoutCancel(ctx)
-	tr, err := s.trainer.Train(ctx, workspaceID, s.model)
-	if err != nil {
-		s.log.WarnContext(ctx, "intent classifier not retrained after a knowledge change; the change stands", "workspace_id", workspaceID, "err", err.Error())
+	if s.trainer != nil {
+		tr, err := s.trainer.Train(ctx, workspaceID, s.model)
+		if err != nil {
+			s.log.WarnContext(ctx, "intent classifier not retrained after a knowledge change; the change stands", "workspace_id", workspaceID, "err", err.Error())
+		} else {
+			s.log.InfoContext(ctx, tr.String(), "workspace_id", workspaceID)
+		}
+	}
+	if s.calibrator == nil {
 		return
 	}
-	s.log.InfoContext(ctx, tr.String(), "workspace_id", workspaceID)
+	c, ok, err := s.calibrator.Calibrate(ctx, workspaceID)
+	switch {
+	case err != nil:
+		s.log.WarnContext(ctx, "calibration not refitted after a knowledge change; the change stands", "workspace_id", workspaceID, "err", err.Error())
+	case ok:
+		s.log.InfoContext(ctx, CalibrationSummary(c), "workspace_id", workspaceID)
+	}
+}
+
+// CalibrationSummary describes a calibration for a person.
+func CalibrationSummary(c retrieval.Calibration) string {
+	if c.Threshold > 1 {
+		return fmt.Sprintf("calibration: no confidence reaches precision %.2f on %d own questions and %d out-of-scope ones: the bot will not answer until the knowledge or the embedder improves",
+			c.Target, c.Positives, c.Negatives)
+	}
+	return fmt.Sprintf("calibration: answers from confidence %.3f (precision %.3f, coverage %.3f on %d own questions and %d out-of-scope ones)",
+		c.Threshold, c.Precision, c.Coverage, c.Positives, c.Negatives)
 }

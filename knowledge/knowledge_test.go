@@ -154,3 +154,47 @@ func TestChangeStandsWhenTrainingFails(t *testing.T) {
 		t.Fatalf("log: %s", line)
 	}
 }
+
+// countingCalibrator counts calibrations, failing them with err when set.
+type countingCalibrator struct {
+	mu  sync.Mutex
+	ws  []string
+	err error
+}
+
+func (c *countingCalibrator) Calibrate(_ context.Context, workspaceID string) (retrieval.Calibration, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ws = append(c.ws, workspaceID)
+	return retrieval.Calibration{Threshold: 0.6, Target: 0.95}, c.err == nil, c.err
+}
+
+// The calibration follows every change the classifier does, also without a
+// classifier; a failed one leaves the change standing.
+func TestCalibrationFollowsChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var logs bytes.Buffer
+	svc, ws, kb := newService(t, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	cal := &countingCalibrator{}
+	svc.WithCalibrator(cal)
+	if _, err := svc.Ingest(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs("a", "b")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Ingest(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs("c"), DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteSource(ctx, ws.ID, kb.ID, parley.SourceRef{ExternalID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(cal.ws) != 2 || cal.ws[0] != ws.ID || !strings.Contains(logs.String(), "calibration: answers from confidence 0.600") {
+		t.Fatalf("calibrated %v, log %s; want twice (ingest and delete, not the dry run)", cal.ws, logs.String())
+	}
+	cal.err = errors.New("calibration exploded")
+	if res, err := svc.Ingest(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs("d")}); err != nil || res.Added != 1 {
+		t.Fatalf("ingest with a failing calibration: %+v, %v; want it written", res, err)
+	}
+	if !strings.Contains(logs.String(), `err="calibration exploded"`) {
+		t.Fatalf("log: %s", logs.String())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -89,5 +90,50 @@ func TestConversationUpdatesTouchNoIndex(t *testing.T) {
 	}
 	if len(names) != 0 {
 		t.Errorf("indexes %v cover columns every message updates", names)
+	}
+}
+
+// River's tables are created in the schema being migrated even when a
+// schema later on the search_path has them already (as public may):
+// otherwise two schemas would share one job queue.
+func TestRiverTablesInTheirOwnSchema(t *testing.T) {
+	ctx := context.Background()
+	migrated, u := pgtest.FreshDBURL(t, 2) // has River's tables
+	var first string
+	if err := migrated.Pool().QueryRow(ctx, `SELECT current_schema()`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	second := first + "_b"
+	if _, err := migrated.Pool().Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{second}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = migrated.Pool().Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{second}.Sanitize()+" CASCADE")
+	})
+	parsed, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := parsed.Query()
+	q.Set("search_path", second+","+first+",public")
+	parsed.RawQuery = q.Encode()
+	db, err := postgres.Open(ctx, parsed.String(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := migrations.Apply(ctx, db.Pool(), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	var tables int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM information_schema.tables
+		WHERE table_schema = $1 AND table_name IN ('river_job', 'river_migration', 'river_leader')`, second).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 3 {
+		t.Fatalf("%d of River's tables in the migrated schema, want 3", tables)
+	}
+	if err := migrations.RiverCurrent(ctx, db.Pool()); err != nil {
+		t.Fatal(err)
 	}
 }

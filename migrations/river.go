@@ -17,10 +17,16 @@ import (
 // its river_migration table. Apply runs them after Parley's, under the same
 // lock, so one `parley migrate` (or an auto-migrating start) sets up both.
 
-// riverMigrator returns River's migrator for the schema in the pool's
-// search_path.
-func riverMigrator(pool *pgxpool.Pool, log *slog.Logger) (*rivermigrate.Migrator[pgx.Tx], error) {
-	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: log})
+// riverMigrator returns River's migrator for the pool's current schema
+// (the first of its search_path), named explicitly: unqualified, River
+// would take its tables in a schema later on the search_path (public) for
+// its own and create none.
+func riverMigrator(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) (*rivermigrate.Migrator[pgx.Tx], error) {
+	var schema string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return nil, fmt.Errorf("river migrations: read the current schema: %w", err)
+	}
+	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: log, Schema: schema})
 	if err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
 	}
@@ -32,7 +38,7 @@ func riverMigrator(pool *pgxpool.Pool, log *slog.Logger) (*rivermigrate.Migrator
 // uses, which PostgreSQL allows only after a commit), and returns the
 // River versions it applied. Apply calls it holding its lock.
 func applyRiver(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]int, error) {
-	m, err := riverMigrator(pool, log)
+	m, err := riverMigrator(ctx, pool, log)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +59,7 @@ func applyRiver(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) ([]in
 // RiverCurrent fails when River's tables are behind the River this binary
 // is built with.
 func RiverCurrent(ctx context.Context, pool *pgxpool.Pool) error {
-	m, err := riverMigrator(pool, slog.New(slog.DiscardHandler))
+	m, err := riverMigrator(ctx, pool, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

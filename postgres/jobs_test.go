@@ -21,7 +21,7 @@ func (testArgs) Kind() string { return "test_ingest" }
 // createJob records and queues an ingest job with an insert-only queue.
 func createJob(t *testing.T, ws, kb string, upload []byte) parley.IngestJob {
 	t.Helper()
-	q, err := postgres.NewQueue(pgtest.DB(t), postgres.QueueOptions{})
+	q, err := postgres.NewQueue(context.Background(), pgtest.DB(t), postgres.QueueOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

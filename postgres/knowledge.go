@@ -123,23 +123,67 @@ func (db *DB) DeleteKB(ctx context.Context, workspaceID, idOrName string) error 
 // ListSources lists a knowledge base's sources, ordered by id, after the
 // given id (for paging), at most limit.
 func (db *DB) ListSources(ctx context.Context, workspaceID, kbID string, after int64, limit int) ([]parley.Source, error) {
-	rows, err := db.pool.Query(ctx, `
-		SELECT id, kb_id, kind, external_id, title, url, language, intent, tags, content_hash, chunk_count, created_at, updated_at
+	rows, err := db.pool.Query(ctx, `SELECT `+sourceColumns+`
 		FROM sources WHERE workspace_id = $1 AND kb_id = $2 AND id > $3
 		ORDER BY id LIMIT $4`, workspaceID, kbID, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list sources: %w", err)
 	}
-	srcs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.Source, error) {
-		var s parley.Source
-		err := r.Scan(&s.ID, &s.KBID, &s.Kind, &s.ExternalID, &s.Title, &s.URL, &s.Language, &s.Intent,
-			&s.Tags, &s.ContentHash, &s.Chunks, &s.CreatedAt, &s.UpdatedAt)
-		return s, err
-	})
+	srcs, err := pgx.CollectRows(rows, scanSource)
 	if err != nil {
 		return nil, fmt.Errorf("list sources: %w", err)
 	}
 	return srcs, nil
+}
+
+const sourceColumns = `id, kb_id, kind, external_id, title, url, language, intent, tags, content_hash, chunk_count, created_at, updated_at`
+
+func scanSource(r pgx.CollectableRow) (parley.Source, error) {
+	var s parley.Source
+	err := r.Scan(&s.ID, &s.KBID, &s.Kind, &s.ExternalID, &s.Title, &s.URL, &s.Language, &s.Intent,
+		&s.Tags, &s.ContentHash, &s.Chunks, &s.CreatedAt, &s.UpdatedAt)
+	return s, err
+}
+
+// SourceChunks returns one source (by numeric id or external id) with its
+// chunks as stored, in order, without their vectors. A ref that matches
+// two sources is a conflict naming both, as for DeleteSource.
+func (db *DB) SourceChunks(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) (parley.Source, []parley.StoredChunk, error) {
+	if strings.ContainsRune(ref.ExternalID, 0) || !utf8.ValidString(ref.ExternalID) {
+		return parley.Source{}, nil, parley.Errorf(parley.ENotFound, "source %s not found", ref)
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+sourceColumns+` FROM sources
+		WHERE workspace_id = $1 AND kb_id = $2 AND (($3 <> 0 AND id = $3) OR ($4 <> '' AND external_id = $4)) ORDER BY id`,
+		workspaceID, kbID, ref.ID, ref.ExternalID)
+	if err != nil {
+		return parley.Source{}, nil, fmt.Errorf("read source %s: %w", ref, err)
+	}
+	srcs, err := pgx.CollectRows(rows, scanSource)
+	if err != nil {
+		return parley.Source{}, nil, fmt.Errorf("read source %s: %w", ref, err)
+	}
+	switch len(srcs) {
+	case 0:
+		return parley.Source{}, nil, parley.Errorf(parley.ENotFound, "source %s not found", ref)
+	case 1:
+	default:
+		return parley.Source{}, nil, parley.Errorf(parley.EConflict, "source %s is ambiguous: sources %d and %d match it; say ?by=id or ?by=external_id",
+			ref, srcs[0].ID, srcs[1].ID)
+	}
+	rows, err = db.pool.Query(ctx, `SELECT id, ordinal, text, answer, section_path, tokens, embed_model
+		FROM chunks WHERE source_id = $1 ORDER BY ordinal, id`, srcs[0].ID)
+	if err != nil {
+		return parley.Source{}, nil, fmt.Errorf("read the chunks of source %d: %w", srcs[0].ID, err)
+	}
+	chunks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.StoredChunk, error) {
+		var c parley.StoredChunk
+		err := r.Scan(&c.ID, &c.Ordinal, &c.Text, &c.Answer, &c.SectionPath, &c.Tokens, &c.EmbedModel)
+		return c, err
+	})
+	if err != nil {
+		return parley.Source{}, nil, fmt.Errorf("read the chunks of source %d: %w", srcs[0].ID, err)
+	}
+	return srcs[0], chunks, nil
 }
 
 // DeleteSource deletes one source and its chunks. A ref that matches one

@@ -51,8 +51,15 @@ type QueueOptions struct {
 	Logger       *slog.Logger
 }
 
-// NewQueue returns a queue on db's pool; start it with Start.
-func NewQueue(db *DB, opts QueueOptions) (*Queue, error) {
+// NewQueue returns a queue on db's pool, in its current schema; start it
+// with Start.
+func NewQueue(ctx context.Context, db *DB, opts QueueOptions) (*Queue, error) {
+	// Named explicitly: unqualified, River would use tables of a schema
+	// later on the search_path (public) if this one had none.
+	var schema string
+	if err := db.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return nil, fmt.Errorf("create job queue: read the current schema: %w", err)
+	}
 	name := opts.Name
 	if name == "" {
 		name = river.QueueDefault
@@ -76,6 +83,7 @@ func NewQueue(db *DB, opts QueueOptions) (*Queue, error) {
 		PollOnly:          true,
 		FetchPollInterval: orDefault(opts.PollInterval, DefaultPollInterval),
 		Logger:            log,
+		Schema:            schema,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create job queue: %w", err)

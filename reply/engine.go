@@ -55,6 +55,9 @@ type Options struct {
 	// the vote; nil ranks by the vote alone (a workspace without a
 	// classifier is ranked so anyway).
 	Classifiers ClassifierStore
+	// Calibrations keeps the workspaces' fitted answer thresholds (see
+	// Calibrate); nil answers at the workspaces' threshold settings alone.
+	Calibrations CalibrationStore
 	// Grounder writes generated answers for workspaces with
 	// generate_answers on; nil (no chat model) answers with the stored
 	// answers.
@@ -73,6 +76,8 @@ type Engine struct {
 	classifiers *retrieval.ClassifierCache
 	groups      ClassifierStore
 	ground      Grounder // nil without a chat model
+	// calibrations is nil when the store keeps none.
+	calibrations *calibrationCache
 }
 
 // New returns an engine answering from store's knowledge with embedder's
@@ -85,6 +90,9 @@ func New(store Store, embedder retrieval.Embedder, opts Options) *Engine {
 	if opts.Classifiers != nil {
 		e.classifiers = retrieval.NewClassifierCache(opts.Classifiers, classifierCheckInterval)
 		e.groups = opts.Classifiers
+	}
+	if opts.Calibrations != nil {
+		e.calibrations = &calibrationCache{store: opts.Calibrations, entries: map[string]cachedCalibration{}}
 	}
 	return e
 }
@@ -222,14 +230,18 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		stored <- err
 	}()
 	query, previous := Topic(text, history, ws.Settings.Languages)
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), &t)
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), &t, 0)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	d := Decide(ws.Settings, text, history, ranking, simPrev)
+	settings := ws.Settings
+	// The workspace's calibration raises the bar to where its own
+	// knowledge shows answers are precise enough (see Calibrate).
+	settings.AnswerThreshold = max(settings.AnswerThreshold, e.calibratedThreshold(ctx, ws.ID))
+	d := Decide(settings, text, history, ranking, simPrev)
 	transcript := append(slices.Clone(history), parley.Message{Role: parley.RoleCustomer, Text: text})
 	var answer *Answer
 	if d.Answer {
@@ -407,7 +419,7 @@ func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Worksp
 // follow-up (see PreviousQuestion). langs are the languages text may be
 // in, likeliest first (see SearchLanguages).
 func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, previous string, langs []string) (retrieval.Ranking, error) {
-	r, _, err := e.retrieve(ctx, workspaceID, text, previous, langs, nil)
+	r, _, err := e.retrieve(ctx, workspaceID, text, previous, langs, nil, 0)
 	return r, err
 }
 
@@ -439,8 +451,9 @@ const SearchLimit = 20
 // together with the customer's previous question, at half its weight. It
 // also returns the similarity of text to that previous question, and
 // records its steps' times in t when t is not nil. langs are the languages
-// text may be in, likeliest first.
-func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, t *Timings) (retrieval.Ranking, float64, error) {
+// text may be in, likeliest first. The chunk with id exclude (when not 0)
+// is left out, as if it were not in the knowledge.
+func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, t *Timings, exclude int64) (retrieval.Ranking, float64, error) {
 	if t == nil {
 		t = &Timings{}
 	}
@@ -468,20 +481,31 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: query,
 		Text: text, Languages: langs, Limit: SearchLimit,
 	}
+	r, err := e.search(ctx, q, t, exclude)
+	return r, simPrev, err
+}
+
+// search ranks the knowledge for an embedded question, leaving out the
+// chunk with id exclude (when not 0), and records its steps' times in t.
+func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, exclude int64) (retrieval.Ranking, error) {
 	// The classifier's probabilities need only the vector: they are
 	// worked out while the knowledge is searched.
 	prior := make(chan map[string]float64, 1)
 	go func() { prior <- e.prior(ctx, q) }()
-	began = time.Now()
+	began := time.Now()
 	hits, err := e.store.Search(ctx, q)
 	if err != nil {
-		return retrieval.Ranking{}, 0, err
+		return retrieval.Ranking{}, err
 	}
 	t.Search = time.Since(began)
 	began = time.Now()
-	r := retrieval.Rank(hits, e.rankOptions(ctx, q, hits, <-prior))
+	excluded := func(h parley.Hit) bool { return h.ChunkID == exclude }
+	hits = slices.DeleteFunc(hits, excluded)
+	opts := e.rankOptions(ctx, q, hits, <-prior)
+	opts.PriorHits = slices.DeleteFunc(opts.PriorHits, excluded)
+	r := retrieval.Rank(hits, opts)
 	t.Rank = time.Since(began)
-	return r, simPrev, nil
+	return r, nil
 }
 
 // priorGroups is how many of the classifier's likeliest groups are sure to

@@ -41,6 +41,12 @@ func loadSample(t *testing.T, settings func(*parley.WorkspaceSettings)) (*reply.
 // "faq" through the real pipeline (local embedder) and returns the base.
 func ingestFile(t *testing.T, db *postgres.DB, workspaceID, path string) parley.KnowledgeBase {
 	t.Helper()
+	return ingestFileWith(t, db, workspaceID, path, retrieval.NewLocal())
+}
+
+// ingestFileWith is ingestFile with another embedder.
+func ingestFileWith(t *testing.T, db *postgres.DB, workspaceID, path string, embedder retrieval.Embedder) parley.KnowledgeBase {
+	t.Helper()
 	ctx := context.Background()
 	kb, _, err := db.EnsureKB(ctx, workspaceID, "faq")
 	if err != nil {
@@ -54,7 +60,7 @@ func ingestFile(t *testing.T, db *postgres.DB, workspaceID, path string) parley.
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipe := ingest.NewPipeline(db, retrieval.NewLocal(), ingest.NewChunker(tok, ingest.ChunkOptions{}))
+	pipe := ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{}))
 	if _, err := pipe.Run(ctx, ingest.Request{WorkspaceID: workspaceID, KBID: kb.ID, Docs: docs}); err != nil {
 		t.Fatal(err)
 	}

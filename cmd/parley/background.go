@@ -115,13 +115,13 @@ func (b *background) stop(ctx context.Context) error {
 // newBackground builds the background work of `parley serve`: the job
 // queue with its ingest worker (and what queues its jobs, for the API),
 // webhook delivery, and the periodic tasks.
-func newBackground(a *app, db *postgres.DB, ing jobs.Ingester, syncer jobs.Syncer, policy webhook.DestinationPolicy) (*background, jobs.Enqueuer, jobs.SyncEnqueuer, error) {
+func newBackground(ctx context.Context, a *app, db *postgres.DB, ing jobs.Ingester, syncer jobs.Syncer, policy webhook.DestinationPolicy) (*background, jobs.Enqueuer, jobs.SyncEnqueuer, error) {
 	ingest := jobs.NewIngest(db, ing, jobs.IngestOptions{Logger: a.log})
 	syncs := jobs.NewSync(syncer, a.log)
 	workers := river.NewWorkers()
 	ingest.Register(workers)
 	syncs.Register(workers)
-	queue, err := postgres.NewQueue(db, postgres.QueueOptions{
+	queue, err := postgres.NewQueue(ctx, db, postgres.QueueOptions{
 		Workers:     workers,
 		Concurrency: a.cfg.IngestJobs,
 		JobTimeout:  a.cfg.IngestJobTimeout,

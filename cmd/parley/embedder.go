@@ -32,10 +32,14 @@ func newPipeline(db *postgres.DB, embedder retrieval.Embedder) (*ingest.Pipeline
 // the workspaces' intent classifiers on embedder's vectors after a change.
 func newKnowledge(a *app, db *postgres.DB, pipeline *ingest.Pipeline, embedder retrieval.Embedder, classifier bool) *knowledge.Service {
 	var trainer knowledge.Trainer
+	opts := reply.Options{Calibrations: db, Logger: a.log}
 	if classifier {
 		trainer = retrieval.NewTrainer(db, retrieval.TrainOptions{})
+		opts.Classifiers = db
 	}
-	return knowledge.New(db, pipeline, trainer, embedder.Model(), a.log)
+	// Calibration asks the workspace's own questions through an engine
+	// ranking as the answering one does.
+	return knowledge.New(db, pipeline, trainer, embedder.Model(), a.log).WithCalibrator(reply.New(db, embedder, opts))
 }
 
 // newEmbedder returns the configured embedder: the local one, or an

@@ -132,7 +132,7 @@ func newSuiteRunner(a *app, db *postgres.DB, engineLog *slog.Logger, classifier 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	opts := reply.Options{Language: reply.NewLanguageDetector(), Grounder: grounder, Logger: engineLog}
+	opts := reply.Options{Language: reply.NewLanguageDetector(), Calibrations: db, Grounder: grounder, Logger: engineLog}
 	if classifier {
 		opts.Classifiers = db
 	}

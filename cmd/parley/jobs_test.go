@@ -24,8 +24,13 @@ func TestIngestJobSurvivesKilledServer(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	db := pgtest.DB(t)
-	ws := pgtest.Workspace(t)
+	// A schema of its own: servers of other tests share the package's
+	// schema, and with it a job queue, and would take this test's job.
+	db, url := pgtest.FreshDBURL(t, 4)
+	ws, _, err := db.EnsureWorkspace(ctx, "jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, key, err := db.CreateKey(ctx, ws.ID, "jobs", parley.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +46,7 @@ func TestIngestJobSurvivesKilledServer(t *testing.T) {
 	for i := range servers {
 		s := &server{arrived: make(chan struct{}, 100), release: make(chan struct{})}
 		embedder := openaitest.New(t, gated(s.arrived, s.release, openaitest.Embeddings(8)))
-		s.child = startServer(t, "PARLEY_EMBEDDER=openai", "PARLEY_EMBED_BASE_URL="+embedder.BaseURL(),
+		s.child = startServer(t, "PARLEY_DATABASE_URL="+url, "PARLEY_EMBEDDER=openai", "PARLEY_EMBED_BASE_URL="+embedder.BaseURL(),
 			"PARLEY_EMBED_MODEL=test-embed", "PARLEY_EMBED_DIMENSIONS=8", "PARLEY_LLM_MAX_RETRIES=0",
 			"PARLEY_LOG_LEVEL=warn", "PARLEY_INGEST_JOB_TIMEOUT=6s")
 		servers[i] = s
@@ -80,7 +85,11 @@ func TestIngestJobSurvivesKilledServer(t *testing.T) {
 	case <-servers[1].arrived:
 		taker, other = servers[1], servers[0]
 	case <-time.After(60 * time.Second):
-		t.Fatalf("no server took the job: %+v", job())
+		for _, s := range servers {
+			_ = s.child.cmd.Process.Kill()
+			<-s.child.exited
+		}
+		t.Fatalf("no server took the job: %+v\nlogs:\n%s\n%s", job(), servers[0].child.log.String(), servers[1].child.log.String())
 	}
 	if j := job(); j.State != parley.JobRunning || j.Attempt != 1 {
 		t.Fatalf("job being embedded: %+v, want running, attempt 1", j)

@@ -51,10 +51,11 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	}
 	a.log.Info("loading language models")
 	engine := reply.New(db, embedder, reply.Options{
-		Language:    reply.NewLanguageDetector(),
-		Classifiers: db,
-		Grounder:    grounder,
-		Logger:      a.log,
+		Language:     reply.NewLanguageDetector(),
+		Classifiers:  db,
+		Calibrations: db,
+		Grounder:     grounder,
+		Logger:       a.log,
 	})
 	assistant := assist.NewAssistant(engine, drafter)
 	webhookPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.WebhookAllowPrivate}
@@ -74,7 +75,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	know := newKnowledge(a, db, pipeline, embedder, true)
 	crawlPolicy := webhook.DestinationPolicy{AllowPrivate: a.cfg.CrawlAllowPrivate}
 	syncer := crawl.NewSyncer(crawl.New(crawlPolicy, a.log), db, know)
-	bg, ingestJobs, syncJobs, err := newBackground(a, db, know, jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
+	bg, ingestJobs, syncJobs, err := newBackground(ctx, a, db, know, jobs.SyncFunc(func(ctx context.Context, ws, kb string) error {
 		_, err := syncer.Sync(ctx, ws, kb)
 		return err
 	}), webhookPolicy)

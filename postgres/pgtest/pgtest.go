@@ -77,11 +77,20 @@ func DB(t testing.TB) *postgres.DB {
 // schema (a benchmark's first load).
 func FreshDB(t testing.TB, maxConns int32) *postgres.DB {
 	t.Helper()
+	db, _ := FreshDBURL(t, maxConns)
+	return db
+}
+
+// FreshDBURL is FreshDB that also returns the schema's URL, for code
+// under test that opens its own pool: servers whose background jobs must
+// not meet other tests' on a shared queue.
+func FreshDBURL(t testing.TB, maxConns int32) (*postgres.DB, string) {
+	t.Helper()
 	skipShort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	schema := schemaName()
-	db, _, err := openSchema(ctx, schema, maxConns)
+	db, u, err := openSchema(ctx, schema, maxConns)
 	if err != nil {
 		fail(t, err)
 	}
@@ -91,7 +100,7 @@ func FreshDB(t testing.TB, maxConns int32) *postgres.DB {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	return db
+	return db, u
 }
 
 func skipShort(t testing.TB) {

@@ -1,0 +1,111 @@
+package reply_test
+
+import (
+	"context"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/parleyhq/parley/evals"
+	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/reply"
+	"github.com/parleyhq/parley/retrieval"
+)
+
+// junkEmbedder knows nothing: each text gets an arbitrary vector of
+// positive components, so every two texts look alike (cosine about 0.75),
+// as with a misconfigured or unsuitable embedding endpoint.
+type junkEmbedder struct{}
+
+func (junkEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		h := fnv.New64a()
+		h.Write([]byte(t))
+		rng := rand.New(rand.NewPCG(h.Sum64(), 1))
+		v := make([]float32, 64)
+		var norm float64
+		for j := range v {
+			v[j] = rng.Float32()
+			norm += float64(v[j] * v[j])
+		}
+		for j := range v {
+			v[j] /= float32(math.Sqrt(norm))
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+func (junkEmbedder) Model() string   { return "junk-v1" }
+func (junkEmbedder) Dimensions() int { return 64 }
+
+// With an embedder that cannot tell answers apart, the confidence scale
+// means nothing; the workspace's calibration finds that out from its own
+// knowledge and keeps the bot's answers precise (or stops it answering),
+// whatever the threshold setting.
+func TestCalibrationGuardsAgainstAUselessEmbedder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	ingestFileWith(t, db, ws.ID, sampleFAQ, junkEmbedder{})
+	// A low threshold, as an admin might set to answer more.
+	s := ws.Settings
+	s.AnswerThreshold = 0.1
+	ws, err := db.UpdateSettings(ctx, ws.ID, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := reply.New(db, junkEmbedder{}, reply.Options{Calibrations: db})
+	suite, err := evals.LoadSuite("../evals/suites/sample/suite.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := suite.LoadCases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// precision asks the suite's single questions and returns how many
+	// were answered and how many of those rightly.
+	precision := func() (answered, right int) {
+		for _, c := range cases {
+			if len(c.Messages) > 0 {
+				continue
+			}
+			res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Text: c.Query})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != reply.StatusAnswered {
+				continue
+			}
+			answered++
+			if top, _ := res.Ranking.Top(); !c.Escalate && top.Intent == c.Intent {
+				right++
+			}
+		}
+		return answered, right
+	}
+	before, rightBefore := precision()
+	cal, ok, err := engine.Calibrate(ctx, ws.ID)
+	if err != nil || !ok {
+		t.Fatalf("calibrate: %v (fitted %v)", err, ok)
+	}
+	after, rightAfter := precision()
+	t.Logf("threshold 0.1: %d answered, %d right; calibrated (threshold %.3f): %d answered, %d right",
+		before, rightBefore, cal.Threshold, after, rightAfter)
+	if before == 0 || float64(rightBefore)/float64(before) >= 0.95 {
+		t.Fatalf("uncalibrated, %d of %d answers were right: the junk embedder tests nothing", rightBefore, before)
+	}
+	if after > 0 && float64(rightAfter)/float64(after) < 0.9 {
+		t.Errorf("calibrated: %d of %d answers right, want at least 90%%", rightAfter, after)
+	}
+	stored, found, err := db.Calibration(ctx, ws.ID, "junk-v1")
+	if err != nil || !found || stored.Threshold != cal.Threshold || stored.Positives != cal.Positives {
+		t.Fatalf("stored calibration %+v (found %v, err %v), want %+v", stored, found, err, cal)
+	}
+	if _, found, _ := db.Calibration(ctx, ws.ID, retrieval.LocalModel); found {
+		t.Error("a calibration of another embedder was stored")
+	}
+}
