@@ -5,16 +5,29 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test test-faults build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl clean
+.PHONY: demo test lint test-faults build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
 	scripts/demo.sh
 
-## test: set up the database if needed, then go vet and go test -race against it
-test: check-go db chromium
-	$(GO) vet ./...
+## test: set up the database if needed, then lint (go vet, staticcheck) and go test -race against it
+test: check-go db chromium lint
 	set -a; source $(DBENV); set +a; $(GO) test -race -count=1 ./...
+
+## lint: go vet, then staticcheck at a pinned version (installed from the Go module proxy into bin/);
+## deliberate exceptions are marked in the code with //lint:ignore and a reason
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := bin/staticcheck-$(STATICCHECK_VERSION)
+lint: check-go $(STATICCHECK)
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	mkdir -p bin
+	GOBIN=$(CURDIR)/bin/.staticcheck $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv bin/.staticcheck/staticcheck $@
+	rmdir bin/.staticcheck
 
 ## test-faults: kill -9 and PostgreSQL restarts under load, adversarial text, on a cluster of its own (port 18150; see RELIABILITY.md)
 test-faults: check-go db

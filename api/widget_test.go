@@ -24,11 +24,10 @@ const shop = "https://shop.example"
 
 // browser calls the widget routes as a page on origin would.
 type browser struct {
-	e       *env
-	key     string
-	origin  string
-	token   string
-	address string // X-Forwarded-For is not trusted: tests vary the key and visitor instead
+	e      *env
+	key    string
+	origin string
+	token  string
 }
 
 // widgetKey makes a publishable key for shop through the admin API.

@@ -139,6 +139,9 @@ func (m *ChatModel) request(msgs []llm.Message, opts llm.Options) openai.ChatCom
 		req.MaxCompletionTokens = opts.MaxTokens * reasoningBudget
 		return req
 	}
+	// max_tokens is what OpenAI-compatible servers (Ollama, vLLM, Azure's
+	// older api-versions) take; OpenAI deprecated it for its own models.
+	//lint:ignore SA1019 kept deliberately for OpenAI-compatible servers
 	req.MaxTokens = opts.MaxTokens
 	req.Temperature = opts.Temperature
 	return req

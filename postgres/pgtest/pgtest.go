@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -142,14 +143,61 @@ func Workspace(t testing.TB) parley.Workspace {
 func setup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if n, err := sweep(ctx, time.Now().Add(-staleAfter)); err != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: sweep schemas left by killed runs: %v\n", err)
+	} else if n > 0 {
+		fmt.Fprintf(os.Stderr, "pgtest: dropped %d schemas left by killed runs\n", n)
+	}
 	shared.schema = schemaName()
 	shared.db, shared.url, shared.err = openSchema(ctx, shared.schema, 8)
 }
 
-// schemaName names a new schema after the test binary (its package).
+// schemaName names a new schema after the test binary (its package) and
+// the time it is made: t_PKG_UNIXSECONDS_RANDOM.
 func schemaName() string {
 	pkg := strings.TrimSuffix(filepath.Base(os.Args[0]), ".test")
-	return "t_" + regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(pkg), "_") + "_" + randomHex(4)
+	return fmt.Sprintf("t_%s_%d_%s", regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(pkg), "_"), time.Now().Unix(), randomHex(4))
+}
+
+// staleAfter is the age at which a test schema is taken to be left behind
+// by a run that was killed (Run drops a schema when its tests end; no test
+// binary runs for an hour).
+const staleAfter = time.Hour
+
+// testSchema matches the names schemaName makes; its group is the time.
+var testSchema = regexp.MustCompile(`^t_[a-z0-9_]+_([0-9]{10})_[0-9a-f]{8}$`)
+
+// sweep drops the test schemas made before cutoff and returns how many.
+func sweep(ctx context.Context, cutoff time.Time) (int, error) {
+	conn, err := pgx.Connect(ctx, baseURL())
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_%'`)
+	if err != nil {
+		return 0, err
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	dropped := 0
+	for _, name := range names {
+		m := testSchema.FindStringSubmatch(name)
+		if m == nil {
+			continue
+		}
+		made, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil || !time.Unix(made, 0).Before(cutoff) {
+			continue
+		}
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+			return dropped, fmt.Errorf("drop schema %s: %w", name, err)
+		}
+		dropped++
+	}
+	return dropped, nil
 }
 
 // openSchema creates schema, opens a pool of maxConns connections with it
