@@ -126,6 +126,22 @@ func TestWidgetGerman(t *testing.T) {
 	p.NoErrors()
 }
 
+func TestWidgetOnAPhone(t *testing.T) {
+	f := newFakeAPI(t)
+	p, origin := openDemo(t, f, "")
+	f.allowed = origin
+	p.Do("a 360 px wide screen", chromedp.EmulateViewport(360, 640))
+	p.Do("open", chromedp.Click(in(".launch")))
+	ask(p, "How long does delivery to Germany take?")
+	p.WaitFor("the answer", has(".m.bot[data-id]", "2-4 working days"), 5*time.Second)
+	box := browsertest.Eval[map[string]float64](p, `(() => { const r = `+shadow+`.querySelector('.panel').getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top}; })()`)
+	if box["left"] < 0 || box["right"] > 360 || box["top"] < 0 {
+		t.Errorf("the panel leaves a 360 px screen: %v", box)
+	}
+	p.Screenshot("phone")
+	p.NoErrors()
+}
+
 func TestWidgetRefusedOrigin(t *testing.T) {
 	f := newFakeAPI(t)
 	p, _ := openDemo(t, f, "")
