@@ -37,7 +37,9 @@ type Syncer interface {
 type SyncFunc func(ctx context.Context, workspaceID, kbID string) error
 
 // Sync calls f.
-func (f SyncFunc) Sync(ctx context.Context, workspaceID, kbID string) error { return f(ctx, workspaceID, kbID) }
+func (f SyncFunc) Sync(ctx context.Context, workspaceID, kbID string) error {
+	return f(ctx, workspaceID, kbID)
+}
 
 // Sync runs knowledge base syncs on the queue. A sync records its own
 // outcome with the origin (state, error, report), so a failed one is not

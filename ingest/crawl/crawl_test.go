@@ -45,13 +45,13 @@ func newSite(t *testing.T) *site {
 	t.Helper()
 	s := &site{times: map[string][]time.Time{}}
 	s.pages = map[string]string{
-		"/help/":         page("Help center", "Welcome to the Acme help center.", "/help/shipping", "shipping", "/help/private/secret", "http://elsewhere.example/help/x", "/blog/post", "/help/loop", "/help/redirect", "/help/away", "/help/redir-loop", "/help/error", "/help/slow", "/help/huge", "/help/hidden", "/help/alias#top"),
-		"/help/shipping": page("Shipping", "Delivery to Germany takes two business days.", "/help/"),
-		"/help/returns":  page("Returns", "Return any plant within 30 days for a full refund."), // only in the sitemap
-		"/help/loop":     page("Loop", "This page links to itself.", "/help/loop", "/help/loop?x=1#a"),
-		"/help/loop?x=1": page("Loop again", "The same loop with a query."),
-		"/help/alias":    `<html><head><title>Alias</title><link rel="canonical" href="/help/shipping"></head><body><main><p>Shipping again, under another address.</p></main></body></html>`,
-		"/help/hidden":   `<html><head><meta name="robots" content="noindex"><title>Hidden</title></head><body><p>Not for the index.</p></body></html>`,
+		"/help/":               page("Help center", "Welcome to the Acme help center.", "/help/shipping", "shipping", "/help/private/secret", "http://elsewhere.example/help/x", "/blog/post", "/help/loop", "/help/redirect", "/help/away", "/help/redir-loop", "/help/error", "/help/slow", "/help/huge", "/help/hidden", "/help/alias#top"),
+		"/help/shipping":       page("Shipping", "Delivery to Germany takes two business days.", "/help/"),
+		"/help/returns":        page("Returns", "Return any plant within 30 days for a full refund."), // only in the sitemap
+		"/help/loop":           page("Loop", "This page links to itself.", "/help/loop", "/help/loop?x=1#a"),
+		"/help/loop?x=1":       page("Loop again", "The same loop with a query."),
+		"/help/alias":          `<html><head><title>Alias</title><link rel="canonical" href="/help/shipping"></head><body><main><p>Shipping again, under another address.</p></main></body></html>`,
+		"/help/hidden":         `<html><head><meta name="robots" content="noindex"><title>Hidden</title></head><body><p>Not for the index.</p></body></html>`,
 		"/help/private/secret": page("Secret", "Must never be fetched."),
 	}
 	s.robots = "User-agent: *\nDisallow: /help/private\nSitemap: /sitemap.xml\n"
