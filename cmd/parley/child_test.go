@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/postgres/pgtest"
 )
 
@@ -21,6 +24,24 @@ type childServer struct {
 	log    bytes.Buffer  // its standard error; read it only after exited
 	exited chan struct{} // closed when the process has exited
 	err    error         // what Wait returned, once exited
+}
+
+// serveSampleFAQ loads the sample FAQ into a workspace of the test
+// database, makes a widget key for it and starts a server (startServer,
+// with env): the set-up of the tests that stop a server or its database
+// under load.
+func serveSampleFAQ(t *testing.T, env ...string) (ws parley.Workspace, key string, child *childServer) {
+	t.Helper()
+	ws = pgtest.Workspace(t)
+	faq := filepath.Join("..", "..", "evals", "suites", "sample", "knowledge", "faq.csv")
+	if _, _, err := cli(t, nil, "ingest", faq, "--workspace", ws.Name, "--kb", "help"); err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := pgtest.DB(t).CreateKey(context.Background(), ws.ID, "under load", parley.RoleWidget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws, key, startServer(t, env...)
 }
 
 // startServer starts `parley serve` on a free address of this host with

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -25,16 +24,7 @@ func TestKilledServerLosesNoStoredMessage(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := pgtest.DB(t)
-	ws := pgtest.Workspace(t)
-	faq := filepath.Join("..", "..", "evals", "suites", "sample", "knowledge", "faq.csv")
-	if _, _, err := cli(t, nil, "ingest", faq, "--workspace", ws.Name, "--kb", "help"); err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := db.CreateKey(ctx, ws.ID, "crash", parley.RoleWidget)
-	if err != nil {
-		t.Fatal(err)
-	}
-	child := startServer(t, "PARLEY_LOG_LEVEL=error")
+	ws, key, child := serveSampleFAQ(t, "PARLEY_LOG_LEVEL=error")
 
 	// Clients ask until the server dies; it is killed once answers flow.
 	type answered struct{ conversation, question, status string }
@@ -101,7 +91,7 @@ func TestKilledServerLosesNoStoredMessage(t *testing.T) {
 	// Exchanges cut short: at most the customer's message, never a bot
 	// message or an escalation without it.
 	var orphans int
-	err = db.Pool().QueryRow(ctx, `
+	err := db.Pool().QueryRow(ctx, `
 		SELECT count(*) FROM messages b
 		WHERE b.workspace_id = $1 AND b.role = 'bot' AND NOT EXISTS (
 			SELECT 1 FROM messages m WHERE m.conversation_id = b.conversation_id AND m.role = 'customer' AND m.id < b.id)`,

@@ -11,13 +11,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/postgres/pgtest"
 )
 
@@ -37,16 +35,7 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := pgtest.DB(t)
-	ws := pgtest.Workspace(t)
-	faq := filepath.Join("..", "..", "evals", "suites", "sample", "knowledge", "faq.csv")
-	if _, _, err := cli(t, nil, "ingest", faq, "--workspace", ws.Name, "--kb", "help"); err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := db.CreateKey(ctx, ws.ID, "faults", parley.RoleWidget)
-	if err != nil {
-		t.Fatal(err)
-	}
-	child := startServer(t, "PARLEY_LOG_LEVEL=warn")
+	ws, key, child := serveSampleFAQ(t, "PARLEY_LOG_LEVEL=warn")
 
 	type response struct {
 		at                     time.Time
