@@ -131,3 +131,13 @@ type Origin struct {
 	NextSyncAt *time.Time
 	UpdatedAt  time.Time
 }
+
+// OriginSync is the outcome of a sync to record: the crawl's pages (nil
+// keeps the last crawl's, as after a failed sync), the error ("" when it
+// succeeded) and the report (the crawl's own JSON, see crawl.Report).
+type OriginSync struct {
+	KBID   string
+	Pages  json.RawMessage
+	Error  string
+	Report json.RawMessage
+}

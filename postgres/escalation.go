@@ -298,11 +298,7 @@ func act(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalati
 		post.State = parley.StateResolved
 	}
 	if m.Text != "" {
-		meta := agentMeta{EscalationID: cur.ID, AgentID: agent.ID, AgentName: agent.Name}
-		if !m.Internal {
-			meta.AnsweredBy = named
-		}
-		msg, err := addAgentMessage(ctx, tx, workspaceID, cur.ConversationID, m.Text, m.Internal, meta, post.State)
+		msg, err := addAgentMessage(ctx, tx, workspaceID, cur, agent, m, named, post.State)
 		if err != nil {
 			return post, err
 		}
@@ -355,10 +351,14 @@ func publicText(m parley.AgentMessage) string {
 	return m.Text
 }
 
-// addAgentMessage stores an agent's message (a note when internal) and
-// sets the conversation's state, in one statement.
-func addAgentMessage(ctx context.Context, tx pgx.Tx, workspaceID, conversationID, text string, internal bool, meta agentMeta, state string) (parley.Message, error) {
-	msg := parley.Message{Role: parley.RoleHuman, Text: text, Internal: internal}
+// addAgentMessage stores agent's message m (a note when internal) in the
+// conversation of cur and sets the conversation's state, in one statement.
+func addAgentMessage(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalation, agent parley.Agent, m parley.AgentMessage, answered *parley.AnsweredKnowledge, state string) (parley.Message, error) {
+	msg := parley.Message{Role: parley.RoleHuman, Text: m.Text, Internal: m.Internal}
+	meta := agentMeta{EscalationID: cur.ID, AgentID: agent.ID, AgentName: agent.Name}
+	if !m.Internal {
+		meta.AnsweredBy = answered
+	}
 	raw, err := json.Marshal(meta)
 	if err != nil {
 		return msg, fmt.Errorf("encode agent message meta: %w", err)
@@ -369,10 +369,10 @@ func addAgentMessage(ctx context.Context, tx pgx.Tx, workspaceID, conversationID
 		), c AS (
 			UPDATE conversations SET status = $6, updated_at = now() WHERE workspace_id = $1 AND id = $2
 		)
-		SELECT id, meta, created_at FROM m`, workspaceID, conversationID, text, internal, raw, state).
+		SELECT id, meta, created_at FROM m`, workspaceID, cur.ConversationID, m.Text, m.Internal, raw, state).
 		Scan(&msg.ID, &msg.Meta, &msg.CreatedAt)
 	if err != nil {
-		return msg, fmt.Errorf("store agent message in conversation %s: %w", conversationID, err)
+		return msg, fmt.Errorf("store agent message in conversation %s: %w", cur.ConversationID, err)
 	}
 	return msg, nil
 }
