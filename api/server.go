@@ -67,6 +67,7 @@ type Store interface {
 	ResolveEscalation(ctx context.Context, r parley.Resolution) (parley.Escalation, error)
 	PostAgentMessage(ctx context.Context, workspaceID string, m parley.AgentMessage) (parley.AgentPost, error)
 	ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]parley.ResolvedConversation, string, error)
+	ListPhrasings(ctx context.Context, workspaceID string, f parley.PhrasingFilter) ([]parley.Phrasing, string, error)
 
 	PutWebhook(ctx context.Context, workspaceID, url, secret string) (parley.Webhook, string, error)
 	Webhook(ctx context.Context, workspaceID string) (parley.Webhook, error)
@@ -262,6 +263,9 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.POST("/workspace/identity-secret", s.rotateIdentitySecret)
 	admin.GET("/analytics/summary", s.analyticsSummary)
 	admin.GET("/analytics/gaps", s.analyticsGaps)
+	admin.GET("/learning/phrasings", s.listPhrasings)
+	admin.POST("/learning/phrasings/:id/approve", s.approvePhrasing)
+	admin.POST("/learning/phrasings/:id/reject", s.rejectPhrasing)
 
 	s.router = r
 	return s
