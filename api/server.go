@@ -62,10 +62,12 @@ type Store interface {
 
 	ListEscalations(ctx context.Context, workspaceID string, f parley.EscalationFilter) ([]parley.Escalation, string, error)
 	Escalation(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
+	EscalationItem(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
 	ClaimEscalation(ctx context.Context, workspaceID, id, agentID string) (parley.Escalation, error)
 	ResolveEscalation(ctx context.Context, r parley.Resolution) (parley.Escalation, error)
 	PostAgentMessage(ctx context.Context, workspaceID string, m parley.AgentMessage) (parley.AgentPost, error)
 	ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]parley.ResolvedConversation, string, error)
+	ListPhrasings(ctx context.Context, workspaceID string, f parley.PhrasingFilter) ([]parley.Phrasing, string, error)
 
 	PutWebhook(ctx context.Context, workspaceID, url, secret string) (parley.Webhook, string, error)
 	Webhook(ctx context.Context, workspaceID string) (parley.Webhook, error)
@@ -145,8 +147,9 @@ type Options struct {
 	// them internal.
 	ClassifyError func(error) error
 
-	// Live wakes the widget's event streams when a conversation changes;
-	// nil makes them re-read every few seconds instead.
+	// Live wakes the widget's event streams when a conversation changes,
+	// and agents' queue streams when an escalation changes; nil makes them
+	// re-read every few seconds instead.
 	Live Live
 	// WidgetLimits are the widget routes' rate limits (zero fields: the
 	// DefaultWidgetLimits values).
@@ -240,6 +243,8 @@ func (s *Server) v1Routes(v1 *gin.RouterGroup) {
 	agent.POST("/rewrite", s.rewrite)
 	agent.GET("/conversations/resolved", s.resolvedConversations)
 	agent.GET("/escalations", s.listEscalations)
+	agent.GET("/agents", s.listAgents)
+	agent.GET("/escalations/events", s.queueEvents)
 	agent.GET("/escalations/:id", s.getEscalation)
 	agent.POST("/escalations/:id/claim", s.claimEscalation)
 	agent.POST("/escalations/:id/resolve", s.resolveEscalation)
@@ -261,7 +266,6 @@ func (s *Server) v1Routes(v1 *gin.RouterGroup) {
 	admin.GET("/teams", s.listTeams)
 	admin.POST("/teams", s.createTeam)
 	admin.DELETE("/teams/:team", s.deleteTeam)
-	admin.GET("/agents", s.listAgents)
 	admin.POST("/agents", s.createAgent)
 	admin.PATCH("/agents/:id", s.patchAgent)
 	admin.DELETE("/agents/:id", s.deleteAgent)
@@ -276,6 +280,9 @@ func (s *Server) v1Routes(v1 *gin.RouterGroup) {
 	admin.POST("/workspace/identity-secret", s.rotateIdentitySecret)
 	admin.GET("/analytics/summary", s.analyticsSummary)
 	admin.GET("/analytics/gaps", s.analyticsGaps)
+	admin.GET("/learning/phrasings", s.listPhrasings)
+	admin.POST("/learning/phrasings/:id/approve", s.approvePhrasing)
+	admin.POST("/learning/phrasings/:id/reject", s.rejectPhrasing)
 }
 
 // ServeHTTP makes the server an http.Handler.
