@@ -149,6 +149,33 @@ type Escalation struct {
 	Messages []Message `json:"messages,omitempty"`
 }
 
+// QueueChange is a change to one of a workspace's escalations, as agents'
+// live queues hear of it.
+type QueueChange struct {
+	EscalationID string
+	Change       string // a Change* value
+}
+
+// Queue changes: the escalation's new status, or a new message in its
+// conversation (the customer's, an agent's reply or note).
+const (
+	ChangeCreated  = "created"
+	ChangeClaimed  = "claimed"
+	ChangeResolved = "resolved"
+	ChangeMessage  = "message"
+)
+
+// QueueFeed is one subscription to a workspace's queue changes.
+type QueueFeed interface {
+	// Wake receives a (coalesced) wake-up when changes are waiting.
+	Wake() <-chan struct{}
+	// Changes takes the waiting changes, oldest first, each once. missed
+	// reports that some may have been lost since the last call (too many
+	// waited, or notifications were interrupted): read the whole queue
+	// again.
+	Changes() (changes []QueueChange, missed bool)
+}
+
 // AgentMessage is what an agent sends into a conversation handed to a
 // person: a reply to the customer, or an internal note, and optionally the
 // resolution of the handoff (Text may then be empty).
@@ -205,9 +232,13 @@ type NewEscalation struct {
 	CustomerNotice string // the bot message telling the customer a human will reply
 }
 
+// Unresolved is the EscalationFilter status that selects open and claimed
+// escalations: an agents' queue.
+const Unresolved = "unresolved"
+
 // EscalationFilter selects a page of escalations, oldest first.
 type EscalationFilter struct {
-	Status string // open, claimed or resolved; empty for all
+	Status string // open, claimed, resolved or unresolved (open and claimed); empty for all
 	Team   string // a team's name or id; empty for all
 	After  string // the cursor of the previous page; empty for the first
 	Limit  int

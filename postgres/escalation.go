@@ -57,9 +57,9 @@ func scanEscalation(r pgx.Row) (parley.Escalation, error) {
 // candidates, and the cursor of the next page ("" on the last).
 func (db *DB) ListEscalations(ctx context.Context, workspaceID string, f parley.EscalationFilter) ([]parley.Escalation, string, error) {
 	switch f.Status {
-	case "", parley.StatusOpen, parley.StatusClaimed, parley.StatusResolved:
+	case "", parley.StatusOpen, parley.StatusClaimed, parley.StatusResolved, parley.Unresolved:
 	default:
-		return nil, "", parley.Errorf(parley.EInvalid, "status must be open, claimed or resolved, got %q", f.Status)
+		return nil, "", parley.Errorf(parley.EInvalid, "status must be open, claimed, resolved or unresolved, got %q", f.Status)
 	}
 	var teamID *string
 	if f.Team != "" {
@@ -75,7 +75,8 @@ func (db *DB) ListEscalations(ctx context.Context, workspaceID string, f parley.
 	}
 	f.Limit = max(f.Limit, 1)
 	rows, err := db.pool.Query(ctx, `SELECT `+listEscalation+`
-		WHERE e.workspace_id = $1 AND ($2 = '' OR e.status = $2) AND ($3::uuid IS NULL OR e.team_id = $3)
+		WHERE e.workspace_id = $1 AND ($2 = '' OR e.status = $2 OR ($2 = 'unresolved' AND e.status <> 'resolved'))
+			AND ($3::uuid IS NULL OR e.team_id = $3)
 			AND ($4::timestamptz IS NULL OR (e.created_at, e.id) > ($4, $5::uuid))
 		ORDER BY e.created_at, e.id LIMIT $6`, workspaceID, f.Status, teamID, afterAt, afterID, f.Limit+1)
 	if err != nil {
@@ -94,8 +95,23 @@ func (db *DB) ListEscalations(ctx context.Context, workspaceID string, f parley.
 	return list, next, nil
 }
 
+// EscalationItem returns one of the workspace's escalations as the queue
+// lists it: without transcript and candidates.
+func (db *DB) EscalationItem(ctx context.Context, workspaceID, id string) (parley.Escalation, error) {
+	if !parley.IsID(id) {
+		return parley.Escalation{}, parley.Errorf(parley.ENotFound, "escalation %q not found", id)
+	}
+	return selectEscalation(ctx, db.pool, listEscalation, workspaceID, id)
+}
+
 func escalation(ctx context.Context, q querier, workspaceID, id string) (parley.Escalation, error) {
-	e, err := scanEscalation(q.QueryRow(ctx, `SELECT `+fullEscalation+` WHERE e.workspace_id = $1 AND e.id = $2`, workspaceID, id))
+	return selectEscalation(ctx, q, fullEscalation, workspaceID, id)
+}
+
+// selectEscalation reads an escalation with columns (fullEscalation or
+// listEscalation).
+func selectEscalation(ctx context.Context, q querier, columns, workspaceID, id string) (parley.Escalation, error) {
+	e, err := scanEscalation(q.QueryRow(ctx, `SELECT `+columns+` WHERE e.workspace_id = $1 AND e.id = $2`, workspaceID, id))
 	return e, translate(err, fmt.Sprintf("escalation %q", id))
 }
 
