@@ -62,10 +62,12 @@ type Store interface {
 
 	ListEscalations(ctx context.Context, workspaceID string, f parley.EscalationFilter) ([]parley.Escalation, string, error)
 	Escalation(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
+	EscalationItem(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
 	ClaimEscalation(ctx context.Context, workspaceID, id, agentID string) (parley.Escalation, error)
 	ResolveEscalation(ctx context.Context, r parley.Resolution) (parley.Escalation, error)
 	PostAgentMessage(ctx context.Context, workspaceID string, m parley.AgentMessage) (parley.AgentPost, error)
 	ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]parley.ResolvedConversation, string, error)
+	ListPhrasings(ctx context.Context, workspaceID string, f parley.PhrasingFilter) ([]parley.Phrasing, string, error)
 
 	PutWebhook(ctx context.Context, workspaceID, url, secret string) (parley.Webhook, string, error)
 	Webhook(ctx context.Context, workspaceID string) (parley.Webhook, error)
@@ -141,8 +143,9 @@ type Options struct {
 	// them internal.
 	ClassifyError func(error) error
 
-	// Live wakes the widget's event streams when a conversation changes;
-	// nil makes them re-read every few seconds instead.
+	// Live wakes the widget's event streams when a conversation changes,
+	// and agents' queue streams when an escalation changes; nil makes them
+	// re-read every few seconds instead.
 	Live Live
 	// WidgetLimits are the widget routes' rate limits (zero fields: the
 	// DefaultWidgetLimits values).
@@ -223,6 +226,8 @@ func New(store Store, engine Engine, opts Options) *Server {
 	agent.POST("/rewrite", s.rewrite)
 	agent.GET("/conversations/resolved", s.resolvedConversations)
 	agent.GET("/escalations", s.listEscalations)
+	agent.GET("/agents", s.listAgents)
+	agent.GET("/escalations/events", s.queueEvents)
 	agent.GET("/escalations/:id", s.getEscalation)
 	agent.POST("/escalations/:id/claim", s.claimEscalation)
 	agent.POST("/escalations/:id/resolve", s.resolveEscalation)
@@ -244,7 +249,6 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.GET("/teams", s.listTeams)
 	admin.POST("/teams", s.createTeam)
 	admin.DELETE("/teams/:team", s.deleteTeam)
-	admin.GET("/agents", s.listAgents)
 	admin.POST("/agents", s.createAgent)
 	admin.PATCH("/agents/:id", s.patchAgent)
 	admin.DELETE("/agents/:id", s.deleteAgent)
@@ -259,6 +263,9 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.POST("/workspace/identity-secret", s.rotateIdentitySecret)
 	admin.GET("/analytics/summary", s.analyticsSummary)
 	admin.GET("/analytics/gaps", s.analyticsGaps)
+	admin.GET("/learning/phrasings", s.listPhrasings)
+	admin.POST("/learning/phrasings/:id/approve", s.approvePhrasing)
+	admin.POST("/learning/phrasings/:id/reject", s.rejectPhrasing)
 
 	s.router = r
 	return s
