@@ -250,7 +250,7 @@ const escalateSQL = `
 	), event AS (
 		INSERT INTO outbox (workspace_id, event_type, payload)
 		SELECT $1, 'escalation.created',
-			jsonb_build_object('conversation_id', $4::uuid, 'reason', $5::text, 'context', $6::jsonb) || jsonb_strip_nulls(jsonb_build_object(
+			jsonb_build_object('conversation_id', $4::uuid, 'reason', $5::text, 'context', $6::jsonb - 'version') || jsonb_strip_nulls(jsonb_build_object(
 			'id', esc.id, 'status', esc.status, 'team', team.name, 'created_at', esc.created_at,
 			'assignee', (SELECT id FROM agent), 'assignee_name', (SELECT name FROM agent)))
 		FROM esc, team
@@ -263,9 +263,9 @@ const escalateSQL = `
 func (db *DB) escalateRouted(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error) {
 	esc := parley.Escalation{ConversationID: e.ConversationID, Reason: e.Reason, Context: e.Context}
 	msg := parley.Message{Role: parley.RoleBot, Text: e.CustomerNotice}
-	ctxJSON, err := json.Marshal(e.Context)
+	ctxJSON, err := encodeContext(e.Context)
 	if err != nil {
-		return esc, msg, fmt.Errorf("encode escalation context: %w", err)
+		return esc, msg, err
 	}
 	var assignee, assigneeName *string
 	err = db.pool.QueryRow(ctx, escalateSQL, e.WorkspaceID, e.Intent, e.Tags, e.ConversationID, e.Reason,

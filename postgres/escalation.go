@@ -41,7 +41,7 @@ func scanEscalation(r pgx.Row) (parley.Escalation, error) {
 	if err != nil {
 		return e, err
 	}
-	if err := json.Unmarshal(raw, &e.Context); err != nil {
+	if e.Context, err = decodeContext(raw); err != nil {
 		return e, fmt.Errorf("decode context of escalation %s: %w", e.ID, err)
 	}
 	if answered != nil {
