@@ -322,7 +322,7 @@ func (p *Pipeline) source(ctx context.Context, d Document, hash string) (parley.
 	}
 	out := parley.SourceChunks{Source: parley.Source{
 		Kind: string(d.Kind), ExternalID: d.ExternalID, Title: d.Title, URL: d.URL,
-		Language: d.Language, Intent: d.Intent, Tags: d.Tags, ContentHash: hash,
+		Language: d.Language, Intent: d.Intent, Tags: d.Tags, ContentHash: hash, Group: d.Group,
 	}}
 	for _, c := range chunks {
 		out.Chunks = append(out.Chunks, parley.Chunk{
