@@ -22,10 +22,11 @@ import (
 	"github.com/parleyhq/parley/retrieval"
 )
 
-// Store deletes knowledge (postgres.DB).
+// Store deletes knowledge and keeps learned phrasings (postgres.DB).
 type Store interface {
 	DeleteKB(ctx context.Context, workspaceID, idOrName string) error
 	DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error
+	LearningStore
 }
 
 // Trainer trains a workspace's intent classifier (retrieval.Trainer).
