@@ -306,4 +306,3 @@ func TestLearningFromResolutions(t *testing.T) {
 		}
 	}
 }
-
