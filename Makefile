@@ -50,10 +50,11 @@ bench-crawl: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BENCH_CRAWL=1 PARLEY_BENCH_PAGES=$(BENCH_PAGES) PARLEY_BENCH_RUNS=$(BENCH_RUNS) \
 		$(GO) test -run TestCrawlBenchmark -v -count=1 -timeout 30m ./ingest/crawl/
 
-## bench-scale-ingest: first load and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
+## bench-scale-ingest: first load (with ANSWER_RATE answers/s meanwhile) and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
 SIZES ?= 10000,100000
+ANSWER_RATE ?= 50
 bench-scale-ingest: check-go db
-	set -a; source $(DBENV); set +a; PARLEY_SCALE_ENTRIES=$(SIZES) \
+	set -a; source $(DBENV); set +a; PARLEY_SCALE_ENTRIES=$(SIZES) PARLEY_SCALE_ANSWER_RATE=$(ANSWER_RATE) \
 		$(GO) test -run TestIngestScale -v -count=1 -timeout 60m ./ingest/
 
 ## bench-scale-train: intent classifier training time and accuracy on generated questions at SIZES (see BENCHMARKS.md)

@@ -73,6 +73,10 @@ type Store interface {
 	Webhook(ctx context.Context, workspaceID string) (parley.Webhook, error)
 	DeleteWebhook(ctx context.Context, workspaceID string) error
 
+	CreateSession(ctx context.Context, tokenHash []byte, p parley.Principal, lim parley.SessionLimits) error
+	Session(ctx context.Context, tokenHash []byte, lim parley.SessionLimits) (parley.Principal, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+
 	IngestJob(ctx context.Context, workspaceID, kbID, id string) (parley.IngestJob, error)
 
 	AnalyticsDays(ctx context.Context, workspaceID string, from, to, now time.Time) ([]parley.DayCount, error)
@@ -154,6 +158,9 @@ type Options struct {
 	// names the client, for the per-address limits; none by default, so
 	// the client is the connection's peer.
 	TrustedProxies []netip.Prefix
+
+	// Console configures the console's sessions.
+	Console ConsoleOptions
 }
 
 // Server is the HTTP API.
@@ -211,7 +218,17 @@ func New(store Store, engine Engine, opts Options) *Server {
 	r.HEAD("/widget.js", gin.WrapH(web.Widget()))
 
 	s.widgetRoutes(r)
-	v1 := r.Group("/v1", s.authenticate)
+	s.v1Routes(r.Group("/v1", s.authenticate))
+	s.consoleRoutes(r)
+
+	s.router = r
+	return s
+}
+
+// v1Routes mounts the /v1 API on v1, a group that has authenticated the
+// caller: at /v1 by bearer key (authenticate), at /app/api/v1 by console
+// session (consoleAPIAuth).
+func (s *Server) v1Routes(v1 *gin.RouterGroup) {
 	v1.GET("/workspace", s.getWorkspace)
 	v1.POST("/answer", s.answer)
 	v1.POST("/conversations/:id/feedback", s.postFeedback)
@@ -266,9 +283,6 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.GET("/learning/phrasings", s.listPhrasings)
 	admin.POST("/learning/phrasings/:id/approve", s.approvePhrasing)
 	admin.POST("/learning/phrasings/:id/reject", s.rejectPhrasing)
-
-	s.router = r
-	return s
 }
 
 // ServeHTTP makes the server an http.Handler.
