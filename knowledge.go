@@ -101,6 +101,17 @@ func (s Source) GroupKey(c Chunk) string {
 	return "source:" + s.ExternalID
 }
 
+// IngestTarget is what one ingest writes into: a knowledge base, with
+// vectors of one embedding model, and how many chunks it will write (a
+// large load is written differently: see postgres.DB.Ingest).
+type IngestTarget struct {
+	WorkspaceID string
+	KBID        string
+	Model       string
+	Dims        int
+	Chunks      int
+}
+
 // SourceWriter writes sources into one knowledge base inside a transaction
 // the store owns: nothing is visible until the whole ingest succeeds.
 type SourceWriter interface {

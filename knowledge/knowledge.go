@@ -9,7 +9,9 @@
 // logged, with the request's or job's context; the change stands, and the
 // next change trains again. Then, with a calibrator, the workspace's
 // confidence calibration is refitted to the knowledge as it now is (see
-// reply.Engine.Calibrate), under the same rule.
+// reply.Engine.Calibrate), under the same rule. Learning from resolutions
+// (Learn, Decide) changes knowledge the same way: an approved phrasing is
+// ingested as a source of the learned knowledge base.
 package knowledge
 
 import (

@@ -316,7 +316,7 @@ func TestResolvedConversations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Ingest(ctx, ws.ID, kb.ID, testModel, func(w parley.SourceWriter) error {
+	err = db.Ingest(ctx, parley.IngestTarget{WorkspaceID: ws.ID, KBID: kb.ID, Model: testModel, Dims: 4, Chunks: 1}, func(w parley.SourceWriter) error {
 		return w.Write(ctx, []parley.SourceChunks{{
 			Source: parley.Source{Kind: "faq", ExternalID: "refunds", Intent: "refund", Tags: []string{"billing", "money"}, ContentHash: "r"},
 			Chunks: []parley.Chunk{{Text: "How do refunds work?", Answer: "Refunds take 5 days.", Embedding: []float32{1, 0, 0, 0}}},
