@@ -35,32 +35,32 @@ func (TrainArgs) InsertOpts() river.InsertOpts {
 	}}}
 }
 
-// Learner trains a workspace's classifier and refits its calibration
+// Trainer trains a workspace's classifier and refits its calibration, now
 // (knowledge.Service).
-type Learner interface {
-	Learn(ctx context.Context, workspaceID string) error
+type Trainer interface {
+	TrainNow(ctx context.Context, workspaceID string) error
 }
 
-// Train runs trainings. A run reads the knowledge's version, learns, and
+// Train runs trainings. A run reads the knowledge's version, trains, and
 // completes the job only if the knowledge is still at that version;
-// otherwise it learns again, so the model it leaves is that of the latest
+// otherwise it trains again, so the model it leaves is that of the latest
 // knowledge. A failed run keeps the model that serves (nothing is stored
 // until a training ends) and is logged; River runs it again, up to
 // TrainAttempts times.
 type Train struct {
 	river.WorkerDefaults[TrainArgs]
 	db      *postgres.DB
-	learner Learner
+	trainer Trainer
 	log     *slog.Logger
 }
 
 // NewTrain returns the training worker; add it with Register. A nil log
 // discards its lines.
-func NewTrain(db *postgres.DB, l Learner, log *slog.Logger) *Train {
+func NewTrain(db *postgres.DB, t Trainer, log *slog.Logger) *Train {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Train{db: db, learner: l, log: log}
+	return &Train{db: db, trainer: t, log: log}
 }
 
 // Register adds the worker to a queue's workers.
@@ -73,7 +73,7 @@ func (w *Train) Work(ctx context.Context, job *river.Job[TrainArgs]) error {
 	for round := 1; ; round++ {
 		version, err := w.db.KnowledgeVersion(ctx, ws)
 		if err == nil {
-			err = w.learner.Learn(ctx, ws)
+			err = w.trainer.TrainNow(ctx, ws)
 		}
 		var done bool
 		if err == nil {

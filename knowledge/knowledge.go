@@ -2,10 +2,10 @@
 // is learned from it up to date. Every change goes through a Service (the
 // API's uploads, jobs and deletes, `parley ingest`, the eval runner), and
 // one rule follows it: after an ingest that wrote (not a dry run, not one
-// deferred to a job) and after a delete, the workspace's learning is
-// brought up to date (Retrain).
+// deferred to a job) and after a delete, the workspace's classifier and
+// calibration are brought up to date (Retrain).
 //
-// Learning (Learn) is two steps. The trainer retrains the intent
+// Training (TrainNow) is two steps. The trainer retrains the intent
 // classifier when its labelled knowledge differs from what it learned,
 // removes it when fewer than two intents are left, and otherwise leaves
 // it. Then, with a calibrator, the workspace's confidence calibration is
@@ -15,8 +15,8 @@
 //
 // With a training queue (`parley serve`, `parley ingest`), Retrain queues
 // a training job (jobs.Train, one per workspace at a time, which calls
-// Learn) and the change's request returns without waiting for it; `parley
-// ingest` waits for the job. Without one (tests, tools), it learns in line.
+// TrainNow) and the change's request returns without waiting for it; `parley
+// ingest` waits for the job. Without one (tests, tools), it trains in line.
 package knowledge
 
 import (
@@ -30,10 +30,11 @@ import (
 	"github.com/parleyhq/parley/retrieval"
 )
 
-// Store deletes knowledge (postgres.DB).
+// Store deletes knowledge and keeps learned phrasings (postgres.DB).
 type Store interface {
 	DeleteKB(ctx context.Context, workspaceID, idOrName string) error
 	DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error
+	LearningStore
 }
 
 // Trainer trains a workspace's intent classifier (retrieval.Trainer).
@@ -59,7 +60,7 @@ type Service struct {
 	pipeline   *ingest.Pipeline
 	trainer    Trainer // nil: no classifier
 	calibrator Calibrator
-	queue      TrainingQueue // nil: learn in line
+	queue      TrainingQueue // nil: train in line
 	model      string        // the embedder's, whose vectors the classifier learns
 	log        *slog.Logger
 }
@@ -82,7 +83,7 @@ func (s *Service) WithCalibrator(c Calibrator) *Service {
 }
 
 // WithTrainingQueue makes the service queue a training job after every
-// change instead of learning in line, and returns it.
+// change instead of training in line, and returns it.
 func (s *Service) WithTrainingQueue(q TrainingQueue) *Service {
 	s.queue = q
 	return s
@@ -117,14 +118,14 @@ func (s *Service) DeleteSource(ctx context.Context, workspaceID, kbID string, re
 
 // Retrain brings what is learned from a workspace's knowledge up to date
 // after a change to it: it queues a training job, or, without a training
-// queue, learns in line. It is what every change made through the service
-// does; a change made elsewhere (a resolution that adds a phrasing) calls
-// it. Failures are logged, never returned: the change is committed, and
-// stands. Learning in line runs to the end even when ctx is cancelled (a
-// client hanging up), and so does queueing.
+// queue, trains in line. It is what every change made through the service
+// does (learned phrasings are added through Ingest); code that changes
+// knowledge by other means calls it. Failures are logged, never returned:
+// the change is committed, and stands. Training in line runs to the end
+// even when ctx is cancelled (a client hanging up), and so does queueing.
 func (s *Service) Retrain(ctx context.Context, workspaceID string) {
 	if s.queue == nil {
-		_ = s.Learn(context.WithoutCancel(ctx), workspaceID)
+		_ = s.TrainNow(context.WithoutCancel(ctx), workspaceID)
 		return
 	}
 	if err := s.queue.QueueTraining(ctx, workspaceID); err != nil {
@@ -132,11 +133,11 @@ func (s *Service) Retrain(ctx context.Context, workspaceID string) {
 	}
 }
 
-// Learn brings the workspace's intent classifier, then its calibration,
-// up to date with its knowledge now, logs what it did, and returns what
-// failed. Until a step succeeds, the previous model (or calibration) keeps
-// serving.
-func (s *Service) Learn(ctx context.Context, workspaceID string) error {
+// TrainNow brings the workspace's intent classifier, then its
+// calibration, up to date with its knowledge now, logs what it did, and
+// returns what failed. Until a step succeeds, the previous model (or
+// calibration) keeps serving.
+func (s *Service) TrainNow(ctx context.Context, workspaceID string) error {
 	var errs []error
 	if s.trainer != nil {
 		tr, err := s.trainer.Train(ctx, workspaceID, s.model)

@@ -16,8 +16,10 @@ import (
 )
 
 // EnsureVectorIndex creates, if missing, the HNSW index for vectors of one
-// embedding model: an expression index on embedding::vector(dims) with the
-// model as partial predicate. Queries must use the same cast and predicate.
+// embedding model shared by all workspaces: an expression index on
+// embedding::vector(dims) with the model and vector_index = 0 as partial
+// predicate (rows of workspaces with an index of their own are left out:
+// see Ingest). Queries must use the same cast and predicate.
 //
 // It is built with m = 12 (pgvector's default is 16). Maintaining the index
 // is nearly all the cost of an ingest, and an insert updates up to 2m
@@ -47,7 +49,7 @@ func (db *DB) EnsureVectorIndex(ctx context.Context, model string, dims int) err
 	}
 	sql := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON chunks
 		USING hnsw ((embedding::public.vector(%d)) public.vector_cosine_ops) WITH (m = 12, ef_construction = 64)
-		WHERE embed_model = %s`, vectorIndexName(model, dims), dims, quoteLiteral(model))
+		WHERE embed_model = %s AND vector_index = 0`, vectorIndexName(model, dims), dims, quoteLiteral(model))
 	// Concurrent CREATE INDEX IF NOT EXISTS of one name can still collide
 	// on the catalog; a transaction-scoped advisory lock serialises them.
 	return db.inTx(ctx, func(tx pgx.Tx) error {
@@ -100,24 +102,53 @@ type ingestTx struct {
 	workspaceID string
 	kbID        string
 	model       string
-	changed     int // sources written or pruned
+	vectorIndex int64 // chunks.vector_index of the rows written
+	changed     int   // sources written or pruned
 }
 
 // Ingest runs fn with a writer into one knowledge base, for vectors of
-// model, in one transaction: committed when fn returns nil, rolled back
-// otherwise, so a failed ingest leaves the database as it was. Ingests into
-// the same knowledge base run one at a time.
-func (db *DB) Ingest(ctx context.Context, workspaceID, kbID, model string, fn func(parley.SourceWriter) error) error {
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('parley.ingest.' || $1))`, kbID); err != nil {
+// target.Model, in one transaction: committed when fn returns nil, rolled
+// back otherwise, so a failed ingest leaves the database as it was.
+// Ingests into the same knowledge base run one at a time.
+//
+// A large load (see bulkLoad) builds an HNSW index of its workspace's
+// vectors at the end instead of inserting them one by one into an index
+// (see vectorindex.go).
+func (db *DB) Ingest(ctx context.Context, target parley.IngestTarget, fn func(parley.SourceWriter) error) error {
+	if bulkLoad(target.Chunks) {
+		if err := db.dropStaleVectorIndexes(ctx); err != nil {
+			return err
+		}
+	}
+	var replaced int64 // the generation a new index replaced, if any
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('parley.ingest.' || $1))`, target.KBID); err != nil {
 			return fmt.Errorf("lock knowledge base: %w", err)
 		}
-		w := &ingestTx{tx: tx, workspaceID: workspaceID, kbID: kbID, model: model}
+		w := &ingestTx{tx: tx, workspaceID: target.WorkspaceID, kbID: target.KBID, model: target.Model}
+		plan, err := planVectors(ctx, tx, target)
+		if err != nil {
+			return err
+		}
+		w.vectorIndex = plan.generation
 		if err := fn(w); err != nil {
 			return err
 		}
+		if plan.build {
+			if err := buildVectorIndex(ctx, tx, target, plan.generation); err != nil {
+				return err
+			}
+			replaced = plan.replaces
+		}
 		return refreshStats(ctx, tx, w.changed)
 	})
+	if err != nil {
+		return err
+	}
+	if replaced > 0 {
+		db.dropVectorIndex(ctx, replaced)
+	}
+	return nil
 }
 
 // refreshStats tidies the knowledge tables for search, in the ingest's
@@ -179,10 +210,10 @@ func (t *ingestTx) Write(ctx context.Context, batch []parley.SourceChunks) error
 	}
 	if _, err := t.tx.Exec(ctx, `
 		INSERT INTO chunks (workspace_id, source_id, ordinal, text, answer, section_path, tokens,
-			group_key, embed_model, embedding, tsv)
+			group_key, embed_model, embedding, tsv, vector_index)
 		SELECT $1, source_id, ordinal, text, answer, section_path, tokens, group_key, $2, embedding,
-			to_tsvector(ts_config::regconfig, text)
-		FROM chunk_stage`, t.workspaceID, t.model); err != nil {
+			to_tsvector(ts_config::regconfig, text), $3
+		FROM chunk_stage`, t.workspaceID, t.model, t.vectorIndex); err != nil {
 		return fmt.Errorf("insert chunks: %w", err)
 	}
 	if _, err := t.tx.Exec(ctx, `TRUNCATE chunk_stage`); err != nil {

@@ -36,7 +36,7 @@ func writeFAQ(t *testing.T, db *postgres.DB, wsID, kb string, entries ...faqEntr
 			Chunks: []parley.Chunk{{Text: "question " + e.id, Answer: e.answer, Embedding: e.vec}},
 		})
 	}
-	err = db.Ingest(ctx, wsID, k.ID, testModel, func(w parley.SourceWriter) error { return w.Write(ctx, batch) })
+	err = db.Ingest(ctx, parley.IngestTarget{WorkspaceID: wsID, KBID: k.ID, Model: testModel, Dims: 4, Chunks: len(batch)}, func(w parley.SourceWriter) error { return w.Write(ctx, batch) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func (db *DB) RecordFeedback(ctx context.Context, workspaceID string, f parley.F
 
 // AddMessage appends a message to a conversation of the workspace.
 func (db *DB) AddMessage(ctx context.Context, m parley.NewMessage) (parley.Message, error) {
-	return addMessage(ctx, db.pool, m.WorkspaceID, m.ConversationID, m.Role, m.Text, m.Meta, "")
+	return addMessage(ctx, db.pool, m, "")
 }
 
 // RecordCustomerMessage stores a customer's message, starting the
@@ -165,11 +165,12 @@ type rowQuerier interface {
 
 // addMessage appends a message and touches the conversation (setting its
 // status too, unless status is empty) in one statement.
-func addMessage(ctx context.Context, q rowQuerier, workspaceID, conversationID, role, text string, meta json.RawMessage, status string) (parley.Message, error) {
-	m := parley.Message{Role: role, Text: text}
-	err := q.QueryRow(ctx, addMessageSQL, workspaceID, conversationID, role, text, metaOrEmpty(meta), status).Scan(&m.ID, &m.Meta, &m.CreatedAt)
+func addMessage(ctx context.Context, q rowQuerier, nm parley.NewMessage, status string) (parley.Message, error) {
+	m := parley.Message{Role: nm.Role, Text: nm.Text}
+	err := q.QueryRow(ctx, addMessageSQL, nm.WorkspaceID, nm.ConversationID, nm.Role, nm.Text, metaOrEmpty(nm.Meta), status).
+		Scan(&m.ID, &m.Meta, &m.CreatedAt)
 	if err != nil {
-		return m, translate(err, "conversation "+conversationID)
+		return m, translate(err, "conversation "+nm.ConversationID)
 	}
 	return m, nil
 }
@@ -249,7 +250,7 @@ const escalateSQL = `
 	), event AS (
 		INSERT INTO outbox (workspace_id, event_type, payload)
 		SELECT $1, 'escalation.created',
-			jsonb_build_object('conversation_id', $4::uuid, 'reason', $5::text, 'context', $6::jsonb) || jsonb_strip_nulls(jsonb_build_object(
+			jsonb_build_object('conversation_id', $4::uuid, 'reason', $5::text, 'context', $6::jsonb - 'version') || jsonb_strip_nulls(jsonb_build_object(
 			'id', esc.id, 'status', esc.status, 'team', team.name, 'created_at', esc.created_at,
 			'assignee', (SELECT id FROM agent), 'assignee_name', (SELECT name FROM agent)))
 		FROM esc, team
@@ -262,9 +263,9 @@ const escalateSQL = `
 func (db *DB) escalateRouted(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error) {
 	esc := parley.Escalation{ConversationID: e.ConversationID, Reason: e.Reason, Context: e.Context}
 	msg := parley.Message{Role: parley.RoleBot, Text: e.CustomerNotice}
-	ctxJSON, err := json.Marshal(e.Context)
+	ctxJSON, err := encodeContext(e.Context)
 	if err != nil {
-		return esc, msg, fmt.Errorf("encode escalation context: %w", err)
+		return esc, msg, err
 	}
 	var assignee, assigneeName *string
 	err = db.pool.QueryRow(ctx, escalateSQL, e.WorkspaceID, e.Intent, e.Tags, e.ConversationID, e.Reason,

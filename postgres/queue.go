@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -139,8 +140,8 @@ func (q *Queue) Stop(ctx context.Context) error {
 type NewIngestJob struct {
 	WorkspaceID string
 	KBID        string
-	Counts      any    // stored as JSON
-	Upload      []byte // kept with the job until it ends
+	Counts      json.RawMessage // the JSON object the runner reads back
+	Upload      []byte          // kept with the job until it ends
 	// Args is the queue message of the job with the given id.
 	Args        func(id string) river.JobArgs
 	MaxAttempts int

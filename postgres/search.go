@@ -77,21 +77,17 @@ func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 	if err != nil {
 		return nil, err
 	}
-	n := st.n
-	dims := len(q.Vector)
-	distance := "c.embedding <=> $2"
-	if n > exactSearchMax {
-		distance = fmt.Sprintf("c.embedding::public.vector(%d) <=> $2::public.vector(%d)", dims, dims)
+	hits, err := db.vectorQuery(ctx, q, st)
+	if err == nil && len(hits) == 0 && st.n > 0 {
+		// A large load may have moved the workspace's rows to an index of
+		// its own since st was read (see vectorindex.go): search again
+		// with the generation as it is now.
+		db.counts.Delete(q.WorkspaceID + "/" + q.Model)
+		var now chunkStats
+		if now, err = db.chunkStats(ctx, q.WorkspaceID, q.Model); err == nil && now.vectorIndex != st.vectorIndex {
+			hits, err = db.vectorQuery(ctx, q, now)
+		}
 	}
-	sql := fmt.Sprintf(`SELECT %s, 1 - (%s) FROM chunks c JOIN sources s ON s.id = c.source_id
-		WHERE c.embed_model = %s AND c.workspace_id = $1
-		ORDER BY %s LIMIT $3`, hitColumns, distance, quoteLiteral(q.Model), distance)
-	settings := genericPlan
-	if n > exactSearchMax {
-		settings += `, set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '20', true)`
-	}
-	hits, err := db.queryHits(ctx, settings, sql, []any{q.WorkspaceID, pgvector.NewVector(q.Vector), q.Limit},
-		scanHit(func(h *parley.Hit) *float64 { return &h.Similarity }))
 	if err != nil {
 		return nil, fmt.Errorf("vector search: %w", err)
 	}
@@ -99,6 +95,27 @@ func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 		hits[i].VectorRank = i + 1
 	}
 	return hits, nil
+}
+
+// vectorQuery runs the vector search of q with the workspace's statistics
+// st: exact, or through the HNSW index that holds the workspace's rows
+// (its generation is a literal so that the generic plan matches the
+// index's predicate).
+func (db *DB) vectorQuery(ctx context.Context, q parley.SearchQuery, st chunkStats) ([]parley.Hit, error) {
+	dims := len(q.Vector)
+	distance := "c.embedding <=> $2"
+	if st.n > exactSearchMax {
+		distance = fmt.Sprintf("c.embedding::public.vector(%d) <=> $2::public.vector(%d)", dims, dims)
+	}
+	sql := fmt.Sprintf(`SELECT %s, 1 - (%s) FROM chunks c JOIN sources s ON s.id = c.source_id
+		WHERE c.embed_model = %s AND c.vector_index = %d AND c.workspace_id = $1
+		ORDER BY %s LIMIT $3`, hitColumns, distance, quoteLiteral(q.Model), st.vectorIndex, distance)
+	settings := genericPlan
+	if st.n > exactSearchMax {
+		settings += `, set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '20', true)`
+	}
+	return db.queryHits(ctx, settings, sql, []any{q.WorkspaceID, pgvector.NewVector(q.Vector), q.Limit},
+		scanHit(func(h *parley.Hit) *float64 { return &h.Similarity }))
 }
 
 // textSearch returns the chunks sharing any word of the question with it,
@@ -183,10 +200,11 @@ func mergeHits(vec, txt []parley.Hit) []parley.Hit {
 	return out
 }
 
-// chunkStats returns how many chunks of the model a workspace has and
-// their average number of distinct words, cached for a minute: they pick
-// the search plan and scale the full-text score, where staleness is
-// harmless.
+// chunkStats returns how many chunks of the model a workspace has, their
+// average number of distinct words and the vector index that holds them,
+// cached for a minute: they pick the search plan and scale the full-text
+// score, where staleness is harmless (vectorSearch reads them again when
+// the index may have changed).
 func (db *DB) chunkStats(ctx context.Context, workspaceID, model string) (chunkStats, error) {
 	key := workspaceID + "/" + model
 	if v, ok := db.counts.Load(key); ok {
@@ -195,8 +213,9 @@ func (db *DB) chunkStats(ctx context.Context, workspaceID, model string) (chunkS
 		}
 	}
 	st := chunkStats{at: time.Now()}
-	err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1) FROM chunks
-		WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen)
+	err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1),
+			coalesce((SELECT generation FROM vector_indexes WHERE workspace_id = $1 AND embed_model = $2), 0)
+		FROM chunks WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen, &st.vectorIndex)
 	if err != nil {
 		return chunkStats{}, fmt.Errorf("count chunks: %w", err)
 	}
@@ -206,7 +225,8 @@ func (db *DB) chunkStats(ctx context.Context, workspaceID, model string) (chunkS
 }
 
 type chunkStats struct {
-	n      int
-	avgLen float64
-	at     time.Time
+	n           int
+	avgLen      float64
+	vectorIndex int64 // chunks.vector_index of the workspace's rows
+	at          time.Time
 }

@@ -91,7 +91,7 @@ func TestTextSearchFindsParaphrases(t *testing.T) {
 			Chunks: []parley.Chunk{{Text: e.text, Answer: "answer " + e.id, Embedding: []float32{1, 0, 0, 0}}},
 		})
 	}
-	if err := db.Ingest(ctx, ws.ID, k.ID, testModel, func(w parley.SourceWriter) error { return w.Write(ctx, batch) }); err != nil {
+	if err := db.Ingest(ctx, parley.IngestTarget{WorkspaceID: ws.ID, KBID: k.ID, Model: testModel, Dims: 4, Chunks: len(batch)}, func(w parley.SourceWriter) error { return w.Write(ctx, batch) }); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
