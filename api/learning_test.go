@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/retrieval"
 )
 
 // learningRecords: two intents in English (one with tags) and one German
@@ -143,11 +145,16 @@ func TestLearningFromResolutions(t *testing.T) {
 		}
 	}
 	g, err := pgtest.DB(t).AnswerGroup(context.Background(), e.ws.ID, "intent:delivery")
-	if err != nil || !containsText(g.Texts, text) {
+	if err != nil || !slices.Contains(g.Texts, text) {
 		t.Fatalf("group intent:delivery has %v (%v), want the learned phrasing %q", g.Texts, err, text)
 	}
 	if n := len(e.learnedSources()); n != 1 {
 		t.Fatalf("%d learned sources, want 1", n)
+	}
+	// A learned question is a real customer's: calibration probes it too.
+	probes, err := pgtest.DB(t).CalibrationProbes(context.Background(), e.ws.ID, retrieval.LocalModel, 1000)
+	if err != nil || !slices.ContainsFunc(probes, func(p retrieval.Probe) bool { return p.Text == text }) {
+		t.Fatalf("calibration probes %v (%v) lack the learned phrasing", probes, err)
 	}
 	wantClasses(t, e.ws.ID, "intent:delivery", "intent:refund") // retrained with it
 
@@ -298,13 +305,4 @@ func TestLearningFromResolutions(t *testing.T) {
 			}
 		}
 	}
-}
-
-func containsText(texts []string, want string) bool {
-	for _, t := range texts {
-		if t == want {
-			return true
-		}
-	}
-	return false
 }

@@ -17,6 +17,10 @@
 // a training job (jobs.Train, one per workspace at a time, which calls
 // TrainNow) and the change's request returns without waiting for it; `parley
 // ingest` waits for the job. Without one (tests, tools), it trains in line.
+//
+// Learning from resolutions (Learn, Decide) changes knowledge the same
+// way: an approved phrasing is ingested as a source of the learned
+// knowledge base, and a training follows.
 package knowledge
 
 import (

@@ -228,7 +228,9 @@ func (db *DB) Escalate(ctx context.Context, e parley.NewEscalation) (parley.Esca
 // escalateSQL is Escalate in one statement, one round trip on the answer
 // path. It returns no row when there is no team to route to: no routing
 // rule matches and the default team does not exist yet. The webhook event
-// carries the same fields as the escalation's JSON.
+// is a parley.EscalationEventV1 (version $8): the stored context without
+// its own version, and what the statement decides (id, status, team,
+// created_at, assignee).
 const escalateSQL = `
 	WITH team AS (` + routeSQL + `), agent AS (
 		UPDATE agents SET last_assigned_at = clock_timestamp()
@@ -249,8 +251,8 @@ const escalateSQL = `
 		WHERE workspace_id = $1 AND id = $4 AND EXISTS (SELECT 1 FROM esc)
 	), event AS (
 		INSERT INTO outbox (workspace_id, event_type, payload)
-		SELECT $1, 'escalation.created',
-			jsonb_build_object('conversation_id', $4::uuid, 'reason', $5::text, 'context', $6::jsonb - 'version') || jsonb_strip_nulls(jsonb_build_object(
+		SELECT $1, 'escalation.created', jsonb_build_object('version', $8::int,
+			'conversation_id', $4::uuid, 'reason', $5::text, 'context', $6::jsonb - 'version') || jsonb_strip_nulls(jsonb_build_object(
 			'id', esc.id, 'status', esc.status, 'team', team.name, 'created_at', esc.created_at,
 			'assignee', (SELECT id FROM agent), 'assignee_name', (SELECT name FROM agent)))
 		FROM esc, team
@@ -269,7 +271,7 @@ func (db *DB) escalateRouted(ctx context.Context, e parley.NewEscalation) (parle
 	}
 	var assignee, assigneeName *string
 	err = db.pool.QueryRow(ctx, escalateSQL, e.WorkspaceID, e.Intent, e.Tags, e.ConversationID, e.Reason,
-		ctxJSON, e.CustomerNotice).
+		ctxJSON, e.CustomerNotice, parley.EscalationEventVersion).
 		Scan(&esc.ID, &esc.Status, &esc.CreatedAt, &esc.Team, &assignee, &assigneeName, &msg.ID, &msg.Meta, &msg.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return esc, msg, err
@@ -303,22 +305,6 @@ const routeSQL = `
 
 // defaultTeamSQL is the name of the default team of workspace w.
 const defaultTeamSQL = `coalesce(nullif(w.settings->>'default_team', ''), 'support')`
-
-// enqueueEvent writes a webhook event to the outbox when the workspace has
-// a webhook; the delivery worker sends it.
-func enqueueEvent(ctx context.Context, tx pgx.Tx, workspaceID, eventType string, data any) error {
-	payload, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("encode %s event: %w", eventType, err)
-	}
-	_, err = tx.Exec(ctx, `INSERT INTO outbox (workspace_id, event_type, payload)
-		SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM webhooks WHERE workspace_id = $1)`,
-		workspaceID, eventType, payload)
-	if err != nil {
-		return fmt.Errorf("enqueue %s event: %w", eventType, err)
-	}
-	return nil
-}
 
 // DeleteConversations deletes every conversation of a workspace with its
 // messages and escalations, which go with it (ON DELETE CASCADE); the eval

@@ -176,7 +176,7 @@ func (db *DB) ClaimEscalation(ctx context.Context, workspaceID, id, agentID stri
 			WHERE workspace_id = $1 AND id = $2`, workspaceID, esc.ConversationID); err != nil {
 			return fmt.Errorf("update conversation %s: %w", esc.ConversationID, err)
 		}
-		return enqueueEvent(ctx, tx, workspaceID, "escalation.claimed", esc)
+		return enqueueEvent(ctx, tx, workspaceID, parley.EventEscalationClaimed, esc)
 	})
 	return esc, err
 }
@@ -305,7 +305,7 @@ func act(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalati
 		}
 		esc.Status, esc.Assignee, esc.AssigneeName = parley.StatusClaimed, agent.ID, agent.Name
 		if !m.Resolve {
-			if err := enqueueEvent(ctx, tx, workspaceID, "escalation.claimed", esc); err != nil {
+			if err := enqueueEvent(ctx, tx, workspaceID, parley.EventEscalationClaimed, *esc); err != nil {
 				return post, err
 			}
 		}
@@ -356,7 +356,7 @@ func act(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalati
 		return post, fmt.Errorf("resolve escalation %s: %w", cur.ID, err)
 	}
 	esc.Status = parley.StatusResolved
-	return post, enqueueEvent(ctx, tx, workspaceID, "escalation.resolved", esc)
+	return post, enqueueEvent(ctx, tx, workspaceID, parley.EventEscalationResolved, *esc)
 }
 
 // publicText is the text of m the customer sees: none for a note.

@@ -28,11 +28,11 @@ func (db *DB) Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, e
 	var vec, txt []parley.Hit
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		vec, err = db.vectorSearch(gctx, q)
+		vec, err = db.VectorSearch(gctx, q)
 		return err
 	})
 	g.Go(func() (err error) {
-		txt, err = db.textSearch(gctx, q)
+		txt, err = db.TextSearch(gctx, q)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -60,7 +60,8 @@ func scanHit(score func(*parley.Hit) *float64) pgx.RowToFunc[parley.Hit] {
 // tell and planned every call anew: 0.2 ms of CPU per statement.
 const genericPlan = `set_config('plan_cache_mode', 'force_generic_plan', true)`
 
-// vectorSearch returns the nearest chunks by cosine distance.
+// VectorSearch is Search's vector leg alone: the nearest chunks by cosine
+// distance.
 //
 // Large workspaces go through the model's HNSW index (same cast and
 // predicate as EnsureVectorIndex; the model is a literal so the generic
@@ -72,7 +73,7 @@ const genericPlan = `set_config('plan_cache_mode', 'force_generic_plan', true)`
 // default is 40) for LIMIT 20: the iterative scan goes on if the filter
 // leaves too few rows; Banking77 quality is the same either way
 // (BENCHMARKS.md), and the scan costs 40% less.
-func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
+func (db *DB) VectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
 		return nil, err
@@ -118,9 +119,9 @@ func (db *DB) vectorQuery(ctx context.Context, q parley.SearchQuery, st chunkSta
 		scanHit(func(h *parley.Hit) *float64 { return &h.Similarity }))
 }
 
-// textSearch returns the chunks sharing any word of the question with it,
-// best first by a BM25 score (ties by id, so results are the same run to
-// run). The question is read in each of its languages (stemmed, that
+// TextSearch is Search's keyword leg alone: the chunks sharing any word of
+// the question with it, best first by a BM25 score (ties by id, so results
+// are the same run to run). The question is read in each of its languages (stemmed, that
 // language's stop words dropped), and any of the words left may match: a
 // paraphrase shares some words with its answer, seldom all. Each word
 // found counts by its rarity in the workspace's chunks (inverse document
@@ -128,7 +129,7 @@ func (db *DB) vectorQuery(ctx context.Context, q parley.SearchQuery, st chunkSta
 // chunks count less. Words too common to tell answers apart (see
 // commonWordChunks) are left out, which keeps the search cheap in large
 // workspaces. The GIN index finds each word's chunks.
-func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
+func (db *DB) TextSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
 		return nil, err
@@ -203,7 +204,7 @@ func mergeHits(vec, txt []parley.Hit) []parley.Hit {
 // chunkStats returns how many chunks of the model a workspace has, their
 // average number of distinct words and the vector index that holds them,
 // cached for a minute: they pick the search plan and scale the full-text
-// score, where staleness is harmless (vectorSearch reads them again when
+// score, where staleness is harmless (VectorSearch reads them again when
 // the index may have changed).
 func (db *DB) chunkStats(ctx context.Context, workspaceID, model string) (chunkStats, error) {
 	key := workspaceID + "/" + model
