@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -97,7 +98,7 @@ func TestPipelineAddsSkipsUpdatesAndPrunes(t *testing.T) {
 			t.Fatalf("%s: %v", s.name, err)
 		}
 		res.Elapsed = 0
-		if res != s.want {
+		if !reflect.DeepEqual(res, s.want) {
 			t.Errorf("%s: result %+v, want %+v", s.name, res, s.want)
 		}
 		if got := e.sources(t); len(got) != s.wantSources {
@@ -225,7 +226,7 @@ func TestPipelineDefersLargeIngests(t *testing.T) {
 	check := func(name string, res ingest.Result, want ingest.Result, wantSources int) {
 		t.Helper()
 		res.Elapsed = 0
-		if res.Deferred() != nil || res != want {
+		if res.Deferred() != nil || !reflect.DeepEqual(res, want) {
 			t.Errorf("%s: result %+v (deferred %v), want %+v", name, res, res.Deferred() != nil, want)
 		}
 		if got := e.sources(t); len(got) != wantSources {
