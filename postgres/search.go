@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,11 +29,11 @@ func (db *DB) Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, e
 	var vec, txt []parley.Hit
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		vec, err = db.vectorSearch(gctx, q)
+		vec, err = db.VectorSearch(gctx, q)
 		return err
 	})
 	g.Go(func() (err error) {
-		txt, err = db.textSearch(gctx, q)
+		txt, err = db.TextSearch(gctx, q)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -60,7 +61,8 @@ func scanHit(score func(*parley.Hit) *float64) pgx.RowToFunc[parley.Hit] {
 // tell and planned every call anew: 0.2 ms of CPU per statement.
 const genericPlan = `set_config('plan_cache_mode', 'force_generic_plan', true)`
 
-// vectorSearch returns the nearest chunks by cosine distance.
+// VectorSearch is Search's vector leg alone: the nearest chunks by cosine
+// distance.
 //
 // Large workspaces go through the model's HNSW index (same cast and
 // predicate as EnsureVectorIndex; the model is a literal so the generic
@@ -72,7 +74,7 @@ const genericPlan = `set_config('plan_cache_mode', 'force_generic_plan', true)`
 // default is 40) for LIMIT 20: the iterative scan goes on if the filter
 // leaves too few rows; Banking77 quality is the same either way
 // (BENCHMARKS.md), and the scan costs 40% less.
-func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
+func (db *DB) VectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
 		return nil, err
@@ -118,9 +120,9 @@ func (db *DB) vectorQuery(ctx context.Context, q parley.SearchQuery, st chunkSta
 		scanHit(func(h *parley.Hit) *float64 { return &h.Similarity }))
 }
 
-// textSearch returns the chunks sharing any word of the question with it,
-// best first by a BM25 score (ties by id, so results are the same run to
-// run). The question is read in each of its languages (stemmed, that
+// TextSearch is Search's keyword leg alone: the chunks sharing any word of
+// the question with it, best first by a BM25 score (ties by id, so results
+// are the same run to run). The question is read in each of its languages (stemmed, that
 // language's stop words dropped), and any of the words left may match: a
 // paraphrase shares some words with its answer, seldom all. Each word
 // found counts by its rarity in the workspace's chunks (inverse document
@@ -128,7 +130,7 @@ func (db *DB) vectorQuery(ctx context.Context, q parley.SearchQuery, st chunkSta
 // chunks count less. Words too common to tell answers apart (see
 // commonWordChunks) are left out, which keeps the search cheap in large
 // workspaces. The GIN index finds each word's chunks.
-func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
+func (db *DB) TextSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
 		return nil, err
@@ -203,25 +205,47 @@ func mergeHits(vec, txt []parley.Hit) []parley.Hit {
 // chunkStats returns how many chunks of the model a workspace has, their
 // average number of distinct words and the vector index that holds them,
 // cached for a minute: they pick the search plan and scale the full-text
-// score, where staleness is harmless (vectorSearch reads them again when
+// score, where staleness is harmless (VectorSearch reads them again when
 // the index may have changed).
+//
+// Expired statistics are read again by one caller at a time: the others
+// keep using the old ones meanwhile, and callers with none wait for the
+// one read in progress. Counting a large workspace reads all its rows, and
+// while a large load is written, the uncommitted ones too (or the whole
+// table, on the planner's stale estimates): when every answer of a steady
+// 50 a second counted at once, answers took over a minute.
 func (db *DB) chunkStats(ctx context.Context, workspaceID, model string) (chunkStats, error) {
 	key := workspaceID + "/" + model
 	if v, ok := db.counts.Load(key); ok {
-		if c := v.(chunkStats); time.Since(c.at) < time.Minute {
-			return c, nil
+		c := v.(*cachedStats)
+		if time.Since(c.st.at) < time.Minute || !c.refreshing.CompareAndSwap(false, true) {
+			return c.st, nil
 		}
+		defer c.refreshing.Store(false)
 	}
-	st := chunkStats{at: time.Now()}
-	err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1),
-			coalesce((SELECT generation FROM vector_indexes WHERE workspace_id = $1 AND embed_model = $2), 0)
-		FROM chunks WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen, &st.vectorIndex)
+	v, err, _ := db.countsRead.Do(key, func() (any, error) {
+		st := chunkStats{at: time.Now()}
+		err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1),
+				coalesce((SELECT generation FROM vector_indexes WHERE workspace_id = $1 AND embed_model = $2), 0)
+			FROM chunks WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen, &st.vectorIndex)
+		if err != nil {
+			return chunkStats{}, fmt.Errorf("count chunks: %w", err)
+		}
+		st.avgLen = max(st.avgLen, 1)
+		db.counts.Store(key, &cachedStats{st: st})
+		return st, nil
+	})
 	if err != nil {
-		return chunkStats{}, fmt.Errorf("count chunks: %w", err)
+		return chunkStats{}, err
 	}
-	st.avgLen = max(st.avgLen, 1)
-	db.counts.Store(key, st)
-	return st, nil
+	return v.(chunkStats), nil
+}
+
+// cachedStats are a workspace's chunkStats as cached, and whether a caller
+// is reading them again.
+type cachedStats struct {
+	st         chunkStats
+	refreshing atomic.Bool
 }
 
 type chunkStats struct {
