@@ -45,19 +45,24 @@ const (
 	consoleAPI = "/app/api"
 )
 
-// consolePage is one page of the console: its path under /app/, its
-// template in web/console/templates, the message key of its navigation
-// label, and the role it needs (pages the key's role does not allow are
-// left out of the navigation and answered 403).
+// consolePage is one page of the console: its path under /app/ (a gin
+// pattern), its template in web/console/templates, the message key of its
+// title (and navigation label, for pages in the navigation), the role it
+// needs (pages the key's role does not allow are left out of the
+// navigation and answered 403), and what it shows (load; nil: nothing).
 type consolePage struct {
-	path, template, label string
+	path, template, title string
+	nav                   bool
 	need                  parley.Role
+	load                  func(*Server, *gin.Context) (any, error)
 }
 
 var consolePages = []consolePage{
-	{"inbox", "inbox", "nav.inbox", parley.RoleAgent},
-	{"knowledge", "knowledge", "nav.knowledge", parley.RoleAdmin},
-	{"analytics", "analytics", "nav.analytics", parley.RoleAdmin},
+	{path: "inbox", template: "inbox", title: "nav.inbox", nav: true, need: parley.RoleAgent},
+	{path: "knowledge", template: "knowledge", title: "nav.knowledge", nav: true, need: parley.RoleAdmin, load: (*Server).knowledgeData},
+	{path: "knowledge/:kb", template: "kb", title: "nav.knowledge", need: parley.RoleAdmin, load: (*Server).kbData},
+	{path: "knowledge/:kb/sources/:source", template: "source", title: "nav.knowledge", need: parley.RoleAdmin, load: (*Server).sourceData},
+	{path: "analytics", template: "analytics", title: "nav.analytics", nav: true, need: parley.RoleAdmin},
 }
 
 // ConsoleOptions configure the console.
@@ -302,9 +307,9 @@ func (s *Server) page(c *gin.Context, title string) web.ConsolePage {
 		pg.CSRF = csrfToken(token)
 		pg.User = &web.ConsoleUser{Workspace: p.Workspace.Name, Role: string(p.Role)}
 		for _, cp := range consolePages {
-			if p.Role.Allows(cp.need) {
+			if cp.nav && p.Role.Allows(cp.need) {
 				href := "/app/" + cp.path
-				pg.Nav = append(pg.Nav, web.NavItem{Href: href, Label: cp.label, Active: href == pg.Path})
+				pg.Nav = append(pg.Nav, web.NavItem{Href: href, Label: cp.title, Active: strings.HasPrefix(pg.Path+"/", href+"/")})
 			}
 		}
 	}
@@ -351,7 +356,20 @@ func (s *Server) showPage(cp consolePage) gin.HandlerFunc {
 			s.renderMessage(c, http.StatusForbidden, "forbidden.title", "forbidden.admin")
 			return
 		}
-		s.render(c, http.StatusOK, cp.template, s.page(c, cp.label))
+		pg := s.page(c, cp.title)
+		if cp.load != nil {
+			data, err := cp.load(s, c)
+			if parley.ErrorCode(err) == parley.ENotFound || parley.ErrorCode(err) == parley.EInvalid {
+				s.renderMessage(c, http.StatusNotFound, "notfound.title", "notfound.text")
+				return
+			}
+			if err != nil {
+				s.consoleError(c, err)
+				return
+			}
+			pg.Data = data
+		}
+		s.render(c, http.StatusOK, cp.template, pg)
 	}
 }
 

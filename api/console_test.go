@@ -370,7 +370,7 @@ func TestConsoleAgentRefusedAdminPages(t *testing.T) {
 	if status != 200 || strings.Contains(page, `href="/app/knowledge"`) || strings.Contains(page, `href="/app/analytics"`) {
 		t.Fatalf("an agent's navigation shows admin pages: %s", page)
 	}
-	for _, path := range []string{"/app/knowledge", "/app/analytics"} {
+	for _, path := range []string{"/app/knowledge", "/app/knowledge/faq", "/app/knowledge/faq/sources/1", "/app/analytics"} {
 		if status, _, page := b.get(path); status != 403 || !strings.Contains(page, "needs an admin key") {
 			t.Errorf("%s as an agent: %d", path, status)
 		}
@@ -393,8 +393,9 @@ func TestConsoleOtherWorkspaceUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, body := e.do("POST", "/v1/knowledge-bases", otherKey, `{"name": "secret"}`); status != 201 {
-		t.Fatalf("other workspace's knowledge base: %d %v", status, body)
+	status, secret := e.do("POST", "/v1/knowledge-bases", otherKey, `{"name": "secret"}`)
+	if status != 201 {
+		t.Fatalf("other workspace's knowledge base: %d %v", status, secret)
 	}
 	b := newConsoleUser(t, e.srv.URL)
 	b.mustSignIn(e.keys[parley.RoleAdmin])
@@ -407,6 +408,14 @@ func TestConsoleOtherWorkspaceUnreachable(t *testing.T) {
 	}
 	if status, body := e.do("GET", "/v1/knowledge-bases/secret", otherKey, ""); status != 200 {
 		t.Fatalf("the other workspace's knowledge base must be untouched: %d %v", status, body)
+	}
+	for _, path := range []string{"/app/knowledge/secret", "/app/knowledge/" + secret["id"].(string), "/app/knowledge/" + secret["id"].(string) + "/sources/1"} {
+		if status, _, page := b.get(path); status != 404 || !strings.Contains(page, "<h1>Not found</h1>") {
+			t.Errorf("%s: %d, want the 404 page", path, status)
+		}
+	}
+	if _, _, page := b.get("/app/knowledge"); strings.Contains(page, "secret") {
+		t.Error("the knowledge page lists another workspace's knowledge base")
 	}
 	if _, _, page := b.get("/app/inbox"); !strings.Contains(page, e.ws.Name) || strings.Contains(page, other.Name) {
 		t.Fatalf("the page must name the session's workspace only")

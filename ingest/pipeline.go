@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -77,9 +78,16 @@ type Result struct {
 	Chunks    int           `json:"chunks"`
 	Embedded  int           `json:"embedded"`
 	Elapsed   time.Duration `json:"-"`
+	// PrunedIDs are the external ids of the sources a dry run with Prune
+	// would delete, in order, the first MaxPrunedIDs of them (Pruned
+	// counts them all); empty otherwise.
+	PrunedIDs []string `json:"pruned_ids,omitempty"`
 
 	deferred *Plan
 }
+
+// MaxPrunedIDs caps Result.PrunedIDs.
+const MaxPrunedIDs = 1000
 
 // Changed reports whether the ingest wrote or deleted anything (a dry run:
 // would have). A deferred ingest has not, yet.
@@ -226,7 +234,11 @@ func (p *Pipeline) planAgainst(ctx context.Context, req Request, existing map[st
 		res.Chunks += len(s.Chunks)
 	}
 	if req.Prune {
-		res.Pruned = countMissing(existing, plan.keep)
+		gone := missing(existing, plan.keep)
+		res.Pruned = len(gone)
+		if req.DryRun {
+			res.PrunedIDs = gone[:min(len(gone), MaxPrunedIDs)]
+		}
 	}
 	return plan, nil
 }
@@ -359,16 +371,17 @@ func uniqueDocs(docs []Document) ([]Document, error) {
 	return c.docs, nil
 }
 
-func countMissing(existing map[string]string, keep []string) int {
+func missing(existing map[string]string, keep []string) []string {
 	kept := make(map[string]bool, len(keep))
 	for _, id := range keep {
 		kept[id] = true
 	}
-	n := 0
+	var gone []string
 	for id := range existing {
 		if !kept[id] {
-			n++
+			gone = append(gone, id)
 		}
 	}
-	return n
+	slices.Sort(gone)
+	return gone
 }

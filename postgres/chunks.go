@@ -154,7 +154,7 @@ func (db *DB) Ingest(ctx context.Context, target parley.IngestTarget, fn func(pa
 		}
 		return refreshStats(ctx, tx, w.changed)
 	})
-	db.forgetChunkStats(target.WorkspaceID)
+	db.expireChunkStats(target.WorkspaceID)
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func (db *DB) DeleteKB(ctx context.Context, workspaceID, idOrName string) error 
 		}
 		return nil
 	})
-	db.forgetChunkStats(workspaceID)
+	db.expireChunkStats(workspaceID)
 	return err
 }
 
@@ -241,6 +241,6 @@ func (db *DB) DeleteSource(ctx context.Context, workspaceID, kbID string, ref pa
 		}
 		return nil
 	})
-	db.forgetChunkStats(workspaceID)
+	db.expireChunkStats(workspaceID)
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -208,36 +209,61 @@ func mergeHits(vec, txt []parley.Hit) []parley.Hit {
 
 // chunkStats returns how many chunks of the model a workspace has, their
 // average number of distinct words and the vector index that holds them,
-// cached for a minute (forgotten sooner when this process changes the
+// cached for a minute (expired sooner when this process changes the
 // workspace's knowledge): they pick the search plan and scale the
 // full-text score, where staleness after another replica's change is
 // harmless (VectorSearch reads them again when the index may have
 // changed).
+//
+// Expired statistics are read again by one caller at a time: the others
+// keep using the old ones meanwhile, and callers with none wait for the
+// one read in progress. Counting a large workspace reads all its rows, and
+// while a large load is written, the uncommitted ones too (or the whole
+// table, on the planner's stale estimates): when every answer of a steady
+// 50 a second counted at once, answers took over a minute.
 func (db *DB) chunkStats(ctx context.Context, workspaceID, model string) (chunkStats, error) {
 	key := workspaceID + "/" + model
 	if v, ok := db.counts.Load(key); ok {
-		if c := v.(chunkStats); time.Since(c.at) < time.Minute {
-			return c, nil
+		c := v.(*cachedStats)
+		if time.Since(c.st.at) < time.Minute || !c.refreshing.CompareAndSwap(false, true) {
+			return c.st, nil
 		}
+		defer c.refreshing.Store(false)
 	}
-	st := chunkStats{at: time.Now()}
-	err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1),
-			coalesce((SELECT generation FROM vector_indexes WHERE workspace_id = $1 AND embed_model = $2), 0)
-		FROM chunks WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen, &st.vectorIndex)
+	v, err, _ := db.countsRead.Do(key, func() (any, error) {
+		st := chunkStats{at: time.Now()}
+		err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1),
+				coalesce((SELECT generation FROM vector_indexes WHERE workspace_id = $1 AND embed_model = $2), 0)
+			FROM chunks WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen, &st.vectorIndex)
+		if err != nil {
+			return chunkStats{}, fmt.Errorf("count chunks: %w", err)
+		}
+		st.avgLen = max(st.avgLen, 1)
+		db.counts.Store(key, &cachedStats{st: st})
+		return st, nil
+	})
 	if err != nil {
-		return chunkStats{}, fmt.Errorf("count chunks: %w", err)
+		return chunkStats{}, err
 	}
-	st.avgLen = max(st.avgLen, 1)
-	db.counts.Store(key, st)
-	return st, nil
+	return v.(chunkStats), nil
 }
 
-// forgetChunkStats drops the workspace's cached chunkStats, of every
-// model, after a change of its knowledge.
-func (db *DB) forgetChunkStats(workspaceID string) {
-	db.counts.Range(func(key, _ any) bool {
+// cachedStats are a workspace's chunkStats as cached, and whether a caller
+// is reading them again.
+type cachedStats struct {
+	st         chunkStats
+	refreshing atomic.Bool
+}
+
+// expireChunkStats marks the workspace's cached chunkStats, of every
+// model, as expired after a change of its knowledge: the next caller reads
+// them again (the others meanwhile use them as they were).
+func (db *DB) expireChunkStats(workspaceID string) {
+	db.counts.Range(func(key, v any) bool {
 		if strings.HasPrefix(key.(string), workspaceID+"/") {
-			db.counts.Delete(key)
+			st := v.(*cachedStats).st
+			st.at = time.Time{}
+			db.counts.Store(key, &cachedStats{st: st})
 		}
 		return true
 	})

@@ -11,11 +11,15 @@
   }
 
   // t returns the message key in the page's language, with %s and %d
-  // replaced by the further arguments in order. Keys start with "js.".
+  // replaced by the further arguments in order (%% is %). Keys start
+  // with "js.".
   function t(key) {
     var args = Array.prototype.slice.call(arguments, 1);
     var s = Object.prototype.hasOwnProperty.call(messages, key) ? messages[key] : key;
-    return s.replace(/%[sd]/g, function () { return args.length ? String(args.shift()) : ''; });
+    return s.replace(/%([sd%])/g, function (m, c) {
+      if (c === '%') { return '%'; }
+      return args.length ? String(args.shift()) : '';
+    });
   }
 
   // APIError is a failed API call: the JSON error's code and message and
@@ -45,21 +49,47 @@
     }
     return fetch('/app/api/v1' + path, opts).then(function (res) {
       return res.text().then(function (text) {
-        var data = null;
-        if (text) {
-          try { data = JSON.parse(text); } catch (e) { data = null; }
-        }
-        if (res.status === 401) {
-          signIn();
-        }
-        if (!res.ok) {
-          var err = data && data.error ? data.error : { code: 'http_' + res.status, message: res.statusText };
-          throw APIError(res.status, err.code, err.message);
-        }
-        return data;
+        return settle(res.status, res.statusText, text).data;
       });
     });
   }
 
-  window.Parley = { api: api, t: t, csrf: csrf, APIError: APIError };
+  // settle decodes a response: {status, data} if it succeeded; else it
+  // throws an APIError (and sends the browser to sign in on 401).
+  function settle(status, statusText, text) {
+    var data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch (e) { data = null; }
+    }
+    if (status === 401) {
+      signIn();
+    }
+    if (status < 200 || status > 299) {
+      var err = data && data.error ? data.error : { code: 'http_' + status, message: statusText || String(status) };
+      throw APIError(status, err.code, err.message);
+    }
+    return { status: status, data: data };
+  }
+
+  // upload posts FormData to /app/api/v1 + path, calling onProgress(sent,
+  // total) as the body goes out (fetch cannot report that); it resolves to
+  // {status, data}.
+  function upload(path, form, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.open('POST', '/app/api/v1' + path);
+      xhr.setRequestHeader('X-CSRF-Token', csrf);
+      xhr.setRequestHeader('Accept', 'application/json');
+      if (onProgress) {
+        xhr.upload.onprogress = function (e) { if (e.lengthComputable) { onProgress(e.loaded, e.total); } };
+      }
+      xhr.onload = function () {
+        try { resolve(settle(xhr.status, xhr.statusText, xhr.responseText)); } catch (e) { reject(e); }
+      };
+      xhr.onerror = function () { reject(APIError(0, 'network', t('js.error', 'network'))); };
+      xhr.send(form);
+    });
+  }
+
+  window.Parley = { api: api, upload: upload, t: t, csrf: csrf, APIError: APIError };
 })();
