@@ -76,9 +76,11 @@ func TestQueueStreamAcrossReplicas(t *testing.T) {
 	// Small talk and another workspace's handoff are nothing to this queue.
 	other := newEnv(t)
 	other.escalate("I want to talk to a human")
-	if status, body := writer.do("POST", "/v1/answer", writer.keys[parley.RoleWidget], `{"message": {"text": "Hello!"}}`); status != 200 || body["status"] != "small_talk" {
+	status, body := writer.do("POST", "/v1/answer", writer.keys[parley.RoleWidget], `{"message": {"text": "Hello!"}}`)
+	if status != 200 || body["status"] != "small_talk" {
 		t.Fatalf("small talk: %d %v", status, body)
 	}
+	chat := body["conversation_id"].(string)
 
 	start := time.Now()
 	esc, conv := writer.escalate("I want to talk to a human")
@@ -91,22 +93,35 @@ func TestQueueStreamAcrossReplicas(t *testing.T) {
 
 	steps := []struct {
 		name, path, key, body string
-		change, status        string
+		changes               []string
+		status                string // after the step
 	}{
-		{"the customer writes again", "/v1/answer", writer.keys[parley.RoleWidget], `{"conversation_id": "` + conv + `", "message": {"text": "hello? anyone there?"}}`, "message", "open"},
-		{"the agent's first reply claims it", "/v1/conversations/" + conv + "/messages", agentKey, `{"agent_id": "` + ada + `", "text": "Hi, Ada here."}`, "claimed", "claimed"},
-		{"a second reply", "/v1/conversations/" + conv + "/messages", agentKey, `{"agent_id": "` + ada + `", "text": "Checking your order."}`, "message", "claimed"},
-		{"an internal note", "/v1/conversations/" + conv + "/messages", agentKey, `{"agent_id": "` + ada + `", "text": "refund ok", "internal": true}`, "message", "claimed"},
-		{"the resolution", "/v1/escalations/" + esc + "/resolve", agentKey, `{"agent_id": "` + ada + `", "reply": "Refunded."}`, "resolved", "resolved"},
+		{"the customer writes again", "/v1/answer", writer.keys[parley.RoleWidget], `{"conversation_id": "` + conv + `", "message": {"text": "hello? anyone there?"}}`, []string{"message"}, "open"},
+		{"the agent's first reply claims it", "/v1/conversations/" + conv + "/messages", agentKey, `{"agent_id": "` + ada + `", "text": "Hi, Ada here."}`, []string{"claimed", "message"}, "claimed"},
+		{"a second reply", "/v1/conversations/" + conv + "/messages", agentKey, `{"agent_id": "` + ada + `", "text": "Checking your order."}`, []string{"message"}, "claimed"},
+		{"an internal note", "/v1/conversations/" + conv + "/messages", agentKey, `{"agent_id": "` + ada + `", "text": "refund ok", "internal": true}`, []string{"message"}, "claimed"},
+		{"the resolution with a final reply", "/v1/escalations/" + esc + "/resolve", agentKey, `{"agent_id": "` + ada + `", "reply": "Refunded."}`, []string{"message", "resolved"}, "resolved"},
 	}
 	for _, st := range steps {
 		if status, body := writer.do("POST", st.path, st.key, st.body); status != 200 {
 			t.Fatalf("%s: %d %v", st.name, status, body)
 		}
-		got := nextChange(t, all)
-		if got.Change != st.change || got.Escalation.ID != esc || got.Escalation.Status != st.status {
-			t.Fatalf("%s: change %q, escalation %s %s; want %q, %s %s", st.name, got.Change, got.Escalation.ID, got.Escalation.Status, st.change, esc, st.status)
+		// Each event carries the escalation as it is when the event is
+		// sent: by then, the whole step is committed.
+		for _, change := range st.changes {
+			got := nextChange(t, all)
+			if got.Change != change || got.Escalation.ID != esc || got.Escalation.Status != st.status {
+				t.Fatalf("%s: change %q, escalation %s %s; want %q, %s %s", st.name, got.Change, got.Escalation.ID, got.Escalation.Status, change, esc, st.status)
+			}
 		}
+	}
+
+	// A handoff asked for with the widget's button.
+	if status, body := writer.do("POST", "/v1/conversations/"+chat+"/handoff", writer.keys[parley.RoleWidget], ""); status != 200 {
+		t.Fatalf("handoff: %d %v", status, body)
+	}
+	if got := nextChange(t, all); got.Change != "created" || got.Escalation.ConversationID != chat || got.Escalation.Reason != "human_requested" {
+		t.Fatalf("after the handoff button: %+v, want its escalation created", got)
 	}
 
 	// The billing stream heard none of that: its first change is its
@@ -123,10 +138,10 @@ func TestQueueStreamAcrossReplicas(t *testing.T) {
 	// A stream opened now starts with the unresolved queue.
 	late := reader.queueStream("/v1/escalations/events")
 	defer late.close()
-	if q := snapshot(t, late); len(q) != 1 || q[0].ID != bill || q[0].Status != "open" {
-		t.Fatalf("queue %v, want only the open billing escalation", q)
+	if q := snapshot(t, late); len(q) != 2 || q[0].ConversationID != chat || q[1].ID != bill {
+		t.Fatalf("queue %v, want the button's handoff and the billing escalation, oldest first", q)
 	}
-	status, body := writer.do("GET", "/v1/escalations?status=unresolved", agentKey, "")
+	status, body = writer.do("GET", "/v1/escalations?status=unresolved&team=billing", agentKey, "")
 	if list := list(body, "escalations"); status != 200 || len(list) != 1 || list[0].(map[string]any)["id"] != bill {
 		t.Fatalf("unresolved list: %d %v", status, body)
 	}

@@ -200,6 +200,29 @@ func metaOrEmpty(meta json.RawMessage) []byte {
 	return meta
 }
 
+// AnnounceQueueChange tells agents' live queues, on every replica, that the
+// unresolved escalation of a conversation changed (parley.ChangeCreated,
+// parley.ChangeMessage): on channel parley_queue, as migration 0018's
+// triggers do for what agents write. The answer path calls it after its
+// commit, and it does not wait for the disk: a transaction that notifies
+// holds a lock serialising all such commits until its own is flushed, so
+// notifying in the escalation's transaction would cap handoffs at one
+// flush each. A conversation without an unresolved escalation announces
+// nothing.
+func (db *DB) AnnounceQueueChange(ctx context.Context, workspaceID, conversationID, change string) error {
+	err := db.withSettings(ctx, `set_config('synchronous_commit', 'off', true)`, `
+		SELECT pg_notify('`+queueChannel+`', json_build_object('workspace_id', e.workspace_id, 'escalation_id', e.id, 'change', $3::text)::text)
+		FROM escalations e WHERE e.workspace_id = $1 AND e.conversation_id = $2 AND e.status <> 'resolved'`,
+		[]any{workspaceID, conversationID, change}, func(br pgx.BatchResults) error {
+			_, err := br.Exec()
+			return err
+		})
+	if err != nil {
+		return fmt.Errorf("announce %s in conversation %s: %w", change, conversationID, err)
+	}
+	return nil
+}
+
 // Escalate records an escalation, routed to a team and an agent, and the
 // message that tells the customer, in one statement (escalateSQL), and puts
 // the conversation in state waiting; when the workspace has a webhook, an

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -89,5 +90,42 @@ func TestQueueFeed(t *testing.T) {
 	unsubscribeOther()
 	if n.Subscribers() != 0 {
 		t.Fatalf("%d subscribers after unsubscribing, want 0", n.Subscribers())
+	}
+}
+
+// BenchmarkHandoff measures handoffs written by 16 writers at once, with and
+// without the announcement to agents' queues that follows each (a
+// statement of its own that does not wait for the disk):
+//
+//	go test -run '^$' -bench BenchmarkHandoff -benchtime 5s ./postgres/
+func BenchmarkHandoff(b *testing.B) {
+	db := pgtest.FreshDB(b, 16)
+	ctx := context.Background()
+	ws, _, err := db.EnsureWorkspace(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, announce := range []bool{false, true} {
+		b.Run(map[bool]string{false: "escalate", true: "escalate+announce"}[announce], func(b *testing.B) {
+			b.SetParallelism(16 / max(1, runtime.GOMAXPROCS(0)))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					conv, err := db.CreateConversation(ctx, ws.ID, "chat", parley.Customer{}, "en")
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _, err = db.Escalate(ctx, parley.NewEscalation{WorkspaceID: ws.ID, ConversationID: conv.ID, Reason: parley.ReasonHumanRequested,
+						CustomerNotice: "Someone will reply.", Context: parley.EscalationContext{Question: "a person please", Candidates: []byte("[]")}})
+					if err == nil && announce {
+						err = db.AnnounceQueueChange(ctx, ws.ID, conv.ID, parley.ChangeCreated)
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -128,7 +130,11 @@ func (db *DB) vectorQuery(ctx context.Context, q parley.SearchQuery, st chunkSta
 // frequency), so a distinctive word outweighs several common ones; long
 // chunks count less. Words too common to tell answers apart (see
 // commonWordChunks) are left out, which keeps the search cheap in large
-// workspaces. The GIN index finds each word's chunks.
+// workspaces. A word's number of chunks is read from chunk_words, kept
+// exact by every write of chunks (see Ingest): one primary key lookup a
+// word, once (a subquery in a materialized CTE, so that no plan reads all
+// the workspace's words or looks a word up again for each chunk); the GIN
+// index finds the chunks of the words kept.
 func (db *DB) TextSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
@@ -137,14 +143,14 @@ func (db *DB) TextSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hi
 	if st.n == 0 {
 		return nil, nil
 	}
-	hits, err := db.queryHits(ctx, genericPlan, `WITH words AS (
-			SELECT DISTINCT w.word, quote_literal(w.word)::tsquery AS query
-			FROM unnest($3::text[]) cfg, unnest(tsvector_to_array(to_tsvector(cfg::regconfig, $2))) w(word)
+	hits, err := db.queryHits(ctx, genericPlan, `WITH words AS MATERIALIZED (
+			SELECT w.word, (SELECT cw.chunks FROM chunk_words cw
+				WHERE cw.workspace_id = $1 AND cw.embed_model = $4 AND cw.word = w.word) AS df
+			FROM (SELECT DISTINCT w.word
+				FROM unnest($3::text[]) cfg, unnest(tsvector_to_array(to_tsvector(cfg::regconfig, $2))) w(word)) w
 		), weighted AS (
-			SELECT w.query, ln(1 + ($6::float8 - d.df + 0.5) / (d.df + 0.5)) AS idf
-			FROM words w, LATERAL (SELECT count(*) AS df FROM (SELECT FROM chunks c
-				WHERE c.workspace_id = $1 AND c.embed_model = $4 AND c.tsv @@ w.query LIMIT $8) m) d
-			WHERE d.df > 0 AND d.df < $8
+			SELECT quote_literal(word)::tsquery AS query, ln(1 + ($6::float8 - df + 0.5) / (df + 0.5)) AS idf
+			FROM words WHERE df < $8
 		), ranked AS (
 			SELECT c.id, sum(w.idf) * 2.2 / (1 + 1.2 * (0.25 + 0.75 * length(c.tsv) / $7::float8)) AS score
 			FROM weighted w JOIN chunks c ON c.workspace_id = $1 AND c.embed_model = $4 AND c.tsv @@ w.query
@@ -203,26 +209,64 @@ func mergeHits(vec, txt []parley.Hit) []parley.Hit {
 
 // chunkStats returns how many chunks of the model a workspace has, their
 // average number of distinct words and the vector index that holds them,
-// cached for a minute: they pick the search plan and scale the full-text
-// score, where staleness is harmless (VectorSearch reads them again when
-// the index may have changed).
+// cached for a minute (expired sooner when this process changes the
+// workspace's knowledge): they pick the search plan and scale the
+// full-text score, where staleness after another replica's change is
+// harmless (VectorSearch reads them again when the index may have
+// changed).
+//
+// Expired statistics are read again by one caller at a time: the others
+// keep using the old ones meanwhile, and callers with none wait for the
+// one read in progress. Counting a large workspace reads all its rows, and
+// while a large load is written, the uncommitted ones too (or the whole
+// table, on the planner's stale estimates): when every answer of a steady
+// 50 a second counted at once, answers took over a minute.
 func (db *DB) chunkStats(ctx context.Context, workspaceID, model string) (chunkStats, error) {
 	key := workspaceID + "/" + model
 	if v, ok := db.counts.Load(key); ok {
-		if c := v.(chunkStats); time.Since(c.at) < time.Minute {
-			return c, nil
+		c := v.(*cachedStats)
+		if time.Since(c.st.at) < time.Minute || !c.refreshing.CompareAndSwap(false, true) {
+			return c.st, nil
 		}
+		defer c.refreshing.Store(false)
 	}
-	st := chunkStats{at: time.Now()}
-	err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1),
-			coalesce((SELECT generation FROM vector_indexes WHERE workspace_id = $1 AND embed_model = $2), 0)
-		FROM chunks WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen, &st.vectorIndex)
+	v, err, _ := db.countsRead.Do(key, func() (any, error) {
+		st := chunkStats{at: time.Now()}
+		err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1),
+				coalesce((SELECT generation FROM vector_indexes WHERE workspace_id = $1 AND embed_model = $2), 0)
+			FROM chunks WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen, &st.vectorIndex)
+		if err != nil {
+			return chunkStats{}, fmt.Errorf("count chunks: %w", err)
+		}
+		st.avgLen = max(st.avgLen, 1)
+		db.counts.Store(key, &cachedStats{st: st})
+		return st, nil
+	})
 	if err != nil {
-		return chunkStats{}, fmt.Errorf("count chunks: %w", err)
+		return chunkStats{}, err
 	}
-	st.avgLen = max(st.avgLen, 1)
-	db.counts.Store(key, st)
-	return st, nil
+	return v.(chunkStats), nil
+}
+
+// cachedStats are a workspace's chunkStats as cached, and whether a caller
+// is reading them again.
+type cachedStats struct {
+	st         chunkStats
+	refreshing atomic.Bool
+}
+
+// expireChunkStats marks the workspace's cached chunkStats, of every
+// model, as expired after a change of its knowledge: the next caller reads
+// them again (the others meanwhile use them as they were).
+func (db *DB) expireChunkStats(workspaceID string) {
+	db.counts.Range(func(key, v any) bool {
+		if strings.HasPrefix(key.(string), workspaceID+"/") {
+			st := v.(*cachedStats).st
+			st.at = time.Time{}
+			db.counts.Store(key, &cachedStats{st: st})
+		}
+		return true
+	})
 }
 
 type chunkStats struct {

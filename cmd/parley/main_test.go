@@ -330,7 +330,7 @@ func TestIngestTrainsTheClassifier(t *testing.T) {
 	}
 	trained := func() bool {
 		t.Helper()
-		_, ok, err := pgtest.DB(t).ClassifierTrainedAt(context.Background(), ws.ID, retrieval.LocalModel)
+		_, ok, err := pgtest.DB(t).ClassifierVersion(context.Background(), ws.ID, retrieval.LocalModel)
 		if err != nil {
 			t.Fatal(err)
 		}
