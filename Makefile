@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test lint test-faults build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl clean
+.PHONY: demo test lint test-faults build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl bench-learning clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -50,11 +50,18 @@ bench-crawl: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BENCH_CRAWL=1 PARLEY_BENCH_PAGES=$(BENCH_PAGES) PARLEY_BENCH_RUNS=$(BENCH_RUNS) \
 		$(GO) test -run TestCrawlBenchmark -v -count=1 -timeout 30m ./ingest/crawl/
 
-## bench-scale-ingest: first load and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
+## bench-scale-ingest: first load (with ANSWER_RATE answers/s meanwhile) and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
 SIZES ?= 10000,100000
+ANSWER_RATE ?= 50
 bench-scale-ingest: check-go db
-	set -a; source $(DBENV); set +a; PARLEY_SCALE_ENTRIES=$(SIZES) \
+	set -a; source $(DBENV); set +a; PARLEY_SCALE_ENTRIES=$(SIZES) PARLEY_SCALE_ANSWER_RATE=$(ANSWER_RATE) \
 		$(GO) test -run TestIngestScale -v -count=1 -timeout 60m ./ingest/
+
+## bench-scale-workspaces: vector search for one workspace among WORKSPACES (and alone): p50/p99, recall@10, per layout (see BENCHMARKS.md)
+WORKSPACES ?= 1000
+bench-scale-workspaces: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_SCALE_WORKSPACES=1,$(WORKSPACES) \
+		nice -n 10 $(GO) test -run TestScaleWorkspacesBenchmark -v -count=1 -timeout 180m ./postgres/
 
 ## bench-scale-train: intent classifier training time and accuracy on generated questions at SIZES (see BENCHMARKS.md)
 bench-scale-train: check-go
@@ -63,6 +70,11 @@ bench-scale-train: check-go
 ## bench-quality: run the Banking77 suite (train as knowledge, test as cases) and write eval-out/banking77
 bench-quality: build db
 	set -a; source $(DBENV); set +a; $(BIN) eval evals/suites/banking77/suite.json --out eval-out/banking77
+
+## bench-learning: Banking77 from 1 example per intent, then 1, 3 and 10 more taught through resolutions over the API (hit@1, coverage @95%)
+bench-learning: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_BANKING77=$(BANKING77) \
+		nice -n 10 $(GO) test -run TestLearningCurveBanking77 -v -count=1 -timeout 60m ./evals/
 
 ## bench-answer: engine vs bare search, then 16 clients at 300 requests/s on /v1/answer (Banking77 knowledge)
 bench-answer: build db

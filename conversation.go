@@ -95,6 +95,9 @@ type Resolution struct {
 	EscalationID string
 	AgentID      string
 	Reply        string
+	// AnsweredBy names the knowledge that answered, or none; nil takes
+	// what the agent's last reply in the handoff named, if any.
+	AnsweredBy *AnsweredBy
 }
 
 // Escalation reasons.
@@ -134,10 +137,43 @@ type Escalation struct {
 	CreatedAt      time.Time         `json:"created_at"`
 	ClaimedAt      *time.Time        `json:"claimed_at,omitempty"`
 	ResolvedAt     *time.Time        `json:"resolved_at,omitempty"`
+	// AnsweredBy is the knowledge the resolving agent said answered (or
+	// none); nil when they did not say.
+	AnsweredBy *AnsweredKnowledge `json:"answered_by,omitempty"`
+	// Learned is what the resolution taught; only a resolve's response
+	// has it.
+	Learned *Learned `json:"learning,omitempty"`
 	// Messages are the conversation's messages since the handoff (the
 	// customer's further messages, agents' replies and notes); only the
 	// detail view fills them.
 	Messages []Message `json:"messages,omitempty"`
+}
+
+// QueueChange is a change to one of a workspace's escalations, as agents'
+// live queues hear of it.
+type QueueChange struct {
+	EscalationID string
+	Change       string // a Change* value
+}
+
+// Queue changes: the escalation's new status, or a new message in its
+// conversation (the customer's, an agent's reply or note).
+const (
+	ChangeCreated  = "created"
+	ChangeClaimed  = "claimed"
+	ChangeResolved = "resolved"
+	ChangeMessage  = "message"
+)
+
+// QueueFeed is one subscription to a workspace's queue changes.
+type QueueFeed interface {
+	// Wake receives a (coalesced) wake-up when changes are waiting.
+	Wake() <-chan struct{}
+	// Changes takes the waiting changes, oldest first, each once. missed
+	// reports that some may have been lost since the last call (too many
+	// waited, or notifications were interrupted): read the whole queue
+	// again.
+	Changes() (changes []QueueChange, missed bool)
 }
 
 // AgentMessage is what an agent sends into a conversation handed to a
@@ -149,6 +185,10 @@ type AgentMessage struct {
 	Text           string
 	Internal       bool
 	Resolve        bool
+	// AnsweredBy names the knowledge the reply comes from (a suggestion
+	// the agent sent, say), or none; stored with the message, and with a
+	// resolution as for Resolution.AnsweredBy.
+	AnsweredBy *AnsweredBy
 }
 
 // AgentPost is what an agent's message did: the message stored (nil for a
@@ -192,9 +232,13 @@ type NewEscalation struct {
 	CustomerNotice string // the bot message telling the customer a human will reply
 }
 
+// Unresolved is the EscalationFilter status that selects open and claimed
+// escalations: an agents' queue.
+const Unresolved = "unresolved"
+
 // EscalationFilter selects a page of escalations, oldest first.
 type EscalationFilter struct {
-	Status string // open, claimed or resolved; empty for all
+	Status string // open, claimed, resolved or unresolved (open and claimed); empty for all
 	Team   string // a team's name or id; empty for all
 	After  string // the cursor of the previous page; empty for the first
 	Limit  int
@@ -210,8 +254,8 @@ type Turn struct {
 
 // ResolvedConversation is a conversation an agent resolved, in the format
 // of the resolved-conversation loader: its customer, bot and agent
-// messages, the resolution, and the intent and tags of the escalation's
-// best candidate (empty when there was none).
+// messages, the resolution, and the intent and tags of the knowledge the
+// agent said answered (empty when they named none).
 type ResolvedConversation struct {
 	ID         string    `json:"id"`
 	Messages   []Turn    `json:"messages"`
@@ -220,6 +264,10 @@ type ResolvedConversation struct {
 	Tags       []string  `json:"tags"`
 	Language   string    `json:"language"`
 	ResolvedAt time.Time `json:"-"`
+	// Customer is who the conversation was with, and Knowledge the texts
+	// of the answer the agent named: what masking the export needs.
+	Customer  Customer `json:"-"`
+	Knowledge string   `json:"-"`
 }
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)

@@ -32,3 +32,12 @@ type IngestJob struct {
 	// UpdatedAt is when the job last changed or reported progress.
 	UpdatedAt time.Time
 }
+
+// IngestJobUpdate sets an unfinished ingest job's state, counts (the JSON
+// object its runner encoded) and error.
+type IngestJobUpdate struct {
+	ID     string
+	State  string
+	Counts json.RawMessage
+	Error  string
+}

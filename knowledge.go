@@ -33,6 +33,10 @@ type Source struct {
 	Chunks      int       `json:"chunks"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Group, when set, is the answer group of all the source's chunks: a
+	// phrasing learned from a resolution joins the group it was learned
+	// for. Used when writing; not stored with the source.
+	Group string `json:"-"`
 }
 
 // SourceRef names one source of a knowledge base by its numeric id, its
@@ -87,12 +91,25 @@ const IntentGroupPrefix = "intent:"
 // otherwise the source is the answer.
 func (s Source) GroupKey(c Chunk) string {
 	switch {
+	case s.Group != "":
+		return s.Group
 	case s.Intent != "":
 		return IntentGroupPrefix + s.Intent
 	case s.Kind == "article":
 		return fmt.Sprintf("source:%s#%d", s.ExternalID, c.Ordinal)
 	}
 	return "source:" + s.ExternalID
+}
+
+// IngestTarget is what one ingest writes into: a knowledge base, with
+// vectors of one embedding model, and how many chunks it will write (a
+// large load is written differently: see postgres.DB.Ingest).
+type IngestTarget struct {
+	WorkspaceID string
+	KBID        string
+	Model       string
+	Dims        int
+	Chunks      int
 }
 
 // SourceWriter writes sources into one knowledge base inside a transaction
@@ -124,4 +141,14 @@ type Origin struct {
 	SyncedAt   *time.Time
 	NextSyncAt *time.Time
 	UpdatedAt  time.Time
+}
+
+// OriginSync is the outcome of a sync to record: the crawl's pages (nil
+// keeps the last crawl's, as after a failed sync), the error ("" when it
+// succeeded) and the report (the crawl's own JSON, see crawl.Report).
+type OriginSync struct {
+	KBID   string
+	Pages  json.RawMessage
+	Error  string
+	Report json.RawMessage
 }

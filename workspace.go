@@ -42,6 +42,10 @@ type WorkspaceSettings struct {
 	Greeting string `json:"greeting"`
 	// Theme is the chat widget's look.
 	Theme Theme `json:"theme"`
+	// Learning is what a resolution naming the knowledge that answered
+	// does with the customer's question: LearnAuto, LearnReview or
+	// LearnOff.
+	Learning string `json:"learning"`
 }
 
 // Theme is the chat widget's look.
@@ -97,6 +101,7 @@ func DefaultSettings() WorkspaceSettings {
 		Sensitive:       []string{},
 		DefaultTeam:     "support",
 		Glossary:        []string{},
+		Learning:        LearnReview,
 	}
 }
 
@@ -122,6 +127,11 @@ func (s WorkspaceSettings) Validate() error {
 		if err := CheckLanguage("languages:", lang); err != nil {
 			return err
 		}
+	}
+	switch s.Learning {
+	case LearnAuto, LearnReview, LearnOff:
+	default:
+		return Errorf(EInvalid, "learning must be auto, review or off, got %q", s.Learning)
 	}
 	if len(s.Glossary) > MaxGlossaryTerms {
 		return Errorf(EInvalid, "glossary has %d terms; the limit is %d", len(s.Glossary), MaxGlossaryTerms)

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
@@ -23,8 +22,8 @@ import (
 // ranks by the vote alone.
 type brokenClassifiers struct{ *postgres.DB }
 
-func (brokenClassifiers) ClassifierTrainedAt(context.Context, string, string) (time.Time, bool, error) {
-	return time.Time{}, false, errors.New("classifiers unreadable")
+func (brokenClassifiers) ClassifierVersion(context.Context, string, string) (int64, bool, error) {
+	return 0, false, errors.New("classifiers unreadable")
 }
 
 // A line the reply engine logs while answering carries the request's id

@@ -111,7 +111,10 @@ func jsonError(err error) error {
 		syntax  *json.SyntaxError
 		typeErr *json.UnmarshalTypeError
 	)
+	var domain *parley.Error
 	switch {
+	case errors.As(err, &domain): // a field's own UnmarshalJSON said what is wrong
+		return domain
 	case errors.As(err, &tooBig):
 		return err
 	case errors.Is(err, io.EOF):

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/ingest"
 )
 
 // listEscalations pages through escalations, oldest first:
@@ -67,8 +68,9 @@ func (s *Server) claimEscalation(c *gin.Context) {
 }
 
 type resolveRequest struct {
-	AgentID string `json:"agent_id"`
-	Reply   string `json:"reply"`
+	AgentID    string             `json:"agent_id"`
+	Reply      string             `json:"reply"`
+	AnsweredBy *parley.AnsweredBy `json:"answered_by"`
 }
 
 // resolveEscalation closes the escalation, sending the agent's final reply
@@ -80,19 +82,22 @@ func (s *Server) resolveEscalation(c *gin.Context) {
 		return
 	}
 	e, err := s.store.ResolveEscalation(c.Request.Context(), parley.Resolution{
-		WorkspaceID: principal(c).Workspace.ID, EscalationID: c.Param("id"), AgentID: req.AgentID, Reply: req.Reply})
+		WorkspaceID: principal(c).Workspace.ID, EscalationID: c.Param("id"), AgentID: req.AgentID, Reply: req.Reply,
+		AnsweredBy: req.AnsweredBy})
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	s.learn(c, &e)
 	c.JSON(http.StatusOK, e)
 }
 
 type agentMessageRequest struct {
-	AgentID  string `json:"agent_id"`
-	Text     string `json:"text"`
-	Internal bool   `json:"internal"`
-	Resolve  bool   `json:"resolve"`
+	AgentID    string             `json:"agent_id"`
+	Text       string             `json:"text"`
+	Internal   bool               `json:"internal"`
+	Resolve    bool               `json:"resolve"`
+	AnsweredBy *parley.AnsweredBy `json:"answered_by"`
 }
 
 // postAgentMessage sends an agent's reply (or internal note) into a
@@ -105,10 +110,14 @@ func (s *Server) postAgentMessage(c *gin.Context) {
 	}
 	post, err := s.store.PostAgentMessage(c.Request.Context(), principal(c).Workspace.ID, parley.AgentMessage{
 		ConversationID: c.Param("id"), AgentID: req.AgentID, Text: req.Text, Internal: req.Internal, Resolve: req.Resolve,
+		AnsweredBy: req.AnsweredBy,
 	})
 	if err != nil {
 		fail(c, err)
 		return
+	}
+	if req.Resolve {
+		s.learn(c, &post.Escalation)
 	}
 	c.JSON(http.StatusOK, post)
 }
@@ -149,6 +158,7 @@ func (s *Server) resolvedConversations(c *gin.Context) {
 	enc := json.NewEncoder(c.Writer)
 	enc.SetEscapeHTML(false)
 	for _, conv := range convs {
+		ingest.MaskConversation(&conv)
 		if err := enc.Encode(conv); err != nil {
 			logger(c).WarnContext(c.Request.Context(), "write resolved conversations", "err", err.Error())
 			return

@@ -237,8 +237,20 @@ func TestUploadCSVLifecycle(t *testing.T) {
 	if n := e.sourceCount(); n != 3 {
 		t.Fatalf("without prune: %d sources, want 3", n)
 	}
+	// A dry run with prune names what would be deleted, and deletes nothing.
+	status, body, _ = e.upload("faq", e.admin, file(onlyOne), "prune=true", "dry_run=true")
+	wantResult(t, status, body, map[string]float64{"unchanged": 1, "pruned": 2})
+	if ids := body["result"].(map[string]any)["pruned_ids"]; fmt.Sprint(ids) != "[pay ship]" {
+		t.Errorf("pruned_ids %v, want [pay ship]", ids)
+	}
+	if n := e.sourceCount(); n != 3 {
+		t.Fatalf("after a dry run with prune: %d sources, want 3", n)
+	}
 	status, body, _ = e.upload("faq", e.admin, file(onlyOne), "prune=true")
 	wantResult(t, status, body, map[string]float64{"unchanged": 1, "pruned": 2})
+	if _, ok := body["result"].(map[string]any)["pruned_ids"]; ok {
+		t.Errorf("pruned_ids outside a dry run: %v", body)
+	}
 	if n := e.sourceCount(); n != 1 {
 		t.Fatalf("after prune: %d sources, want 1", n)
 	}

@@ -38,7 +38,7 @@ const uploadReadTimeout = 10 * time.Minute
 func (s *Server) bodyLimit() gin.HandlerFunc {
 	small, large := limitBody(s.opts.MaxBodyBytes), limitBody(s.maxUploadBytes())
 	return func(c *gin.Context) {
-		if c.FullPath() == uploadRoute {
+		if r := c.FullPath(); r == uploadRoute || r == consoleAPI+uploadRoute {
 			large(c)
 			return
 		}

@@ -20,6 +20,11 @@ type Knowledge interface {
 	Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error)
 	DeleteKB(ctx context.Context, workspaceID, idOrName string) error
 	DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error
+	// Learn makes a resolved escalation's question a phrasing of the
+	// knowledge the agent named (see Workspace settings' learning).
+	Learn(ctx context.Context, ws parley.Workspace, esc parley.Escalation) (parley.Learned, error)
+	// Decide approves (adding it to knowledge) or rejects a pending phrasing.
+	Decide(ctx context.Context, workspaceID, id string, approve bool) (parley.Phrasing, error)
 }
 
 // knowledgeChanges returns the Knowledge, or answers 503 and returns nil

@@ -17,33 +17,33 @@ import (
 	"github.com/parleyhq/parley/retrieval"
 )
 
-// listen runs a notifier on db until the test ends and returns it once it
-// listens.
-func listen(t *testing.T, db *postgres.DB) *postgres.Notifier {
-	t.Helper()
-	n := db.NewNotifier(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-n.Listening():
-	case <-time.After(10 * time.Second):
-		t.Fatal("the notifier did not start listening")
-	}
-	return n
-}
-
 // newLiveEnv is newEnv with live event delivery through LISTEN/NOTIFY.
 func newLiveEnv(t *testing.T, set func(*api.Options)) *env {
 	t.Helper()
-	n := listen(t, pgtest.DB(t))
+	n := pgtest.Listening(t, pgtest.DB(t))
 	return newEnvWith(t, func(o *api.Options) {
 		o.Live = n
 		if set != nil {
 			set(o)
 		}
 	})
+}
+
+// replica is a second server for e's workspace and keys, as another
+// process would be: its own pool and notifier on the same database.
+func replica(t *testing.T, e *env) (*env, *postgres.Notifier) {
+	t.Helper()
+	db2, err := postgres.Open(context.Background(), pgtest.URL(t), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db2.Close)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	n := pgtest.Listening(t, db2)
+	s2 := api.New(db2, reply.New(db2, retrieval.NewLocal(), reply.Options{Language: detector, Classifiers: db2, Logger: log}), api.Options{Logger: log, MaxBodyBytes: testBodyLimit, Ready: db2.Ping, Live: n})
+	srv2 := httptest.NewServer(s2)
+	t.Cleanup(srv2.Close)
+	return &env{t: t, srv: srv2, server: s2, ws: e.ws, keys: e.keys}, n
 }
 
 // The visitor's stream is on one replica, the agent's reply goes to
@@ -56,17 +56,7 @@ func TestLiveDeliveryAcrossReplicas(t *testing.T) {
 	agentSide.create("/v1/teams", `{"name": "support"}`)
 	ada := agentSide.create("/v1/agents", `{"name": "Ada", "team": "support"}`)
 
-	db2, err := postgres.Open(context.Background(), pgtest.URL(t), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db2.Close)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n := listen(t, db2)
-	s2 := api.New(db2, reply.New(db2, retrieval.NewLocal(), reply.Options{Language: detector, Classifiers: db2, Logger: log}), api.Options{Logger: log, MaxBodyBytes: testBodyLimit, Ready: db2.Ping, Live: n})
-	srv2 := httptest.NewServer(s2)
-	t.Cleanup(srv2.Close)
-	visitorSide := &env{t: t, srv: srv2, server: s2, ws: agentSide.ws, keys: agentSide.keys}
+	visitorSide, n := replica(t, agentSide)
 
 	b := &browser{e: visitorSide, key: key, origin: shop}
 	b.session(nil)

@@ -9,9 +9,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/retrieval"
@@ -21,6 +26,32 @@ import (
 // with the real Trainer over the test database after every change.
 func trainedKnowledge(t *testing.T, log *slog.Logger) *knowledge.Service {
 	return testKnowledge(t, retrieval.NewTrainer(pgtest.DB(t), retrieval.TrainOptions{}), log)
+}
+
+// queuedKnowledge is the knowledge service as `parley serve` wires it: it
+// queues a training job after every change, run by a queue of its own
+// with the real Trainer over the test database. The count is of the
+// trainings queued.
+func queuedKnowledge(t *testing.T) (*knowledge.Service, *atomic.Int64) {
+	t.Helper()
+	svc := trainedKnowledge(t, nil)
+	w := jobs.NewTrain(pgtest.DB(t), svc, nil)
+	workers := river.NewWorkers()
+	w.Register(workers)
+	q := startQueue(t, fmt.Sprintf("train_%d_%d", time.Now().UnixNano(), queueSeq.Add(1)), workers)
+	counted := &countedQueue{q: w.On(q, nil)}
+	return svc.WithTrainingQueue(counted), &counted.n
+}
+
+// countedQueue counts the trainings queued through it.
+type countedQueue struct {
+	q knowledge.TrainingQueue
+	n atomic.Int64
+}
+
+func (c *countedQueue) QueueTraining(ctx context.Context, workspaceID string) error {
+	c.n.Add(1)
+	return c.q.QueueTraining(ctx, workspaceID)
 }
 
 // intentRecords are FAQ entries of three intents, two examples each: the
@@ -55,32 +86,60 @@ func (e *ingestEnv) sourcesOf(intent string) []int64 {
 // none wanted means none stored.
 func wantClasses(t *testing.T, workspaceID string, want ...string) {
 	t.Helper()
+	if msg := classesDiffer(t, workspaceID, want...); msg != "" {
+		t.Fatal(msg)
+	}
+}
+
+// waitClasses waits until the workspace's stored classifier is of want
+// (none: none stored), trained by a background job.
+func waitClasses(t *testing.T, workspaceID string, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		msg := classesDiffer(t, workspaceID, want...)
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(msg + " (after 30 s)")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func classesDiffer(t *testing.T, workspaceID string, want ...string) string {
+	t.Helper()
 	c, err := pgtest.DB(t).Classifier(context.Background(), workspaceID, retrieval.LocalModel)
 	if err != nil {
 		t.Fatal(err)
 	}
 	switch {
 	case len(want) == 0 && c != nil:
-		t.Fatalf("classifier of %v stored, want none", c.Classes)
+		return fmt.Sprintf("classifier of %v stored, want none", c.Classes)
 	case len(want) > 0 && c == nil:
-		t.Fatalf("no classifier stored, want one of %v", want)
+		return fmt.Sprintf("no classifier stored, want one of %v", want)
 	case len(want) > 0 && !slices.Equal(c.Classes, want):
-		t.Fatalf("classifier of %v stored, want %v", c.Classes, want)
+		return fmt.Sprintf("classifier of %v stored, want %v", c.Classes, want)
 	}
+	return ""
 }
 
-// The retrain rule over HTTP: an upload written before the response, and
-// each delete, bring the classifier up to date before the response; a dry
-// run does not touch it.
+// The retrain rule over HTTP, as `parley serve` runs it: an upload written
+// before the response, and each delete, queue a training job that brings
+// the classifier up to date; a dry run does not.
 func TestKnowledgeChangesRetrainTheClassifier(t *testing.T) {
 	t.Parallel()
-	e := newIngestEnv(t, func(o *api.Options) { o.Knowledge = trainedKnowledge(t, nil) })
+	know, queued := queuedKnowledge(t)
+	e := newIngestEnv(t, func(o *api.Options) { o.Knowledge = know })
 	status, body, _ := e.uploadJSON("faq", strings.Replace(intentRecords, `"records"`, `"dry_run": true, "records"`, 1))
 	wantResult(t, status, body, map[string]float64{"added": 6})
-	wantClasses(t, e.ws.ID)
+	if n := queued.Load(); n != 0 {
+		t.Fatalf("a dry run queued %d trainings", n)
+	}
 	status, body, _ = e.uploadJSON("faq", intentRecords)
 	wantResult(t, status, body, map[string]float64{"added": 6})
-	wantClasses(t, e.ws.ID, "intent:delivery", "intent:password", "intent:refund")
+	waitClasses(t, e.ws.ID, "intent:delivery", "intent:password", "intent:refund")
 
 	refunds := e.sourcesOf("refund")
 	if len(refunds) != 2 {
@@ -91,19 +150,23 @@ func TestKnowledgeChangesRetrainTheClassifier(t *testing.T) {
 			t.Fatalf("delete source %d: %d %v", id, status, body)
 		}
 	}
-	wantClasses(t, e.ws.ID, "intent:delivery", "intent:password")
+	waitClasses(t, e.ws.ID, "intent:delivery", "intent:password")
 
 	if status, body := e.do("DELETE", "/v1/knowledge-bases/faq", e.admin, ""); status != 204 {
 		t.Fatalf("delete knowledge base: %d %v", status, body)
 	}
-	wantClasses(t, e.ws.ID)
+	waitClasses(t, e.ws.ID)
+	if n := queued.Load(); n != 4 {
+		t.Errorf("%d trainings queued, want 4 (an upload, three deletes)", n)
+	}
 }
 
 // An upload too large to write before the response is written by a
-// background job, which retrains as the upload would have.
+// background job, which queues a training as the upload would have.
 func TestIngestJobRetrainsTheClassifier(t *testing.T) {
 	t.Parallel()
-	e := newIngestEnv(t, func(o *api.Options) { o.SyncIngestMax, o.Knowledge = 1, trainedKnowledge(t, nil) })
+	know, _ := queuedKnowledge(t)
+	e := newIngestEnv(t, func(o *api.Options) { o.SyncIngestMax, o.Knowledge = 1, know })
 	status, body, location := e.uploadJSON("faq", intentRecords)
 	if status != 202 {
 		t.Fatalf("upload: %d %v, want a job", status, body)
@@ -112,7 +175,7 @@ func TestIngestJobRetrainsTheClassifier(t *testing.T) {
 	if job := e.pollJob(location); job["state"] != "succeeded" {
 		t.Fatalf("job: %v", job)
 	}
-	wantClasses(t, e.ws.ID, "intent:delivery", "intent:password", "intent:refund")
+	waitClasses(t, e.ws.ID, "intent:delivery", "intent:password", "intent:refund")
 }
 
 // failingTrainer fails every training.

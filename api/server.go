@@ -62,14 +62,20 @@ type Store interface {
 
 	ListEscalations(ctx context.Context, workspaceID string, f parley.EscalationFilter) ([]parley.Escalation, string, error)
 	Escalation(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
+	EscalationItem(ctx context.Context, workspaceID, id string) (parley.Escalation, error)
 	ClaimEscalation(ctx context.Context, workspaceID, id, agentID string) (parley.Escalation, error)
 	ResolveEscalation(ctx context.Context, r parley.Resolution) (parley.Escalation, error)
 	PostAgentMessage(ctx context.Context, workspaceID string, m parley.AgentMessage) (parley.AgentPost, error)
 	ResolvedConversations(ctx context.Context, workspaceID string, since time.Time, after string, limit int) ([]parley.ResolvedConversation, string, error)
+	ListPhrasings(ctx context.Context, workspaceID string, f parley.PhrasingFilter) ([]parley.Phrasing, string, error)
 
 	PutWebhook(ctx context.Context, workspaceID, url, secret string) (parley.Webhook, string, error)
 	Webhook(ctx context.Context, workspaceID string) (parley.Webhook, error)
 	DeleteWebhook(ctx context.Context, workspaceID string) error
+
+	CreateSession(ctx context.Context, tokenHash []byte, p parley.Principal, lim parley.SessionLimits) error
+	Session(ctx context.Context, tokenHash []byte, lim parley.SessionLimits) (parley.Principal, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
 
 	IngestJob(ctx context.Context, workspaceID, kbID, id string) (parley.IngestJob, error)
 
@@ -141,8 +147,9 @@ type Options struct {
 	// them internal.
 	ClassifyError func(error) error
 
-	// Live wakes the widget's event streams when a conversation changes;
-	// nil makes them re-read every few seconds instead.
+	// Live wakes the widget's event streams when a conversation changes,
+	// and agents' queue streams when an escalation changes; nil makes them
+	// re-read every few seconds instead.
 	Live Live
 	// WidgetLimits are the widget routes' rate limits (zero fields: the
 	// DefaultWidgetLimits values).
@@ -151,6 +158,14 @@ type Options struct {
 	// names the client, for the per-address limits; none by default, so
 	// the client is the connection's peer.
 	TrustedProxies []netip.Prefix
+
+	// Console configures the console's sessions.
+	Console ConsoleOptions
+	// QueueStreamMax is how long an agent's queue stream stays open
+	// before the server ends it (0 = DefaultQueueStreamMax): the browser
+	// reconnects and is authenticated again, so a revoked key or an
+	// ended session stops receiving within that time.
+	QueueStreamMax time.Duration
 }
 
 // Server is the HTTP API.
@@ -208,7 +223,17 @@ func New(store Store, engine Engine, opts Options) *Server {
 	r.HEAD("/widget.js", gin.WrapH(web.Widget()))
 
 	s.widgetRoutes(r)
-	v1 := r.Group("/v1", s.authenticate)
+	s.v1Routes(r.Group("/v1", s.authenticate))
+	s.consoleRoutes(r)
+
+	s.router = r
+	return s
+}
+
+// v1Routes mounts the /v1 API on v1, a group that has authenticated the
+// caller: at /v1 by bearer key (authenticate), at /app/api/v1 by console
+// session (consoleAPIAuth).
+func (s *Server) v1Routes(v1 *gin.RouterGroup) {
 	v1.GET("/workspace", s.getWorkspace)
 	v1.POST("/answer", s.answer)
 	v1.POST("/conversations/:id/feedback", s.postFeedback)
@@ -223,6 +248,8 @@ func New(store Store, engine Engine, opts Options) *Server {
 	agent.POST("/rewrite", s.rewrite)
 	agent.GET("/conversations/resolved", s.resolvedConversations)
 	agent.GET("/escalations", s.listEscalations)
+	agent.GET("/agents", s.listAgents)
+	agent.GET("/escalations/events", s.queueEvents)
 	agent.GET("/escalations/:id", s.getEscalation)
 	agent.POST("/escalations/:id/claim", s.claimEscalation)
 	agent.POST("/escalations/:id/resolve", s.resolveEscalation)
@@ -244,7 +271,6 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.GET("/teams", s.listTeams)
 	admin.POST("/teams", s.createTeam)
 	admin.DELETE("/teams/:team", s.deleteTeam)
-	admin.GET("/agents", s.listAgents)
 	admin.POST("/agents", s.createAgent)
 	admin.PATCH("/agents/:id", s.patchAgent)
 	admin.DELETE("/agents/:id", s.deleteAgent)
@@ -259,9 +285,9 @@ func New(store Store, engine Engine, opts Options) *Server {
 	admin.POST("/workspace/identity-secret", s.rotateIdentitySecret)
 	admin.GET("/analytics/summary", s.analyticsSummary)
 	admin.GET("/analytics/gaps", s.analyticsGaps)
-
-	s.router = r
-	return s
+	admin.GET("/learning/phrasings", s.listPhrasings)
+	admin.POST("/learning/phrasings/:id/approve", s.approvePhrasing)
+	admin.POST("/learning/phrasings/:id/reject", s.rejectPhrasing)
 }
 
 // ServeHTTP makes the server an http.Handler.

@@ -89,10 +89,25 @@ func TestTeamsAgentsAndRules(t *testing.T) {
 		})
 	}
 
-	// Agent keys cannot manage teams.
-	for _, path := range []string{"/v1/teams", "/v1/agents", "/v1/routing-rules"} {
+	// Agent keys cannot manage teams, agents or rules; they may list the
+	// agents (the console's agents say who they are).
+	for _, path := range []string{"/v1/teams", "/v1/routing-rules"} {
 		status, body := e.do("GET", path, e.keys[parley.RoleAgent], "")
 		wantError(t, status, body, 403, "forbidden")
+	}
+	for _, req := range []struct{ method, path, body string }{
+		{"POST", "/v1/agents", `{"name": "Eve", "team": "support"}`},
+		{"PATCH", "/v1/agents/" + ada, `{"active": false}`},
+		{"DELETE", "/v1/agents/" + ada, ""},
+	} {
+		status, body := e.do(req.method, req.path, e.keys[parley.RoleAgent], req.body)
+		wantError(t, status, body, 403, "forbidden")
+	}
+	if status, body := e.do("GET", "/v1/agents", e.keys[parley.RoleAgent], ""); status != 200 || len(list(body, "agents")) == 0 {
+		t.Fatalf("agents listed with an agent key: %d %v", status, body)
+	}
+	if status, body := e.do("GET", "/v1/agents", e.keys[parley.RoleWidget], ""); status != 403 {
+		t.Fatalf("agents listed with a widget key: %d %v, want 403", status, body)
 	}
 
 	for _, path := range []string{"/v1/routing-rules/" + rule, "/v1/agents/" + ada, "/v1/teams/billing"} {

@@ -43,15 +43,25 @@ func newAuthThrottle() *authThrottle {
 // allow reports whether the client at addr may try secret now; if not, it
 // answers 429 with Retry-After.
 func (t *authThrottle) allow(c *gin.Context, addr, secret string) bool {
-	wait := max(t.byAddr.Wait(addr), t.byPrefix.Wait(prefixOf(secret)))
+	wait := t.wait(addr, secret)
 	if wait <= 0 {
 		return true
 	}
-	secs := max(1, int(math.Ceil(wait.Seconds())))
-	c.Header("Retry-After", strconv.Itoa(secs))
-	fail(c, &parley.Error{Code: codeRateLimited, Message: fmt.Sprintf("too many failed authentications from this address or for this key: retry in %d s", secs)})
+	c.Header("Retry-After", retryAfter(wait))
+	fail(c, &parley.Error{Code: codeRateLimited, Message: fmt.Sprintf("too many failed authentications from this address or for this key: retry in %d s", retrySeconds(wait))})
 	return false
 }
+
+// wait is how long the client at addr must wait before trying secret (0: not at all).
+func (t *authThrottle) wait(addr, secret string) time.Duration {
+	return max(t.byAddr.Wait(addr), t.byPrefix.Wait(prefixOf(secret)))
+}
+
+// retrySeconds is a wait in whole seconds, at least 1; retryAfter the same
+// as a Retry-After value.
+func retrySeconds(wait time.Duration) int { return max(1, int(math.Ceil(wait.Seconds()))) }
+
+func retryAfter(wait time.Duration) string { return strconv.Itoa(retrySeconds(wait)) }
 
 // failed records a failed authentication.
 func (t *authThrottle) failed(addr, secret string) {

@@ -423,26 +423,33 @@ type eventStream struct {
 
 func (b *browser) events(conv, after string) *eventStream {
 	b.e.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	u := fmt.Sprintf("%s/v1/widget/conversations/%s/events?key=%s&token=%s", b.e.srv.URL, conv, b.key, b.token)
 	if after != "" {
 		u += "&after=" + after
 	}
+	return openEvents(b.e.t, u, http.Header{"Origin": {b.origin}})
+}
+
+// openEvents opens an event stream at u, sending header.
+func openEvents(t *testing.T, u string, header http.Header) *eventStream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
-	req.Header.Set("Origin", b.origin)
+	req.Header = header
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		cancel()
-		b.e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		cancel()
-		b.e.t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	s := &eventStream{events: make(chan event, 100), close: func() { cancel(); resp.Body.Close() }}
 	go func() {
 		defer close(s.events)
 		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
 		var ev event
 		for sc.Scan() {
 			line := sc.Text()

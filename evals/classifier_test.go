@@ -22,7 +22,7 @@ func TestSampleSuiteWithClassifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := db.ClassifierTrainedAt(ctx, ws.ID, embedder.Model()); !ok || err != nil {
+	if _, ok, err := db.ClassifierVersion(ctx, ws.ID, embedder.Model()); !ok || err != nil {
 		t.Fatalf("no classifier trained for the suite's workspace (%v)", err)
 	}
 	t.Logf("hit@1 %.3f hit@5 %.3f precision %.3f coverage %.3f calibrated coverage %.3f",

@@ -74,12 +74,7 @@ func (r *Runner) Run(ctx context.Context, s *Suite, opts Options) (*Report, erro
 	if opts.Workspace == "" {
 		opts.Workspace = s.Workspace()
 	}
-	if opts.TargetPrecision == 0 {
-		opts.TargetPrecision = 0.95
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = 2 * runtime.GOMAXPROCS(0)
-	}
+	opts = opts.withDefaults()
 	cases, err := s.LoadCases()
 	if err != nil {
 		return nil, err
@@ -97,13 +92,43 @@ func (r *Runner) Run(ctx context.Context, s *Suite, opts Options) (*Report, erro
 	if err != nil {
 		return nil, err
 	}
+	rep, err := r.evaluate(ctx, s, ws, cases, opts)
+	if err != nil {
+		return nil, err
+	}
+	rep.LabelledOnly, rep.UnknownLabels = !labels.answers, unknown
+	return rep, nil
+}
+
+// Evaluate runs the suite's cases against workspace ws as its knowledge
+// and settings now are, loading nothing: for a workspace taught by other
+// means, such as resolutions. opts.Workspace is not used.
+func (r *Runner) Evaluate(ctx context.Context, s *Suite, ws parley.Workspace, opts Options) (*Report, error) {
+	cases, err := s.LoadCases()
+	if err != nil {
+		return nil, err
+	}
+	return r.evaluate(ctx, s, ws, cases, opts.withDefaults())
+}
+
+// withDefaults fills in the target precision and the workers.
+func (o Options) withDefaults() Options {
+	if o.TargetPrecision == 0 {
+		o.TargetPrecision = 0.95
+	}
+	if o.Workers <= 0 {
+		o.Workers = 2 * runtime.GOMAXPROCS(0)
+	}
+	return o
+}
+
+func (r *Runner) evaluate(ctx context.Context, s *Suite, ws parley.Workspace, cases []Case, opts Options) (*Report, error) {
 	start := time.Now()
 	outcomes, err := r.runCases(ctx, ws, cases, opts)
 	if err != nil {
 		return nil, err
 	}
 	rep := buildReport(s, ws, outcomes, opts.TargetPrecision)
-	rep.LabelledOnly, rep.UnknownLabels = !labels.answers, unknown
 	rep.Elapsed = time.Since(start).Round(time.Millisecond).String()
 	return rep, nil
 }

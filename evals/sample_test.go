@@ -34,7 +34,7 @@ func TestSampleSuiteGates(t *testing.T) {
 	}
 	// A knowledge service without a trainer (parley eval --no-classifier)
 	// trains nothing.
-	if _, ok, err := db.ClassifierTrainedAt(ctx, ws.ID, retrieval.LocalModel); ok || err != nil {
+	if _, ok, err := db.ClassifierVersion(ctx, ws.ID, retrieval.LocalModel); ok || err != nil {
 		t.Fatalf("a classifier was trained without a trainer (err %v)", err)
 	}
 	t.Logf("hit@1 %.3f hit@5 %.3f precision %.3f coverage %.3f escalation recall %.3f calibrated threshold %.3f",

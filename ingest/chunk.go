@@ -103,6 +103,10 @@ func (c *Chunker) whole(d Document) []Chunk {
 		return nil
 	}
 	chunks := []Chunk{c.bounded(0, question, d.Answer)}
+	if d.Kind == KindPhrasing {
+		// The answer is searchable through the group's own chunks.
+		return chunks
+	}
 	// The answer is searchable too: a FAQ has one phrasing of its question,
 	// and a customer's words often meet the answer's ("when will my order
 	// get here" → "delivery to Germany takes 1-2 business days").

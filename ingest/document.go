@@ -17,6 +17,10 @@ const (
 	KindFAQ          Kind = "faq"
 	KindArticle      Kind = "article"
 	KindConversation Kind = "conversation"
+	// KindPhrasing is a question learned from a resolution: one chunk, the
+	// question, that joins the answer group Group and shows its Answer.
+	// Only the knowledge service makes them; no loader reads them.
+	KindPhrasing Kind = "phrasing"
 )
 
 // Document is one source as read from an upload, before chunking.
@@ -42,6 +46,8 @@ type Document struct {
 	Body       string
 	Transcript []Turn // conversation only
 	Origin     string // where it came from, for messages: "faq.csv:12", "docs/a.md"
+	// Group is the answer group a phrasing joins (KindPhrasing only).
+	Group string
 }
 
 // Turn is one message of a conversation.
@@ -64,6 +70,9 @@ func (d Document) ContentHash() string {
 	writeCount(h, len(d.Tags))
 	for _, tag := range d.Tags {
 		writeField(h, tag)
+	}
+	if d.Kind == KindPhrasing {
+		writeField(h, d.Group)
 	}
 	writeCount(h, len(d.Transcript))
 	for _, turn := range d.Transcript {

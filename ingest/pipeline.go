@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -19,7 +20,7 @@ import (
 type Store interface {
 	SourceHashes(ctx context.Context, workspaceID, kbID string) (map[string]string, error)
 	EnsureVectorIndex(ctx context.Context, model string, dims int) error
-	Ingest(ctx context.Context, workspaceID, kbID, model string, fn func(parley.SourceWriter) error) error
+	Ingest(ctx context.Context, target parley.IngestTarget, fn func(parley.SourceWriter) error) error
 }
 
 // Pipeline chunks documents, embeds what changed and writes it.
@@ -62,7 +63,9 @@ type Request struct {
 	// written once.
 	Deferred *Plan
 	// Progress, if set, is called after each written batch with the number
-	// of changed sources written so far and their total.
+	// of changed sources written so far and their total; the last one is
+	// counted once the ingest has committed, since a large load still
+	// builds its vector index after writing every batch.
 	Progress func(done, total int)
 }
 
@@ -75,9 +78,16 @@ type Result struct {
 	Chunks    int           `json:"chunks"`
 	Embedded  int           `json:"embedded"`
 	Elapsed   time.Duration `json:"-"`
+	// PrunedIDs are the external ids of the sources a dry run with Prune
+	// would delete, in order, the first MaxPrunedIDs of them (Pruned
+	// counts them all); empty otherwise.
+	PrunedIDs []string `json:"pruned_ids,omitempty"`
 
 	deferred *Plan
 }
+
+// MaxPrunedIDs caps Result.PrunedIDs.
+const MaxPrunedIDs = 1000
 
 // Changed reports whether the ingest wrote or deleted anything (a dry run:
 // would have). A deferred ingest has not, yet.
@@ -124,8 +134,14 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (Result, error) {
 	if err := p.store.EnsureVectorIndex(ctx, p.embedder.Model(), p.embedder.Dimensions()); err != nil {
 		return Result{Elapsed: time.Since(start)}, err
 	}
-	err = p.store.Ingest(ctx, req.WorkspaceID, req.KBID, p.embedder.Model(), func(w parley.SourceWriter) error {
-		n, err := p.embedAndWrite(ctx, w, plan.changed, req.Progress)
+	var progress func(done, total int)
+	if req.Progress != nil {
+		progress = func(done, total int) { req.Progress(min(done, total-1), total) }
+	}
+	target := parley.IngestTarget{WorkspaceID: req.WorkspaceID, KBID: req.KBID,
+		Model: p.embedder.Model(), Dims: p.embedder.Dimensions(), Chunks: res.Chunks}
+	err = p.store.Ingest(ctx, target, func(w parley.SourceWriter) error {
+		n, err := p.embedAndWrite(ctx, w, plan.changed, progress)
 		res.Embedded = n
 		if err != nil {
 			return err
@@ -138,6 +154,9 @@ func (p *Pipeline) Run(ctx context.Context, req Request) (Result, error) {
 	res.Elapsed = time.Since(start)
 	if err != nil {
 		return Result{Elapsed: res.Elapsed}, err
+	}
+	if req.Progress != nil && len(plan.changed) > 0 {
+		req.Progress(len(plan.changed), len(plan.changed))
 	}
 	return res, nil
 }
@@ -215,7 +234,11 @@ func (p *Pipeline) planAgainst(ctx context.Context, req Request, existing map[st
 		res.Chunks += len(s.Chunks)
 	}
 	if req.Prune {
-		res.Pruned = countMissing(existing, plan.keep)
+		gone := missing(existing, plan.keep)
+		res.Pruned = len(gone)
+		if req.DryRun {
+			res.PrunedIDs = gone[:min(len(gone), MaxPrunedIDs)]
+		}
 	}
 	return plan, nil
 }
@@ -311,7 +334,7 @@ func (p *Pipeline) source(ctx context.Context, d Document, hash string) (parley.
 	}
 	out := parley.SourceChunks{Source: parley.Source{
 		Kind: string(d.Kind), ExternalID: d.ExternalID, Title: d.Title, URL: d.URL,
-		Language: d.Language, Intent: d.Intent, Tags: d.Tags, ContentHash: hash,
+		Language: d.Language, Intent: d.Intent, Tags: d.Tags, ContentHash: hash, Group: d.Group,
 	}}
 	for _, c := range chunks {
 		out.Chunks = append(out.Chunks, parley.Chunk{
@@ -348,16 +371,17 @@ func uniqueDocs(docs []Document) ([]Document, error) {
 	return c.docs, nil
 }
 
-func countMissing(existing map[string]string, keep []string) int {
+func missing(existing map[string]string, keep []string) []string {
 	kept := make(map[string]bool, len(keep))
 	for _, id := range keep {
 		kept[id] = true
 	}
-	n := 0
+	var gone []string
 	for id := range existing {
 		if !kept[id] {
-			n++
+			gone = append(gone, id)
 		}
 	}
-	return n
+	slices.Sort(gone)
+	return gone
 }

@@ -43,8 +43,8 @@ type Ingester interface {
 // Store is what ingest jobs need from the database (postgres.DB).
 type Store interface {
 	StartIngestJob(ctx context.Context, id string, attempt int) (parley.IngestJob, []byte, error)
-	UpdateIngestJob(ctx context.Context, id, state string, counts any, errMsg string) error
-	TouchIngestJobs(ctx context.Context, counts map[string]any) error
+	UpdateIngestJob(ctx context.Context, u parley.IngestJobUpdate) error
+	TouchIngestJobs(ctx context.Context, counts map[string]json.RawMessage) error
 	CountPendingIngestJobs(ctx context.Context, workspaceID string) (int, error)
 }
 
@@ -132,7 +132,7 @@ func (e Enqueuer) Enqueue(ctx context.Context, req ingest.Request, deferred *ing
 	}
 	counts.ToWrite = counts.Planned.Added + counts.Planned.Updated
 	job, err := e.q.CreateIngestJob(ctx, postgres.NewIngestJob{
-		WorkspaceID: req.WorkspaceID, KBID: req.KBID, Counts: counts, Upload: upload,
+		WorkspaceID: req.WorkspaceID, KBID: req.KBID, Counts: counts.JSON(), Upload: upload,
 		Args:        func(id string) river.JobArgs { return IngestArgs{JobID: id} },
 		MaxAttempts: w.opts.Attempts,
 	})
@@ -301,7 +301,7 @@ func (w *Ingest) report(ctx context.Context, id string, counts func() ingest.Job
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := w.store.TouchIngestJobs(ctx, map[string]any{id: counts()}); err != nil && ctx.Err() == nil {
+			if err := w.store.TouchIngestJobs(ctx, map[string]json.RawMessage{id: counts().JSON()}); err != nil && ctx.Err() == nil {
 				log.WarnContext(ctx, "ingest job progress", "err", err.Error())
 			}
 		}
@@ -312,7 +312,7 @@ func (w *Ingest) report(ctx context.Context, id string, counts func() ingest.Job
 func (w *Ingest) finish(ctx context.Context, id, state string, counts ingest.JobCounts, msg string, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := w.store.UpdateIngestJob(ctx, id, state, counts, msg); err != nil {
+	if err := w.store.UpdateIngestJob(ctx, parley.IngestJobUpdate{ID: id, State: state, Counts: counts.JSON(), Error: msg}); err != nil {
 		log.ErrorContext(ctx, "ingest job: record state", "state", state, "err", err.Error())
 	}
 }

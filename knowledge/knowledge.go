@@ -2,18 +2,30 @@
 // is learned from it up to date. Every change goes through a Service (the
 // API's uploads, jobs and deletes, `parley ingest`, the eval runner), and
 // one rule follows it: after an ingest that wrote (not a dry run, not one
-// deferred to a job) and after a delete, the workspace's intent classifier
-// is brought up to date. The trainer retrains it when its labelled
-// knowledge differs from what it learned, removes it when fewer than two
-// intents are left, and otherwise leaves it. A training that fails is
-// logged, with the request's or job's context; the change stands, and the
-// next change trains again. Then, with a calibrator, the workspace's
-// confidence calibration is refitted to the knowledge as it now is (see
-// reply.Engine.Calibrate), under the same rule.
+// deferred to a job) and after a delete, the workspace's classifier and
+// calibration are brought up to date (Retrain).
+//
+// Training (TrainNow) is two steps. The trainer retrains the intent
+// classifier when its labelled knowledge differs from what it learned,
+// removes it when fewer than two intents are left, and otherwise leaves
+// it. Then, with a calibrator, the workspace's confidence calibration is
+// refitted to the knowledge as it now is (see reply.Engine.Calibrate). A
+// step that fails is logged, with the request's or job's context; the
+// change stands, and the previous model keeps serving.
+//
+// With a training queue (`parley serve`, `parley ingest`), Retrain queues
+// a training job (jobs.Train, one per workspace at a time, which calls
+// TrainNow) and the change's request returns without waiting for it; `parley
+// ingest` waits for the job. Without one (tests, tools), it trains in line.
+//
+// Learning from resolutions (Learn, Decide) changes knowledge the same
+// way: an approved phrasing is ingested as a source of the learned
+// knowledge base, and a training follows.
 package knowledge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -22,10 +34,11 @@ import (
 	"github.com/parleyhq/parley/retrieval"
 )
 
-// Store deletes knowledge (postgres.DB).
+// Store deletes knowledge and keeps learned phrasings (postgres.DB).
 type Store interface {
 	DeleteKB(ctx context.Context, workspaceID, idOrName string) error
 	DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error
+	LearningStore
 }
 
 // Trainer trains a workspace's intent classifier (retrieval.Trainer).
@@ -38,6 +51,11 @@ type Calibrator interface {
 	Calibrate(ctx context.Context, workspaceID string) (retrieval.Calibration, bool, error)
 }
 
+// TrainingQueue queues a workspace's training (jobs.TrainEnqueuer).
+type TrainingQueue interface {
+	QueueTraining(ctx context.Context, workspaceID string) error
+}
+
 // Service changes knowledge through the ingest pipeline and the store,
 // then retrains. Without a trainer it only changes knowledge (`parley eval
 // --no-classifier`).
@@ -46,7 +64,8 @@ type Service struct {
 	pipeline   *ingest.Pipeline
 	trainer    Trainer // nil: no classifier
 	calibrator Calibrator
-	model      string // the embedder's, whose vectors the classifier learns
+	queue      TrainingQueue // nil: train in line
+	model      string        // the embedder's, whose vectors the classifier learns
 	log        *slog.Logger
 }
 
@@ -67,11 +86,18 @@ func (s *Service) WithCalibrator(c Calibrator) *Service {
 	return s
 }
 
+// WithTrainingQueue makes the service queue a training job after every
+// change instead of training in line, and returns it.
+func (s *Service) WithTrainingQueue(q TrainingQueue) *Service {
+	s.queue = q
+	return s
+}
+
 // Ingest runs req through the pipeline, then retrains when it wrote.
 func (s *Service) Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error) {
 	res, err := s.pipeline.Run(ctx, req)
 	if err == nil && !req.DryRun && res.Deferred() == nil {
-		s.retrain(ctx, req.WorkspaceID)
+		s.Retrain(ctx, req.WorkspaceID)
 	}
 	return res, err
 }
@@ -81,7 +107,7 @@ func (s *Service) DeleteKB(ctx context.Context, workspaceID, idOrName string) er
 	if err := s.store.DeleteKB(ctx, workspaceID, idOrName); err != nil {
 		return err
 	}
-	s.retrain(ctx, workspaceID)
+	s.Retrain(ctx, workspaceID)
 	return nil
 }
 
@@ -90,34 +116,54 @@ func (s *Service) DeleteSource(ctx context.Context, workspaceID, kbID string, re
 	if err := s.store.DeleteSource(ctx, workspaceID, kbID, ref); err != nil {
 		return err
 	}
-	s.retrain(ctx, workspaceID)
+	s.Retrain(ctx, workspaceID)
 	return nil
 }
 
-// retrain brings the workspace's intent classifier, then its calibration,
-// up to date with its knowledge and logs what it did. It runs to the end
-// even when ctx is cancelled (a client hanging up): the change is
-// committed, and what is learned from it should follow it.
-func (s *Service) retrain(ctx context.Context, workspaceID string) {
-	ctx = context.WithoutCancel(ctx)
+// Retrain brings what is learned from a workspace's knowledge up to date
+// after a change to it: it queues a training job, or, without a training
+// queue, trains in line. It is what every change made through the service
+// does (learned phrasings are added through Ingest); code that changes
+// knowledge by other means calls it. Failures are logged, never returned:
+// the change is committed, and stands. Training in line runs to the end
+// even when ctx is cancelled (a client hanging up), and so does queueing.
+func (s *Service) Retrain(ctx context.Context, workspaceID string) {
+	if s.queue == nil {
+		_ = s.TrainNow(context.WithoutCancel(ctx), workspaceID)
+		return
+	}
+	if err := s.queue.QueueTraining(ctx, workspaceID); err != nil {
+		s.log.WarnContext(ctx, "training after a knowledge change not queued or not finished; the change stands", "workspace_id", workspaceID, "err", err.Error())
+	}
+}
+
+// TrainNow brings the workspace's intent classifier, then its
+// calibration, up to date with its knowledge now, logs what it did, and
+// returns what failed. Until a step succeeds, the previous model (or
+// calibration) keeps serving.
+func (s *Service) TrainNow(ctx context.Context, workspaceID string) error {
+	var errs []error
 	if s.trainer != nil {
 		tr, err := s.trainer.Train(ctx, workspaceID, s.model)
 		if err != nil {
 			s.log.WarnContext(ctx, "intent classifier not retrained after a knowledge change; the change stands", "workspace_id", workspaceID, "err", err.Error())
+			errs = append(errs, fmt.Errorf("train the intent classifier: %w", err))
 		} else {
 			s.log.InfoContext(ctx, tr.String(), "workspace_id", workspaceID)
 		}
 	}
 	if s.calibrator == nil {
-		return
+		return errors.Join(errs...)
 	}
 	c, ok, err := s.calibrator.Calibrate(ctx, workspaceID)
 	switch {
 	case err != nil:
 		s.log.WarnContext(ctx, "calibration not refitted after a knowledge change; the change stands", "workspace_id", workspaceID, "err", err.Error())
+		errs = append(errs, fmt.Errorf("refit the calibration: %w", err))
 	case ok:
 		s.log.InfoContext(ctx, CalibrationSummary(c), "workspace_id", workspaceID)
 	}
+	return errors.Join(errs...)
 }
 
 // CalibrationSummary describes a calibration for a person.

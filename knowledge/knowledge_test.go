@@ -73,13 +73,57 @@ func docs(ids ...string) []ingest.Document {
 	return out
 }
 
+// countingQueue counts the trainings queued, by workspace.
+type countingQueue struct {
+	mu sync.Mutex
+	ws []string
+}
+
+func (q *countingQueue) QueueTraining(_ context.Context, workspaceID string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.ws = append(q.ws, workspaceID)
+	return nil
+}
+
 // The one rule: a written ingest and every delete train; a dry run, an
-// ingest deferred to a job and a failed change do not.
+// ingest deferred to a job and a failed change do not. Without a training
+// queue the service trains in line; with one it queues a training job for
+// the workspace instead, and trains nothing itself.
 func TestRetrainRule(t *testing.T) {
 	t.Parallel()
+	t.Run("in line", func(t *testing.T) {
+		t.Parallel()
+		trainer := &countingTrainer{}
+		svc, ws, kb := newService(t, trainer, nil)
+		testRetrainRule(t, svc, ws, kb, trainer.count)
+	})
+	t.Run("queued", func(t *testing.T) {
+		t.Parallel()
+		trainer := &countingTrainer{}
+		svc, ws, kb := newService(t, trainer, nil)
+		queue := &countingQueue{}
+		svc.WithTrainingQueue(queue)
+		testRetrainRule(t, svc, ws, kb, func() int {
+			if n := trainer.count(); n != 0 {
+				t.Errorf("trained %d times in line, with a training queue", n)
+			}
+			queue.mu.Lock()
+			defer queue.mu.Unlock()
+			for _, id := range queue.ws {
+				if id != ws.ID {
+					t.Errorf("training queued for workspace %s, want %s", id, ws.ID)
+				}
+			}
+			n := len(queue.ws)
+			queue.ws = nil
+			return n
+		})
+	})
+}
+
+func testRetrainRule(t *testing.T, svc *knowledge.Service, ws parley.Workspace, kb parley.KnowledgeBase, trainings func() int) {
 	ctx := context.Background()
-	trainer := &countingTrainer{}
-	svc, ws, kb := newService(t, trainer, nil)
 	req := func(r ingest.Request) ingest.Request {
 		r.WorkspaceID, r.KBID = ws.ID, kb.ID
 		return r
@@ -132,7 +176,7 @@ func TestRetrainRule(t *testing.T) {
 		if err := s.change(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if n := trainer.count(); n != s.trains {
+		if n := trainings(); n != s.trains {
 			t.Errorf("%s: trained %d times, want %d", s.name, n, s.trains)
 		}
 	}

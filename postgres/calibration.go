@@ -13,7 +13,8 @@ import (
 )
 
 // CalibrationProbes returns up to limit of a workspace's question chunks of
-// model (the first chunk of each FAQ entry with an answer), spread evenly
+// model (the first chunk of each FAQ entry with an answer, and the
+// customers' questions learned from resolutions), spread evenly
 // over the workspace's groups by a fixed order, for fitting its
 // calibration.
 func (db *DB) CalibrationProbes(ctx context.Context, workspaceID, model string, limit int) ([]retrieval.Probe, error) {
@@ -21,7 +22,7 @@ func (db *DB) CalibrationProbes(ctx context.Context, workspaceID, model string, 
 			SELECT c.id, c.text, c.group_key, s.language, c.embedding,
 				row_number() OVER (PARTITION BY c.group_key ORDER BY c.id) AS nth
 			FROM chunks c JOIN sources s ON s.id = c.source_id
-			WHERE c.workspace_id = $1 AND c.embed_model = $2 AND c.ordinal = 0 AND s.kind = 'faq' AND c.answer <> '') q
+			WHERE c.workspace_id = $1 AND c.embed_model = $2 AND c.ordinal = 0 AND s.kind IN ('faq', 'phrasing') AND c.answer <> '') q
 		ORDER BY nth, id LIMIT $3`, workspaceID, model, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read calibration probes: %w", err)

@@ -16,8 +16,10 @@ import (
 )
 
 // EnsureVectorIndex creates, if missing, the HNSW index for vectors of one
-// embedding model: an expression index on embedding::vector(dims) with the
-// model as partial predicate. Queries must use the same cast and predicate.
+// embedding model shared by all workspaces: an expression index on
+// embedding::vector(dims) with the model and vector_index = 0 as partial
+// predicate (rows of workspaces with an index of their own are left out:
+// see Ingest). Queries must use the same cast and predicate.
 //
 // It is built with m = 12 (pgvector's default is 16). Maintaining the index
 // is nearly all the cost of an ingest, and an insert updates up to 2m
@@ -47,7 +49,7 @@ func (db *DB) EnsureVectorIndex(ctx context.Context, model string, dims int) err
 	}
 	sql := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON chunks
 		USING hnsw ((embedding::public.vector(%d)) public.vector_cosine_ops) WITH (m = 12, ef_construction = 64)
-		WHERE embed_model = %s`, vectorIndexName(model, dims), dims, quoteLiteral(model))
+		WHERE embed_model = %s AND vector_index = 0`, vectorIndexName(model, dims), dims, quoteLiteral(model))
 	// Concurrent CREATE INDEX IF NOT EXISTS of one name can still collide
 	// on the catalog; a transaction-scoped advisory lock serialises them.
 	return db.inTx(ctx, func(tx pgx.Tx) error {
@@ -100,25 +102,102 @@ type ingestTx struct {
 	workspaceID string
 	kbID        string
 	model       string
-	changed     int // sources written or pruned
+	vectorIndex int64 // chunks.vector_index of the rows written
+	changed     int   // sources written or pruned
 }
 
 // Ingest runs fn with a writer into one knowledge base, for vectors of
-// model, in one transaction: committed when fn returns nil, rolled back
-// otherwise, so a failed ingest leaves the database as it was. Ingests into
-// the same knowledge base run one at a time.
-func (db *DB) Ingest(ctx context.Context, workspaceID, kbID, model string, fn func(parley.SourceWriter) error) error {
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('parley.ingest.' || $1))`, kbID); err != nil {
-			return fmt.Errorf("lock knowledge base: %w", err)
+// target.Model, in one transaction: committed when fn returns nil, rolled
+// back otherwise, so a failed ingest leaves the database as it was.
+// Ingests into the same knowledge base run one at a time.
+//
+// A large load (see bulkLoad) builds an HNSW index of its workspace's
+// vectors at the end instead of inserting them one by one into an index
+// (see vectorindex.go).
+//
+// The chunks' word counts (chunk_words) change with them: Write and Prune
+// note what they add and delete in word_delta, and the counts are updated
+// once, at the end, in one statement that locks their rows in word order.
+// So ingests into two knowledge bases of a workspace, which share words,
+// wait for each other only there, and never deadlock.
+func (db *DB) Ingest(ctx context.Context, target parley.IngestTarget, fn func(parley.SourceWriter) error) error {
+	if bulkLoad(target.Chunks) {
+		if err := db.dropStaleVectorIndexes(ctx); err != nil {
+			return err
 		}
-		w := &ingestTx{tx: tx, workspaceID: workspaceID, kbID: kbID, model: model}
+	}
+	var replaced int64 // the generation a new index replaced, if any
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockKB(ctx, tx, target.KBID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE word_delta (embed_model text, word text, n int) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("create word changes table: %w", err)
+		}
+		w := &ingestTx{tx: tx, workspaceID: target.WorkspaceID, kbID: target.KBID, model: target.Model}
+		plan, err := planVectors(ctx, tx, target)
+		if err != nil {
+			return err
+		}
+		w.vectorIndex = plan.generation
 		if err := fn(w); err != nil {
 			return err
 		}
+		if err := countWords(ctx, tx, `WITH delta AS (SELECT embed_model, word, n FROM word_delta)`, target.WorkspaceID); err != nil {
+			return err
+		}
+		if plan.build {
+			if err := buildVectorIndex(ctx, tx, target, plan.generation); err != nil {
+				return err
+			}
+			replaced = plan.replaces
+		}
 		return refreshStats(ctx, tx, w.changed)
 	})
+	db.expireChunkStats(target.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	if replaced > 0 {
+		db.dropVectorIndex(ctx, replaced)
+	}
+	return nil
 }
+
+// lockKB takes the knowledge base's ingest lock for the transaction: what
+// writes or deletes its chunks runs one at a time, so that the chunks a
+// statement deletes are those it counted out of chunk_words.
+func lockKB(ctx context.Context, tx pgx.Tx, kbID string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('parley.ingest.' || $1))`, kbID); err != nil {
+		return fmt.Errorf("lock knowledge base: %w", err)
+	}
+	return nil
+}
+
+// countWords adds the changes that the CTEs of with give in their last
+// one, delta (embed_model, word, n: n chunks more or, when negative,
+// fewer), to the word counts of workspace $1, locking their rows in word
+// order, then deletes the counts that fell to 0. args are with's.
+func countWords(ctx context.Context, tx pgx.Tx, with string, args ...any) error {
+	if _, err := tx.Exec(ctx, with+`
+		INSERT INTO chunk_words AS cw (workspace_id, embed_model, word, chunks)
+		SELECT $1, embed_model, word, sum(n) FROM delta
+		GROUP BY embed_model, word HAVING sum(n) <> 0 ORDER BY embed_model, word
+		ON CONFLICT (workspace_id, embed_model, word) DO UPDATE SET chunks = cw.chunks + EXCLUDED.chunks`, args...); err != nil {
+		return fmt.Errorf("count the chunks' words: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM chunk_words WHERE workspace_id = $1 AND chunks <= 0`, args[0]); err != nil {
+		return fmt.Errorf("delete words no chunk has: %w", err)
+	}
+	return nil
+}
+
+// deletedWordsSQL is a CTE delta of the words of the chunks a CTE gone
+// returned (embed_model, tsv) as deleted, for countWords.
+const deletedWordsSQL = `, delta AS (
+		SELECT g.embed_model, w.word, -count(*) AS n FROM gone g, unnest(tsvector_to_array(g.tsv)) w(word)
+		GROUP BY 1, 2
+	)`
 
 // refreshStats tidies the knowledge tables for search, in the ingest's
 // transaction, when it changed more than 50 sources plus a tenth of them
@@ -156,7 +235,8 @@ func (t *ingestTx) Write(ctx context.Context, batch []parley.SourceChunks) error
 		return err
 	}
 	t.changed += len(batch)
-	if _, err := t.tx.Exec(ctx, `DELETE FROM chunks WHERE source_id = ANY($1)`, ids); err != nil {
+	if _, err := t.tx.Exec(ctx, `WITH gone AS (DELETE FROM chunks WHERE source_id = ANY($1) RETURNING embed_model, tsv)`+
+		deletedWordsSQL+` INSERT INTO word_delta SELECT embed_model, word, n FROM delta`, ids); err != nil {
 		return fmt.Errorf("delete replaced chunks: %w", err)
 	}
 	if _, err := t.tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS chunk_stage (
@@ -178,11 +258,16 @@ func (t *ingestTx) Write(ctx context.Context, batch []parley.SourceChunks) error
 		return fmt.Errorf("copy chunks: %w", err)
 	}
 	if _, err := t.tx.Exec(ctx, `
-		INSERT INTO chunks (workspace_id, source_id, ordinal, text, answer, section_path, tokens,
-			group_key, embed_model, embedding, tsv)
-		SELECT $1, source_id, ordinal, text, answer, section_path, tokens, group_key, $2, embedding,
-			to_tsvector(ts_config::regconfig, text)
-		FROM chunk_stage`, t.workspaceID, t.model); err != nil {
+		WITH added AS (
+			INSERT INTO chunks (workspace_id, source_id, ordinal, text, answer, section_path, tokens,
+				group_key, embed_model, embedding, tsv, vector_index)
+			SELECT $1, source_id, ordinal, text, answer, section_path, tokens, group_key, $2, embedding,
+				to_tsvector(ts_config::regconfig, text), $3
+			FROM chunk_stage
+			RETURNING tsv
+		)
+		INSERT INTO word_delta SELECT $2, w.word, count(*) FROM added a, unnest(tsvector_to_array(a.tsv)) w(word) GROUP BY 2`,
+		t.workspaceID, t.model, t.vectorIndex); err != nil {
 		return fmt.Errorf("insert chunks: %w", err)
 	}
 	if _, err := t.tx.Exec(ctx, `TRUNCATE chunk_stage`); err != nil {
@@ -248,6 +333,14 @@ func (t *ingestTx) upsertSources(ctx context.Context, batch []parley.SourceChunk
 // Prune deletes the knowledge base's sources whose external ids are not in
 // keep, and returns how many it deleted.
 func (t *ingestTx) Prune(ctx context.Context, keep []string) (int, error) {
+	if _, err := t.tx.Exec(ctx, `WITH gone AS (
+			DELETE FROM chunks c USING sources s
+			WHERE s.id = c.source_id AND s.workspace_id = $1 AND s.kb_id = $2 AND NOT (s.external_id = ANY($3))
+			RETURNING c.embed_model, c.tsv
+		)`+deletedWordsSQL+` INSERT INTO word_delta SELECT embed_model, word, n FROM delta`,
+		t.workspaceID, t.kbID, keep); err != nil {
+		return 0, fmt.Errorf("prune chunks: %w", err)
+	}
 	tag, err := t.tx.Exec(ctx, `DELETE FROM sources WHERE workspace_id = $1 AND kb_id = $2
 		AND NOT (external_id = ANY($3))`, t.workspaceID, t.kbID, keep)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
@@ -85,23 +84,24 @@ func (db *DB) ClassifierHash(ctx context.Context, workspaceID, model string) (st
 	return h, true, nil
 }
 
-// ClassifierTrainedAt returns when a workspace's classifier for model was
-// stored, or false when it has none.
-func (db *DB) ClassifierTrainedAt(ctx context.Context, workspaceID, model string) (time.Time, bool, error) {
-	var at time.Time
-	err := db.pool.QueryRow(ctx, `SELECT trained_at FROM classifiers WHERE workspace_id = $1 AND embed_model = $2`,
-		workspaceID, model).Scan(&at)
+// ClassifierVersion returns the version of a workspace's classifier for
+// model, or false when it has none.
+func (db *DB) ClassifierVersion(ctx context.Context, workspaceID, model string) (int64, bool, error) {
+	var v int64
+	err := db.pool.QueryRow(ctx, `SELECT version FROM classifiers WHERE workspace_id = $1 AND embed_model = $2`,
+		workspaceID, model).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, false, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("read classifier: %w", err)
+		return 0, false, fmt.Errorf("read classifier version: %w", err)
 	}
-	return at, true, nil
+	return v, true, nil
 }
 
-// SaveClassifier stores a workspace's classifier for model, replacing the
-// one it had.
+// SaveClassifier stores a workspace's classifier for model with a new
+// version, replacing the one it had in one row update: readers see the old
+// model or the new one, whole.
 func (db *DB) SaveClassifier(ctx context.Context, workspaceID, model string, c *retrieval.Classifier) error {
 	if len(c.Weights) != len(c.Classes)*c.Dims || len(c.Bias) != len(c.Classes) {
 		return fmt.Errorf("save classifier: %d weights and %d biases for %d classes of %d dimensions",
@@ -112,7 +112,8 @@ func (db *DB) SaveClassifier(ctx context.Context, workspaceID, model string, c *
 		VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp())
 		ON CONFLICT (workspace_id, embed_model) DO UPDATE SET
 			classes = EXCLUDED.classes, weights = EXCLUDED.weights, dims = EXCLUDED.dims,
-			examples = EXCLUDED.examples, data_hash = EXCLUDED.data_hash, trained_at = EXCLUDED.trained_at`,
+			examples = EXCLUDED.examples, data_hash = EXCLUDED.data_hash, trained_at = EXCLUDED.trained_at,
+			version = nextval('classifier_versions')`,
 		workspaceID, model, c.Classes, encodeFloats(c.Weights, c.Bias), c.Dims, c.Examples, c.DataHash)
 	return translate(err, "workspace")
 }
@@ -130,9 +131,9 @@ func (db *DB) DeleteClassifier(ctx context.Context, workspaceID, model string) e
 func (db *DB) Classifier(ctx context.Context, workspaceID, model string) (*retrieval.Classifier, error) {
 	c := &retrieval.Classifier{}
 	var raw []byte
-	err := db.pool.QueryRow(ctx, `SELECT classes, weights, dims, examples, data_hash, trained_at
+	err := db.pool.QueryRow(ctx, `SELECT classes, weights, dims, examples, data_hash, trained_at, version
 		FROM classifiers WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).
-		Scan(&c.Classes, &raw, &c.Dims, &c.Examples, &c.DataHash, &c.TrainedAt)
+		Scan(&c.Classes, &raw, &c.Dims, &c.Examples, &c.DataHash, &c.TrainedAt, &c.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

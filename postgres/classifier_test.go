@@ -36,7 +36,7 @@ func writeFAQ(t *testing.T, db *postgres.DB, wsID, kb string, entries ...faqEntr
 			Chunks: []parley.Chunk{{Text: "question " + e.id, Answer: e.answer, Embedding: e.vec}},
 		})
 	}
-	err = db.Ingest(ctx, wsID, k.ID, testModel, func(w parley.SourceWriter) error { return w.Write(ctx, batch) })
+	err = db.Ingest(ctx, parley.IngestTarget{WorkspaceID: wsID, KBID: k.ID, Model: testModel, Dims: 4, Chunks: len(batch)}, func(w parley.SourceWriter) error { return w.Write(ctx, batch) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,16 +113,16 @@ func TestClassifierRoundTripAndRetraining(t *testing.T) {
 	if p := c.Prior([]float32{1, 0, 0, 0}); p["intent:alpha"] <= p["intent:beta"] {
 		t.Errorf("prior %v: want alpha likelier", p)
 	}
-	at, ok, err := db.ClassifierTrainedAt(ctx, ws.ID, testModel)
-	if err != nil || !ok || !at.Equal(c.TrainedAt) {
-		t.Fatalf("trained at %v %v %v, want %v", at, ok, err, c.TrainedAt)
+	v, ok, err := db.ClassifierVersion(ctx, ws.ID, testModel)
+	if err != nil || !ok || v != c.Version {
+		t.Fatalf("version %v %v %v, want %v", v, ok, err, c.Version)
 	}
 
 	// Nothing changed: no training.
 	if res, err = tr.Train(ctx, ws.ID, testModel); err != nil || res.Status != retrieval.TrainUnchanged {
 		t.Fatalf("retrain unchanged: %+v, %v", res, err)
 	}
-	if again, _, _ := db.ClassifierTrainedAt(ctx, ws.ID, testModel); !again.Equal(at) {
+	if again, _, _ := db.ClassifierVersion(ctx, ws.ID, testModel); again != v {
 		t.Error("an unchanged training replaced the classifier")
 	}
 	// A second example of gamma makes it a class.
@@ -130,8 +130,8 @@ func TestClassifierRoundTripAndRetraining(t *testing.T) {
 	if res, err = tr.Train(ctx, ws.ID, testModel); err != nil || res.Status != retrieval.TrainTrained || res.Classes != 3 {
 		t.Fatalf("retrain after ingest: %+v, %v", res, err)
 	}
-	if again, _, _ := db.ClassifierTrainedAt(ctx, ws.ID, testModel); !again.After(at) {
-		t.Errorf("trained_at %v did not move past %v", again, at)
+	if again, _, _ := db.ClassifierVersion(ctx, ws.ID, testModel); again <= v {
+		t.Errorf("version %v did not move past %v", again, v)
 	}
 	// Other models and workspaces have none.
 	if c, err := db.Classifier(ctx, ws.ID, "other-model"); c != nil || err != nil {

@@ -14,14 +14,16 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/parleyhq/parley"
 )
 
 // DB is a pool of connections to one Parley database schema.
 type DB struct {
-	pool   *pgxpool.Pool
-	counts sync.Map // workspace/model → chunkStats, see chunkStats
+	pool       *pgxpool.Pool
+	counts     sync.Map           // workspace/model → *cachedStats, see chunkStats
+	countsRead singleflight.Group // the chunkStats reads in progress, by key
 }
 
 // Open connects to url and checks the connection. The vector extension must

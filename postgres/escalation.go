@@ -20,7 +20,7 @@ import (
 const MaxReplyChars = 20000
 
 const escalationColumns = `e.id, e.conversation_id, e.reason, e.status, coalesce(t.name, ''),
-	coalesce(e.assignee_id::text, ''), coalesce(a.name, ''), %s, e.resolution, e.created_at, e.claimed_at, e.resolved_at
+	coalesce(e.assignee_id::text, ''), coalesce(a.name, ''), %s, e.resolution, e.created_at, e.claimed_at, e.resolved_at, e.answered_by
 	FROM escalations e LEFT JOIN teams t ON t.id = e.team_id LEFT JOIN agents a ON a.id = e.assignee_id`
 
 // fullEscalation selects the whole context packet; listEscalation leaves
@@ -32,16 +32,22 @@ var (
 
 func scanEscalation(r pgx.Row) (parley.Escalation, error) {
 	var (
-		e   parley.Escalation
-		raw []byte
+		e        parley.Escalation
+		raw      []byte
+		answered []byte
 	)
 	err := r.Scan(&e.ID, &e.ConversationID, &e.Reason, &e.Status, &e.Team, &e.Assignee, &e.AssigneeName,
-		&raw, &e.Resolution, &e.CreatedAt, &e.ClaimedAt, &e.ResolvedAt)
+		&raw, &e.Resolution, &e.CreatedAt, &e.ClaimedAt, &e.ResolvedAt, &answered)
 	if err != nil {
 		return e, err
 	}
-	if err := json.Unmarshal(raw, &e.Context); err != nil {
+	if e.Context, err = decodeContext(raw); err != nil {
 		return e, fmt.Errorf("decode context of escalation %s: %w", e.ID, err)
+	}
+	if answered != nil {
+		if err := json.Unmarshal(answered, &e.AnsweredBy); err != nil {
+			return e, fmt.Errorf("decode answered_by of escalation %s: %w", e.ID, err)
+		}
 	}
 	return e, nil
 }
@@ -51,9 +57,9 @@ func scanEscalation(r pgx.Row) (parley.Escalation, error) {
 // candidates, and the cursor of the next page ("" on the last).
 func (db *DB) ListEscalations(ctx context.Context, workspaceID string, f parley.EscalationFilter) ([]parley.Escalation, string, error) {
 	switch f.Status {
-	case "", parley.StatusOpen, parley.StatusClaimed, parley.StatusResolved:
+	case "", parley.StatusOpen, parley.StatusClaimed, parley.StatusResolved, parley.Unresolved:
 	default:
-		return nil, "", parley.Errorf(parley.EInvalid, "status must be open, claimed or resolved, got %q", f.Status)
+		return nil, "", parley.Errorf(parley.EInvalid, "status must be open, claimed, resolved or unresolved, got %q", f.Status)
 	}
 	var teamID *string
 	if f.Team != "" {
@@ -69,7 +75,8 @@ func (db *DB) ListEscalations(ctx context.Context, workspaceID string, f parley.
 	}
 	f.Limit = max(f.Limit, 1)
 	rows, err := db.pool.Query(ctx, `SELECT `+listEscalation+`
-		WHERE e.workspace_id = $1 AND ($2 = '' OR e.status = $2) AND ($3::uuid IS NULL OR e.team_id = $3)
+		WHERE e.workspace_id = $1 AND ($2 = '' OR e.status = $2 OR ($2 = 'unresolved' AND e.status <> 'resolved'))
+			AND ($3::uuid IS NULL OR e.team_id = $3)
 			AND ($4::timestamptz IS NULL OR (e.created_at, e.id) > ($4, $5::uuid))
 		ORDER BY e.created_at, e.id LIMIT $6`, workspaceID, f.Status, teamID, afterAt, afterID, f.Limit+1)
 	if err != nil {
@@ -88,8 +95,23 @@ func (db *DB) ListEscalations(ctx context.Context, workspaceID string, f parley.
 	return list, next, nil
 }
 
+// EscalationItem returns one of the workspace's escalations as the queue
+// lists it: without transcript and candidates.
+func (db *DB) EscalationItem(ctx context.Context, workspaceID, id string) (parley.Escalation, error) {
+	if !parley.IsID(id) {
+		return parley.Escalation{}, parley.Errorf(parley.ENotFound, "escalation %q not found", id)
+	}
+	return selectEscalation(ctx, db.pool, listEscalation, workspaceID, id)
+}
+
 func escalation(ctx context.Context, q querier, workspaceID, id string) (parley.Escalation, error) {
-	e, err := scanEscalation(q.QueryRow(ctx, `SELECT `+fullEscalation+` WHERE e.workspace_id = $1 AND e.id = $2`, workspaceID, id))
+	return selectEscalation(ctx, q, fullEscalation, workspaceID, id)
+}
+
+// selectEscalation reads an escalation with columns (fullEscalation or
+// listEscalation).
+func selectEscalation(ctx context.Context, q querier, columns, workspaceID, id string) (parley.Escalation, error) {
+	e, err := scanEscalation(q.QueryRow(ctx, `SELECT `+columns+` WHERE e.workspace_id = $1 AND e.id = $2`, workspaceID, id))
 	return e, translate(err, fmt.Sprintf("escalation %q", id))
 }
 
@@ -154,7 +176,7 @@ func (db *DB) ClaimEscalation(ctx context.Context, workspaceID, id, agentID stri
 			WHERE workspace_id = $1 AND id = $2`, workspaceID, esc.ConversationID); err != nil {
 			return fmt.Errorf("update conversation %s: %w", esc.ConversationID, err)
 		}
-		return enqueueEvent(ctx, tx, workspaceID, "escalation.claimed", esc)
+		return enqueueEvent(ctx, tx, workspaceID, parley.EventEscalationClaimed, esc)
 	})
 	return esc, err
 }
@@ -167,7 +189,7 @@ func (db *DB) ResolveEscalation(ctx context.Context, r parley.Resolution) (parle
 	if !parley.IsID(id) {
 		return parley.Escalation{}, parley.Errorf(parley.ENotFound, "escalation %q not found", id)
 	}
-	m := parley.AgentMessage{AgentID: agentID, Text: strings.TrimSpace(r.Reply), Resolve: true}
+	m := parley.AgentMessage{AgentID: agentID, Text: strings.TrimSpace(r.Reply), Resolve: true, AnsweredBy: r.AnsweredBy}
 	if err := checkAgentText(m); err != nil {
 		return parley.Escalation{}, err
 	}
@@ -263,6 +285,17 @@ func act(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalati
 	case cur.Status == parley.StatusOpen && !agent.Active:
 		return post, inactive(agent)
 	}
+	var named *parley.AnsweredKnowledge
+	if m.AnsweredBy != nil {
+		if m.Internal {
+			return post, parley.Errorf(parley.EInvalid, "answered_by names the knowledge a reply to the customer comes from; a note has none")
+		}
+		k, err := answeredKnowledge(ctx, tx, workspaceID, *m.AnsweredBy)
+		if err != nil {
+			return post, err
+		}
+		named = k
+	}
 	esc := &post.Escalation
 	if cur.Status == parley.StatusOpen {
 		err := tx.QueryRow(ctx, `UPDATE escalations SET status = 'claimed', assignee_id = $3, claimed_at = now()
@@ -272,7 +305,7 @@ func act(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalati
 		}
 		esc.Status, esc.Assignee, esc.AssigneeName = parley.StatusClaimed, agent.ID, agent.Name
 		if !m.Resolve {
-			if err := enqueueEvent(ctx, tx, workspaceID, "escalation.claimed", esc); err != nil {
+			if err := enqueueEvent(ctx, tx, workspaceID, parley.EventEscalationClaimed, *esc); err != nil {
 				return post, err
 			}
 		}
@@ -281,8 +314,7 @@ func act(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalati
 		post.State = parley.StateResolved
 	}
 	if m.Text != "" {
-		meta := agentMeta{EscalationID: cur.ID, AgentID: agent.ID, AgentName: agent.Name}
-		msg, err := addAgentMessage(ctx, tx, workspaceID, cur.ConversationID, m.Text, m.Internal, meta, post.State)
+		msg, err := addAgentMessage(ctx, tx, workspaceID, cur, agent, m, named, post.State)
 		if err != nil {
 			return post, err
 		}
@@ -294,19 +326,37 @@ func act(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalati
 	if !m.Resolve {
 		return post, nil
 	}
+	// The knowledge that answered is what the resolution names, or else
+	// what the agent's last reply in this handoff named (a suggestion
+	// sent), if anything.
+	if named == nil {
+		k, err := lastAnsweredBy(ctx, tx, workspaceID, cur)
+		if err != nil {
+			return post, err
+		}
+		named = k
+	}
+	var answered []byte
+	if named != nil {
+		var err error
+		if answered, err = json.Marshal(named); err != nil {
+			return post, fmt.Errorf("encode answered_by: %w", err)
+		}
+	}
+	esc.AnsweredBy = named
 	// The resolution is the final reply, or else the agent's last reply
 	// to the customer in this handoff.
-	err := tx.QueryRow(ctx, `UPDATE escalations SET status = 'resolved', resolved_at = now(),
+	err := tx.QueryRow(ctx, `UPDATE escalations SET status = 'resolved', resolved_at = now(), answered_by = $5,
 			resolution = coalesce(nullif($3, ''), (SELECT m.text FROM messages m
 				WHERE m.workspace_id = $1 AND m.conversation_id = $4 AND m.role = 'agent' AND NOT m.internal
 					AND m.created_at >= escalations.created_at ORDER BY m.id DESC LIMIT 1), '')
 		WHERE workspace_id = $1 AND id = $2 RETURNING resolution, resolved_at`,
-		workspaceID, cur.ID, publicText(m), cur.ConversationID).Scan(&esc.Resolution, &esc.ResolvedAt)
+		workspaceID, cur.ID, publicText(m), cur.ConversationID, answered).Scan(&esc.Resolution, &esc.ResolvedAt)
 	if err != nil {
 		return post, fmt.Errorf("resolve escalation %s: %w", cur.ID, err)
 	}
 	esc.Status = parley.StatusResolved
-	return post, enqueueEvent(ctx, tx, workspaceID, "escalation.resolved", esc)
+	return post, enqueueEvent(ctx, tx, workspaceID, parley.EventEscalationResolved, *esc)
 }
 
 // publicText is the text of m the customer sees: none for a note.
@@ -317,10 +367,14 @@ func publicText(m parley.AgentMessage) string {
 	return m.Text
 }
 
-// addAgentMessage stores an agent's message (a note when internal) and
-// sets the conversation's state, in one statement.
-func addAgentMessage(ctx context.Context, tx pgx.Tx, workspaceID, conversationID, text string, internal bool, meta agentMeta, state string) (parley.Message, error) {
-	msg := parley.Message{Role: parley.RoleHuman, Text: text, Internal: internal}
+// addAgentMessage stores agent's message m (a note when internal) in the
+// conversation of cur and sets the conversation's state, in one statement.
+func addAgentMessage(ctx context.Context, tx pgx.Tx, workspaceID string, cur parley.Escalation, agent parley.Agent, m parley.AgentMessage, answered *parley.AnsweredKnowledge, state string) (parley.Message, error) {
+	msg := parley.Message{Role: parley.RoleHuman, Text: m.Text, Internal: m.Internal}
+	meta := agentMeta{EscalationID: cur.ID, AgentID: agent.ID, AgentName: agent.Name}
+	if !m.Internal {
+		meta.AnsweredBy = answered
+	}
 	raw, err := json.Marshal(meta)
 	if err != nil {
 		return msg, fmt.Errorf("encode agent message meta: %w", err)
@@ -331,10 +385,10 @@ func addAgentMessage(ctx context.Context, tx pgx.Tx, workspaceID, conversationID
 		), c AS (
 			UPDATE conversations SET status = $6, updated_at = now() WHERE workspace_id = $1 AND id = $2
 		)
-		SELECT id, meta, created_at FROM m`, workspaceID, conversationID, text, internal, raw, state).
+		SELECT id, meta, created_at FROM m`, workspaceID, cur.ConversationID, m.Text, m.Internal, raw, state).
 		Scan(&msg.ID, &msg.Meta, &msg.CreatedAt)
 	if err != nil {
-		return msg, fmt.Errorf("store agent message in conversation %s: %w", conversationID, err)
+		return msg, fmt.Errorf("store agent message in conversation %s: %w", cur.ConversationID, err)
 	}
 	return msg, nil
 }
@@ -345,6 +399,8 @@ type agentMeta struct {
 	EscalationID string `json:"escalation_id"`
 	AgentID      string `json:"agent_id"`
 	AgentName    string `json:"agent_name"`
+	// AnsweredBy is the knowledge the reply came from, as the agent said.
+	AnsweredBy *parley.AnsweredKnowledge `json:"answered_by,omitempty"`
 }
 
 // lockAgent returns the workspace's agent agentID, locked against deletion
@@ -404,8 +460,9 @@ func (db *DB) ResolvedConversations(ctx context.Context, workspaceID string, sin
 	// conversation.
 	rows, err := db.pool.Query(ctx, `SELECT c.id, coalesce(nullif(c.language, ''), e.context->>'language', ''),
 			e.resolution, e.resolved_at,
-			coalesce(e.context->'candidates'->0->>'intent', ''),
-			coalesce(e.context->'candidates'->0->'tags', '[]')
+			coalesce(e.answered_by->>'intent', ''), coalesce(e.answered_by->'tags', '[]'), c.customer,
+			coalesce((SELECT string_agg(k.text || ' ' || k.answer, ' ') FROM (SELECT text, answer FROM chunks
+				WHERE workspace_id = e.workspace_id AND group_key = e.answered_by->>'group' ORDER BY id LIMIT 20) k), '')
 		FROM escalations e
 		JOIN conversations c ON c.workspace_id = e.workspace_id AND c.id = e.conversation_id
 		WHERE e.workspace_id = $1 AND e.status = 'resolved' AND e.resolved_at >= greatest($2::timestamptz, $3::timestamptz)
@@ -420,11 +477,14 @@ func (db *DB) ResolvedConversations(ctx context.Context, workspaceID string, sin
 	}
 	convs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (parley.ResolvedConversation, error) {
 		var (
-			c    parley.ResolvedConversation
-			tags []byte
+			c              parley.ResolvedConversation
+			tags, customer []byte
 		)
-		if err := r.Scan(&c.ID, &c.Language, &c.Resolution, &c.ResolvedAt, &c.Intent, &tags); err != nil {
+		if err := r.Scan(&c.ID, &c.Language, &c.Resolution, &c.ResolvedAt, &c.Intent, &tags, &customer, &c.Knowledge); err != nil {
 			return c, err
+		}
+		if err := json.Unmarshal(customer, &c.Customer); err != nil {
+			return c, fmt.Errorf("decode the customer of conversation %s: %w", c.ID, err)
 		}
 		if json.Unmarshal(tags, &c.Tags) != nil || c.Tags == nil {
 			c.Tags = []string{}

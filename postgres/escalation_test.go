@@ -311,11 +311,29 @@ func TestResolvedConversations(t *testing.T) {
 	ada := mustAgent(t, db, ws, "Ada", "support", true)
 	start := time.Now().Add(-time.Minute)
 
-	e1 := escalate(t, db, ws, "refund", []string{"billing", "money"})
+	// The knowledge the agent names: a refund entry tagged billing, money.
+	kb, _, err := db.EnsureKB(ctx, ws.ID, "faq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Ingest(ctx, parley.IngestTarget{WorkspaceID: ws.ID, KBID: kb.ID, Model: testModel, Dims: 4, Chunks: 1}, func(w parley.SourceWriter) error {
+		return w.Write(ctx, []parley.SourceChunks{{
+			Source: parley.Source{Kind: "faq", ExternalID: "refunds", Intent: "refund", Tags: []string{"billing", "money"}, ContentHash: "r"},
+			Chunks: []parley.Chunk{{Text: "How do refunds work?", Answer: "Refunds take 5 days.", Embedding: []float32{1, 0, 0, 0}}},
+		}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Both resolved escalations had a weak best candidate with other
+	// labels: the export must never carry them (issue #17).
+	e1 := escalate(t, db, ws, "refund_dispute", []string{"billing", "legal"})
 	escalate(t, db, ws, "", nil) // stays open: not exported
-	e3 := escalate(t, db, ws, "", nil)
+	e3 := escalate(t, db, ws, "refund_dispute", []string{"billing", "legal"})
+	named := map[string]*parley.AnsweredBy{e1.ID: {Group: "intent:refund"}, e3.ID: nil}
 	for _, e := range []parley.Escalation{e1, e3} {
-		if _, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: e.ID, AgentID: ada.ID, Reply: "We refunded you."}); err != nil {
+		if _, err := db.ResolveEscalation(ctx, parley.Resolution{WorkspaceID: ws.ID, EscalationID: e.ID, AgentID: ada.ID, Reply: "We refunded you.", AnsweredBy: named[e.ID]}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -340,7 +358,7 @@ func TestResolvedConversations(t *testing.T) {
 	}
 	convs, next, err = db.ResolvedConversations(ctx, ws.ID, start, next, 1)
 	if err != nil || len(convs) != 1 || convs[0].ID != e3.ConversationID || convs[0].Intent != "" || len(convs[0].Tags) != 0 || next != "" {
-		t.Fatalf("second page: %+v, next %q, %v; want the last conversation, no intent, no cursor", convs, next, err)
+		t.Fatalf("second page: %+v, next %q, %v; want the last conversation, no intent (the agent named no knowledge), no cursor", convs, next, err)
 	}
 	if convs, _, err = db.ResolvedConversations(ctx, ws.ID, time.Now().Add(time.Hour), "", 10); err != nil || len(convs) != 0 {
 		t.Fatalf("since the future: %d conversations (%v)", len(convs), err)

@@ -44,35 +44,31 @@ func (db *DB) StartIngestJob(ctx context.Context, id string, attempt int) (parle
 
 // UpdateIngestJob sets a job's state, counts and error. A job that has
 // ended is not changed again, and its upload is dropped when it does.
-func (db *DB) UpdateIngestJob(ctx context.Context, id, state string, counts any, errMsg string) error {
-	final := state == parley.JobSucceeded || state == parley.JobFailed
+func (db *DB) UpdateIngestJob(ctx context.Context, u parley.IngestJobUpdate) error {
+	final := u.State == parley.JobSucceeded || u.State == parley.JobFailed
 	tag, err := db.pool.Exec(ctx, `UPDATE ingest_jobs SET state = $2, counts = $3, error = $4, updated_at = now(),
 			upload = CASE WHEN $5 THEN NULL ELSE upload END
-		WHERE id = $1 AND state IN ('queued', 'running')`, id, state, counts, errMsg, final)
+		WHERE id = $1 AND state IN ('queued', 'running')`, u.ID, u.State, u.Counts, u.Error, final)
 	if err != nil {
-		return fmt.Errorf("update ingest job %s to %s: %w", id, state, err)
+		return fmt.Errorf("update ingest job %s to %s: %w", u.ID, u.State, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return parley.Errorf(parley.ENotFound, "ingest job %s not found or already ended", id)
+		return parley.Errorf(parley.ENotFound, "ingest job %s not found or already ended", u.ID)
 	}
 	return nil
 }
 
-// TouchIngestJobs stores each running job's latest counts (id → counts)
-// while it has not ended.
-func (db *DB) TouchIngestJobs(ctx context.Context, counts map[string]any) error {
+// TouchIngestJobs stores each running job's latest counts (id → the JSON
+// object its runner encoded) while it has not ended.
+func (db *DB) TouchIngestJobs(ctx context.Context, counts map[string]json.RawMessage) error {
 	if len(counts) == 0 {
 		return nil
 	}
 	ids := make([]string, 0, len(counts))
 	vals := make([]string, 0, len(counts))
 	for id, c := range counts {
-		raw, err := json.Marshal(c)
-		if err != nil {
-			return fmt.Errorf("touch ingest jobs: encode counts of %s: %w", id, err)
-		}
 		ids = append(ids, id)
-		vals = append(vals, string(raw))
+		vals = append(vals, string(c))
 	}
 	_, err := db.pool.Exec(ctx, `UPDATE ingest_jobs j SET counts = u.counts::jsonb, updated_at = now()
 		FROM unnest($1::uuid[], $2::text[]) AS u(id, counts)

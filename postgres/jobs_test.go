@@ -26,7 +26,7 @@ func createJob(t *testing.T, ws, kb string, upload []byte) parley.IngestJob {
 		t.Fatal(err)
 	}
 	job, err := q.CreateIngestJob(context.Background(), postgres.NewIngestJob{
-		WorkspaceID: ws, KBID: kb, Counts: map[string]int{"documents": 3}, Upload: upload,
+		WorkspaceID: ws, KBID: kb, Counts: json.RawMessage(`{"documents": 3}`), Upload: upload,
 		Args: func(id string) river.JobArgs { return testArgs{JobID: id} },
 	})
 	if err != nil {
@@ -65,7 +65,7 @@ func TestIngestJobLifecycle(t *testing.T) {
 	if err != nil || started.State != parley.JobRunning || started.Attempt != 1 || string(upload) != "the upload" {
 		t.Fatalf("start: %+v, %q, %v", started, upload, err)
 	}
-	if err := db.TouchIngestJobs(ctx, map[string]any{job.ID: map[string]int{"written": 2}}); err != nil {
+	if err := db.TouchIngestJobs(ctx, map[string]json.RawMessage{job.ID: json.RawMessage(`{"written": 2}`)}); err != nil {
 		t.Fatal(err)
 	}
 	if j := get(); j.State != parley.JobRunning || !strings.Contains(string(j.Counts), `"written": 2`) {
@@ -75,11 +75,11 @@ func TestIngestJobLifecycle(t *testing.T) {
 	if j, _, err := db.StartIngestJob(ctx, job.ID, 2); err != nil || j.Attempt != 2 {
 		t.Fatalf("second attempt: %+v, %v", j, err)
 	}
-	if err := db.UpdateIngestJob(ctx, job.ID, parley.JobSucceeded, map[string]int{"written": 3}, ""); err != nil {
+	if err := db.UpdateIngestJob(ctx, parley.IngestJobUpdate{ID: job.ID, State: parley.JobSucceeded, Counts: json.RawMessage(`{"written": 3}`)}); err != nil {
 		t.Fatal(err)
 	}
 	// A late progress report does not change an ended job.
-	if err := db.TouchIngestJobs(ctx, map[string]any{job.ID: map[string]int{"written": 1}}); err != nil {
+	if err := db.TouchIngestJobs(ctx, map[string]json.RawMessage{job.ID: json.RawMessage(`{"written": 1}`)}); err != nil {
 		t.Fatal(err)
 	}
 	j := get()
@@ -91,7 +91,7 @@ func TestIngestJobLifecycle(t *testing.T) {
 	if err := db.Pool().QueryRow(ctx, `SELECT upload IS NOT NULL FROM ingest_jobs WHERE id = $1`, job.ID).Scan(&kept); err != nil || kept {
 		t.Fatalf("upload kept after the end: %v, %v", kept, err)
 	}
-	if err := db.UpdateIngestJob(ctx, job.ID, parley.JobRunning, nil, ""); parley.ErrorCode(err) != parley.ENotFound {
+	if err := db.UpdateIngestJob(ctx, parley.IngestJobUpdate{ID: job.ID, State: parley.JobRunning, Counts: json.RawMessage(`{}`)}); parley.ErrorCode(err) != parley.ENotFound {
 		t.Fatalf("running again after the end: %v, want not found", err)
 	}
 	if _, _, err := db.StartIngestJob(ctx, job.ID, 3); parley.ErrorCode(err) != parley.ENotFound {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -104,20 +105,38 @@ func (db *DB) KB(ctx context.Context, workspaceID, idOrName string) (parley.Know
 	return kb, translate(err, fmt.Sprintf("knowledge base %q", idOrName))
 }
 
-// DeleteKB deletes a knowledge base with its sources and chunks.
+// DeleteKB deletes a knowledge base with its sources and chunks, and
+// counts the chunks' words out of chunk_words.
 func (db *DB) DeleteKB(ctx context.Context, workspaceID, idOrName string) error {
 	if err := notNamed("knowledge base", idOrName); err != nil {
 		return err
 	}
-	tag, err := db.pool.Exec(ctx, `DELETE FROM knowledge_bases
-		WHERE workspace_id = $1 AND (name = $2 OR id::text = $2)`, workspaceID, idOrName)
-	if err != nil {
-		return fmt.Errorf("delete knowledge base: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return parley.Errorf(parley.ENotFound, "knowledge base %q not found", idOrName)
-	}
-	return nil
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var kbID string
+		err := tx.QueryRow(ctx, `SELECT id FROM knowledge_bases WHERE workspace_id = $1 AND (name = $2 OR id::text = $2)`,
+			workspaceID, idOrName).Scan(&kbID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return parley.Errorf(parley.ENotFound, "knowledge base %q not found", idOrName)
+		}
+		if err != nil {
+			return fmt.Errorf("find knowledge base: %w", err)
+		}
+		if err := lockKB(ctx, tx, kbID); err != nil {
+			return err
+		}
+		if err := countWords(ctx, tx, `WITH gone AS (
+				DELETE FROM chunks WHERE source_id IN (SELECT id FROM sources WHERE workspace_id = $1 AND kb_id = $2)
+				RETURNING embed_model, tsv
+			)`+deletedWordsSQL, workspaceID, kbID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM knowledge_bases WHERE workspace_id = $1 AND id = $2`, workspaceID, kbID); err != nil {
+			return fmt.Errorf("delete knowledge base: %w", err)
+		}
+		return nil
+	})
+	db.expireChunkStats(workspaceID)
+	return err
 }
 
 // ListSources lists a knowledge base's sources, ordered by id, after the
@@ -186,35 +205,42 @@ func (db *DB) SourceChunks(ctx context.Context, workspaceID, kbID string, ref pa
 	return srcs[0], chunks, nil
 }
 
-// DeleteSource deletes one source and its chunks. A ref that matches one
-// source by numeric id and another by external id deletes nothing: a
-// conflict that names both.
+// DeleteSource deletes one source and its chunks, and counts the chunks'
+// words out of chunk_words. A ref that matches one source by numeric id
+// and another by external id deletes nothing: a conflict that names both.
 func (db *DB) DeleteSource(ctx context.Context, workspaceID, kbID string, ref parley.SourceRef) error {
 	// Loaders give only valid UTF-8 without NUL: other text names nothing.
 	if strings.ContainsRune(ref.ExternalID, 0) || !utf8.ValidString(ref.ExternalID) {
 		return parley.Errorf(parley.ENotFound, "source %s not found", ref)
 	}
-	var matched []int64
-	var deleted int64
-	err := db.pool.QueryRow(ctx, `
-		WITH m AS (
-			SELECT id FROM sources
-			WHERE workspace_id = $1 AND kb_id = $2 AND (($3 <> 0 AND id = $3) OR ($4 <> '' AND external_id = $4))
-		), d AS (
-			DELETE FROM sources WHERE id IN (SELECT id FROM m) AND (SELECT count(*) FROM m) = 1
-			RETURNING id
-		)
-		SELECT coalesce((SELECT array_agg(id ORDER BY id) FROM m), '{}'), (SELECT count(*) FROM d)`,
-		workspaceID, kbID, ref.ID, ref.ExternalID).Scan(&matched, &deleted)
-	if err != nil {
-		return fmt.Errorf("delete source %s: %w", ref, err)
-	}
-	switch {
-	case len(matched) == 0:
-		return parley.Errorf(parley.ENotFound, "source %s not found", ref)
-	case deleted == 0:
-		return parley.Errorf(parley.EConflict, "source %s is ambiguous: sources %d and %d match it; say ?by=id or ?by=external_id",
-			ref, matched[0], matched[1])
-	}
-	return nil
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockKB(ctx, tx, kbID); err != nil {
+			return err
+		}
+		var matched []int64
+		err := tx.QueryRow(ctx, `SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM sources
+			WHERE workspace_id = $1 AND kb_id = $2 AND (($3 <> 0 AND id = $3) OR ($4 <> '' AND external_id = $4))`,
+			workspaceID, kbID, ref.ID, ref.ExternalID).Scan(&matched)
+		if err != nil {
+			return fmt.Errorf("find source %s: %w", ref, err)
+		}
+		switch len(matched) {
+		case 0:
+			return parley.Errorf(parley.ENotFound, "source %s not found", ref)
+		case 1:
+		default:
+			return parley.Errorf(parley.EConflict, "source %s is ambiguous: sources %d and %d match it; say ?by=id or ?by=external_id",
+				ref, matched[0], matched[1])
+		}
+		if err := countWords(ctx, tx, `WITH gone AS (DELETE FROM chunks WHERE source_id = $2 RETURNING embed_model, tsv)`+deletedWordsSQL,
+			workspaceID, matched[0]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sources WHERE id = $1`, matched[0]); err != nil {
+			return fmt.Errorf("delete source %s: %w", ref, err)
+		}
+		return nil
+	})
+	db.expireChunkStats(workspaceID)
+	return err
 }

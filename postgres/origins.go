@@ -67,22 +67,18 @@ func (db *DB) MarkOriginSync(ctx context.Context, kbID, state string) error {
 }
 
 // FinishOriginSync records the outcome of a sync: the crawl's pages (kept
-// as they were when pages is nil, as after a failed sync), its error and
+// as they were when s.Pages is nil, as after a failed sync), its error and
 // report. A scheduled origin's next sync is due one period later.
-func (db *DB) FinishOriginSync(ctx context.Context, kbID string, pages json.RawMessage, errMsg string, report any) error {
+func (db *DB) FinishOriginSync(ctx context.Context, s parley.OriginSync) error {
 	state := parley.JobSucceeded
-	if errMsg != "" {
+	if s.Error != "" {
 		state = parley.JobFailed
 	}
-	rep, err := json.Marshal(report)
-	if err != nil {
-		return fmt.Errorf("encode sync report: %w", err)
-	}
-	_, err = db.pool.Exec(ctx, `
+	_, err := db.pool.Exec(ctx, `
 		UPDATE kb_origins SET pages = coalesce($2, pages), sync_state = $3, sync_error = $4, sync_report = $5,
 			synced_at = now(), updated_at = now(),
 			next_sync_at = CASE WHEN sync_every_seconds > 0 THEN now() + make_interval(secs => sync_every_seconds) END
-		WHERE kb_id = $1`, kbID, pages, state, errMsg, rep)
+		WHERE kb_id = $1`, s.KBID, s.Pages, state, s.Error, s.Report)
 	return translate(err, "origin")
 }
 

@@ -32,10 +32,10 @@ func TestOriginSchedule(t *testing.T) {
 		t.Fatalf("next sync at %v, want an hour from now", o.NextSyncAt)
 	}
 	pages := json.RawMessage(`{"https://help.example.com/a": {"id": "https://help.example.com/a", "depth": 1}}`)
-	if err := db.FinishOriginSync(ctx, kb.ID, pages, "", map[string]int{"added": 1}); err != nil {
+	if err := db.FinishOriginSync(ctx, parley.OriginSync{KBID: kb.ID, Pages: pages, Report: json.RawMessage(`{"added": 1}`)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.FinishOriginSync(ctx, kb.ID, nil, "site down; nothing was written", nil); err != nil {
+	if err := db.FinishOriginSync(ctx, parley.OriginSync{KBID: kb.ID, Error: "site down; nothing was written", Report: json.RawMessage(`{"added": 0}`)}); err != nil {
 		t.Fatal(err)
 	}
 	o, _ = db.Origin(ctx, ws.ID, kb.ID)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/parleyhq/parley"
 )
@@ -20,9 +22,10 @@ import (
 // timeout). Job kinds and their workers are registered by the caller in
 // QueueOptions.Workers.
 type Queue struct {
-	db     *DB
-	client *river.Client[pgx.Tx]
-	name   string
+	db           *DB
+	client       *river.Client[pgx.Tx]
+	name         string
+	trainingName string
 }
 
 // Defaults for the QueueOptions left zero.
@@ -39,7 +42,13 @@ type QueueOptions struct {
 	Workers *river.Workers
 	// Name is the River queue this Queue puts jobs on and takes them from
 	// ("default"). Tests sharing a schema give each server its own.
+	// Training jobs have a queue of their own, Name + "_training", worked
+	// one job at a time: a training uses a core fully, and a long one does
+	// not hold up ingest jobs.
 	Name string
+	// TrainingOnly works the training queue alone: `parley ingest`,
+	// waiting for the training its ingest queued.
+	TrainingOnly bool
 	// Concurrency is how many jobs this process runs at once (2).
 	Concurrency int
 	// JobTimeout cancels a job running longer (10 minutes). A job still
@@ -69,9 +78,13 @@ func NewQueue(ctx context.Context, db *DB, opts QueueOptions) (*Queue, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	trainingName := name + "_training"
 	var queues map[string]river.QueueConfig
 	if opts.Workers != nil {
-		queues = map[string]river.QueueConfig{name: {MaxWorkers: orDefault(opts.Concurrency, DefaultQueueWorkers)}}
+		queues = map[string]river.QueueConfig{trainingName: {MaxWorkers: 1}}
+		if !opts.TrainingOnly {
+			queues[name] = river.QueueConfig{MaxWorkers: orDefault(opts.Concurrency, DefaultQueueWorkers)}
+		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(db.pool), &river.Config{
 		Queues:               queues,
@@ -88,7 +101,7 @@ func NewQueue(ctx context.Context, db *DB, opts QueueOptions) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create job queue: %w", err)
 	}
-	return &Queue{db: db, client: client, name: name}, nil
+	return &Queue{db: db, client: client, name: name, trainingName: trainingName}, nil
 }
 
 // orDefault is v, or def when v is not positive.
@@ -127,8 +140,8 @@ func (q *Queue) Stop(ctx context.Context) error {
 type NewIngestJob struct {
 	WorkspaceID string
 	KBID        string
-	Counts      any    // stored as JSON
-	Upload      []byte // kept with the job until it ends
+	Counts      json.RawMessage // the JSON object the runner reads back
+	Upload      []byte          // kept with the job until it ends
 	// Args is the queue message of the job with the given id.
 	Args        func(id string) river.JobArgs
 	MaxAttempts int
@@ -167,4 +180,31 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs) error {
 		return fmt.Errorf("queue %s job: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+// WaitJob waits until the job with id has finished or an attempt of it has
+// failed (River retries it later), polling every interval, and returns its
+// state and the error of its last failed attempt, if any.
+func (q *Queue) WaitJob(ctx context.Context, id int64, interval time.Duration) (rivertype.JobState, string, error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		job, err := q.client.JobGet(ctx, id)
+		if err != nil {
+			return "", "", fmt.Errorf("read job %d: %w", id, err)
+		}
+		switch job.State {
+		case rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded, rivertype.JobStateRetryable:
+			msg := ""
+			if n := len(job.Errors); n > 0 {
+				msg = job.Errors[n-1].Error
+			}
+			return job.State, msg, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", fmt.Errorf("wait for job %d: %w", id, ctx.Err())
+		case <-t.C:
+		}
+	}
 }

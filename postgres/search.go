@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,11 +30,11 @@ func (db *DB) Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, e
 	var vec, txt []parley.Hit
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
-		vec, err = db.vectorSearch(gctx, q)
+		vec, err = db.VectorSearch(gctx, q)
 		return err
 	})
 	g.Go(func() (err error) {
-		txt, err = db.textSearch(gctx, q)
+		txt, err = db.TextSearch(gctx, q)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -60,7 +62,8 @@ func scanHit(score func(*parley.Hit) *float64) pgx.RowToFunc[parley.Hit] {
 // tell and planned every call anew: 0.2 ms of CPU per statement.
 const genericPlan = `set_config('plan_cache_mode', 'force_generic_plan', true)`
 
-// vectorSearch returns the nearest chunks by cosine distance.
+// VectorSearch is Search's vector leg alone: the nearest chunks by cosine
+// distance.
 //
 // Large workspaces go through the model's HNSW index (same cast and
 // predicate as EnsureVectorIndex; the model is a literal so the generic
@@ -72,26 +75,22 @@ const genericPlan = `set_config('plan_cache_mode', 'force_generic_plan', true)`
 // default is 40) for LIMIT 20: the iterative scan goes on if the filter
 // leaves too few rows; Banking77 quality is the same either way
 // (BENCHMARKS.md), and the scan costs 40% less.
-func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
+func (db *DB) VectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
 		return nil, err
 	}
-	n := st.n
-	dims := len(q.Vector)
-	distance := "c.embedding <=> $2"
-	if n > exactSearchMax {
-		distance = fmt.Sprintf("c.embedding::public.vector(%d) <=> $2::public.vector(%d)", dims, dims)
+	hits, err := db.vectorQuery(ctx, q, st)
+	if err == nil && len(hits) == 0 && st.n > 0 {
+		// A large load may have moved the workspace's rows to an index of
+		// its own since st was read (see vectorindex.go): search again
+		// with the generation as it is now.
+		db.counts.Delete(q.WorkspaceID + "/" + q.Model)
+		var now chunkStats
+		if now, err = db.chunkStats(ctx, q.WorkspaceID, q.Model); err == nil && now.vectorIndex != st.vectorIndex {
+			hits, err = db.vectorQuery(ctx, q, now)
+		}
 	}
-	sql := fmt.Sprintf(`SELECT %s, 1 - (%s) FROM chunks c JOIN sources s ON s.id = c.source_id
-		WHERE c.embed_model = %s AND c.workspace_id = $1
-		ORDER BY %s LIMIT $3`, hitColumns, distance, quoteLiteral(q.Model), distance)
-	settings := genericPlan
-	if n > exactSearchMax {
-		settings += `, set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '20', true)`
-	}
-	hits, err := db.queryHits(ctx, settings, sql, []any{q.WorkspaceID, pgvector.NewVector(q.Vector), q.Limit},
-		scanHit(func(h *parley.Hit) *float64 { return &h.Similarity }))
 	if err != nil {
 		return nil, fmt.Errorf("vector search: %w", err)
 	}
@@ -101,17 +100,42 @@ func (db *DB) vectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 	return hits, nil
 }
 
-// textSearch returns the chunks sharing any word of the question with it,
-// best first by a BM25 score (ties by id, so results are the same run to
-// run). The question is read in each of its languages (stemmed, that
+// vectorQuery runs the vector search of q with the workspace's statistics
+// st: exact, or through the HNSW index that holds the workspace's rows
+// (its generation is a literal so that the generic plan matches the
+// index's predicate).
+func (db *DB) vectorQuery(ctx context.Context, q parley.SearchQuery, st chunkStats) ([]parley.Hit, error) {
+	dims := len(q.Vector)
+	distance := "c.embedding <=> $2"
+	if st.n > exactSearchMax {
+		distance = fmt.Sprintf("c.embedding::public.vector(%d) <=> $2::public.vector(%d)", dims, dims)
+	}
+	sql := fmt.Sprintf(`SELECT %s, 1 - (%s) FROM chunks c JOIN sources s ON s.id = c.source_id
+		WHERE c.embed_model = %s AND c.vector_index = %d AND c.workspace_id = $1
+		ORDER BY %s LIMIT $3`, hitColumns, distance, quoteLiteral(q.Model), st.vectorIndex, distance)
+	settings := genericPlan
+	if st.n > exactSearchMax {
+		settings += `, set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '20', true)`
+	}
+	return db.queryHits(ctx, settings, sql, []any{q.WorkspaceID, pgvector.NewVector(q.Vector), q.Limit},
+		scanHit(func(h *parley.Hit) *float64 { return &h.Similarity }))
+}
+
+// TextSearch is Search's keyword leg alone: the chunks sharing any word of
+// the question with it, best first by a BM25 score (ties by id, so results
+// are the same run to run). The question is read in each of its languages (stemmed, that
 // language's stop words dropped), and any of the words left may match: a
 // paraphrase shares some words with its answer, seldom all. Each word
 // found counts by its rarity in the workspace's chunks (inverse document
 // frequency), so a distinctive word outweighs several common ones; long
 // chunks count less. Words too common to tell answers apart (see
 // commonWordChunks) are left out, which keeps the search cheap in large
-// workspaces. The GIN index finds each word's chunks.
-func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
+// workspaces. A word's number of chunks is read from chunk_words, kept
+// exact by every write of chunks (see Ingest): one primary key lookup a
+// word, once (a subquery in a materialized CTE, so that no plan reads all
+// the workspace's words or looks a word up again for each chunk); the GIN
+// index finds the chunks of the words kept.
+func (db *DB) TextSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
 		return nil, err
@@ -119,14 +143,14 @@ func (db *DB) textSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hi
 	if st.n == 0 {
 		return nil, nil
 	}
-	hits, err := db.queryHits(ctx, genericPlan, `WITH words AS (
-			SELECT DISTINCT w.word, quote_literal(w.word)::tsquery AS query
-			FROM unnest($3::text[]) cfg, unnest(tsvector_to_array(to_tsvector(cfg::regconfig, $2))) w(word)
+	hits, err := db.queryHits(ctx, genericPlan, `WITH words AS MATERIALIZED (
+			SELECT w.word, (SELECT cw.chunks FROM chunk_words cw
+				WHERE cw.workspace_id = $1 AND cw.embed_model = $4 AND cw.word = w.word) AS df
+			FROM (SELECT DISTINCT w.word
+				FROM unnest($3::text[]) cfg, unnest(tsvector_to_array(to_tsvector(cfg::regconfig, $2))) w(word)) w
 		), weighted AS (
-			SELECT w.query, ln(1 + ($6::float8 - d.df + 0.5) / (d.df + 0.5)) AS idf
-			FROM words w, LATERAL (SELECT count(*) AS df FROM (SELECT FROM chunks c
-				WHERE c.workspace_id = $1 AND c.embed_model = $4 AND c.tsv @@ w.query LIMIT $8) m) d
-			WHERE d.df > 0 AND d.df < $8
+			SELECT quote_literal(word)::tsquery AS query, ln(1 + ($6::float8 - df + 0.5) / (df + 0.5)) AS idf
+			FROM words WHERE df < $8
 		), ranked AS (
 			SELECT c.id, sum(w.idf) * 2.2 / (1 + 1.2 * (0.25 + 0.75 * length(c.tsv) / $7::float8)) AS score
 			FROM weighted w JOIN chunks c ON c.workspace_id = $1 AND c.embed_model = $4 AND c.tsv @@ w.query
@@ -183,30 +207,71 @@ func mergeHits(vec, txt []parley.Hit) []parley.Hit {
 	return out
 }
 
-// chunkStats returns how many chunks of the model a workspace has and
-// their average number of distinct words, cached for a minute: they pick
-// the search plan and scale the full-text score, where staleness is
-// harmless.
+// chunkStats returns how many chunks of the model a workspace has, their
+// average number of distinct words and the vector index that holds them,
+// cached for a minute (expired sooner when this process changes the
+// workspace's knowledge): they pick the search plan and scale the
+// full-text score, where staleness after another replica's change is
+// harmless (VectorSearch reads them again when the index may have
+// changed).
+//
+// Expired statistics are read again by one caller at a time: the others
+// keep using the old ones meanwhile, and callers with none wait for the
+// one read in progress. Counting a large workspace reads all its rows, and
+// while a large load is written, the uncommitted ones too (or the whole
+// table, on the planner's stale estimates): when every answer of a steady
+// 50 a second counted at once, answers took over a minute.
 func (db *DB) chunkStats(ctx context.Context, workspaceID, model string) (chunkStats, error) {
 	key := workspaceID + "/" + model
 	if v, ok := db.counts.Load(key); ok {
-		if c := v.(chunkStats); time.Since(c.at) < time.Minute {
-			return c, nil
+		c := v.(*cachedStats)
+		if time.Since(c.st.at) < time.Minute || !c.refreshing.CompareAndSwap(false, true) {
+			return c.st, nil
 		}
+		defer c.refreshing.Store(false)
 	}
-	st := chunkStats{at: time.Now()}
-	err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1) FROM chunks
-		WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen)
+	v, err, _ := db.countsRead.Do(key, func() (any, error) {
+		st := chunkStats{at: time.Now()}
+		err := db.pool.QueryRow(ctx, `SELECT count(*), coalesce(avg(length(tsv)), 1),
+				coalesce((SELECT generation FROM vector_indexes WHERE workspace_id = $1 AND embed_model = $2), 0)
+			FROM chunks WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).Scan(&st.n, &st.avgLen, &st.vectorIndex)
+		if err != nil {
+			return chunkStats{}, fmt.Errorf("count chunks: %w", err)
+		}
+		st.avgLen = max(st.avgLen, 1)
+		db.counts.Store(key, &cachedStats{st: st})
+		return st, nil
+	})
 	if err != nil {
-		return chunkStats{}, fmt.Errorf("count chunks: %w", err)
+		return chunkStats{}, err
 	}
-	st.avgLen = max(st.avgLen, 1)
-	db.counts.Store(key, st)
-	return st, nil
+	return v.(chunkStats), nil
+}
+
+// cachedStats are a workspace's chunkStats as cached, and whether a caller
+// is reading them again.
+type cachedStats struct {
+	st         chunkStats
+	refreshing atomic.Bool
+}
+
+// expireChunkStats marks the workspace's cached chunkStats, of every
+// model, as expired after a change of its knowledge: the next caller reads
+// them again (the others meanwhile use them as they were).
+func (db *DB) expireChunkStats(workspaceID string) {
+	db.counts.Range(func(key, v any) bool {
+		if strings.HasPrefix(key.(string), workspaceID+"/") {
+			st := v.(*cachedStats).st
+			st.at = time.Time{}
+			db.counts.Store(key, &cachedStats{st: st})
+		}
+		return true
+	})
 }
 
 type chunkStats struct {
-	n      int
-	avgLen float64
-	at     time.Time
+	n           int
+	avgLen      float64
+	vectorIndex int64 // chunks.vector_index of the workspace's rows
+	at          time.Time
 }

@@ -59,15 +59,27 @@ func TestCustomerMessageIsCoveredByTheNextWrite(t *testing.T) {
 	t.Parallel()
 	_, db, ws := loadSample(t, nil)
 	want := []string{"customer begins", "customer committed", "outcome begins", "outcome committed"}
-	for _, tt := range []struct{ name, text, status string }{
-		{"answered", "How long does delivery to Germany take?", reply.StatusAnswered},
-		{"escalated", "I want to talk to a human please", reply.StatusEscalated},
+	for _, tt := range []struct {
+		name, text, status string
+		existing           bool // a message in a conversation already started, not a first one
+	}{
+		{"answered", "How long does delivery to Germany take?", reply.StatusAnswered, false},
+		{"escalated", "I want to talk to a human please", reply.StatusEscalated, false},
+		{"answered in a conversation", "How long does delivery to Germany take?", reply.StatusAnswered, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			req := reply.Request{Workspace: ws, Text: tt.text}
+			if tt.existing {
+				conv, err := db.CreateConversation(context.Background(), ws.ID, "chat", parley.Customer{}, "en")
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.ConversationID = conv.ID
+			}
 			store := &writeOrder{DB: db}
 			engine := reply.New(store, retrieval.NewLocal(), reply.Options{Classifiers: db})
-			res, err := engine.Answer(context.Background(), reply.Request{Workspace: ws, Text: tt.text})
+			res, err := engine.Answer(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -32,6 +32,10 @@ type Store interface {
 	AddMessage(ctx context.Context, m parley.NewMessage) (parley.Message, error)
 	Search(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error)
 	Escalate(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error)
+	// AnnounceQueueChange tells agents' live queues that the
+	// conversation's unresolved escalation changed (a parley.Change*
+	// value), once the change is committed.
+	AnnounceQueueChange(ctx context.Context, workspaceID, conversationID, change string) error
 }
 
 // ClassifierStore is what the engine needs to use the workspaces' intent
@@ -280,11 +284,13 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 			// Another message of the conversation was handed off first:
 			// this one waits in that handoff.
 			res.Status, res.State = StatusQueued, parley.StateWaiting
+			e.announce(ctx, ws.ID, conv.ID, parley.ChangeMessage)
 		case err != nil:
 			return Result{}, fmt.Errorf("escalate: %w", err)
 		default:
 			res.Status, res.State, res.MessageID = StatusEscalated, parley.StateWaiting, m.ID
 			res.Escalation = &EscalationNotice{ID: esc.ID, Reason: esc.Reason, Team: esc.Team, Message: notice}
+			e.announce(ctx, ws.ID, conv.ID, parley.ChangeCreated)
 		}
 	}
 	t.Outcome = time.Since(began)
@@ -334,8 +340,18 @@ func (e *Engine) queue(ctx context.Context, req Request, conv parley.Conversatio
 	if err != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", err)
 	}
+	e.announce(ctx, cm.WorkspaceID, conv.ID, parley.ChangeMessage)
 	t := Timings{Customer: time.Since(began), Total: time.Since(began)}
 	return Result{ConversationID: conv.ID, Status: StatusQueued, State: conv.Status, MessageID: m.ID, Language: lang, Timings: t}, nil
+}
+
+// announce tells agents' live queues of a change to the conversation's
+// handoff the engine has committed. A failure is logged, not returned: the
+// change is stored, and the queues show it when they next read it whole.
+func (e *Engine) announce(ctx context.Context, workspaceID, conversationID, change string) {
+	if err := e.store.AnnounceQueueChange(context.WithoutCancel(ctx), workspaceID, conversationID, change); err != nil {
+		e.log.WarnContext(ctx, "announce to agents' queues", "conversation_id", conversationID, "change", change, "err", err.Error())
+	}
 }
 
 // botVisible leaves out agents' internal notes: the bot never reads or

@@ -55,6 +55,7 @@ func (e *Engine) Handoff(ctx context.Context, req HandoffRequest) (Result, error
 	case err != nil:
 		return Result{}, fmt.Errorf("hand off conversation %s: %w", conv.ID, err)
 	}
+	e.announce(ctx, ws.ID, conv.ID, parley.ChangeCreated)
 	return Result{
 		ConversationID: conv.ID, Status: StatusEscalated, State: parley.StateWaiting, MessageID: m.ID, Language: lang,
 		Confidence: ranking.Confidence, Ranking: ranking, Decision: d,

@@ -34,6 +34,9 @@ type Classifier struct {
 	DataHash string
 	// TrainedAt is when it was stored.
 	TrainedAt time.Time
+	// Version is the stored model's version: each training stores a new
+	// one, never reused.
+	Version int64
 }
 
 // Probabilities returns the softmax probability of each class (in Classes
@@ -528,16 +531,18 @@ func enoughClasses(groups []string, min int) bool {
 
 // ClassifierSource reads stored classifiers.
 type ClassifierSource interface {
-	// ClassifierTrainedAt returns when the stored classifier of a
-	// workspace and model was trained, or false when there is none.
-	ClassifierTrainedAt(ctx context.Context, workspaceID, model string) (time.Time, bool, error)
+	// ClassifierVersion returns the version of the stored classifier of a
+	// workspace and model, or false when there is none.
+	ClassifierVersion(ctx context.Context, workspaceID, model string) (int64, bool, error)
 	// Classifier returns the stored classifier, or nil when there is none.
 	Classifier(ctx context.Context, workspaceID, model string) (*Classifier, error)
 }
 
 // ClassifierCache keeps the workspaces' classifiers in memory. Get asks
-// the source whether a classifier was retrained at most once per
-// interval per workspace, and loads it again only when it was.
+// the source for the stored classifier's version at most once per
+// interval per workspace, and loads the model again only when the version
+// changed: a retrained model reaches every replica within the interval,
+// and until then the previous one keeps serving.
 type ClassifierCache struct {
 	src      ClassifierSource
 	interval time.Duration
@@ -546,9 +551,9 @@ type ClassifierCache struct {
 }
 
 type cachedClassifier struct {
-	c         *Classifier // nil: none stored
-	trainedAt time.Time
-	checked   time.Time
+	c       *Classifier // nil: none stored
+	version int64
+	checked time.Time
 }
 
 // NewClassifierCache returns a cache over src that checks for retrained
@@ -572,21 +577,21 @@ func (cc *ClassifierCache) Get(ctx context.Context, workspaceID, model string) (
 	}
 	cc.mu.Unlock()
 
-	at, exists, err := cc.src.ClassifierTrainedAt(ctx, workspaceID, model)
+	version, exists, err := cc.src.ClassifierVersion(ctx, workspaceID, model)
 	if err != nil {
 		return nil, err
 	}
-	next := &cachedClassifier{trainedAt: at, checked: time.Now()}
+	next := &cachedClassifier{version: version, checked: time.Now()}
 	switch {
 	case !exists:
-	case ok && e.c != nil && e.trainedAt.Equal(at):
+	case ok && e.c != nil && e.version == version:
 		next.c = e.c
 	default:
 		if next.c, err = cc.src.Classifier(ctx, workspaceID, model); err != nil {
 			return nil, err
 		}
 		if next.c != nil {
-			next.trainedAt = next.c.TrainedAt
+			next.version = next.c.Version
 		}
 	}
 	cc.mu.Lock()

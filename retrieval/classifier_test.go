@@ -194,7 +194,8 @@ type memStore struct {
 	examples []retrieval.Example
 	saved    *retrieval.Classifier
 	loads    int
-	fits     int // SaveClassifier calls
+	fits     int   // SaveClassifier calls
+	version  int64 // of the last save
 }
 
 func (s *memStore) TrainingLabels(context.Context, string, string) ([]int64, []string, error) {
@@ -226,6 +227,8 @@ func (s *memStore) SaveClassifier(_ context.Context, _, _ string, c *retrieval.C
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c.TrainedAt = time.Now()
+	s.version++
+	c.Version = s.version
 	s.saved = c
 	s.fits++
 	return nil
@@ -238,13 +241,13 @@ func (s *memStore) DeleteClassifier(context.Context, string, string) error {
 	return nil
 }
 
-func (s *memStore) ClassifierTrainedAt(context.Context, string, string) (time.Time, bool, error) {
+func (s *memStore) ClassifierVersion(context.Context, string, string) (int64, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.saved == nil {
-		return time.Time{}, false, nil
+		return 0, false, nil
 	}
-	return s.saved.TrainedAt, true, nil
+	return s.saved.Version, true, nil
 }
 
 func (s *memStore) Classifier(context.Context, string, string) (*retrieval.Classifier, error) {

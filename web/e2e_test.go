@@ -43,6 +43,12 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
+	return newStackWith(t, nil)
+}
+
+// newStackWith is newStack with set changing the server's options.
+func newStackWith(t *testing.T, set func(*api.Options)) *stack {
+	t.Helper()
 	db := pgtest.DB(t)
 	ws := pgtest.Workspace(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -57,14 +63,18 @@ func newStack(t *testing.T) *stack {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = notifier.Run(ctx) }()
 	engine := reply.New(db, embedder, reply.Options{Language: reply.NewLanguageDetector(), Classifiers: db, Logger: log})
-	s := api.New(db, engine, api.Options{
+	opts := api.Options{
 		Logger:        log,
 		MaxBodyBytes:  1 << 20,
 		Ready:         db.Ping,
 		ClassifyError: postgres.Classify,
 		Knowledge:     knowledge.New(db, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})), nil, retrieval.LocalModel, log),
 		Live:          notifier,
-	})
+	}
+	if set != nil {
+		set(&opts)
+	}
+	s := api.New(db, engine, opts)
 	srv := httptest.NewServer(s)
 	t.Cleanup(func() {
 		srv.CloseClientConnections()

@@ -1,6 +1,7 @@
 // Package web holds the browser side of Parley, embedded in the binary: the
-// chat widget script (widget.js) and the demo page that embeds it from
-// another origin. It serves plain net/http handlers; api mounts them.
+// chat widget script (widget.js), the demo page that embeds it from
+// another origin, and the console's templates, assets and messages
+// (console/). It serves plain net/http handlers; api mounts them.
 package web
 
 import (
@@ -16,7 +17,7 @@ import (
 	"time"
 )
 
-//go:embed widget/widget.js demo/demo.html
+//go:embed widget/widget.js demo/demo.html console
 var files embed.FS
 
 // asset is one embedded file, ready to serve as is or gzip-compressed.
@@ -24,6 +25,8 @@ type asset struct {
 	contentType string
 	raw, gz     []byte
 	etag        string
+	// corp is its Cross-Origin-Resource-Policy ("" = cross-origin).
+	corp string
 }
 
 func load(name, contentType string) asset {
@@ -46,8 +49,12 @@ func (a asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", a.etag)
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("X-Content-Type-Options", "nosniff")
-	// Any site may load the script; it carries no secrets.
-	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	// Any site may load the widget script; it carries no secrets.
+	corp := a.corp
+	if corp == "" {
+		corp = "cross-origin"
+	}
+	h.Set("Cross-Origin-Resource-Policy", corp)
 	if r.Header.Get("If-None-Match") == a.etag {
 		w.WriteHeader(http.StatusNotModified)
 		return

@@ -10,13 +10,14 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/jobs"
+	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/webhook"
 )
 
 // background is everything `parley serve` runs beside the HTTP server, with
-// one lifecycle: the job queue (River: ingest jobs), loops (webhook
-// delivery) and periodic tasks (deleting old webhook events, failing lost
+// one lifecycle: the job queue (River: ingest, sync and training jobs),
+// loops (webhook delivery) and periodic tasks (deleting old webhook events, failing lost
 // ingest jobs). start starts them all; stop stops taking new work, lets the
 // work in flight finish until its context ends, then cancels it and waits
 // for every part to return. Nothing is lost by stopping: queued jobs and
@@ -113,14 +114,17 @@ func (b *background) stop(ctx context.Context) error {
 }
 
 // newBackground builds the background work of `parley serve`: the job
-// queue with its ingest worker (and what queues its jobs, for the API),
-// webhook delivery, and the periodic tasks.
-func newBackground(ctx context.Context, a *app, db *postgres.DB, ing jobs.Ingester, syncer jobs.Syncer, policy webhook.DestinationPolicy) (*background, jobs.Enqueuer, jobs.SyncEnqueuer, error) {
-	ingest := jobs.NewIngest(db, ing, jobs.IngestOptions{Logger: a.log})
+// queue with its ingest, sync and training workers (and what queues their
+// jobs: for the API, and know's trainings after each change), webhook
+// delivery, and the periodic tasks.
+func newBackground(ctx context.Context, a *app, db *postgres.DB, know *knowledge.Service, syncer jobs.Syncer, policy webhook.DestinationPolicy) (*background, jobs.Enqueuer, jobs.SyncEnqueuer, error) {
+	ingest := jobs.NewIngest(db, know, jobs.IngestOptions{Logger: a.log})
 	syncs := jobs.NewSync(syncer, a.log)
+	train := jobs.NewTrain(db, know, a.log)
 	workers := river.NewWorkers()
 	ingest.Register(workers)
 	syncs.Register(workers)
+	train.Register(workers)
 	queue, err := postgres.NewQueue(ctx, db, postgres.QueueOptions{
 		Workers:     workers,
 		Concurrency: a.cfg.IngestJobs,
@@ -131,6 +135,7 @@ func newBackground(ctx context.Context, a *app, db *postgres.DB, ing jobs.Ingest
 		return nil, jobs.Enqueuer{}, jobs.SyncEnqueuer{}, err
 	}
 	syncQueue := syncs.On(queue, db)
+	know.WithTrainingQueue(train.On(queue, nil))
 	deliverer := webhook.NewDeliverer(db, webhook.DelivererOptions{
 		PollInterval:  a.cfg.WebhookPollInterval,
 		Policy:        policy,

@@ -29,7 +29,8 @@ does) and its cases as questions:
   1. engine against bare search: the same questions answered one at a time
      by the reply engine in process, and searched with the bare SQL it
      issues (vectors computed beforehand); medians, their ratio, the
-     median of the per-question ratios, and the engine's step times;
+     median of the per-question ratios, the engine's step times, and each
+     leg of the search (vector, keyword) timed alone;
   2. load: POST /v1/answer from --clients concurrent clients for --duration
      against a server on a loopback port: requests/s, latency percentiles,
      errors. With --rate the clients together offer that many requests per
@@ -98,6 +99,8 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(tw, "one at a time (%d questions)\tmedian\tp90\n", *samples)
 	fmt.Fprintf(tw, "  engine.Answer (embed, search, decide, store)\t%s\t%s\n", ms(median(eng)), ms(pct(eng, 0.9)))
 	fmt.Fprintf(tw, "  bare SQL search (vector + full text)\t%s\t%s\n", ms(median(bare)), ms(pct(bare, 0.9)))
+	fmt.Fprintf(tw, "    vector leg alone\t%s\t%s\n", ms2(median(steps.vector)), ms2(pct(steps.vector, 0.9)))
+	fmt.Fprintf(tw, "    keyword leg alone\t%s\t%s\n", ms2(median(steps.text)), ms2(pct(steps.text, 0.9)))
 	fmt.Fprintf(tw, "  ratio of the medians, engine / search\t%.2f\t\n", median(eng).Seconds()/median(bare).Seconds())
 	fmt.Fprintf(tw, "  median of the per-question ratios\t%.2f\t\n", medianRatio(eng, bare))
 	fmt.Fprintf(tw, "  engine steps: embed\t%s\t\n", ms2(median(steps.embed)))
@@ -115,13 +118,16 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-// engineSteps are the engine's step times (reply.Timings) of each answer.
+// engineSteps are the engine's step times (reply.Timings) of each answer,
+// and the times of the search's two legs run alone.
 type engineSteps struct {
 	embed, search, rank, customer, outcome []time.Duration
+	vector, text                           []time.Duration
 }
 
 // engineVersusSearch times the engine answering each question and the bare
-// search it issues, alternating, one at a time.
+// search it issues, and each leg of that search alone, alternating, one at
+// a time.
 func engineVersusSearch(ctx context.Context, db *postgres.DB, engine *reply.Engine, embedder retrieval.Embedder, ws parley.Workspace, questions []string, n int) (eng, bare []time.Duration, steps engineSteps, err error) {
 	n = min(n, len(questions))
 	vecs, err := embedder.Embed(ctx, questions[:n])
@@ -135,6 +141,16 @@ func engineVersusSearch(ctx context.Context, db *postgres.DB, engine *reply.Engi
 			return nil, nil, steps, err
 		}
 		bare = append(bare, time.Since(start))
+		start = time.Now()
+		if _, err := db.VectorSearch(ctx, q); err != nil {
+			return nil, nil, steps, err
+		}
+		steps.vector = append(steps.vector, time.Since(start))
+		start = time.Now()
+		if _, err := db.TextSearch(ctx, q); err != nil {
+			return nil, nil, steps, err
+		}
+		steps.text = append(steps.text, time.Since(start))
 		start = time.Now()
 		res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Channel: "bench", Text: questions[i]})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/ratelimit"
@@ -69,6 +70,10 @@ type Config struct {
 	// (PARLEY_INGEST_JOB_TIMEOUT) is cancelled and tried again.
 	IngestJobs       int
 	IngestJobTimeout time.Duration
+	// ConsoleSessions: a console session ends after Idle without a request
+	// (PARLEY_CONSOLE_SESSION_IDLE) or Max after sign-in
+	// (PARLEY_CONSOLE_SESSION_MAX).
+	ConsoleSessions parley.SessionLimits
 }
 
 // defaultMaxConns is 4 connections per core: more only queue inside
@@ -111,6 +116,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 
 		IngestJobs:       r.integer("PARLEY_INGEST_JOBS", postgres.DefaultQueueWorkers, 1, 64),
 		IngestJobTimeout: r.duration("PARLEY_INGEST_JOB_TIMEOUT", postgres.DefaultJobTimeout),
+
+		ConsoleSessions: parley.SessionLimits{
+			Idle: r.duration("PARLEY_CONSOLE_SESSION_IDLE", parley.DefaultSessionIdle),
+			Max:  r.duration("PARLEY_CONSOLE_SESSION_MAX", parley.DefaultSessionMax),
+		},
 	}
 	limits := api.DefaultWidgetLimits()
 	cfg.WidgetLimits = api.WidgetLimits{

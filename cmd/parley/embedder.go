@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/llm"
 	"github.com/parleyhq/parley/llm/openai"
@@ -40,6 +44,37 @@ func newKnowledge(a *app, db *postgres.DB, pipeline *ingest.Pipeline, embedder r
 	// Calibration asks the workspace's own questions through an engine
 	// ranking as the answering one does.
 	return knowledge.New(db, pipeline, trainer, embedder.Model(), a.log).WithCalibrator(reply.New(db, embedder, opts))
+}
+
+// queueTrainings makes know queue a training job after every change, for
+// the training workers of `parley serve`. With wait, this process works
+// the training queue too, and each change waits until its training has
+// run (here or in a server) or failed: `parley ingest` returns with the
+// model trained. stop stops the queue.
+func queueTrainings(ctx context.Context, a *app, db *postgres.DB, know *knowledge.Service, wait bool) (stop func(), err error) {
+	train := jobs.NewTrain(db, know, a.log)
+	opts := postgres.QueueOptions{TrainingOnly: true, JobTimeout: a.cfg.IngestJobTimeout, PollInterval: 200 * time.Millisecond, Logger: a.log}
+	if wait {
+		opts.Workers = river.NewWorkers()
+		train.Register(opts.Workers)
+	}
+	queue, err := postgres.NewQueue(ctx, db, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !wait {
+		know.WithTrainingQueue(train.On(queue, nil))
+		return func() {}, nil
+	}
+	if err := queue.Start(ctx); err != nil {
+		return nil, err
+	}
+	know.WithTrainingQueue(train.On(queue, queue))
+	return func() {
+		if err := queue.Stop(context.WithoutCancel(ctx)); err != nil {
+			a.log.Warn("stop the training queue", "err", err.Error())
+		}
+	}, nil
 }
 
 // newEmbedder returns the configured embedder: the local one, or an

@@ -22,9 +22,11 @@ into a knowledge base, or crawls a help-center website (from a page or a
 sitemap .xml) and keeps it as the knowledge base's origin, to sync again
 with parley sync or every --sync-every. Unchanged entries are skipped without re-embedding; changed
 ones replace their old version; everything is written in one transaction.
-Then, unless it was a dry run, the workspace's intent classifier is trained
-on its entries labelled with an intent, unless they are unchanged since it
-last was (the training is logged; a failure leaves the ingest written).
+Then, unless it was a dry run, a training job is queued and (unless
+--wait=false) waited for: the workspace's intent classifier is trained on
+its entries labelled with an intent, unless they are unchanged since it
+last was, and its confidence calibration refitted (logged; a failure
+leaves the ingest written and the previous model serving).
 
 Examples:
   parley ingest faq.csv --kb help
@@ -56,6 +58,7 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	fs.Var(columns, "column", "map a `FIELD=COLUMN` (CSV column or JSON key), repeatable: --column question=text --column intent=category")
 	prune := fs.Bool("prune", false, "delete the knowledge base's sources that are not in this upload")
 	dryRun := fs.Bool("dry-run", false, "report what would change and write nothing")
+	wait := fs.Bool("wait", true, "wait for the training the ingest queues (false: leave it to a running parley serve)")
 	keepPII := fs.Bool("keep-pii", false, "store e-mail addresses, phone, card and IBAN numbers in conversations unmasked")
 	site := addSiteFlags(fs.FlagSet)
 	if err := fs.Parse(reorderFlags(fs, args)); err != nil {
@@ -66,7 +69,7 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 		return usageError("ingest needs at least one PATH and --kb NAME")
 	}
 	if slices.ContainsFunc(fs.Args(), isURL) {
-		return ingestSite(ctx, a, *workspace, *kbName, *kind, fs.Args(), site)
+		return ingestSite(ctx, a, *workspace, *kbName, *kind, fs.Args(), site, *wait)
 	}
 	opts := ingest.LoadOptions{Kind: ingest.Kind(*kind), Format: ingest.Format(*format), Columns: columns, KeepPII: *keepPII}
 
@@ -106,8 +109,14 @@ func runIngest(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	know := newKnowledge(a, db, pipe, embedder, true)
+	stop, err := queueTrainings(ctx, a, db, know, *wait)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	bar := newProgress(a, "embedding and writing")
-	res, err := newKnowledge(a, db, pipe, embedder, true).Ingest(ctx, ingest.Request{
+	res, err := know.Ingest(ctx, ingest.Request{
 		WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs, Prune: *prune, DryRun: *dryRun,
 		Progress: bar.update,
 	})

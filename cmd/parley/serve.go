@@ -103,6 +103,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		Live:           notifier,
 		WidgetLimits:   a.cfg.WidgetLimits,
 		TrustedProxies: a.cfg.TrustedProxies,
+		Console:        api.ConsoleOptions{Sessions: a.cfg.ConsoleSessions},
 	})
 	if err := bg.start(ctx); err != nil {
 		return err

@@ -56,7 +56,7 @@ func addSiteFlags(fs *flag.FlagSet) *siteFlags {
 }
 
 // ingestSite sets a knowledge base's origin to a website and syncs it.
-func ingestSite(ctx context.Context, a *app, workspace, kbName, kind string, urls []string, f *siteFlags) error {
+func ingestSite(ctx context.Context, a *app, workspace, kbName, kind string, urls []string, f *siteFlags, wait bool) error {
 	if len(urls) != 1 {
 		return usageError("ingest takes one website URL at a time (and no files with it)")
 	}
@@ -87,7 +87,7 @@ func ingestSite(ctx context.Context, a *app, workspace, kbName, kind string, url
 	if _, err := db.SetOrigin(ctx, parley.Origin{KBID: kb.ID, WorkspaceID: ws.ID, URL: urls[0], Settings: raw, SyncEvery: *f.every}); err != nil {
 		return err
 	}
-	return syncKB(ctx, a, db, ws, kb)
+	return syncKB(ctx, a, db, ws, kb, wait)
 }
 
 func runSync(ctx context.Context, a *app, args []string) error {
@@ -114,12 +114,12 @@ func runSync(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	return syncKB(ctx, a, db, ws, kb)
+	return syncKB(ctx, a, db, ws, kb, true)
 }
 
-// syncKB syncs a knowledge base with its origin in this process, then
-// retrains the workspace's intent classifier if anything changed.
-func syncKB(ctx context.Context, a *app, db *postgres.DB, ws parley.Workspace, kb parley.KnowledgeBase) error {
+// syncKB syncs a knowledge base with its origin in this process; the
+// knowledge service then queues a training and, with wait, waits for it.
+func syncKB(ctx context.Context, a *app, db *postgres.DB, ws parley.Workspace, kb parley.KnowledgeBase, wait bool) error {
 	embedder, err := newEmbedder(a.cfg)
 	if err != nil {
 		return err
@@ -129,6 +129,11 @@ func syncKB(ctx context.Context, a *app, db *postgres.DB, ws parley.Workspace, k
 		return err
 	}
 	know := newKnowledge(a, db, pipe, embedder, true)
+	stop, err := queueTrainings(ctx, a, db, know, wait)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	crawler := crawl.New(webhook.DestinationPolicy{AllowPrivate: a.cfg.CrawlAllowPrivate}, a.log)
 	rep, err := crawl.NewSyncer(crawler, db, know).Sync(ctx, ws.ID, kb.ID)
 	for _, s := range rep.Skipped {

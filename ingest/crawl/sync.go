@@ -50,7 +50,7 @@ func (s Settings) Options(start string) (Options, error) {
 type OriginStore interface {
 	Origin(ctx context.Context, workspaceID, kbID string) (parley.Origin, error)
 	MarkOriginSync(ctx context.Context, kbID, state string) error
-	FinishOriginSync(ctx context.Context, kbID string, pages json.RawMessage, errMsg string, report any) error
+	FinishOriginSync(ctx context.Context, s parley.OriginSync) error
 	SourceHashes(ctx context.Context, workspaceID, kbID string) (map[string]string, error)
 }
 
@@ -114,7 +114,11 @@ func (s *Syncer) Sync(ctx context.Context, workspaceID, kbID string) (Report, er
 	// The record of the outcome outlives a cancelled sync.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if ferr := s.store.FinishOriginSync(fctx, kbID, pages, msg, rep); ferr != nil && err == nil {
+	report, merr := json.Marshal(rep)
+	if merr != nil && err == nil {
+		return rep, fmt.Errorf("encode the report of the sync of knowledge base %s: %w", kbID, merr)
+	}
+	if ferr := s.store.FinishOriginSync(fctx, parley.OriginSync{KBID: kbID, Pages: pages, Error: msg, Report: report}); ferr != nil && err == nil {
 		err = fmt.Errorf("record sync of knowledge base %s: %w", kbID, ferr)
 	}
 	return rep, err

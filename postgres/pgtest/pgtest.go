@@ -285,3 +285,20 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Listening runs a notifier on db until the test ends and returns it once
+// it listens.
+func Listening(t testing.TB, db *postgres.DB) *postgres.Notifier {
+	t.Helper()
+	n := db.NewNotifier(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = n.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-n.Listening():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the notifier did not start listening")
+	}
+	return n
+}

@@ -230,3 +230,24 @@ func artifactDir() (string, error) {
 	out := filepath.Join(dir, "test-artifacts")
 	return out, os.MkdirAll(out, 0o755)
 }
+
+// SignIn signs in to the console at base (the server's URL) with an agent
+// or admin key, as a person would: the sign-in form, then the inbox.
+func (p *Page) SignIn(base, key string) {
+	p.t.Helper()
+	p.Do("open the console's sign-in page", chromedp.Navigate(base+"/app/login"))
+	p.Do("sign in", chromedp.SendKeys(chromedp.ID("key"), key), chromedp.Submit(chromedp.ID("key")),
+		// A query waits across the navigation; a poll (WaitFor) would fail in it.
+		chromedp.WaitVisible(chromedp.CSS(".main-nav")))
+}
+
+// NoHorizontalOverflow fails the test if the page is wider than its
+// viewport (a phone user would have to scroll sideways).
+func (p *Page) NoHorizontalOverflow() {
+	p.t.Helper()
+	w := Eval[map[string]float64](p, `({scroll: document.documentElement.scrollWidth, view: window.innerWidth})`)
+	if w["scroll"] > w["view"] {
+		p.Screenshot("overflow")
+		p.t.Errorf("the page is %v px wide in a %v px viewport", w["scroll"], w["view"])
+	}
+}

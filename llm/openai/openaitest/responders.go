@@ -63,10 +63,21 @@ func EchoData(intro string) Responder {
 
 // Stream answers a chat request as a server-sent event stream of the
 // chunks, a last chunk with the usage, then [DONE].
-func Stream(chunks ...string) Responder {
+func Stream(chunks ...string) Responder { return StreamPaced(0, chunks...) }
+
+// StreamPaced is Stream with the chunks gap apart, as a model writes them
+// (it stops when the client goes away).
+func StreamPaced(gap time.Duration, chunks ...string) Responder {
 	return func(w http.ResponseWriter, r *http.Request, req Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		for _, c := range chunks {
+		for i, c := range chunks {
+			if i > 0 && gap > 0 {
+				select {
+				case <-time.After(gap):
+				case <-r.Context().Done():
+					return
+				}
+			}
 			writeChunk(w, req, c, "")
 		}
 		writeChunk(w, req, "", "stop")

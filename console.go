@@ -1,0 +1,16 @@
+package parley
+
+import "time"
+
+// SessionLimits say when a console session ends: after Idle without a
+// request, or Max after sign-in, whichever comes first.
+type SessionLimits struct {
+	Idle time.Duration
+	Max  time.Duration
+}
+
+// Default console session limits.
+const (
+	DefaultSessionIdle = 12 * time.Hour
+	DefaultSessionMax  = 7 * 24 * time.Hour
+)
