@@ -57,6 +57,12 @@ bench-scale-ingest: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_SCALE_ENTRIES=$(SIZES) PARLEY_SCALE_ANSWER_RATE=$(ANSWER_RATE) \
 		$(GO) test -run TestIngestScale -v -count=1 -timeout 60m ./ingest/
 
+## bench-scale-workspaces: vector search for one workspace among WORKSPACES (and alone): p50/p99, recall@10, per layout (see BENCHMARKS.md)
+WORKSPACES ?= 1000
+bench-scale-workspaces: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_SCALE_WORKSPACES=1,$(WORKSPACES) \
+		nice -n 10 $(GO) test -run TestScaleWorkspacesBenchmark -v -count=1 -timeout 180m ./postgres/
+
 ## bench-scale-train: intent classifier training time and accuracy on generated questions at SIZES (see BENCHMARKS.md)
 bench-scale-train: check-go
 	PARLEY_SCALE_TRAIN=$(SIZES) $(GO) test -run TestTrainScale -v -count=1 -timeout 60m ./retrieval/

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -24,28 +25,29 @@ func (s *Server) analyticsSummary(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	interval := c.DefaultQuery("interval", analytics.Day)
-	ws := principal(c).Workspace.ID
-	counts, err := s.store.AnalyticsDays(ctx, ws, from, to, now)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	teams, err := s.store.ListTeams(ctx, ws)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	names := map[string]string{}
-	for _, t := range teams {
-		names[t.ID] = t.Name
-	}
-	sum, err := analytics.Summarize(counts, from, to, interval, names)
+	sum, err := s.summarize(ctx, principal(c).Workspace.ID, from, to, c.DefaultQuery("interval", analytics.Day), now)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, sum)
+}
+
+// summarize is the workspace's summary from from to to by interval.
+func (s *Server) summarize(ctx context.Context, ws string, from, to time.Time, interval string, now time.Time) (analytics.Summary, error) {
+	counts, err := s.store.AnalyticsDays(ctx, ws, from, to, now)
+	if err != nil {
+		return analytics.Summary{}, err
+	}
+	teams, err := s.store.ListTeams(ctx, ws)
+	if err != nil {
+		return analytics.Summary{}, err
+	}
+	names := map[string]string{}
+	for _, t := range teams {
+		names[t.ID] = t.Name
+	}
+	return analytics.Summarize(counts, from, to, interval, names)
 }
 
 // analyticsSpan reads from and to: dates (2024-05-01) or RFC 3339 times,
@@ -77,11 +79,6 @@ const gapQuestions = 2000
 // questions the bot could not answer, grouped into topics, most frequent
 // first (limit topics, default 20).
 func (s *Server) analyticsGaps(c *gin.Context) {
-	if s.opts.Embedder == nil {
-		fail(c, parley.Errorf(parley.EUnavailable, "gaps need an embedder, and this server has none"))
-		return
-	}
-	ctx := c.Request.Context()
 	from, to, err := analyticsSpan(c, time.Now())
 	if err != nil {
 		fail(c, err)
@@ -92,17 +89,38 @@ func (s *Server) analyticsGaps(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	qs, total, err := s.store.UnansweredQuestions(ctx, principal(c).Workspace.ID, from, to, gapQuestions)
+	g, err := s.gaps(c.Request.Context(), principal(c).Workspace.ID, from, to, limit)
 	if err != nil {
 		fail(c, err)
 		return
+	}
+	c.JSON(http.StatusOK, g)
+}
+
+// gapsResult is the gaps of a span: the topics of its newest unanswered
+// questions.
+type gapsResult struct {
+	From       time.Time         `json:"from"`
+	To         time.Time         `json:"to"`
+	Unanswered int               `json:"unanswered"`
+	Questions  int               `json:"questions"`
+	Topics     []analytics.Topic `json:"topics"`
+}
+
+// gaps finds the workspace's gaps from from to to: at most limit topics.
+func (s *Server) gaps(ctx context.Context, ws string, from, to time.Time, limit int) (gapsResult, error) {
+	if s.opts.Embedder == nil {
+		return gapsResult{}, parley.Errorf(parley.EUnavailable, "gaps need an embedder, and this server has none")
+	}
+	qs, total, err := s.store.UnansweredQuestions(ctx, ws, from, to, gapQuestions)
+	if err != nil {
+		return gapsResult{}, err
 	}
 	topics, err := analytics.Gaps(ctx, s.opts.Embedder, qs)
 	if err != nil {
-		fail(c, err)
-		return
+		return gapsResult{}, err
 	}
-	c.JSON(http.StatusOK, gin.H{"from": from, "to": to, "unanswered": total, "questions": len(qs), "topics": topics[:min(limit, len(topics))]})
+	return gapsResult{From: from, To: to, Unanswered: total, Questions: len(qs), Topics: topics[:min(limit, len(topics))]}, nil
 }
 
 // parseDay reads a date or an RFC 3339 time as the UTC day it falls in; a

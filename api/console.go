@@ -62,7 +62,7 @@ var consolePages = []consolePage{
 	{path: "knowledge", template: "knowledge", title: "nav.knowledge", nav: true, need: parley.RoleAdmin, load: (*Server).knowledgeData},
 	{path: "knowledge/:kb", template: "kb", title: "nav.knowledge", need: parley.RoleAdmin, load: (*Server).kbData},
 	{path: "knowledge/:kb/sources/:source", template: "source", title: "nav.knowledge", need: parley.RoleAdmin, load: (*Server).sourceData},
-	{path: "analytics", template: "analytics", title: "nav.analytics", nav: true, need: parley.RoleAdmin},
+	{path: "analytics", template: "analytics", title: "nav.analytics", nav: true, need: parley.RoleAdmin, load: (*Server).analyticsData},
 }
 
 // ConsoleOptions configure the console.

@@ -223,6 +223,26 @@ func TestLearningFromResolutions(t *testing.T) {
 		t.Fatalf("answered_by none: %d %v", status, body)
 	}
 
+	// A request for a person is learned for its topic, or not at all.
+	for q, want := range map[string]string{
+		"My parcel never came, where is it? Can I speak to a human?": "My parcel never came, where is it?",
+		"I want to talk to a person":                                 "",
+		"E-09 display fault on my bike, can I speak to someone?":     "[id] display fault on my bike", // E-09: not in the delivery answer
+	} {
+		id, _ := e.escalateAs(anna, "en", q, parley.ReasonHumanRequested)
+		status, body = e.do("POST", "/v1/escalations/"+id+"/resolve", agentKey, fmt.Sprintf(`{"agent_id": %q, "reply": "Ok.", "answered_by": {"group": "intent:delivery"}}`, ada))
+		l := learning(t, body)
+		if want == "" {
+			if status != 200 || l["skipped"] != "human_request" {
+				t.Errorf("%q: %d %v, want skipped human_request", q, status, l)
+			}
+			continue
+		}
+		if text, _ := phrasingText(t, l); text != want {
+			t.Errorf("%q learned as %q, want its topic %q", q, text, want)
+		}
+	}
+
 	// German, review mode, resolved through the conversation.
 	if status, body := e.do("PUT", "/v1/workspace/settings", e.admin, `{"learning": "review", "languages": ["en", "de"]}`); status != 200 {
 		t.Fatalf("set learning review: %d %v", status, body)
@@ -278,6 +298,14 @@ func TestLearningFromResolutions(t *testing.T) {
 	_, body = e.do("POST", "/v1/escalations/"+esc7+"/resolve", agentKey, fmt.Sprintf(`{"agent_id": %q, "reply": "Ja.", "answered_by": {"group": "source:geld"}}`, ada))
 	if learning(t, body)["skipped"] != "duplicate" || len(e.learnedSources()) != n+1 {
 		t.Fatalf("rejected phrasing asked again: %v", body)
+	}
+
+	// A request for a person in German: learned for its topic.
+	_, conv8 := e.escalateAs(jorg, "de", "Mein Paket ist nicht angekommen. Kann ich bitte mit einem Mitarbeiter sprechen?", parley.ReasonHumanRequested)
+	_, body = e.do("POST", "/v1/conversations/"+conv8+"/messages", agentKey,
+		fmt.Sprintf(`{"agent_id": %q, "text": "Es ist unterwegs.", "resolve": true, "answered_by": {"group": "intent:delivery"}}`, ada))
+	if text, _ := phrasingText(t, learning(t, body)); text != "Mein Paket ist nicht angekommen." {
+		t.Errorf("German request for a person learned as %q", text)
 	}
 
 	// The export: labels only from the agent's choice, masked.

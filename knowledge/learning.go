@@ -3,10 +3,12 @@ package knowledge
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/reply"
 )
 
 // LearningStore keeps the phrasings learned from resolutions
@@ -27,6 +29,10 @@ const LearnedKB = "learned"
 // addBatch is the most approved phrasings one ingest adds.
 const addBatch = 500
 
+// minTopicWords is the fewest words a request for a person must say
+// besides the request to be learned as a question.
+const minTopicWords = 3
+
 // Learn makes the customer's question of a resolved escalation a phrasing
 // of the knowledge the agent said answered it: masked (PII, the
 // customer's name and identifiers), unless the answer group has it
@@ -42,14 +48,19 @@ func (s *Service) Learn(ctx context.Context, ws parley.Workspace, esc parley.Esc
 		return parley.Learned{Skipped: "not_named"}, nil
 	case k.None:
 		return parley.Learned{Skipped: "none"}, nil
-	case esc.Reason == parley.ReasonHumanRequested || esc.Reason == parley.ReasonUnhelpful:
+	}
+	// A request for a person is learned without the words asking for
+	// one ("E-09 display fault, can I speak to someone?"), and not at all
+	// when little else is left.
+	question := withoutHumanRequest(esc.Context.Question, ws.Settings.Languages)
+	if question != esc.Context.Question && len(strings.Fields(question)) < minTopicWords {
 		return parley.Learned{Skipped: "human_request"}, nil
 	}
 	g, err := s.store.AnswerGroup(ctx, ws.ID, k.Group)
 	if err != nil {
 		return parley.Learned{}, fmt.Errorf("learn from escalation %s: %w", esc.ID, err)
 	}
-	text := strings.TrimSpace(ingest.MaskCustomer(esc.Context.Question, ingest.Identity{
+	text := strings.TrimSpace(ingest.MaskCustomer(question, ingest.Identity{
 		Customer: esc.Context.Customer, Keep: strings.Join(g.Texts, "\n") + "\n" + g.Answer,
 	}))
 	norm := ingest.NormalizePhrasing(text)
@@ -145,4 +156,31 @@ func (s *Service) addApproved(ctx context.Context, workspaceID string, p parley.
 		p.Status, p.AddedSource = parley.PhrasingAdded, src
 	}
 	return p, nil
+}
+
+// sentence is a sentence with its closing punctuation.
+var sentence = regexp.MustCompile(`[^.?!\n]+[.?!]*`)
+
+// withoutHumanRequest is question without its sentences that ask for a
+// person.
+func withoutHumanRequest(question string, languages []string) string {
+	if !reply.AsksForHuman(question, languages) {
+		return question
+	}
+	var keep []string
+	for _, s := range sentence.FindAllString(question, -1) {
+		s = strings.TrimSpace(s)
+		if !reply.AsksForHuman(s, languages) {
+			keep = append(keep, s)
+			continue
+		}
+		// "E-09 display fault, can I speak to someone?": the clauses
+		// that do not ask.
+		for _, c := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == '–' }) {
+			if c = strings.TrimSpace(c); c != "" && !reply.AsksForHuman(c, languages) {
+				keep = append(keep, c)
+			}
+		}
+	}
+	return strings.Join(keep, " ")
 }

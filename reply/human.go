@@ -28,6 +28,10 @@ var humanRequest = map[string]*regexp.Regexp{
 
 // asksForHuman reports whether text asks for a person in English or one of
 // the workspace's languages.
+// AsksForHuman reports whether text asks for a person, in English or one
+// of languages.
+func AsksForHuman(text string, languages []string) bool { return asksForHuman(text, languages) }
+
 func asksForHuman(text string, languages []string) bool {
 	t := foldAccents(strings.ToLower(text))
 	if humanRequest["en"].MatchString(t) {

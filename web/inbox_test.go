@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/assist"
 	"github.com/parleyhq/parley/llm"
@@ -212,4 +214,46 @@ func TestInboxInBrowser(t *testing.T) {
 	agent.Screenshot("phone-de-detail")
 	agent.NoErrors()
 	visitor.NoErrors()
+}
+
+// Every message key the inbox's script names is in both catalogues
+// (keys made up from a prefix and a value the API sends are checked with
+// the values the API has).
+func TestInboxScriptMessagesComplete(t *testing.T) {
+	src, err := os.ReadFile("console/static/inbox.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, m := range regexp.MustCompile(`'(js\.[a-z_.]+)'`).FindAllStringSubmatch(string(src), -1) {
+		key := m[1]
+		switch {
+		case strings.HasSuffix(key, ".status."):
+			for _, s := range []string{parley.StatusOpen, parley.StatusClaimed, parley.StatusResolved} {
+				keys = append(keys, key+s)
+			}
+		case strings.HasSuffix(key, ".reason."):
+			for _, r := range []string{parley.ReasonLowConfidence, parley.ReasonNoMatch, parley.ReasonHumanRequested, parley.ReasonRepeat,
+				parley.ReasonSensitive, parley.ReasonModelError, parley.ReasonUnhelpful} {
+				keys = append(keys, key+r)
+			}
+		case strings.HasSuffix(key, ".kind."):
+			keys = append(keys, key+"generated", key+"knowledge")
+		case strings.HasSuffix(key, "."):
+			t.Errorf("the script makes up keys from %q: teach this test its values", key)
+		default:
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) < 40 {
+		t.Fatalf("found only %d keys in inbox.js: is the pattern still right?", len(keys))
+	}
+	for _, lang := range web.ConsoleLanguages() {
+		msgs := web.ConsoleMessages(lang)
+		for _, k := range keys {
+			if strings.TrimSpace(msgs[k]) == "" {
+				t.Errorf("%s lacks %q, which inbox.js uses", lang, k)
+			}
+		}
+	}
 }
