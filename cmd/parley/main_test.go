@@ -317,7 +317,8 @@ func writeSuite(t *testing.T, dir, suite, cases string) {
 }
 
 // parley ingest follows the knowledge service's rule: a dry run leaves the
-// intent classifier alone, a written ingest trains it.
+// intent classifier alone, a written ingest queues a training and waits
+// for it; with --wait=false it only queues it.
 func TestIngestTrainsTheClassifier(t *testing.T) {
 	t.Parallel()
 	ws := pgtest.Workspace(t)
@@ -338,6 +339,16 @@ func TestIngestTrainsTheClassifier(t *testing.T) {
 	}
 	if out, _, err := cli(t, nil, "ingest", faq, "--workspace", ws.Name, "--kb", "help", "--dry-run"); err != nil || trained() {
 		t.Fatalf("dry run: %v, classifier trained %v\n%s", err, trained(), out)
+	}
+	if out, _, err := cli(t, nil, "ingest", faq, "--workspace", ws.Name, "--kb", "help", "--wait=false"); err != nil {
+		t.Fatalf("ingest --wait=false: %v\n%s", err, out)
+	}
+	// Queued, for whichever process works the training queue (another
+	// test's may run it).
+	var queued int
+	if err := pgtest.DB(t).Pool().QueryRow(context.Background(), `SELECT count(*) FROM river_job
+		WHERE kind = 'train' AND args->>'workspace_id' = $1`, ws.ID).Scan(&queued); err != nil || queued != 1 {
+		t.Fatalf("%d training jobs queued by ingest --wait=false (%v), want 1", queued, err)
 	}
 	if out, _, err := cli(t, nil, "ingest", faq, "--workspace", ws.Name, "--kb", "help"); err != nil || !trained() {
 		t.Fatalf("ingest: %v, classifier trained %v\n%s", err, trained(), out)
