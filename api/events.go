@@ -129,6 +129,12 @@ func (st *eventStream) event(id, name string, data []byte) bool {
 	return err == nil
 }
 
+// retry tells the browser how long to wait before reconnecting when the
+// stream ends (it is sent with the next event).
+func (st *eventStream) retry(d time.Duration) {
+	_, _ = fmt.Fprintf(st.w, "retry: %d\n", d.Milliseconds())
+}
+
 // flush sends what was written; false when the client is gone.
 func (st *eventStream) flush() bool {
 	_ = st.rc.SetWriteDeadline(time.Now().Add(streamWrite))

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,6 +15,9 @@ import (
 // queueSnapshotSize is the most escalations a "queue" event lists; the
 // rest are paged with GET /v1/escalations?status=unresolved&after=.
 const queueSnapshotSize = 100
+
+// DefaultQueueStreamMax is how long a queue stream stays open by default.
+const DefaultQueueStreamMax = 5 * time.Minute
 
 // queueSnapshot is the data of a "queue" event: the unresolved
 // escalations, oldest first.
@@ -34,9 +39,14 @@ type queueChange struct {
 // (created, claimed, resolved, or message: the handed-off conversation got
 // a message) with the escalation as it is when the event is sent; and a
 // ": ping" comment every 15 s. ?team=NAME keeps to one team's
-// escalations. It ends when the client goes away or the server shuts down.
+// escalations. It ends when the client goes away, the server shuts down,
+// or after QueueStreamMax (EventSource reconnects by itself).
 func (s *Server) queueEvents(c *gin.Context) {
-	ctx := c.Request.Context()
+	// The stream ends after a while, for the client to reconnect and be
+	// authenticated again.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), cmp.Or(s.opts.QueueStreamMax, DefaultQueueStreamMax))
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
 	ws := principal(c).Workspace.ID
 	team, err := s.teamName(ctx, ws, c.Query("team"))
 	if err != nil {
@@ -61,6 +71,8 @@ func (s *Server) queueEvents(c *gin.Context) {
 		return
 	}
 	st := startStream(c)
+	// When the stream ends at QueueStreamMax, come back at once.
+	st.retry(time.Second)
 	sendQueue := func(q queueSnapshot) bool {
 		data, _ := json.Marshal(q)
 		return st.event("", "queue", data) && st.flush()

@@ -1,12 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/postgres/pgtest"
 )
 
 // queueEvent is the data of a queue stream's "escalation" event.
@@ -165,4 +168,32 @@ func TestQueueStreamRefusals(t *testing.T) {
 			wantError(t, status, body, tt.status, tt.code)
 		})
 	}
+}
+
+// A queue stream ends after QueueStreamMax, so a client reconnects and is
+// authenticated again: a key revoked meanwhile gets no more of the queue.
+func TestQueueStreamEndsForAuthenticationAgain(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, func(o *api.Options) { o.QueueStreamMax = 500 * time.Millisecond })
+	db := pgtest.DB(t)
+	k, secret, err := db.CreateKey(context.Background(), e.ws.ID, "agent soon revoked", parley.RoleAgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openEvents(t, e.srv.URL+"/v1/escalations/events", http.Header{"Authorization": {"Bearer " + secret}})
+	defer s.close()
+	snapshot(t, s)
+	if _, err := db.RevokeKey(context.Background(), k.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case _, open := <-s.events:
+		if open {
+			t.Fatal("an event after the snapshot, want the stream to end")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream is still open 5 s after QueueStreamMax")
+	}
+	status, body := e.do("GET", "/v1/escalations/events", secret, "")
+	wantError(t, status, body, 401, "unauthorized")
 }

@@ -161,6 +161,11 @@ type Options struct {
 
 	// Console configures the console's sessions.
 	Console ConsoleOptions
+	// QueueStreamMax is how long an agent's queue stream stays open
+	// before the server ends it (0 = DefaultQueueStreamMax): the browser
+	// reconnects and is authenticated again, so a revoked key or an
+	// ended session stops receiving within that time.
+	QueueStreamMax time.Duration
 }
 
 // Server is the HTTP API.

@@ -85,6 +85,9 @@ cat <<MSG
 
 Parley is serving the Bramble & Co. sample knowledge on $BASE (Ctrl-C stops it).
 The chat widget, on a sample shop page of another origin: $PAGE_URL
+The console (inbox, knowledge, analytics): $BASE/app/
+  sign in with the admin key ${key[admin]}
+  (or, for the inbox only, the agent key ${key[agent]})
 Keys are in $KEYS. Try:
 
 # a routine question, answered from the FAQ with sources and a confidence

@@ -183,13 +183,36 @@ func TestInboxInBrowser(t *testing.T) {
 		t.Errorf("the inbox shows an error: %s", msg)
 	}
 
+	// Another customer's handoff appears while this one is open, and a new
+	// message of theirs marks its row.
+	second := st.call("POST", "/v1/answer", st.agent, `{"message": {"text": "Can I return a plant? I want to talk to a person"}}`, 200)
+	if second["status"] != "escalated" {
+		t.Fatalf("second customer: %v, want a handoff", second)
+	}
+	agent.WaitFor("the second handoff in the queue", shows("#queue .item", "Can I return a plant"), 2*time.Second)
+	st.call("POST", "/v1/answer", st.agent, `{"conversation_id": "`+second["conversation_id"].(string)+`", "message": {"text": "It is a fern."}}`, 200)
+	agent.WaitFor("its row marked new", `[...document.querySelectorAll('#queue .item')].some(b => b.textContent.includes('Can I return a plant') && b.querySelector('.badge.new'))`, 2*time.Second)
+	if n := browsertest.Eval[int](agent, `document.querySelectorAll('#queue .badge.new').length`); n != 1 {
+		t.Errorf("%d rows marked new, want 1 (the open conversation's own messages are seen)", n)
+	}
+	agent.Do("show mine", chromedp.SetValue(chromedp.CSS("#view"), "mine"))
+	browsertest.Eval[bool](agent, q("#view")+`.dispatchEvent(new Event('change'))`)
+	agent.WaitFor("only the claimed one", `document.querySelectorAll('#queue .item').length === 1 && `+shows("#queue .item", "How long does delivery take"), 2*time.Second)
+	agent.Screenshot("mine")
+
 	// Resolve, naming the delivery answer.
 	agent.Do("pick the knowledge", chromedp.Click(chromedp.CSS(`#answered input[value^="source:"], #answered input[value^="intent:"]`)))
 	agent.Do("resolve", chromedp.Click(chromedp.CSS("#resolve")))
 	agent.WaitFor("resolved", shows("#facts dd", "resolved")+` && !`+shows("#queue .item", "How long does delivery take"), 5*time.Second)
+	agent.Do("show all waiting and claimed", chromedp.SetValue(chromedp.CSS("#view"), "unresolved"))
+	browsertest.Eval[bool](agent, q("#view")+`.dispatchEvent(new Event('change'))`)
 	agent.Screenshot("resolved")
 
 	queue := st.call("GET", "/v1/escalations?status=resolved", st.agent, "", 200)
+	queueItems := browsertest.Eval[int](agent, `document.querySelectorAll('#queue .item').length`)
+	if queueItems != 1 {
+		t.Errorf("%d rows in the queue after resolving, want the other customer's", queueItems)
+	}
 	items, _ := queue["escalations"].([]any)
 	if len(items) != 1 {
 		t.Fatalf("resolved escalations: %v", queue)

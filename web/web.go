@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-//go:embed widget/widget.js demo/demo.html console
+//go:embed widget/widget.js demo/demo.html console/templates console/static console/messages
 var files embed.FS
 
 // asset is one embedded file, ready to serve as is or gzip-compressed.

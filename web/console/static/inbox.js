@@ -28,6 +28,7 @@
     esc: null, // its detail
     conv: null, // its conversation
     source: null,
+    lost: 0, // the timer that reports a lost connection
     suggest: null, // the running suggestion stream's AbortController
     answered: null // the knowledge behind the text put in the reply box
   };
@@ -125,9 +126,16 @@
       renderQueue();
       if (e.id === state.current) { refresh(); }
     });
-    es.onopen = function () { setLive('js.inbox.live'); };
+    es.onopen = function () {
+      clearTimeout(state.lost);
+      setLive('js.inbox.live');
+    };
     es.onerror = function () {
-      setLive('js.inbox.reconnecting');
+      // The server ends the stream every few minutes (to authenticate the
+      // browser again), which reconnects within a second: say so only if
+      // that takes longer.
+      clearTimeout(state.lost);
+      state.lost = setTimeout(function () { setLive('js.inbox.reconnecting'); }, 2000);
       if (es.readyState === EventSource.CLOSED) {
         // Refused (the session ended?): the API call signs in again on 401.
         P.api('GET', '/workspace').then(function () { setTimeout(connect, 2000); }, failed);
