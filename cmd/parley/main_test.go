@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,9 +44,29 @@ func cli(t *testing.T, env map[string]string, args ...string) (stdout, stderr st
 		}
 		return ""
 	}
-	var out, errOut bytes.Buffer
+	var out, errOut lockedBuffer
 	err = run(context.Background(), args, getenv, &out, &errOut)
 	return out.String(), errOut.String(), err
+}
+
+// lockedBuffer is a bytes.Buffer that goroutines of the command may write
+// at once, as they may write os.Stdout and os.Stderr: the job queue's
+// goroutines log while the command prints.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestConfigReportsEveryProblem(t *testing.T) {
