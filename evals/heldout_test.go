@@ -12,6 +12,7 @@ import (
 
 	"github.com/parleyhq/parley/evals"
 	"github.com/parleyhq/parley/postgres/pgtest"
+	"github.com/parleyhq/parley/retrieval"
 )
 
 // Banking77 made into a workspace of the shape of a real FAQ with example
@@ -81,10 +82,17 @@ func TestBanking77HeldOutIntents(t *testing.T) {
 	}
 	db := pgtest.DB(t)
 	suite, runner := suiteRunner(t, db, filepath.Join(suiteDir, "suite.json"), true)
-	rep, err := runner.Run(context.Background(), suite, evals.Options{Workspace: pgtest.Workspace(t).Name})
+	ws := pgtest.Workspace(t)
+	rep, err := runner.Run(context.Background(), suite, evals.Options{Workspace: ws.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
+	cal, _, err := db.Calibration(context.Background(), ws.ID, retrieval.LocalModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("fitted: threshold %.3f, no-match floor %.3f (precision %.3f, coverage %.3f of %d own questions)",
+		cal.Threshold, cal.MinSimilarity, cal.Precision, cal.Coverage, cal.Positives)
 	d := rep.Decisions
 	t.Logf("%d intents left out; %d cases (%d must escalate): hit@1 %.3f; at default settings answered %.3f, precision %.3f, coverage %.3f, escalation recall %.3f",
 		len(out), rep.Cases, rep.MustEscal, rep.Retrieval.HitAt1, d.AnsweredShare, d.Precision, d.Coverage, d.EscalationRecall)

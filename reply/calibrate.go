@@ -133,7 +133,9 @@ func (e *Engine) heldOutClassifiers(ctx context.Context, workspaceID, model stri
 	if e.classifiers == nil {
 		return nil, nil
 	}
-	if clf, err := e.classifiers.Get(ctx, workspaceID, model); err != nil || clf == nil {
+	// The store, not the engine's cache: the classifier may have been
+	// trained a moment ago, by the same change of knowledge.
+	if _, ok, err := e.groups.ClassifierVersion(ctx, workspaceID, model); err != nil || !ok {
 		return nil, err
 	}
 	var examples []retrieval.Example
