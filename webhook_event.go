@@ -49,12 +49,40 @@ type EscalationEventContext struct {
 	Channel    string                   `json:"channel,omitempty"`
 	Transcript []EscalationEventMessage `json:"transcript"`
 	// Candidates are the reply engine's ranked answers with scores and
-	// sources, as it encoded them.
-	Candidates json.RawMessage `json:"candidates"`
-	Confidence float64         `json:"confidence"`
-	Draft      string          `json:"draft,omitempty"`
-	Explain    string          `json:"explain"`
-	Summary    string          `json:"summary,omitempty"`
+	// sources, best first.
+	Candidates []EscalationEventCandidate `json:"candidates"`
+	Confidence float64                    `json:"confidence"`
+	Draft      string                     `json:"draft,omitempty"`
+	Explain    string                     `json:"explain"`
+	Summary    string                     `json:"summary,omitempty"`
+}
+
+// EscalationEventCandidate is one of the reply engine's ranked answers in
+// an escalation event (version 1). It has the fields of
+// retrieval.Candidate, which the engine stores in the escalation's
+// context; a test fails when the two differ.
+type EscalationEventCandidate struct {
+	Group      string                  `json:"group"`
+	Answer     string                  `json:"answer"`
+	Intent     string                  `json:"intent,omitempty"`
+	Tags       []string                `json:"tags,omitempty"`
+	Kind       string                  `json:"kind"`
+	Score      float64                 `json:"score"`
+	Prior      float64                 `json:"prior,omitempty"`
+	Similarity float64                 `json:"similarity"`
+	Hits       int                     `json:"hits"`
+	Sources    []EscalationEventSource `json:"sources"`
+}
+
+// EscalationEventSource is a source a candidate cites, in an escalation
+// event (version 1).
+type EscalationEventSource struct {
+	ID         int64   `json:"id"`
+	ExternalID string  `json:"external_id"`
+	Title      string  `json:"title,omitempty"`
+	URL        string  `json:"url,omitempty"`
+	Section    string  `json:"section,omitempty"`
+	Score      float64 `json:"score"`
 }
 
 // EscalationEventCustomer is who the conversation is with, in an

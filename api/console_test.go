@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -166,8 +168,8 @@ func TestConsoleSignIn(t *testing.T) {
 	})
 
 	t.Run("cookie", func(t *testing.T) {
-		req := httptestRecorder(t, e, e.keys[parley.RoleAgent])
-		set := req.Header.Values("Set-Cookie")
+		res := signInResponse(t, newConsoleUser(t, e.srv.URL), e.keys[parley.RoleAgent], nil)
+		set := res.Header.Values("Set-Cookie")
 		var session string
 		for _, c := range set {
 			if strings.HasPrefix(c, "parley_session=") {
@@ -181,6 +183,26 @@ func TestConsoleSignIn(t *testing.T) {
 		}
 		if strings.Contains(session, "Secure") {
 			t.Errorf("session cookie %q is Secure on plain HTTP", session)
+		}
+	})
+
+	t.Run("secure cookie over TLS", func(t *testing.T) {
+		tls := httptest.NewTLSServer(e.server)
+		t.Cleanup(tls.Close)
+		b := newConsoleUser(t, tls.URL)
+		b.c.Transport = tls.Client().Transport
+		if c := sessionCookieIn(signInResponse(t, b, e.keys[parley.RoleAdmin], nil)); c == nil || !c.Secure {
+			t.Errorf("session cookie over TLS: %+v, want Secure", c)
+		}
+		// X-Forwarded-Proto counts only from a trusted proxy; this test's client is none.
+		b = newConsoleUser(t, e.srv.URL)
+		if c := sessionCookieIn(signInResponse(t, b, e.keys[parley.RoleAdmin], map[string]string{"X-Forwarded-Proto": "https"})); c == nil || c.Secure {
+			t.Errorf("session cookie with an untrusted X-Forwarded-Proto: %+v, want not Secure", c)
+		}
+		proxied := newEnvWith(t, func(o *api.Options) { o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+		b = newConsoleUser(t, proxied.srv.URL)
+		if c := sessionCookieIn(signInResponse(t, b, proxied.keys[parley.RoleAdmin], map[string]string{"X-Forwarded-Proto": "https"})); c == nil || !c.Secure {
+			t.Errorf("session cookie behind a trusted TLS proxy: %+v, want Secure", c)
 		}
 	})
 
@@ -246,13 +268,16 @@ func TestConsoleSignIn(t *testing.T) {
 	})
 }
 
-// httptestRecorder signs in with key and returns the sign-in response.
-func httptestRecorder(t *testing.T, e *env, key string) *http.Response {
+// signInResponse signs b in with key, sending headers with the form, and
+// returns the sign-in response.
+func signInResponse(t *testing.T, b *consoleUser, key string, headers map[string]string) *http.Response {
 	t.Helper()
-	b := newConsoleUser(t, e.srv.URL)
 	b.get("/app/login")
-	req, _ := http.NewRequest("POST", e.srv.URL+"/app/login", strings.NewReader(url.Values{"key": {key}, "csrf": {b.csrf}}.Encode()))
+	req, _ := http.NewRequest("POST", b.base+"/app/login", strings.NewReader(url.Values{"key": {key}, "csrf": {b.csrf}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	res, err := b.c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -262,6 +287,15 @@ func httptestRecorder(t *testing.T, e *env, key string) *http.Response {
 		t.Fatalf("sign in: %d", res.StatusCode)
 	}
 	return res
+}
+
+func sessionCookieIn(res *http.Response) *http.Cookie {
+	for _, c := range res.Cookies() {
+		if c.Name == "parley_session" {
+			return c
+		}
+	}
+	return nil
 }
 
 func TestConsoleSignInThrottled(t *testing.T) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -17,7 +18,9 @@ func (s *Server) learn(c *gin.Context, e *parley.Escalation) {
 		e.Learned = &parley.Learned{Skipped: "unavailable"}
 		return
 	}
-	ctx := c.Request.Context()
+	// The resolution is committed: what it teaches should follow it even
+	// if the client hangs up.
+	ctx := context.WithoutCancel(c.Request.Context())
 	learned, err := s.opts.Knowledge.Learn(ctx, principal(c).Workspace, *e)
 	if err != nil {
 		logger(c).ErrorContext(ctx, "learning from a resolution failed; the resolution stands", "escalation_id", e.ID, "err", err.Error())

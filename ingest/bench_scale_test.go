@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/internal/faqgen"
 	"github.com/parleyhq/parley/postgres"
@@ -189,3 +190,73 @@ func (l *answerLoad) stop(t *testing.T) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", d.Seconds()*1000) }
+
+// TestIngestScaleParts splits a first load of generated FAQ knowledge into
+// its parts, at each size in PARLEY_SCALE_PARTS, on one backend: the
+// pipeline writing into no vector index at all (chunking and embedding in
+// Go; COPY, inserts, tsvector, the GIN and btree indexes, statistics in
+// the database), then, on the rows written, to_tsvector alone, ANALYZE
+// alone, and the model's HNSW index built serially in memory. With
+// PARLEY_SCALE_ROW_BY_ROW set, also the rows copied into a table that has
+// the index already, as every load did before (at 100,000 entries: hours
+// on a loaded machine).
+//
+//	PARLEY_SCALE_PARTS=10000,100000 go test -run TestIngestScaleParts -v -timeout 120m ./ingest/
+func TestIngestScaleParts(t *testing.T) {
+	sizes := os.Getenv("PARLEY_SCALE_PARTS")
+	if sizes == "" {
+		t.Skip("set PARLEY_SCALE_PARTS to the sizes to load")
+	}
+	ctx := context.Background()
+	embedder := retrieval.NewLocal()
+	chunker := ingest.NewChunker(tokenizer(t), ingest.ChunkOptions{})
+	ns, err := faqgen.Sizes(sizes, 1)
+	if err != nil {
+		t.Fatalf("PARLEY_SCALE_PARTS: %v", err)
+	}
+	index := func(table string) string {
+		return fmt.Sprintf(`CREATE INDEX ON %s USING hnsw ((embedding::public.vector(%d)) public.vector_cosine_ops)
+			WITH (m = 12, ef_construction = 64) WHERE embed_model = '%s'`, table, embedder.Dimensions(), embedder.Model())
+	}
+	for _, n := range ns {
+		db := pgtest.FreshDB(t, 1)
+		ws, kb := benchKB(t, db)
+		stop := startTiming(t, db)
+		pipe := ingest.NewPipeline(unindexed{db}, embedder, chunker)
+		if _, err := pipe.Run(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: faqDocs(faqgen.Generate(n, 45, 1))}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d entries: written into no vector index: %s (load average %s)", n, stop(), loadAverage())
+		steps := [][2]string{
+			{"to_tsvector of every chunk", `SELECT count(to_tsvector('simple', text)) FROM chunks`},
+			{"ANALYZE", `ANALYZE sources, chunks`},
+			{"", `SET maintenance_work_mem = '3GB'`},
+			{"", `SET max_parallel_maintenance_workers = 0`},
+			{"HNSW index built serially", index("chunks")},
+		}
+		if os.Getenv("PARLEY_SCALE_ROW_BY_ROW") != "" {
+			steps = append(steps, [2]string{"", `CREATE TABLE indexed (LIKE chunks)`}, [2]string{"", index("indexed")},
+				[2]string{"rows inserted into the HNSW index one by one", `INSERT INTO indexed SELECT * FROM chunks`})
+		}
+		for _, s := range steps {
+			stop := startTiming(t, db)
+			if _, err := db.Pool().Exec(ctx, s[1]); err != nil {
+				t.Fatalf("%s: %v", s[1], err)
+			}
+			if s[0] != "" {
+				t.Logf("%d entries: %s: %s (load average %s)", n, s[0], stop(), loadAverage())
+			}
+		}
+	}
+}
+
+// unindexed is a store whose loads write into no vector index: the model
+// has none, and no load builds one.
+type unindexed struct{ *postgres.DB }
+
+func (unindexed) EnsureVectorIndex(context.Context, string, int) error { return nil }
+
+func (u unindexed) Ingest(ctx context.Context, target parley.IngestTarget, fn func(parley.SourceWriter) error) error {
+	target.Chunks = 0 // not a large load
+	return u.DB.Ingest(ctx, target, fn)
+}

@@ -128,6 +128,7 @@ func (db *DB) RecordCustomerMessage(ctx context.Context, cm parley.CustomerMessa
 	m := parley.Message{Role: parley.RoleCustomer, Text: text}
 	raw := metaOrEmpty(cm.Meta)
 	var err error
+	const unflushed = `set_config('synchronous_commit', 'off', true)`
 	if conversationID != "" {
 		err = db.withSettings(ctx, unflushed, addMessageSQL,
 			[]any{workspaceID, conversationID, m.Role, text, raw, ""},
@@ -156,9 +157,6 @@ func (db *DB) RecordCustomerMessage(ctx context.Context, cm parley.CustomerMessa
 	}
 	return c, m, nil
 }
-
-// unflushed makes a statement's commit not wait for the disk.
-const unflushed = `set_config('synchronous_commit', 'off', true)`
 
 // rowQuerier is a pool or a transaction.
 type rowQuerier interface {
@@ -231,38 +229,7 @@ func (db *DB) AnnounceQueueChange(ctx context.Context, workspaceID, conversation
 // escalation.created event goes into the outbox in the same statement. A
 // conversation that already has an unresolved escalation gets no second
 // one: the error is parley.ErrOpenEscalation and nothing is written.
-//
-// Escalate returns once its commit is on disk, and every commit before it
-// (the customer's message, see RecordCustomerMessage), but the commit
-// itself does not wait: flushWAL waits afterwards. The escalation notifies
-// the agents' live queue (migration 0018), and PostgreSQL serialises the
-// commits of notifying transactions through a lock held until each commit
-// is on disk: one disk flush after another, where commits that do not
-// notify share flushes. Measured with pgbench, 16 clients each writing a
-// customer message and an escalation on a loaded machine: 70-109 a second
-// with the flush under the lock, 218-275 with it after (BENCHMARKS.md).
 func (db *DB) Escalate(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error) {
-	esc, msg, err := db.escalate(ctx, e)
-	if err == nil || errors.Is(err, parley.ErrOpenEscalation) {
-		if ferr := db.flushWAL(ctx); ferr != nil {
-			return esc, msg, ferr
-		}
-	}
-	return esc, msg, err
-}
-
-// flushWAL returns once every commit made so far, on any connection, is on
-// disk: a commit that waits for the disk, which this one does as it takes
-// a transaction id, flushes the WAL up to itself.
-func (db *DB) flushWAL(ctx context.Context) error {
-	if _, err := db.pool.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
-		return fmt.Errorf("flush the write-ahead log: %w", err)
-	}
-	return nil
-}
-
-// escalate is Escalate without waiting for the disk.
-func (db *DB) escalate(ctx context.Context, e parley.NewEscalation) (parley.Escalation, parley.Message, error) {
 	esc, msg, err := db.escalateRouted(ctx, e)
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return esc, msg, err
@@ -326,10 +293,9 @@ func (db *DB) escalateRouted(ctx context.Context, e parley.NewEscalation) (parle
 		return esc, msg, err
 	}
 	var assignee, assigneeName *string
-	err = db.withSettings(ctx, unflushed, escalateSQL, []any{e.WorkspaceID, e.Intent, e.Tags, e.ConversationID, e.Reason,
-		ctxJSON, e.CustomerNotice, parley.EscalationEventVersion}, func(br pgx.BatchResults) error {
-		return br.QueryRow().Scan(&esc.ID, &esc.Status, &esc.CreatedAt, &esc.Team, &assignee, &assigneeName, &msg.ID, &msg.Meta, &msg.CreatedAt)
-	})
+	err = db.pool.QueryRow(ctx, escalateSQL, e.WorkspaceID, e.Intent, e.Tags, e.ConversationID, e.Reason,
+		ctxJSON, e.CustomerNotice, parley.EscalationEventVersion).
+		Scan(&esc.ID, &esc.Status, &esc.CreatedAt, &esc.Team, &assignee, &assigneeName, &msg.ID, &msg.Meta, &msg.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return esc, msg, err
 	}

@@ -1,7 +1,9 @@
 // Package postgres is Parley's store: workspaces, keys, knowledge, chunks
 // with their vectors, conversations, escalations and the webhook outbox, in
 // PostgreSQL with pgvector. It is the only package besides migrations that
-// speaks SQL.
+// speaks SQL. JSON it stores and reads back has a stored shape of its own
+// where the API's could drift from it (the escalation context, versioned),
+// and the webhook events it writes to the outbox are parley's typed events.
 package postgres
 
 import (

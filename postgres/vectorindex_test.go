@@ -19,7 +19,8 @@ import (
 // and no index behind; while one runs, searches of its workspace see the
 // knowledge as it was and other workspaces' searches work; after it, both
 // workspaces' searches find their vectors, a second large load replaces
-// the index (the first is dropped), and a small load goes into it.
+// the index (the first is dropped), and a small load goes into it; the
+// index of a deleted workspace is dropped by the next large load.
 func TestLargeLoadBuildsItsWorkspaceIndex(t *testing.T) {
 	ctx := context.Background()
 	db, url := pgtest.FreshDBURL(t, 4)
@@ -190,4 +191,16 @@ func TestLargeLoadBuildsItsWorkspaceIndex(t *testing.T) {
 	db = fresh
 	found(a, again[9], true)
 	found(b, others[9], true)
+
+	// A deleted workspace's index is dropped by the next large load.
+	if _, err := db.Pool().Exec(ctx, `DELETE FROM workspaces WHERE id = $1`, a.ws); err != nil {
+		t.Fatal(err)
+	}
+	more := entries("more", 5000)
+	write(b, more)
+	if g, n := generation(b), workspaceIndexes(); g == 0 || n != 1 {
+		t.Fatalf("after a large load into the other workspace with the first deleted: generation %d, %d workspace indexes; want its one", g, n)
+	}
+	found(b, more[5], true)
+	found(b, others[5], true)
 }

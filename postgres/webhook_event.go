@@ -14,8 +14,14 @@ import (
 // field by field from the API's shape (parley.EscalationEventV1 is the
 // wire format). escalateSQL builds the escalation.created event's in SQL,
 // from the stored context, to the same shape.
-func escalationEvent(e parley.Escalation) parley.EscalationEventV1 {
+func escalationEvent(e parley.Escalation) (parley.EscalationEventV1, error) {
 	c := e.Context
+	var candidates []parley.EscalationEventCandidate
+	if len(c.Candidates) > 0 {
+		if err := json.Unmarshal(c.Candidates, &candidates); err != nil {
+			return parley.EscalationEventV1{}, fmt.Errorf("read the candidates of escalation %s: %w", e.ID, err)
+		}
+	}
 	ev := parley.EscalationEventV1{
 		Version:        parley.EscalationEventVersion,
 		ID:             e.ID,
@@ -33,7 +39,7 @@ func escalationEvent(e parley.Escalation) parley.EscalationEventV1 {
 				Language: c.Customer.Language, Properties: c.Customer.Properties,
 			},
 			Channel:    c.Channel,
-			Candidates: c.Candidates,
+			Candidates: candidates,
 			Confidence: c.Confidence,
 			Draft:      c.Draft,
 			Explain:    c.Explain,
@@ -52,13 +58,17 @@ func escalationEvent(e parley.Escalation) parley.EscalationEventV1 {
 		ev.Context.Transcript[i] = parley.EscalationEventMessage{ID: m.ID, Role: m.Role, Text: m.Text,
 			Internal: m.Internal, Helpful: m.Helpful, Meta: m.Meta, CreatedAt: m.CreatedAt}
 	}
-	return ev
+	return ev, nil
 }
 
 // enqueueEvent writes a webhook event about e to the outbox when the
 // workspace has a webhook; the delivery worker sends it.
 func enqueueEvent(ctx context.Context, tx pgx.Tx, workspaceID, eventType string, e parley.Escalation) error {
-	payload, err := json.Marshal(escalationEvent(e))
+	ev, err := escalationEvent(e)
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", eventType, err)
 	}

@@ -2,7 +2,9 @@ package reply
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +23,9 @@ type CalibrationStore interface {
 	// groups.
 	CalibrationProbes(ctx context.Context, workspaceID, model string, limit int) ([]retrieval.Probe, error)
 	SaveCalibration(ctx context.Context, workspaceID, model string, c retrieval.Calibration) error
+	// TrainingExamples streams the workspace's labelled chunks of model
+	// with their vectors, as the intent classifier learns from them.
+	TrainingExamples(ctx context.Context, workspaceID, model string, fn func(retrieval.Example) error) error
 	// Calibration returns the stored calibration, or false when there is
 	// none.
 	Calibration(ctx context.Context, workspaceID, model string) (retrieval.Calibration, bool, error)
@@ -33,6 +38,9 @@ const (
 	CalibrationTarget = 0.95
 	// maxProbes is how many of a workspace's questions are asked.
 	maxProbes = 150
+	// calibrationFolds is how many classifiers a calibration trains, each
+	// without a fifth of the probes.
+	calibrationFolds = 5
 )
 
 // Calibrate fits the workspace's answer threshold for the engine's
@@ -41,8 +49,14 @@ const (
 // entry's answer text or from other phrasings, and generic out-of-scope
 // questions in the workspace's languages must not be answered. The
 // threshold is the lowest confidence from which on these answers are
-// CalibrationTarget precise. A workspace without FAQ entries is not
-// calibrated (false), nor is any when the store keeps no calibrations.
+// CalibrationTarget precise. When the workspace has an intent classifier,
+// each question is ranked with one trained without it (calibrationFolds
+// classifiers, each missing a share of the questions, trained with the
+// default options): the workspace's own classifier has learned them and
+// would make them look easier than customers' questions are. The
+// out-of-scope questions also fix the no-match floor (MinSimilarity). A
+// workspace without FAQ entries is not calibrated (false), nor is any when
+// the store keeps no calibrations.
 func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.Calibration, bool, error) {
 	if e.calibrations == nil {
 		return retrieval.Calibration{}, false, nil
@@ -65,18 +79,42 @@ func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.C
 	if err != nil {
 		return retrieval.Calibration{}, false, fmt.Errorf("calibrate: embed out-of-scope questions: %w", err)
 	}
-	for i, q := range oos {
-		probes = append(probes, retrieval.Probe{Text: q.text, Vector: vecs[i], Language: q.lang})
+	fold := map[int64]int{}
+	for i, p := range probes {
+		fold[p.ChunkID] = i % calibrationFolds
+	}
+	classifiers, err := e.heldOutClassifiers(ctx, ws.ID, model, func(f int, x retrieval.Example) bool {
+		g, ok := fold[x.ID]
+		return ok && g == f
+	})
+	if err != nil {
+		return retrieval.Calibration{}, false, fmt.Errorf("calibrate: %w", err)
 	}
 	var outcomes []retrieval.ProbeOutcome
-	for _, p := range probes {
-		o, err := e.probe(ctx, ws, p)
-		if err != nil {
-			return retrieval.Calibration{}, false, fmt.Errorf("calibrate: %w", err)
+	ask := func(i int, p retrieval.Probe, leftOut func(parley.Hit) bool) error {
+		var clf *retrieval.Classifier
+		if classifiers != nil {
+			clf = classifiers[i%calibrationFolds]
 		}
+		o, err := e.probe(ctx, ws, p, clf, leftOut)
+		if err != nil {
+			return fmt.Errorf("calibrate: %w", err)
+		}
+		o.OutOfScope = leftOut == nil
 		outcomes = append(outcomes, o)
+		return nil
 	}
-	c := retrieval.FitThreshold(outcomes, len(probes)-len(oos), CalibrationTarget)
+	for i, p := range probes {
+		if err := ask(i, p, func(h parley.Hit) bool { return h.ChunkID == p.ChunkID }); err != nil {
+			return retrieval.Calibration{}, false, err
+		}
+	}
+	for i, q := range oos {
+		if err := ask(i, retrieval.Probe{Text: q.text, Vector: vecs[i], Language: q.lang}, nil); err != nil {
+			return retrieval.Calibration{}, false, err
+		}
+	}
+	c := retrieval.FitThreshold(outcomes, CalibrationTarget)
 	if err := e.calibrations.store.SaveCalibration(ctx, ws.ID, model, c); err != nil {
 		return c, false, err
 	}
@@ -84,24 +122,65 @@ func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.C
 	return c, true, nil
 }
 
-// probe asks one calibration question, leaving its own chunk out of the
-// search, and returns the confidence of the answer the engine would give
-// (0 when it would escalate whatever the threshold) and whether it leads
-// to the probe's group (an out-of-scope question has none).
-func (e *Engine) probe(ctx context.Context, ws parley.Workspace, p retrieval.Probe) (retrieval.ProbeOutcome, error) {
+// heldOutClassifiers returns calibrationFolds intent classifiers, the
+// f-th trained on the workspace's labelled examples without those
+// leftOut(f, example) names; none when the workspace has no classifier
+// (or the engine uses none). Classes with a single example left are still
+// learned, so that each fold knows the classes the workspace's classifier
+// knows; a fold with fewer than two classes gets nil, and its probes are
+// ranked by the vote alone.
+func (e *Engine) heldOutClassifiers(ctx context.Context, workspaceID, model string, leftOut func(fold int, x retrieval.Example) bool) ([]*retrieval.Classifier, error) {
+	if e.classifiers == nil {
+		return nil, nil
+	}
+	if clf, err := e.classifiers.Get(ctx, workspaceID, model); err != nil || clf == nil {
+		return nil, err
+	}
+	var examples []retrieval.Example
+	err := e.calibrations.store.TrainingExamples(ctx, workspaceID, model, func(x retrieval.Example) error {
+		examples = append(examples, x)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*retrieval.Classifier, calibrationFolds)
+	for f := range out {
+		kept := slices.DeleteFunc(slices.Clone(examples), func(x retrieval.Example) bool { return leftOut(f, x) })
+		clf, err := retrieval.TrainClassifier(kept, retrieval.TrainOptions{MinExamples: 1})
+		if err != nil && !errors.Is(err, retrieval.ErrTooFewClasses) {
+			return nil, fmt.Errorf("train held-out classifier: %w", err)
+		}
+		out[f] = clf
+	}
+	return out, nil
+}
+
+// probe asks one calibration question, leaving the hits leftOut names
+// (nil: none) out of the search and ranking with clf (nil: by the vote
+// alone), and returns the confidence of the answer the engine would give
+// (0 when it would escalate whatever the threshold), whether it leads to
+// the probe's group (a probe without one has no right answer), and the
+// nearest hit's similarity.
+func (e *Engine) probe(ctx context.Context, ws parley.Workspace, p retrieval.Probe, clf *retrieval.Classifier, leftOut func(parley.Hit) bool) (retrieval.ProbeOutcome, error) {
 	q := parley.SearchQuery{WorkspaceID: ws.ID, Model: e.embedder.Model(), Vector: p.Vector,
 		Text: p.Text, Languages: SearchLanguages(p.Language, ws.Settings), Limit: SearchLimit}
-	r, err := e.search(ctx, q, &Timings{}, p.ChunkID)
+	classify := func(context.Context, parley.SearchQuery) map[string]float64 { return clf.Prior(q.Vector) }
+	r, err := e.search(ctx, q, &Timings{}, leftOut, classify)
 	if err != nil {
 		return retrieval.ProbeOutcome{}, err
 	}
+	top, _ := r.Top()
+	out := retrieval.ProbeOutcome{Similarity: max(top.Similarity, 0)}
 	s := ws.Settings
 	s.AnswerThreshold = 0
-	if d := Decide(s, p.Text, nil, r, 0); !d.Answer {
-		return retrieval.ProbeOutcome{}, nil
+	// Whether anything matches is what the calibration decides: the
+	// floor is not applied to its own probes.
+	if d := Decide(s, 0, p.Text, nil, r, 0); !d.Answer {
+		return out, nil
 	}
-	top, _ := r.Top()
-	return retrieval.ProbeOutcome{Confidence: r.Confidence, Correct: p.Group != "" && top.GroupKey == p.Group}, nil
+	out.Confidence, out.Correct = r.Confidence, p.Group != "" && top.GroupKey == p.Group
+	return out, nil
 }
 
 // calibrationCache keeps the workspaces' calibrations in memory, reading a
@@ -113,41 +192,52 @@ type calibrationCache struct {
 }
 
 type cachedCalibration struct {
-	threshold float64 // 0 without a calibration
-	checked   time.Time
+	calibrated
+	checked time.Time
+}
+
+// calibrated is what a workspace's calibration sets: the threshold (0
+// without one) and the no-match floor.
+type calibrated struct {
+	threshold, floor float64
 }
 
 // calibrationCheckInterval is how often the engine looks for a refitted
 // calibration of a workspace.
 const calibrationCheckInterval = 5 * time.Second
 
-// threshold returns the workspace's calibrated threshold for model, or 0
-// when it has none or it cannot be read (logged).
-func (e *Engine) calibratedThreshold(ctx context.Context, workspaceID string) float64 {
+// calibrated returns the workspace's calibrated threshold (0 when it has
+// none or it cannot be read: logged) and no-match floor for the engine's
+// embedder; the floor is DefaultMinSimilarity without a fitted one.
+func (e *Engine) calibrated(ctx context.Context, workspaceID string) calibrated {
+	uncalibrated := calibrated{floor: DefaultMinSimilarity}
 	cc := e.calibrations
 	if cc == nil {
-		return 0
+		return uncalibrated
 	}
 	key := workspaceID + "/" + e.embedder.Model()
 	cc.mu.Lock()
 	c, ok := cc.entries[key]
 	cc.mu.Unlock()
 	if ok && time.Since(c.checked) < calibrationCheckInterval {
-		return c.threshold
+		return c.calibrated
 	}
 	cal, found, err := cc.store.Calibration(ctx, workspaceID, e.embedder.Model())
 	if err != nil {
 		e.log.WarnContext(ctx, "calibration unavailable: answering at the workspace's threshold", "workspace_id", workspaceID, "err", err.Error())
-		return 0
+		return uncalibrated
 	}
-	c = cachedCalibration{checked: time.Now()}
+	c = cachedCalibration{calibrated: uncalibrated, checked: time.Now()}
 	if found {
 		c.threshold = cal.Threshold
+		if cal.MinSimilarity > 0 {
+			c.floor = cal.MinSimilarity
+		}
 	}
 	cc.mu.Lock()
 	cc.entries[key] = c
 	cc.mu.Unlock()
-	return c.threshold
+	return c.calibrated
 }
 
 func (cc *calibrationCache) forget(key string) {

@@ -21,10 +21,12 @@ type Decision struct {
 	Scored bool
 }
 
-// minSimilarity is the nearest-hit similarity below which the knowledge is
-// taken to have nothing on the question at all (no_match rather than
-// low_confidence).
-const minSimilarity = 0.25
+// DefaultMinSimilarity is the nearest-hit similarity below which the
+// knowledge is taken to have nothing on the question at all (no_match
+// rather than low_confidence) when the workspace's calibration has not
+// fitted one for its embedder (see retrieval.Calibration.MinSimilarity).
+// It suits the offline embedder; suggestions to agents use it too.
+const DefaultMinSimilarity = 0.25
 
 // repeatSimilarity is how close a message must be to the customer's
 // previous one to count as asking the same thing again.
@@ -38,10 +40,12 @@ const repeatSimilarity = 0.8
 // would have been answered: a weak guess is low confidence), a code or
 // number the question names that the answer does not, a repeated
 // question, a confidence under the workspace's threshold, and an answer
-// group without answer text (labelled examples only). simToPrevious is the
+// group without answer text (labelled examples only). floor is the
+// nearest-hit similarity under which nothing matches (the workspace's
+// calibrated one, or DefaultMinSimilarity). simToPrevious is the
 // similarity of the message to the customer's previous one (0 when there
 // is none).
-func Decide(s parley.WorkspaceSettings, text string, history []parley.Message, r retrieval.Ranking, simToPrevious float64) Decision {
+func Decide(s parley.WorkspaceSettings, floor float64, text string, history []parley.Message, r retrieval.Ranking, simToPrevious float64) Decision {
 	if asksForHuman(text, s.Languages) {
 		return Decision{Reason: parley.ReasonHumanRequested, Explain: "The customer asked for a person."}
 	}
@@ -50,7 +54,7 @@ func Decide(s parley.WorkspaceSettings, text string, history []parley.Message, r
 			Explain: fmt.Sprintf("The customer raises %q, which this workspace always hands to a person.", topic)}
 	}
 	top, ok := r.Top()
-	if !ok || top.Similarity < minSimilarity {
+	if !ok || top.Similarity < floor {
 		return Decision{Reason: parley.ReasonNoMatch, Explain: "Nothing in the knowledge matches the question."}
 	}
 	if topic := sensitiveTopic(s.Sensitive, top); topic != "" && r.Confidence >= s.AnswerThreshold {

@@ -56,7 +56,7 @@ func TestDecideRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := reply.Decide(settings, tt.text, nil, ranking(tt.top, tt.conf), 0)
+			d := reply.Decide(settings, reply.DefaultMinSimilarity, tt.text, nil, ranking(tt.top, tt.conf), 0)
 			got := d.Reason
 			if d.Answer {
 				got = ""
@@ -85,11 +85,11 @@ func TestDecideSensitiveFromConversation(t *testing.T) {
 		{Role: parley.RoleBot, Text: "Das tut mir leid."},
 	}
 	top := retrieval.Candidate{GroupKey: "intent:delivery", Intent: "delivery", Similarity: 0.8}
-	if d := reply.Decide(s, "Wann kommt das Paket?", history, ranking(top, 0.9), 0); d.Reason != parley.ReasonSensitive {
+	if d := reply.Decide(s, reply.DefaultMinSimilarity, "Wann kommt das Paket?", history, ranking(top, 0.9), 0); d.Reason != parley.ReasonSensitive {
 		t.Fatalf("a lawyer named earlier: %+v, want sensitive", d)
 	}
 	s.Sensitive = []string{"theft"}
-	if d := reply.Decide(s, "Wann kommt das Paket?", history, ranking(top, 0.9), 0); !d.Answer {
+	if d := reply.Decide(s, reply.DefaultMinSimilarity, "Wann kommt das Paket?", history, ranking(top, 0.9), 0); !d.Answer {
 		t.Fatalf("legal is not on the list: %+v, want an answer", d)
 	}
 }
@@ -109,15 +109,15 @@ func TestDecideSemanticRepeat(t *testing.T) {
 		"I asked what I have to do to send the bicycle back to you",
 		"Wie kann ich das Fahrrad an euch zurückschicken, bitte?",
 	} {
-		if d := reply.Decide(s, text, history, ranking(top, 0.9), 0.3); d.Reason != parley.ReasonRepeat {
+		if d := reply.Decide(s, reply.DefaultMinSimilarity, text, history, ranking(top, 0.9), 0.3); d.Reason != parley.ReasonRepeat {
 			t.Errorf("%q: %+v, want repeat", text, d)
 		}
 	}
-	if d := reply.Decide(s, "and the helmet?", history, ranking(top, 0.9), 0.3); !d.Answer {
+	if d := reply.Decide(s, reply.DefaultMinSimilarity, "and the helmet?", history, ranking(top, 0.9), 0.3); !d.Answer {
 		t.Errorf("short follow-up: %+v, want an answer", d)
 	}
 	other := retrieval.Candidate{GroupKey: "intent:delivery", Intent: "delivery", Similarity: 0.7}
-	if d := reply.Decide(s, "How long does delivery to Austria take these days?", history, ranking(other, 0.9), 0.1); !d.Answer {
+	if d := reply.Decide(s, reply.DefaultMinSimilarity, "How long does delivery to Austria take these days?", history, ranking(other, 0.9), 0.1); !d.Answer {
 		t.Errorf("a new question: %+v, want an answer", d)
 	}
 }

@@ -234,7 +234,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		stored <- err
 	}()
 	query, previous := Topic(text, history, ws.Settings.Languages)
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), &t, 0)
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), &t)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
@@ -243,9 +243,11 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	}
 	settings := ws.Settings
 	// The workspace's calibration raises the bar to where its own
-	// knowledge shows answers are precise enough (see Calibrate).
-	settings.AnswerThreshold = max(settings.AnswerThreshold, e.calibratedThreshold(ctx, ws.ID))
-	d := Decide(settings, text, history, ranking, simPrev)
+	// knowledge shows answers are precise enough, and says how similar a
+	// question must be to match anything (see Calibrate).
+	cal := e.calibrated(ctx, ws.ID)
+	settings.AnswerThreshold = max(settings.AnswerThreshold, cal.threshold)
+	d := Decide(settings, cal.floor, text, history, ranking, simPrev)
 	transcript := append(slices.Clone(history), parley.Message{Role: parley.RoleCustomer, Text: text})
 	var answer *Answer
 	if d.Answer {
@@ -276,7 +278,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		res.Answer = answer
 	} else {
 		notice := handoffNotice(lang)
-		esc, m, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, d, notice))
+		esc, m, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, cal.floor, d, notice))
 		switch {
 		case errors.Is(err, parley.ErrOpenEscalation):
 			// Another message of the conversation was handed off first:
@@ -435,7 +437,7 @@ func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Worksp
 // follow-up (see PreviousQuestion). langs are the languages text may be
 // in, likeliest first (see SearchLanguages).
 func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, previous string, langs []string) (retrieval.Ranking, error) {
-	r, _, err := e.retrieve(ctx, workspaceID, text, previous, langs, nil, 0)
+	r, _, err := e.retrieve(ctx, workspaceID, text, previous, langs, nil)
 	return r, err
 }
 
@@ -467,9 +469,8 @@ const SearchLimit = 20
 // together with the customer's previous question, at half its weight. It
 // also returns the similarity of text to that previous question, and
 // records its steps' times in t when t is not nil. langs are the languages
-// text may be in, likeliest first. The chunk with id exclude (when not 0)
-// is left out, as if it were not in the knowledge.
-func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, t *Timings, exclude int64) (retrieval.Ranking, float64, error) {
+// text may be in, likeliest first.
+func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, t *Timings) (retrieval.Ranking, float64, error) {
 	if t == nil {
 		t = &Timings{}
 	}
@@ -486,28 +487,32 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 		return retrieval.Ranking{}, 0, fmt.Errorf("embed question: %w", err)
 	}
 	t.Embed = time.Since(began)
-	query, simPrev := vecs[0], 0.0
+	query, words, simPrev := vecs[0], text, 0.0
 	if previous != "" {
 		simPrev = cosine(vecs[0], vecs[1])
 		if len(strings.Fields(text)) <= followUpWords {
-			query = blend(vecs[0], vecs[1], 0.5)
+			// The previous question's words name the topic a follow-up
+			// ("and how long does that take?") is about.
+			query, words = blend(vecs[0], vecs[1], 1), text+" "+previous
 		}
 	}
 	q := parley.SearchQuery{
 		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: query,
-		Text: text, Languages: langs, Limit: SearchLimit,
+		Text: words, Languages: langs, Limit: SearchLimit,
 	}
-	r, err := e.search(ctx, q, t, exclude)
+	r, err := e.search(ctx, q, t, nil, e.prior)
 	return r, simPrev, err
 }
 
 // search ranks the knowledge for an embedded question, leaving out the
-// chunk with id exclude (when not 0), and records its steps' times in t.
-func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, exclude int64) (retrieval.Ranking, error) {
+// hits leftOut names (nil: none) as if they were not in the knowledge,
+// mixing in the intent classifier's probabilities that classify returns
+// (nil: none), and records its steps' times in t.
+func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, leftOut func(parley.Hit) bool, classify func(context.Context, parley.SearchQuery) map[string]float64) (retrieval.Ranking, error) {
 	// The classifier's probabilities need only the vector: they are
 	// worked out while the knowledge is searched.
 	prior := make(chan map[string]float64, 1)
-	go func() { prior <- e.prior(ctx, q) }()
+	go func() { prior <- classify(ctx, q) }()
 	began := time.Now()
 	hits, err := e.store.Search(ctx, q)
 	if err != nil {
@@ -515,13 +520,60 @@ func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, e
 	}
 	t.Search = time.Since(began)
 	began = time.Now()
-	excluded := func(h parley.Hit) bool { return h.ChunkID == exclude }
-	hits = slices.DeleteFunc(hits, excluded)
+	excluded := func(h parley.Hit) bool { return leftOut != nil && leftOut(h) }
+	if leftOut != nil {
+		hits = leaveOut(hits, leftOut)
+	}
 	opts := e.rankOptions(ctx, q, hits, <-prior)
 	opts.PriorHits = slices.DeleteFunc(opts.PriorHits, excluded)
 	r := retrieval.Rank(hits, opts)
+	if opts.Prior != nil {
+		e.findAnswer(ctx, q, &r)
+	}
 	t.Rank = time.Since(began)
 	return r, nil
+}
+
+// leaveOut returns the hits without those leftOut names, the full-text
+// ranks of the rest renumbered as if those were never found.
+func leaveOut(hits []parley.Hit, leftOut func(parley.Hit) bool) []parley.Hit {
+	var gone []int
+	for _, h := range hits {
+		if leftOut(h) && h.TextRank > 0 {
+			gone = append(gone, h.TextRank)
+		}
+	}
+	hits = slices.DeleteFunc(hits, leftOut)
+	for i := range hits {
+		if r := hits[i].TextRank; r > 0 {
+			for _, g := range gone {
+				if g < r {
+					hits[i].TextRank--
+				}
+			}
+		}
+	}
+	return hits
+}
+
+// findAnswer gives the best candidate its group's answer when none of the
+// hits had it: an intent's answer is stored with its FAQ entry, and the
+// hits may all be example questions without one (a large workspace, many
+// phrasings per answer). Like the classifier's likely groups, it is looked
+// up in workspaces with a classifier, which are those with intents.
+func (e *Engine) findAnswer(ctx context.Context, q parley.SearchQuery, r *retrieval.Ranking) {
+	if len(r.Candidates) == 0 || r.Candidates[0].Answer != "" {
+		return
+	}
+	top := &r.Candidates[0]
+	hits, err := e.groups.GroupHits(ctx, q, []string{top.GroupKey})
+	if err != nil {
+		e.log.WarnContext(ctx, "look up an answer group's answer", "workspace_id", q.WorkspaceID, "err", err.Error())
+		return
+	}
+	if len(hits) > 0 {
+		top.Answer = hits[0].Answer
+	}
 }
 
 // priorGroups is how many of the classifier's likeliest groups are sure to
@@ -614,9 +666,9 @@ func blend(a, b []float32, w float32) []float32 {
 
 // escalation is the record of an escalation with its context packet;
 // transcript ends with the customer's message.
-func (e *Engine) escalation(ws parley.Workspace, conv parley.Conversation, transcript []parley.Message, text, lang string, r retrieval.Ranking, d Decision, notice string) parley.NewEscalation {
+func (e *Engine) escalation(ws parley.Workspace, conv parley.Conversation, transcript []parley.Message, text, lang string, r retrieval.Ranking, floor float64, d Decision, notice string) parley.NewEscalation {
 	top, _ := r.Top()
-	if top.Similarity < minSimilarity {
+	if top.Similarity < floor {
 		// No match: a far candidate must not route the escalation or
 		// become its draft.
 		top = retrieval.Candidate{}

@@ -53,7 +53,7 @@ func UsableCandidates(r retrieval.Ranking) []retrieval.Candidate {
 	seen := map[string]bool{}
 	for _, c := range r.Candidates {
 		ans := strings.TrimSpace(c.Answer)
-		if ans == "" || c.Similarity < minSimilarity || len(c.Sources) == 0 || seen[ans] {
+		if ans == "" || c.Similarity < DefaultMinSimilarity || len(c.Sources) == 0 || seen[ans] {
 			continue
 		}
 		seen[ans] = true

@@ -43,12 +43,12 @@ func (e *Engine) Handoff(ctx context.Context, req HandoffRequest) (Result, error
 	question := PreviousQuestion(history)
 	var ranking retrieval.Ranking
 	if question != "" {
-		if ranking, _, err = e.retrieve(ctx, ws.ID, question, "", SearchLanguages(lang, ws.Settings), nil, 0); err != nil {
+		if ranking, _, err = e.retrieve(ctx, ws.ID, question, "", SearchLanguages(lang, ws.Settings), nil); err != nil {
 			return Result{}, err
 		}
 	}
 	notice := handoffNotice(lang)
-	esc, m, err := e.store.Escalate(context.WithoutCancel(ctx), e.escalation(ws, conv, history, question, lang, ranking, d, notice))
+	esc, m, err := e.store.Escalate(context.WithoutCancel(ctx), e.escalation(ws, conv, history, question, lang, ranking, e.calibrated(ctx, ws.ID).floor, d, notice))
 	switch {
 	case errors.Is(err, parley.ErrOpenEscalation):
 		return Result{ConversationID: conv.ID, Status: StatusQueued, State: parley.StateWaiting, Language: lang}, nil

@@ -16,6 +16,11 @@ type Calibration struct {
 	// embedder cannot tell the workspace's answers apart).
 	Threshold float64
 	Target    float64
+	// MinSimilarity is the nearest-hit similarity under which a question
+	// finds nothing in the knowledge (no match): the similarity the
+	// typical out-of-scope probe reaches with this embedder and knowledge
+	// (their median). 0 when it was not fitted.
+	MinSimilarity float64
 	// Positives are the workspace's own questions asked (each with its
 	// own chunk left out), Negatives the out-of-scope questions.
 	Positives, Negatives int
@@ -35,24 +40,44 @@ type Probe struct {
 	Language string
 }
 
-// ProbeOutcome is the engine's best answer to a probe: its confidence and
-// whether it is right (an out-of-scope question has no right answer).
+// ProbeOutcome is the engine's best answer to a probe: its confidence (0
+// when it would not answer at any threshold) and whether it is right (an
+// out-of-scope question has no right answer), and the similarity of the
+// nearest hit whatever was decided.
 type ProbeOutcome struct {
+	OutOfScope bool
 	Confidence float64
 	Correct    bool
+	Similarity float64
 }
 
 // minAnswered is the fewest answers a threshold must give for its
 // precision to count: one or two right answers say little.
 const minAnswered = 5
 
-// FitThreshold returns the calibration of the outcomes of positives
-// positive probes (the rest are out-of-scope ones): the lowest confidence
-// at which the probes answered (at least minAnswered) are target precise.
-// Never (above 1) when no confidence is.
-func FitThreshold(outcomes []ProbeOutcome, positives int, target float64) Calibration {
-	c := Calibration{Target: target, Positives: positives, Negatives: len(outcomes) - positives, Threshold: never}
-	sorted := slices.SortedFunc(slices.Values(outcomes), func(a, b ProbeOutcome) int { return cmp.Compare(b.Confidence, a.Confidence) })
+// FitThreshold returns the calibration of the outcomes. Its
+// MinSimilarity is the median nearest-hit similarity of the out-of-scope
+// probes; probes under it find no match, as they would when answering.
+// Its Threshold is the lowest confidence at which the other probes
+// answered (at least minAnswered) are target precise; never (above 1) when
+// no confidence is.
+func FitThreshold(outcomes []ProbeOutcome, target float64) Calibration {
+	c := Calibration{Target: target, Threshold: never}
+	var oos []float64
+	for _, o := range outcomes {
+		if o.OutOfScope {
+			c.Negatives++
+			oos = append(oos, o.Similarity)
+		} else {
+			c.Positives++
+		}
+	}
+	if len(oos) > 0 {
+		slices.Sort(oos)
+		c.MinSimilarity = (oos[(len(oos)-1)/2] + oos[len(oos)/2]) / 2
+	}
+	matched := slices.DeleteFunc(slices.Clone(outcomes), func(o ProbeOutcome) bool { return o.Similarity < c.MinSimilarity })
+	sorted := slices.SortedFunc(slices.Values(matched), func(a, b ProbeOutcome) int { return cmp.Compare(b.Confidence, a.Confidence) })
 	right := 0
 	for i, o := range sorted {
 		if o.Correct {
@@ -64,8 +89,8 @@ func FitThreshold(outcomes []ProbeOutcome, positives int, target float64) Calibr
 		}
 		if p := float64(right) / float64(n); p >= target && n >= minAnswered {
 			c.Threshold, c.Precision = o.Confidence, p
-			if positives > 0 {
-				c.Coverage = float64(right) / float64(positives)
+			if c.Positives > 0 {
+				c.Coverage = float64(right) / float64(c.Positives)
 			}
 		}
 	}

@@ -9,7 +9,10 @@ import (
 func TestFitThreshold(t *testing.T) {
 	t.Parallel()
 	o := func(conf float64, right bool) retrieval.ProbeOutcome {
-		return retrieval.ProbeOutcome{Confidence: conf, Correct: right}
+		return retrieval.ProbeOutcome{Confidence: conf, Correct: right, Similarity: 0.5}
+	}
+	out := func(conf, sim float64) retrieval.ProbeOutcome {
+		return retrieval.ProbeOutcome{OutOfScope: true, Confidence: conf, Similarity: sim}
 	}
 	// Twenty right answers from 0.99 down to 0.80, then a wrong one at
 	// 0.75, then mixed: the bar is at 0.80 (20/20), lower still at 0.70
@@ -18,18 +21,27 @@ func TestFitThreshold(t *testing.T) {
 	for i := range 20 {
 		outs = append(outs, o(0.99-float64(i)*0.01, true))
 	}
-	outs = append(outs, o(0.75, false), o(0.72, true), o(0.5, false), o(0.4, false), o(0, true))
-	c := retrieval.FitThreshold(outs, 23, 0.95)
-	if c.Threshold != 0.72 || c.Precision < 0.95 || c.Coverage != 21.0/23 {
+	outs = append(outs, o(0.75, false), o(0.72, true), out(0.5, 0.3), out(0.4, 0.1), out(0, 0.2), o(0, true))
+	c := retrieval.FitThreshold(outs, 0.95)
+	if c.Threshold != 0.72 || c.Precision < 0.95 || c.Coverage != 21.0/23 || c.Positives != 23 || c.Negatives != 3 {
 		t.Errorf("got %+v, want threshold 0.72 at precision 21/22 and coverage 21/23", c)
+	}
+	if c.MinSimilarity != 0.2 {
+		t.Errorf("no-match floor %.3f, want 0.2 (the out-of-scope questions' median similarity)", c.MinSimilarity)
+	}
+	// A confident answer to a question under the floor is no answer: it
+	// finds no match.
+	far := append(outs, out(0.95, 0.05), out(0.95, 0.06))
+	if c := retrieval.FitThreshold(far, 0.95); c.Threshold != 0.72 || c.MinSimilarity != 0.1 {
+		t.Errorf("with confident answers under the floor: %+v, want threshold 0.72, floor 0.1", c)
 	}
 	// An embedder that cannot tell answers apart: never.
 	junk := []retrieval.ProbeOutcome{o(0.9, false), o(0.85, true), o(0.8, false), o(0.8, false), o(0.7, false), o(0.6, true)}
-	if c := retrieval.FitThreshold(junk, 6, 0.95); c.Threshold <= 1 {
+	if c := retrieval.FitThreshold(junk, 0.95); c.Threshold <= 1 {
 		t.Errorf("junk: threshold %.3f, want none (above 1)", c.Threshold)
 	}
 	// Too few answers say nothing: one right answer at the top is not a bar.
-	if c := retrieval.FitThreshold([]retrieval.ProbeOutcome{o(0.9, true), o(0.5, false), o(0.4, false)}, 1, 0.95); c.Threshold <= 1 {
+	if c := retrieval.FitThreshold([]retrieval.ProbeOutcome{o(0.9, true), out(0.5, 0), out(0.4, 0)}, 0.95); c.Threshold <= 1 {
 		t.Errorf("one answer: threshold %.3f, want none", c.Threshold)
 	}
 }

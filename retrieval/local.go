@@ -61,6 +61,12 @@ type localConfig struct {
 	idfFloor     float64 // smallest such weight
 
 	synonyms bool // fold customer-support synonyms (localSynonyms) to one stem
+
+	// wordnetWeight, when above 0, adds each content word's WordNet
+	// synonyms (localdata/wordnet-synonyms.txt) as word features at this
+	// share of the word's weight. Off in LocalModel: measured, it did not
+	// help (BENCHMARKS.md).
+	wordnetWeight float64
 }
 
 // defaultLocalConfig is the configuration of LocalModel. The weights were
@@ -129,6 +135,11 @@ func (l *Local) embedOne(text string) []float32 {
 func (l *Local) addWord(vec []float32, words []localWord, i int) {
 	w := words[i]
 	l.addFeature(vec, localFamWord, w.term, "", l.cfg.wordWeight*w.weight)
+	if l.cfg.wordnetWeight > 0 && w.weight > l.cfg.stopWeight {
+		for _, s := range localWordNetStems()[w.term] {
+			l.addFeature(vec, localFamWord, s, "", l.cfg.wordnetWeight*l.cfg.wordWeight*w.weight)
+		}
+	}
 	if l.cfg.bigramWeight > 0 && w.weight > l.cfg.stopWeight {
 		if j := localPreviousContent(words, i, l.cfg.stopWeight); j >= 0 {
 			p := words[j]

@@ -33,6 +33,8 @@ var localVariants = []struct {
 	{"no char n-grams", func(c *localConfig) { c.charWeight = 0 }},
 	{"no bigrams", func(c *localConfig) { c.bigramWeight = 0 }},
 	{"no synonyms", func(c *localConfig) { c.synonyms = false }},
+	{"wordnet 0.2", func(c *localConfig) { c.wordnetWeight = 0.2 }},
+	{"wordnet 0.4", func(c *localConfig) { c.wordnetWeight = 0.4 }},
 	{"no general-English IDF", func(c *localConfig) { c.idfScale = 0 }},
 	{"no common-word tier", func(c *localConfig) { c.commonWeight = 0 }},
 	{"no word tiers (stop=cue=common=1)", func(c *localConfig) { c.stopWeight, c.cueWeight, c.commonWeight = 1, 1, 1 }},

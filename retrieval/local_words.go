@@ -3,6 +3,7 @@ package retrieval
 import (
 	_ "embed"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,6 +224,28 @@ var localSynonymStems = sync.OnceValue(func() map[string]string {
 		for _, w := range group[1:] {
 			if s := english.Stem(w, true); s != canon {
 				m[s] = canon
+			}
+		}
+	}
+	return m
+})
+
+//go:embed localdata/wordnet-synonyms.txt
+var localWordNetText string
+
+// localWordNetStems maps a word's stem to its WordNet synonyms' stems
+// (localdata/wordnet-synonyms.txt, made by internal/wordnetgen).
+var localWordNetStems = sync.OnceValue(func() map[string][]string {
+	m := make(map[string][]string, 10000)
+	for _, line := range strings.Split(localWordNetText, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		stem := english.Stem(f[0], true)
+		for _, w := range f[1:] {
+			if s := english.Stem(w, true); s != stem && !slices.Contains(m[stem], s) {
+				m[stem] = append(m[stem], s)
 			}
 		}
 	}

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,9 +44,29 @@ func cli(t *testing.T, env map[string]string, args ...string) (stdout, stderr st
 		}
 		return ""
 	}
-	var out, errOut bytes.Buffer
+	var out, errOut lockedBuffer
 	err = run(context.Background(), args, getenv, &out, &errOut)
 	return out.String(), errOut.String(), err
+}
+
+// lockedBuffer is a bytes.Buffer that goroutines of the command may write
+// at once, as they may write os.Stdout and os.Stderr: the job queue's
+// goroutines log while the command prints.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestConfigReportsEveryProblem(t *testing.T) {
@@ -284,11 +306,14 @@ func TestEvalCalibrateApply(t *testing.T) {
 func TestEvalGeneratesWithAChatModel(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	knowledge, err := filepath.Abs(filepath.Join("..", "..", "evals", "suites", "sample", "knowledge", "faq.csv"))
+	knowledge, err := filepath.Abs(filepath.Join("..", "..", "evals", "suites", "sample", "knowledge"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	suite := `{"name": "generated", "knowledge": [{"path": "` + knowledge + `"}],
+	// The FAQ with its example phrasings: from the FAQ alone the
+	// workspace's calibration finds no confidence 95% precise, and the
+	// bot would answer nothing.
+	suite := `{"name": "generated", "knowledge": [{"path": "` + filepath.Join(knowledge, "faq.csv") + `"}, {"path": "` + filepath.Join(knowledge, "examples.csv") + `"}],
 		"cases": {"path": "cases.jsonl"}, "settings": {"answer_threshold": 0, "generate_answers": true}}`
 	cases := `{"id": "1", "query": "How long does delivery to Germany take?", "intent": "shipping_times"}` + "\n"
 	writeSuite(t, dir, suite, cases)
@@ -352,5 +377,39 @@ func TestIngestTrainsTheClassifier(t *testing.T) {
 	}
 	if out, _, err := cli(t, nil, "ingest", faq, "--workspace", ws.Name, "--kb", "help"); err != nil || !trained() {
 		t.Fatalf("ingest: %v, classifier trained %v\n%s", err, trained(), out)
+	}
+}
+
+// With an embedder that knows nothing (PARLEY_EMBEDDER=openai, a server
+// returning arbitrary vectors), the calibration after the ingest finds
+// that no confidence means anything: at default settings the suites'
+// questions are handed to people, not answered wrongly.
+func TestEvalWithAnEmbedderThatKnowsNothing(t *testing.T) {
+	t.Parallel()
+	srv := openaitest.New(t, openaitest.ArbitraryEmbeddings(64))
+	env := map[string]string{"PARLEY_EMBEDDER": "openai", "PARLEY_EMBED_BASE_URL": srv.BaseURL(),
+		"PARLEY_EMBED_MODEL": "knows-nothing", "PARLEY_EMBED_DIMENSIONS": "64"}
+	for _, suite := range []string{"sample", "velotta"} {
+		out, _, err := cli(t, env, "eval", filepath.Join("..", "..", "evals", "suites", suite, "suite.json"),
+			"--out", t.TempDir(), "--workspace", pgtest.Workspace(t).Name, "--json")
+		if err != nil && !strings.Contains(err.Error(), "gates") {
+			t.Fatalf("%s: %v\n%s", suite, err, out)
+		}
+		var rep struct {
+			Cases     int `json:"cases"`
+			Decisions struct {
+				AnsweredShare float64 `json:"answered_share"`
+				Precision     float64 `json:"precision"`
+			} `json:"decisions"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Cases == 0 {
+			t.Fatalf("%s: report: %v\n%s", suite, err, out)
+		}
+		wrong := rep.Decisions.AnsweredShare * (1 - rep.Decisions.Precision)
+		t.Logf("%s: answered %.3f of %d cases, precision %.3f", suite, rep.Decisions.AnsweredShare, rep.Cases, rep.Decisions.Precision)
+		if wrong > 0.02 {
+			t.Errorf("%s: %.3f of the cases answered wrongly (answered %.3f, precision %.3f), want at most 0.02",
+				suite, wrong, rep.Decisions.AnsweredShare, rep.Decisions.Precision)
+		}
 	}
 }

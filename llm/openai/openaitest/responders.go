@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -158,6 +159,29 @@ func Vector(text string, dims int) []float64 {
 		v[i] += 0.01 * float64(i%3)
 	}
 	return v
+}
+
+// ArbitraryEmbeddings answers an embeddings request with a vector of dims
+// positive floats per input drawn from a generator seeded by the text: an
+// embedder that knows nothing, every two texts about equally alike (cosine
+// about 0.75), as a misconfigured or unsuitable endpoint would be.
+func ArbitraryEmbeddings(dims int) Responder {
+	return func(w http.ResponseWriter, r *http.Request, req Request) {
+		inputs := inputsOf(req)
+		data := make([]any, len(inputs))
+		for i, text := range inputs {
+			h := fnv.New64a()
+			h.Write([]byte(text))
+			rng := rand.New(rand.NewPCG(h.Sum64(), 1))
+			v := make([]float64, dims)
+			for j := range v {
+				v[j] = rng.Float64()
+			}
+			data[i] = map[string]any{"object": "embedding", "index": i, "embedding": v}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "model": model(req), "data": data,
+			"usage": map[string]any{"prompt_tokens": len(inputs), "total_tokens": len(inputs)}})
+	}
 }
 
 func inputsOf(req Request) []string {
