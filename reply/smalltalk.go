@@ -1,6 +1,7 @@
 package reply
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -110,10 +111,10 @@ func SmallTalk(text string, languages []string, known string) (kind, lang string
 }
 
 // candidateLanguages: the known language first, then the workspace's, then
-// English.
+// English. languages is shared by concurrent answers: it is only read.
 func candidateLanguages(languages []string, known string) []string {
 	out := []string{known}
-	for _, l := range append(languages, "en") {
+	for _, l := range append(slices.Clip(languages), "en") {
 		if l != known {
 			out = append(out, l)
 		}
