@@ -41,6 +41,14 @@ const (
 	// calibrationFolds is how many classifiers a calibration trains, each
 	// without a fifth of the probes.
 	calibrationFolds = 5
+	// minHeldOutClass is the fewest examples a class keeps when one of its
+	// questions is held out of a fold's classifier. A class of an FAQ
+	// entry with one phrasing has two (the phrasing and the answer text):
+	// without its phrasing it would be judged on the answer text alone,
+	// which is harder than customers' questions are, for those paraphrase
+	// the phrasing the knowledge does hold. Such a probe is asked of a
+	// classifier that has learned it, as the workspace's own has.
+	minHeldOutClass = 2
 )
 
 // Calibrate fits the workspace's answer threshold for the engine's
@@ -139,8 +147,10 @@ func (e *Engine) heldOutClassifiers(ctx context.Context, workspaceID, model stri
 		return nil, err
 	}
 	var examples []retrieval.Example
+	perGroup := map[string]int{}
 	err := e.calibrations.store.TrainingExamples(ctx, workspaceID, model, func(x retrieval.Example) error {
 		examples = append(examples, x)
+		perGroup[x.Group]++
 		return nil
 	})
 	if err != nil {
@@ -148,7 +158,9 @@ func (e *Engine) heldOutClassifiers(ctx context.Context, workspaceID, model stri
 	}
 	out := make([]*retrieval.Classifier, calibrationFolds)
 	for f := range out {
-		kept := slices.DeleteFunc(slices.Clone(examples), func(x retrieval.Example) bool { return leftOut(f, x) })
+		kept := slices.DeleteFunc(slices.Clone(examples), func(x retrieval.Example) bool {
+			return perGroup[x.Group] > minHeldOutClass && leftOut(f, x)
+		})
 		clf, err := retrieval.TrainClassifier(kept, retrieval.TrainOptions{MinExamples: 1})
 		if err != nil && !errors.Is(err, retrieval.ErrTooFewClasses) {
 			return nil, fmt.Errorf("train held-out classifier: %w", err)

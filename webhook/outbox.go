@@ -21,6 +21,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,12 +199,26 @@ func (d *Deliverer) claimAndSend(ctx context.Context, sends *sync.WaitGroup) (n,
 	if err != nil {
 		return 0, claim.Limit, err
 	}
+	// A send that ended while the claim ran may have paused a destination
+	// the claim still had room for: its events go back, unsent.
+	var paused []parley.Delivery
+	now := time.Now()
 	d.mu.Lock()
-	for _, dl := range batch {
+	batch = slices.DeleteFunc(batch, func(dl parley.Delivery) bool {
+		if b := d.breakers[dl.WorkspaceID]; b != nil && now.Before(b.until) {
+			paused = append(paused, dl)
+			return true
+		}
 		d.inFlight[dl.WorkspaceID]++
 		d.total++
-	}
+		return false
+	})
 	d.mu.Unlock()
+	for _, dl := range paused {
+		if err := d.store.ReleaseDelivery(context.WithoutCancel(ctx), dl); err != nil {
+			d.log.ErrorContext(ctx, "release webhook event of a paused destination", "event_id", dl.EventID, "err", err.Error())
+		}
+	}
 	for _, dl := range batch {
 		sends.Go(func() {
 			defer d.done(dl.WorkspaceID)
