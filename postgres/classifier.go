@@ -206,6 +206,27 @@ func (db *DB) GroupHits(ctx context.Context, q parley.SearchQuery, groups []stri
 	return hits, nil
 }
 
+// GroupAnswer returns the answer text of an answer group as GroupHits
+// would carry it for q (the answer of the group's chunk nearest to
+// q.Vector, else the group's first answer), or "" when none of its chunks
+// has one (labelled examples only): that is found first, without
+// measuring a distance.
+func (db *DB) GroupAnswer(ctx context.Context, q parley.SearchQuery, group string) (string, error) {
+	var answer string
+	err := db.pool.QueryRow(ctx, `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM chunks
+				WHERE workspace_id = $1 AND embed_model = $2 AND group_key = $3 AND answer <> '') THEN ''
+			ELSE coalesce((SELECT CASE WHEN n.answer <> '' THEN n.answer ELSE (SELECT a.answer FROM chunks a
+					WHERE a.workspace_id = $1 AND a.embed_model = $2 AND a.group_key = $3 AND a.answer <> ''
+					ORDER BY a.id LIMIT 1) END
+				FROM (SELECT answer FROM chunks WHERE workspace_id = $1 AND embed_model = $2 AND group_key = $3
+					ORDER BY embedding <=> $4, id LIMIT 1) n), '') END`,
+		q.WorkspaceID, q.Model, group, pgvector.NewVector(q.Vector)).Scan(&answer)
+	if err != nil {
+		return "", fmt.Errorf("answer of group %s: %w", group, err)
+	}
+	return answer, nil
+}
+
 var (
 	_ retrieval.TrainerStore     = (*DB)(nil)
 	_ retrieval.ClassifierSource = (*DB)(nil)

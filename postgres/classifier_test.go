@@ -211,3 +211,35 @@ func TestGroupHits(t *testing.T) {
 		t.Errorf("other workspace: %v, %v", hits, err)
 	}
 }
+
+// GroupAnswer gives a group's answer as GroupHits carries it, "" for a
+// group of labelled examples only or an unknown one, and nothing of
+// another workspace's.
+func TestGroupAnswer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	writeFAQ(t, db, ws.ID, "kb",
+		faqEntry{"a1", "alpha", "Alpha answer.", []float32{0, 1, 0, 0}},
+		faqEntry{"a2", "alpha", "", []float32{1, 0, 0, 0}},
+		faqEntry{"b1", "beta", "Beta answer.", []float32{0, 0, 1, 0}},
+		faqEntry{"b2", "beta", "Other beta answer.", []float32{1, 0, 0.1, 0}},
+		faqEntry{"e1", "examples", "", []float32{0.9, 0.1, 0, 0}},
+	)
+	q := parley.SearchQuery{WorkspaceID: ws.ID, Model: testModel, Vector: []float32{1, 0, 0, 0}}
+	for group, want := range map[string]string{
+		"intent:alpha":    "Alpha answer.",      // its nearest chunk has none: the group's answer
+		"intent:beta":     "Other beta answer.", // the nearest chunk's own answer
+		"intent:examples": "",                   // labelled examples only
+		"intent:missing":  "",
+	} {
+		if got, err := db.GroupAnswer(ctx, q, group); got != want || err != nil {
+			t.Errorf("%s: %q, %v; want %q", group, got, err, want)
+		}
+	}
+	q.WorkspaceID = pgtest.Workspace(t).ID
+	if got, err := db.GroupAnswer(ctx, q, "intent:alpha"); got != "" || err != nil {
+		t.Errorf("other workspace: %q, %v", got, err)
+	}
+}

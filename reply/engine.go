@@ -44,6 +44,9 @@ type ClassifierStore interface {
 	retrieval.ClassifierSource
 	// GroupHits returns the nearest chunk of each of the groups as a hit.
 	GroupHits(ctx context.Context, q parley.SearchQuery, groups []string) ([]parley.Hit, error)
+	// GroupAnswer returns the answer text GroupHits would carry for the
+	// group ("" when it has none).
+	GroupAnswer(ctx context.Context, q parley.SearchQuery, group string) (string, error)
 }
 
 // MaxMessageChars is the longest customer message the engine takes.
@@ -566,14 +569,12 @@ func (e *Engine) findAnswer(ctx context.Context, q parley.SearchQuery, r *retrie
 		return
 	}
 	top := &r.Candidates[0]
-	hits, err := e.groups.GroupHits(ctx, q, []string{top.GroupKey})
+	answer, err := e.groups.GroupAnswer(ctx, q, top.GroupKey)
 	if err != nil {
 		e.log.WarnContext(ctx, "look up an answer group's answer", "workspace_id", q.WorkspaceID, "err", err.Error())
 		return
 	}
-	if len(hits) > 0 {
-		top.Answer = hits[0].Answer
-	}
+	top.Answer = answer
 }
 
 // priorGroups is how many of the classifier's likeliest groups are sure to
