@@ -12,6 +12,7 @@ import (
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
 	"github.com/parleyhq/parley/ctxlog"
+	"github.com/parleyhq/parley/internal/syncbuf"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/reply"
@@ -31,7 +32,7 @@ func (brokenClassifiers) ClassifierVersion(context.Context, string, string) (int
 func TestEngineLogLineCarriesTheRequestID(t *testing.T) {
 	t.Parallel()
 	db := pgtest.DB(t)
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	log := ctxlog.Logger(slog.New(slog.NewTextHandler(&logs, nil)))
 	engine := reply.New(db, retrieval.NewLocal(), reply.Options{Classifiers: brokenClassifiers{db}, Logger: log})
 	srv := httptest.NewServer(api.New(db, engine, api.Options{Logger: log, MaxBodyBytes: testBodyLimit, Version: "test"}))

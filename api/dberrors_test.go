@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/internal/syncbuf"
 	"github.com/parleyhq/parley/postgres"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/reply"
@@ -139,7 +140,7 @@ func TestDatabaseOutageIsUnavailable(t *testing.T) {
 	}
 	t.Cleanup(db.Close)
 
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	s := api.New(db, reply.New(db, retrieval.NewLocal(), reply.Options{Language: detector, Classifiers: db, Logger: log}), api.Options{
 		Logger: log, MaxBodyBytes: testBodyLimit, Ready: db.Ping, Version: "test", ClassifyError: postgres.Classify,

@@ -1,14 +1,12 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/parleyhq/parley/api"
+	"github.com/parleyhq/parley/internal/syncbuf"
 	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/postgres/pgtest"
@@ -185,30 +184,11 @@ func (failingTrainer) Train(context.Context, string, string) (retrieval.TrainRes
 	return retrieval.TrainResult{}, errors.New("training exploded")
 }
 
-// lockedBuffer is a bytes.Buffer the server's goroutines may log to while
-// the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // An upload or delete that committed is answered as such even when
 // retraining fails; the failure is logged with the workspace.
 func TestChangeStandsWhenRetrainingFails(t *testing.T) {
 	t.Parallel()
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	e := newIngestEnv(t, func(o *api.Options) {
 		o.Knowledge = testKnowledge(t, failingTrainer{}, log)

@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest"
+	"github.com/parleyhq/parley/internal/syncbuf"
 	"github.com/parleyhq/parley/jobs"
 	"github.com/parleyhq/parley/knowledge"
 	"github.com/parleyhq/parley/llm"
@@ -73,24 +73,6 @@ func (g *gatedTrainer) Train(ctx context.Context, ws, model string) (retrieval.T
 	return g.inner.Train(ctx, ws, model)
 }
 
-// lockedBuffer is a log the queue's goroutines write while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // trainEnv is one workspace with a knowledge base "faq", a knowledge
 // service that queues its trainings, and a queue running them.
 type trainEnv struct {
@@ -101,7 +83,7 @@ type trainEnv struct {
 	svc     *knowledge.Service
 	trainer *gatedTrainer
 	queue   *postgres.Queue
-	log     *lockedBuffer
+	log     *syncbuf.Buffer
 }
 
 var queueSeq atomic.Int64
@@ -119,7 +101,7 @@ func newTrainEnv(t *testing.T) *trainEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	trainer := newGatedTrainer(db)
 	pipe := ingest.NewPipeline(db, retrieval.NewLocal(), ingest.NewChunker(tok, ingest.ChunkOptions{}))

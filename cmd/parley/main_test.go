@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/syncbuf"
 	"github.com/parleyhq/parley/llm/openai/openaitest"
 	"github.com/parleyhq/parley/postgres/pgtest"
 	"github.com/parleyhq/parley/retrieval"
@@ -44,29 +44,9 @@ func cli(t *testing.T, env map[string]string, args ...string) (stdout, stderr st
 		}
 		return ""
 	}
-	var out, errOut lockedBuffer
+	var out, errOut syncbuf.Buffer
 	err = run(context.Background(), args, getenv, &out, &errOut)
 	return out.String(), errOut.String(), err
-}
-
-// lockedBuffer is a bytes.Buffer that goroutines of the command may write
-// at once, as they may write os.Stdout and os.Stderr: the job queue's
-// goroutines log while the command prints.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestConfigReportsEveryProblem(t *testing.T) {
