@@ -100,7 +100,10 @@ func TestConsoleKnowledgeInBrowser(t *testing.T) {
 		t.Fatalf("after pruning: %v sources, want 1", n)
 	}
 
-	// Delete the last source, then the knowledge base (each asks twice).
+	// Delete the last source, then the knowledge base (each asks twice),
+	// once the list is the one reloaded after the upload (the notice comes
+	// first).
+	p.WaitFor("the reloaded list", `document.querySelectorAll('#sources .delete-source').length === 1`, 10*time.Second)
 	p.Do("delete the source", chromedp.Click(chromedp.CSS(".delete-source")), chromedp.Click(chromedp.CSS(".delete-source")))
 	p.WaitFor("the empty list", `document.querySelector('#sources .empty') !== null`, 10*time.Second)
 	p.Do("delete the knowledge base", chromedp.Click(chromedp.ID("delete-kb")), chromedp.Click(chromedp.ID("delete-kb")),
