@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -37,8 +38,13 @@ type CandidateBrief struct {
 
 // Report is the result of a run; its JSON form is report.json.
 type Report struct {
-	Suite       string      `json:"suite"`
-	Workspace   string      `json:"workspace"`
+	Suite     string    `json:"suite"`
+	Workspace string    `json:"workspace"`
+	RanAt     time.Time `json:"ran_at"`
+	// Version is the binary that ran the suite and Embedder its embedding
+	// model, when the caller says (parley eval does).
+	Version     string      `json:"version,omitempty"`
+	Embedder    string      `json:"embedder,omitempty"`
 	Cases       int         `json:"cases"`
 	InScope     int         `json:"in_scope"`
 	MustEscal   int         `json:"must_escalate"`

@@ -129,6 +129,7 @@ func (r *Runner) evaluate(ctx context.Context, s *Suite, ws parley.Workspace, ca
 		return nil, err
 	}
 	rep := buildReport(s, ws, outcomes, opts.TargetPrecision)
+	rep.RanAt = start.UTC().Truncate(time.Second)
 	rep.Elapsed = time.Since(start).Round(time.Millisecond).String()
 	return rep, nil
 }

@@ -262,13 +262,13 @@ func TestEvalGateFails(t *testing.T) {
 }
 
 // --calibrate --apply writes the calibrated threshold to a workspace, and
-// the API then uses it.
+// the API then uses it; --record keeps the run with a workspace.
 func TestEvalCalibrateApply(t *testing.T) {
 	t.Parallel()
 	target := pgtest.Workspace(t)
 	out, _, err := cli(t, nil, "eval", filepath.Join("..", "..", "evals", "suites", "sample", "suite.json"),
 		"--out", t.TempDir(), "--workspace", pgtest.Workspace(t).Name, "--target-precision", "0.9",
-		"--calibrate", "--apply", target.Name)
+		"--calibrate", "--apply", target.Name, "--record", target.Name)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -278,6 +278,14 @@ func TestEvalCalibrateApply(t *testing.T) {
 	}
 	if ws.Settings.AnswerThreshold == target.Settings.AnswerThreshold || !strings.Contains(out, "answer_threshold") {
 		t.Fatalf("threshold still %v after --apply:\n%s", ws.Settings.AnswerThreshold, out)
+	}
+	runs, err := pgtest.DB(t).ListEvalRuns(context.Background(), target.ID, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].Suite != "sample" || runs[0].Version == "" || runs[0].Embedder != retrieval.LocalModel ||
+		runs[0].Figures.Cases == 0 || !strings.Contains(out, "recorded as eval run") {
+		t.Fatalf("recorded runs %+v, want the sample run with its version and embedder:\n%s", runs, out)
 	}
 }
 
