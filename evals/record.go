@@ -64,6 +64,9 @@ func failures(r *Report) ([]parley.EvalFailure, int) {
 	for _, o := range outs {
 		f := parley.EvalFailure{Case: clip(o.Case.ID, maxLabelChars), Question: clip(o.Case.Question(), maxTextChars),
 			Expected: clip(expected(o), maxTextChars), Confidence: o.Confidence}
+		if o.Case.SmallTalk {
+			f.Expected = "small talk"
+		}
 		switch {
 		case o.Status == "answered" && !o.Correct:
 			f.Kind, f.Got = parley.EvalWrongAnswer, "answered"
@@ -74,7 +77,7 @@ func failures(r *Report) ([]parley.EvalFailure, int) {
 				f.Kind = parley.EvalMissedEscalation
 			}
 			wrong = append(wrong, f)
-		case o.Status != "answered" && o.Case.inScope():
+		case o.Status != "answered" && o.Case.inScope(), o.Case.SmallTalk && !o.Correct:
 			f.Kind, f.Got = parley.EvalNeedlessEscalation, "escalate"
 			if o.Reason != "" {
 				f.Got += " (" + clip(o.Reason, maxLabelChars) + ")"
@@ -100,8 +103,8 @@ func (r *Report) check() error {
 		return parley.Errorf(parley.EInvalid, "suite: want the suite's name (1 to %d characters)", maxSuiteName)
 	case r.Cases <= 0:
 		return parley.Errorf(parley.EInvalid, "cases: want the number of cases run, at least 1")
-	case r.InScope < 0 || r.MustEscal < 0 || r.InScope+r.MustEscal > r.Cases:
-		return parley.Errorf(parley.EInvalid, "in_scope and must_escalate: want counts adding up to at most cases")
+	case r.InScope < 0 || r.MustEscal < 0 || r.SmallTalkCases < 0 || r.InScope+r.MustEscal+r.SmallTalkCases > r.Cases:
+		return parley.Errorf(parley.EInvalid, "in_scope, must_escalate and small_talk_cases: want counts adding up to at most cases")
 	case len(r.Gates) > 100:
 		return parley.Errorf(parley.EInvalid, "gates: at most 100")
 	}

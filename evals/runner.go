@@ -275,9 +275,12 @@ func judge(c Case, res reply.Result, latency time.Duration) Outcome {
 		}
 	}
 	o.TopCorrect = o.Rank == 1
-	if c.inScope() {
+	switch {
+	case c.SmallTalk:
+		o.Correct = res.Status == reply.StatusSmallTalk
+	case c.inScope():
 		o.Correct = res.Status == reply.StatusAnswered && o.TopCorrect
-	} else {
+	default:
 		o.Correct = res.Status == reply.StatusEscalated
 	}
 	return o

@@ -193,3 +193,42 @@ func TestEscalationRouting(t *testing.T) {
 		t.Errorf("German request for a person: %s %+v, want escalated to shipping", res.Status, res.Escalation)
 	}
 }
+
+// Harassment, medical emergencies, fraud in the customer's name and
+// account deletion asked in the imperative are recognised in the
+// customer's words, in English, French and Italian, although the
+// knowledge's best match is a routine entry; questions about the same
+// subjects that raise no such topic are answered.
+func TestDecideSensitiveTopicsInEveryLanguage(t *testing.T) {
+	t.Parallel()
+	s := parley.DefaultSettings()
+	s.Languages = []string{"en", "fr", "it"}
+	s.Sensitive = []string{"fraud", "harassment", "medical_emergency", "delete_account"}
+	routine := retrieval.Candidate{GroupKey: "intent:block_spam", Intent: "block_spam", Tags: []string{"calls"}, Similarity: 0.7}
+	tests := []struct {
+		text      string
+		sensitive bool
+	}{
+		{"Someone keeps sending me threatening messages from different numbers", true},
+		{"My ex is harassing me with calls every night", true},
+		{"Je reçois des messages de harcèlement depuis un numéro inconnu", true},
+		{"Qualcuno mi perseguita con telefonate e minacce", true},
+		{"My father collapsed and isn't breathing, my phone won't call out", true},
+		{"Mon fils a fait une crise cardiaque, j'ai besoin d'une ambulance", true},
+		{"Mia madre sta male, devo chiamare un'ambulanza", true},
+		{"Someone ordered a new SIM in my name", true},
+		{"Quelqu'un a utilisé ma ligne sans mon autorisation", true},
+		{"Supprimez mon compte et toutes mes données", true},
+		{"Cancellate il mio account, per favore", true},
+		{"How do I block spam calls?", false},
+		{"Comment bloquer les appels indésirables ?", false},
+		{"Come blocco le chiamate pubblicitarie?", false},
+		{"Can I call emergency numbers without credit?", false},
+	}
+	for _, tt := range tests {
+		d := reply.Decide(s, reply.DefaultMinSimilarity, tt.text, nil, ranking(routine, 0.9), 0)
+		if got := d.Reason == parley.ReasonSensitive; got != tt.sensitive {
+			t.Errorf("%q: %+v, want sensitive %v", tt.text, d, tt.sensitive)
+		}
+	}
+}
