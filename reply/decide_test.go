@@ -137,8 +137,18 @@ func TestTopicOfAHumanRequest(t *testing.T) {
 	if !strings.Contains(q, "E-09") {
 		t.Errorf("topic %q, want the earlier message's topic", q)
 	}
-	if q, _ := reply.Topic("agent please", nil, langs); q != "" {
-		t.Errorf("topic %q, want none", q)
+	for _, text := range []string{"agent please", "I need to speak to a human", "Ich möchte bitte mit einem Mitarbeiter sprechen"} {
+		if q, _ := reply.Topic(text, nil, langs); q != "" {
+			t.Errorf("%q: topic %q, want none", text, q)
+		}
+	}
+	for _, text := range []string{"Je voudrais parler à un conseiller", "Est-ce que je peux parler à quelqu'un, s'il vous plaît ?", "Vorrei parlare con un operatore"} {
+		if q, _ := reply.Topic(text, nil, []string{"fr", "it"}); q != "" {
+			t.Errorf("%q: topic %q, want none", text, q)
+		}
+	}
+	if q, _ := reply.Topic("Je voudrais parler à un conseiller de ma facture", nil, []string{"fr"}); !strings.Contains(q, "facture") {
+		t.Errorf("topic %q, want the bill", q)
 	}
 	q, prev = reply.Topic("and how long does that take?", history, langs)
 	if q != "and how long does that take?" || prev != "Mein Display zeigt den Fehler E-09" {

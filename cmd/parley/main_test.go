@@ -377,7 +377,7 @@ func TestEvalWithAnEmbedderThatKnowsNothing(t *testing.T) {
 	srv := openaitest.New(t, openaitest.ArbitraryEmbeddings(64))
 	env := map[string]string{"PARLEY_EMBEDDER": "openai", "PARLEY_EMBED_BASE_URL": srv.BaseURL(),
 		"PARLEY_EMBED_MODEL": "knows-nothing", "PARLEY_EMBED_DIMENSIONS": "64"}
-	for _, suite := range []string{"sample", "velotta"} {
+	for _, suite := range []string{"sample", "velotta", "brizo"} {
 		out, _, err := cli(t, env, "eval", filepath.Join("..", "..", "evals", "suites", suite, "suite.json"),
 			"--out", t.TempDir(), "--workspace", pgtest.Workspace(t).Name, "--json")
 		if err != nil && !strings.Contains(err.Error(), "gates") {
@@ -386,15 +386,20 @@ func TestEvalWithAnEmbedderThatKnowsNothing(t *testing.T) {
 		var rep struct {
 			Cases     int `json:"cases"`
 			Decisions struct {
-				AnsweredShare float64 `json:"answered_share"`
-				Precision     float64 `json:"precision"`
+				AnsweredShare    float64 `json:"answered_share"`
+				Precision        float64 `json:"precision"`
+				EscalationRecall float64 `json:"escalation_recall"`
 			} `json:"decisions"`
+			Retrieval struct {
+				HitAt1 float64 `json:"hit_at_1"`
+			} `json:"retrieval"`
 		}
 		if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Cases == 0 {
 			t.Fatalf("%s: report: %v\n%s", suite, err, out)
 		}
 		wrong := rep.Decisions.AnsweredShare * (1 - rep.Decisions.Precision)
-		t.Logf("%s: answered %.3f of %d cases, precision %.3f", suite, rep.Decisions.AnsweredShare, rep.Cases, rep.Decisions.Precision)
+		t.Logf("%s: answered %.3f of %d cases, precision %.3f, escalation recall %.3f, hit@1 %.3f", suite,
+			rep.Decisions.AnsweredShare, rep.Cases, rep.Decisions.Precision, rep.Decisions.EscalationRecall, rep.Retrieval.HitAt1)
 		if wrong > 0.02 {
 			t.Errorf("%s: %.3f of the cases answered wrongly (answered %.3f, precision %.3f), want at most 0.02",
 				suite, wrong, rep.Decisions.AnsweredShare, rep.Decisions.Precision)
