@@ -18,14 +18,29 @@ import (
 // over the workspace's groups by a fixed order, for fitting its
 // calibration.
 func (db *DB) CalibrationProbes(ctx context.Context, workspaceID, model string, limit int) ([]retrieval.Probe, error) {
+	return db.questions(ctx, workspaceID, model, limit, `AND c.answer <> ''`)
+}
+
+// SubjectQuestions returns up to limit of a workspace's question chunks of
+// model, with an answer text or without (example phrasings), spread
+// evenly over the workspace's groups by a fixed order: questions on its
+// subject, which its calibration asks with their group left out.
+func (db *DB) SubjectQuestions(ctx context.Context, workspaceID, model string, limit int) ([]retrieval.Probe, error) {
+	return db.questions(ctx, workspaceID, model, limit, "")
+}
+
+// questions returns up to limit of a workspace's question chunks of model
+// that also meet the condition and (a constant), spread evenly over its
+// groups.
+func (db *DB) questions(ctx context.Context, workspaceID, model string, limit int, and string) ([]retrieval.Probe, error) {
 	rows, err := db.pool.Query(ctx, `SELECT id, text, group_key, language, embedding FROM (
 			SELECT c.id, c.text, c.group_key, s.language, c.embedding,
 				row_number() OVER (PARTITION BY c.group_key ORDER BY c.id) AS nth
 			FROM chunks c JOIN sources s ON s.id = c.source_id
-			WHERE c.workspace_id = $1 AND c.embed_model = $2 AND c.ordinal = 0 AND s.kind IN ('faq', 'phrasing') AND c.answer <> '') q
+			WHERE c.workspace_id = $1 AND c.embed_model = $2 AND c.ordinal = 0 AND s.kind IN ('faq', 'phrasing') `+and+`) q
 		ORDER BY nth, id LIMIT $3`, workspaceID, model, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read calibration probes: %w", err)
+		return nil, fmt.Errorf("read calibration questions: %w", err)
 	}
 	probes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (retrieval.Probe, error) {
 		var p retrieval.Probe
@@ -35,7 +50,7 @@ func (db *DB) CalibrationProbes(ctx context.Context, workspaceID, model string, 
 		return p, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read calibration probes: %w", err)
+		return nil, fmt.Errorf("read calibration questions: %w", err)
 	}
 	return probes, nil
 }
@@ -44,13 +59,16 @@ func (db *DB) CalibrationProbes(ctx context.Context, workspaceID, model string, 
 // the one before.
 func (db *DB) SaveCalibration(ctx context.Context, workspaceID, model string, c retrieval.Calibration) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO calibrations
-			(workspace_id, embed_model, threshold, target, positives, negatives, precision, coverage, min_similarity)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			(workspace_id, embed_model, threshold, target, positives, negatives, precision, coverage, min_similarity,
+			answer_similarity, off_subject, escalation_recall)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (workspace_id, embed_model) DO UPDATE SET threshold = EXCLUDED.threshold,
 			target = EXCLUDED.target, positives = EXCLUDED.positives, negatives = EXCLUDED.negatives,
 			precision = EXCLUDED.precision, coverage = EXCLUDED.coverage,
-			min_similarity = EXCLUDED.min_similarity, fitted_at = clock_timestamp()`,
-		workspaceID, model, c.Threshold, c.Target, c.Positives, c.Negatives, c.Precision, c.Coverage, c.MinSimilarity)
+			min_similarity = EXCLUDED.min_similarity, answer_similarity = EXCLUDED.answer_similarity,
+			off_subject = EXCLUDED.off_subject, escalation_recall = EXCLUDED.escalation_recall, fitted_at = clock_timestamp()`,
+		workspaceID, model, c.Threshold, c.Target, c.Positives, c.Negatives, c.Precision, c.Coverage, c.MinSimilarity,
+		c.AnswerSimilarity, c.OffSubject, c.EscalationRecall)
 	if err != nil {
 		return fmt.Errorf("save calibration: %w", err)
 	}
@@ -62,9 +80,11 @@ func (db *DB) SaveCalibration(ctx context.Context, workspaceID, model string, c 
 func (db *DB) Calibration(ctx context.Context, workspaceID, model string) (retrieval.Calibration, bool, error) {
 	var c retrieval.Calibration
 	var at time.Time
-	err := db.pool.QueryRow(ctx, `SELECT threshold, target, positives, negatives, precision, coverage, min_similarity, fitted_at
+	err := db.pool.QueryRow(ctx, `SELECT threshold, target, positives, negatives, precision, coverage, min_similarity,
+			answer_similarity, off_subject, escalation_recall, fitted_at
 		FROM calibrations WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).
-		Scan(&c.Threshold, &c.Target, &c.Positives, &c.Negatives, &c.Precision, &c.Coverage, &c.MinSimilarity, &at)
+		Scan(&c.Threshold, &c.Target, &c.Positives, &c.Negatives, &c.Precision, &c.Coverage, &c.MinSimilarity,
+			&c.AnswerSimilarity, &c.OffSubject, &c.EscalationRecall, &at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return retrieval.Calibration{}, false, nil
 	}

@@ -250,7 +250,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	// question must be to match anything (see Calibrate).
 	cal := e.calibrated(ctx, ws.ID)
 	settings.AnswerThreshold = max(settings.AnswerThreshold, cal.threshold)
-	d := Decide(settings, cal.floor, text, history, ranking, simPrev)
+	d := Decide(settings, cal.bars, text, history, ranking, simPrev)
 	transcript := append(slices.Clone(history), parley.Message{Role: parley.RoleCustomer, Text: text})
 	var answer *Answer
 	if d.Answer {
@@ -281,7 +281,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		res.Answer = answer
 	} else {
 		notice := handoffNotice(lang)
-		esc, m, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, cal.floor, d, notice))
+		esc, m, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, cal.bars.Floor, d, notice))
 		switch {
 		case errors.Is(err, parley.ErrOpenEscalation):
 			// Another message of the conversation was handed off first:
@@ -537,26 +537,38 @@ func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, l
 	return r, nil
 }
 
-// leaveOut returns the hits without those leftOut names, the full-text
-// ranks of the rest renumbered as if those were never found.
+// leaveOut returns the hits without those leftOut names, each
+// retriever's ranks of the rest renumbered as if those were never found,
+// and only the first SearchLimit of each retriever kept (the search may
+// have been wider so that enough are left).
 func leaveOut(hits []parley.Hit, leftOut func(parley.Hit) bool) []parley.Hit {
-	var gone []int
-	for _, h := range hits {
-		if leftOut(h) && h.TextRank > 0 {
-			gone = append(gone, h.TextRank)
-		}
-	}
 	hits = slices.DeleteFunc(hits, leftOut)
-	for i := range hits {
-		if r := hits[i].TextRank; r > 0 {
-			for _, g := range gone {
-				if g < r {
-					hits[i].TextRank--
+	renumber := func(rank func(*parley.Hit) *int) {
+		var ranks []int
+		for i := range hits {
+			if r := *rank(&hits[i]); r > 0 {
+				ranks = append(ranks, r)
+			}
+		}
+		slices.Sort(ranks)
+		for i := range hits {
+			if r := rank(&hits[i]); *r > 0 {
+				n, _ := slices.BinarySearch(ranks, *r)
+				*r = n + 1
+				if *r > SearchLimit {
+					*r = 0
 				}
 			}
 		}
 	}
-	return hits
+	renumber(func(h *parley.Hit) *int { return &h.VectorRank })
+	renumber(func(h *parley.Hit) *int { return &h.TextRank })
+	for i := range hits {
+		if hits[i].VectorRank == 0 {
+			hits[i].Similarity = 0 // found by the keyword leg alone
+		}
+	}
+	return slices.DeleteFunc(hits, func(h parley.Hit) bool { return h.VectorRank == 0 && h.TextRank == 0 })
 }
 
 // findAnswer gives the best candidate its group's answer when none of the
