@@ -18,29 +18,14 @@ import (
 // over the workspace's groups by a fixed order, for fitting its
 // calibration.
 func (db *DB) CalibrationProbes(ctx context.Context, workspaceID, model string, limit int) ([]retrieval.Probe, error) {
-	return db.questions(ctx, workspaceID, model, limit, `AND c.answer <> ''`)
-}
-
-// SubjectQuestions returns up to limit of a workspace's question chunks of
-// model, with an answer text or without (example phrasings), spread
-// evenly over the workspace's groups by a fixed order: questions on its
-// subject, which its calibration asks with their group left out.
-func (db *DB) SubjectQuestions(ctx context.Context, workspaceID, model string, limit int) ([]retrieval.Probe, error) {
-	return db.questions(ctx, workspaceID, model, limit, "")
-}
-
-// questions returns up to limit of a workspace's question chunks of model
-// that also meet the condition and (a constant), spread evenly over its
-// groups.
-func (db *DB) questions(ctx context.Context, workspaceID, model string, limit int, and string) ([]retrieval.Probe, error) {
 	rows, err := db.pool.Query(ctx, `SELECT id, text, group_key, language, embedding FROM (
 			SELECT c.id, c.text, c.group_key, s.language, c.embedding,
 				row_number() OVER (PARTITION BY c.group_key ORDER BY c.id) AS nth
 			FROM chunks c JOIN sources s ON s.id = c.source_id
-			WHERE c.workspace_id = $1 AND c.embed_model = $2 AND c.ordinal = 0 AND s.kind IN ('faq', 'phrasing') `+and+`) q
+			WHERE c.workspace_id = $1 AND c.embed_model = $2 AND c.ordinal = 0 AND s.kind IN ('faq', 'phrasing') AND c.answer <> '') q
 		ORDER BY nth, id LIMIT $3`, workspaceID, model, limit)
 	if err != nil {
-		return nil, fmt.Errorf("read calibration questions: %w", err)
+		return nil, fmt.Errorf("read calibration probes: %w", err)
 	}
 	probes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (retrieval.Probe, error) {
 		var p retrieval.Probe
@@ -50,7 +35,7 @@ func (db *DB) questions(ctx context.Context, workspaceID, model string, limit in
 		return p, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read calibration questions: %w", err)
+		return nil, fmt.Errorf("read calibration probes: %w", err)
 	}
 	return probes, nil
 }

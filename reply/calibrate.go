@@ -22,10 +22,6 @@ type CalibrationStore interface {
 	// questions of model that have an answer, spread over its answer
 	// groups.
 	CalibrationProbes(ctx context.Context, workspaceID, model string, limit int) ([]retrieval.Probe, error)
-	// SubjectQuestions returns up to limit of the workspace's questions
-	// of model, with an answer text or without (example phrasings),
-	// spread over its answer groups.
-	SubjectQuestions(ctx context.Context, workspaceID, model string, limit int) ([]retrieval.Probe, error)
 	SaveCalibration(ctx context.Context, workspaceID, model string, c retrieval.Calibration) error
 	// TrainingExamples streams the workspace's labelled chunks of model
 	// with their vectors, as the intent classifier learns from them.
@@ -40,12 +36,8 @@ const (
 	// CalibrationTarget is the precision a workspace's threshold is
 	// fitted to reach on its probes.
 	CalibrationTarget = 0.95
-	// maxProbes is how many of a workspace's FAQ questions are asked, and
-	// maxOffSubject how many of its questions are asked with their answer
-	// group left out (a few of each group: how often a left-out group's
-	// questions are answered varies from one to the next).
-	maxProbes     = 150
-	maxOffSubject = 300
+	// maxProbes is how many of a workspace's FAQ questions are asked.
+	maxProbes = 150
 	// calibrationFolds is how many classifiers a calibration trains, each
 	// without a fifth of the probes.
 	calibrationFolds = 5
@@ -61,12 +53,13 @@ const (
 
 // Calibrate fits the workspace's answer bars for the engine's embedder
 // and stores them. Three kinds of questions are asked: each of its FAQ
-// questions (up to maxProbes) with its own chunk left out, so it can only
-// be answered from the entry's answer text or from other phrasings; its
-// questions, example phrasings included (up to maxOffSubject, spread over
-// the answer groups), with their whole answer group left out: questions on
-// the workspace's subject that its knowledge does not cover, the hardest
-// to tell from its own; and generic out-of-scope questions in the
+// questions (up to maxProbes, spread over its answer groups) with its own
+// chunk left out, so it can only be answered from the entry's answer text
+// or from other phrasings; the same questions with their whole answer
+// group left out, as questions on the workspace's subject that its
+// knowledge does not cover (the same questions on both sides, so that
+// the two are alike but for what the knowledge holds), the hardest to
+// tell from its own; and generic out-of-scope questions in the
 // workspace's languages, which also fix the no-match floor
 // (MinSimilarity). The last two must not be answered. The bars
 // (retrieval.FitThreshold) are the confidence and the best answer's
@@ -102,15 +95,9 @@ func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.C
 	if err != nil {
 		return retrieval.Calibration{}, false, fmt.Errorf("calibrate: embed out-of-scope questions: %w", err)
 	}
-	subject, err := e.calibrations.store.SubjectQuestions(ctx, ws.ID, model, maxOffSubject)
-	if err != nil {
-		return retrieval.Calibration{}, false, fmt.Errorf("calibrate: %w", err)
-	}
 	fold, groupFold := map[int64]int{}, map[string]int{}
 	for i, p := range probes {
 		fold[p.ChunkID] = i % calibrationFolds
-	}
-	for _, p := range subject {
 		if _, ok := groupFold[p.Group]; !ok {
 			groupFold[p.Group] = len(groupFold) % calibrationFolds
 		}
@@ -152,7 +139,7 @@ func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.C
 		}
 		outcomes = append(outcomes, o)
 	}
-	for _, p := range subject {
+	for _, p := range probes {
 		o, err := ask(p, fromFold(off, groupFold[p.Group]), func(h parley.Hit) bool { return h.GroupKey == p.Group })
 		if err != nil {
 			return retrieval.Calibration{}, false, err
