@@ -520,15 +520,36 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 		simPrev = cosine(vecs[0], vecs[1])
 	}
 	followUp := previous != "" && len(strings.Fields(text)) <= followUpWords
+	// own is the follow-up's own ranking, once searched.
+	var own *retrieval.Ranking
 	if !followUp || alone.threshold <= 1 { // a bar over 1 clears nothing
 		r, err := e.search(ctx, q, t, nil, e.prior)
 		if err != nil || !followUp || alone.clears(r) {
 			return r, simPrev, err
 		}
+		own = &r
 	}
-	q.Vector, q.Text = blend(vecs[0], vecs[1], 1), text+" "+previous
-	r, err := e.search(ctx, q, t, nil, e.prior)
-	return r, simPrev, err
+	blended := q
+	blended.Vector, blended.Text = blend(vecs[0], vecs[1], 1), text+" "+previous
+	r, hits, err := e.searchHits(ctx, blended, t, nil, e.prior)
+	if err != nil {
+		return r, simPrev, err
+	}
+	top, ok := r.Top()
+	if !ok || len(newContent(text, previous, top.GroupKey, top.Answer, hits)) == 0 {
+		return r, simPrev, nil
+	}
+	// The follow-up asks something the entry does not say: it is a new
+	// question with context, as sure as its own words make it.
+	if own == nil {
+		o, err := e.search(ctx, q, t, nil, e.prior)
+		if err != nil {
+			return r, simPrev, err
+		}
+		own = &o
+	}
+	r.Confidence = min(r.Confidence, ownEvidence(*own, top.GroupKey))
+	return r, simPrev, nil
 }
 
 // search ranks the knowledge for an embedded question, leaving out the
@@ -536,6 +557,13 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 // mixing in the intent classifier's probabilities that classify returns
 // (nil: none), and records its steps' times in t.
 func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, leftOut func(parley.Hit) bool, classify func(context.Context, parley.SearchQuery) map[string]float64) (retrieval.Ranking, error) {
+	r, _, err := e.searchHits(ctx, q, t, leftOut, classify)
+	return r, err
+}
+
+// searchHits is search that also returns the hits ranked, with the nearest
+// hit of each likely group the search missed.
+func (e *Engine) searchHits(ctx context.Context, q parley.SearchQuery, t *Timings, leftOut func(parley.Hit) bool, classify func(context.Context, parley.SearchQuery) map[string]float64) (retrieval.Ranking, []parley.Hit, error) {
 	// The classifier's probabilities need only the vector: they are
 	// worked out while the knowledge is searched.
 	prior := make(chan map[string]float64, 1)
@@ -543,7 +571,7 @@ func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, l
 	began := time.Now()
 	hits, err := e.store.Search(ctx, q)
 	if err != nil {
-		return retrieval.Ranking{}, err
+		return retrieval.Ranking{}, nil, err
 	}
 	t.Search = time.Since(began)
 	began = time.Now()
@@ -558,7 +586,7 @@ func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, l
 		e.findAnswer(ctx, q, &r)
 	}
 	t.Rank = time.Since(began)
-	return r, nil
+	return r, slices.Concat(hits, opts.PriorHits), nil
 }
 
 // leaveOut returns the hits without those leftOut names, each
