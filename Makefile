@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test lint test-faults build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl bench-learning clean
+.PHONY: demo test lint test-faults build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl bench-learning bench-fewshot clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -50,7 +50,7 @@ bench-crawl: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BENCH_CRAWL=1 PARLEY_BENCH_PAGES=$(BENCH_PAGES) PARLEY_BENCH_RUNS=$(BENCH_RUNS) \
 		$(GO) test -run TestCrawlBenchmark -v -count=1 -timeout 30m ./ingest/crawl/
 
-## bench-scale-ingest: first load (with ANSWER_RATE answers/s meanwhile) and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
+## bench-scale-ingest: first load (with ANSWER_RATE answers/s meanwhile, asked by a process of their own) and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
 SIZES ?= 10000,100000
 ANSWER_RATE ?= 50
 bench-scale-ingest: check-go db
@@ -77,6 +77,11 @@ bench-quality: build db
 bench-learning: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BANKING77=$(BANKING77) \
 		nice -n 10 $(GO) test -run TestLearningCurveBanking77 -v -count=1 -timeout 60m ./evals/
+
+## bench-fewshot: Banking77 with 1, 2, 4 and 11 examples per intent uploaded as knowledge (bench-learning's control arm alone, minutes)
+bench-fewshot: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_BANKING77=$(BANKING77) \
+		nice -n 10 $(GO) test -run TestFewShotBanking77 -v -count=1 -timeout 30m ./evals/
 
 ## bench-answer: engine vs bare search, then 16 clients at 300 requests/s on /v1/answer (Banking77 knowledge)
 bench-answer: build db
