@@ -244,7 +244,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	settings := ws.Settings
 	settings.AnswerThreshold = max(settings.AnswerThreshold, cal.threshold)
 	query, previous := Topic(text, history, ws.Settings.Languages)
-	alone := answerable{threshold: settings.AnswerThreshold, floor: cal.floor}
+	alone := answerable{threshold: settings.AnswerThreshold, bars: cal.bars}
 	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), alone, &t)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
@@ -252,7 +252,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	d := Decide(settings, cal.floor, text, history, ranking, simPrev)
+	d := Decide(settings, cal.bars, text, history, ranking, simPrev)
 	transcript := append(slices.Clone(history), parley.Message{Role: parley.RoleCustomer, Text: text})
 	var answer *Answer
 	if d.Answer {
@@ -283,7 +283,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		res.Answer = answer
 	} else {
 		notice := handoffNotice(lang)
-		esc, m, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, cal.floor, d, notice))
+		esc, m, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, cal.bars.Floor, d, notice))
 		switch {
 		case errors.Is(err, parley.ErrOpenEscalation):
 			// Another message of the conversation was handed off first:
@@ -471,12 +471,16 @@ func SearchLanguages(lang string, s parley.WorkspaceSettings) []string {
 const SearchLimit = 20
 
 // answerable is the bar a ranking must clear to be answered: its
-// confidence at least threshold, its best hit at least floor similar.
-type answerable struct{ threshold, floor float64 }
+// confidence at least threshold, its best hit at least as similar as the
+// bars' floor and similarity.
+type answerable struct {
+	threshold float64
+	bars      Bars
+}
 
 func (a answerable) clears(r retrieval.Ranking) bool {
 	top, ok := r.Top()
-	return ok && r.Confidence >= a.threshold && top.Similarity >= a.floor
+	return ok && r.Confidence >= a.threshold && top.Similarity >= max(a.bars.Floor, a.bars.Similarity)
 }
 
 // alwaysWithPrevious reads every short follow-up with the previous
@@ -585,26 +589,38 @@ func (e *Engine) searchHits(ctx context.Context, q parley.SearchQuery, t *Timing
 	return r, slices.Concat(hits, opts.PriorHits), nil
 }
 
-// leaveOut returns the hits without those leftOut names, the full-text
-// ranks of the rest renumbered as if those were never found.
+// leaveOut returns the hits without those leftOut names, each
+// retriever's ranks of the rest renumbered as if those were never found,
+// and only the first SearchLimit of each retriever kept (the search may
+// have been wider so that enough are left).
 func leaveOut(hits []parley.Hit, leftOut func(parley.Hit) bool) []parley.Hit {
-	var gone []int
-	for _, h := range hits {
-		if leftOut(h) && h.TextRank > 0 {
-			gone = append(gone, h.TextRank)
-		}
-	}
 	hits = slices.DeleteFunc(hits, leftOut)
-	for i := range hits {
-		if r := hits[i].TextRank; r > 0 {
-			for _, g := range gone {
-				if g < r {
-					hits[i].TextRank--
+	renumber := func(rank func(*parley.Hit) *int) {
+		var ranks []int
+		for i := range hits {
+			if r := *rank(&hits[i]); r > 0 {
+				ranks = append(ranks, r)
+			}
+		}
+		slices.Sort(ranks)
+		for i := range hits {
+			if r := rank(&hits[i]); *r > 0 {
+				n, _ := slices.BinarySearch(ranks, *r)
+				*r = n + 1
+				if *r > SearchLimit {
+					*r = 0
 				}
 			}
 		}
 	}
-	return hits
+	renumber(func(h *parley.Hit) *int { return &h.VectorRank })
+	renumber(func(h *parley.Hit) *int { return &h.TextRank })
+	for i := range hits {
+		if hits[i].VectorRank == 0 {
+			hits[i].Similarity = 0 // found by the keyword leg alone
+		}
+	}
+	return slices.DeleteFunc(hits, func(h parley.Hit) bool { return h.VectorRank == 0 && h.TextRank == 0 })
 }
 
 // findAnswer gives the best candidate its group's answer when none of the
