@@ -24,6 +24,9 @@ var unitWords = map[string]bool{
 	"kmh": true, "in": true, "ft": true, "lb": true, "lbs": true, "oz": true, "de": true, "er": true, "e": true,
 }
 
+// codeSeparators are left out of a code ("E-07" is "E07").
+var codeSeparators = strings.NewReplacer("-", "", "/", "", ".", "")
+
 // Codes returns the codes in text, upper-cased without separators ("E-07"
 // and "e07" are both "E07"), each once, in order.
 func Codes(text string) []string {
@@ -32,7 +35,7 @@ func Codes(text string) []string {
 		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '/' || r == '.')
 	}) {
 		f = strings.Trim(f, "-/.")
-		c := strings.ToUpper(strings.NewReplacer("-", "", "/", "", ".", "").Replace(f))
+		c := strings.ToUpper(codeSeparators.Replace(f))
 		if isCode(c) && !slices.Contains(out, c) {
 			out = append(out, c)
 		}
