@@ -122,7 +122,7 @@ func (db *DB) vectorQuery(ctx context.Context, q parley.SearchQuery, st chunkSta
 		if st.vectorIndex > 0 && q.Limit <= hnswEfSearch {
 			// The workspace's own index holds its rows alone: the filter
 			// never drops one, and one pass finds ef_search rows, so the
-			// iterative scan would only add its bookkeeping (a third of
+			// iterative scan would only add its bookkeeping (about 30% of
 			// the scan's CPU on Banking77, the same hits).
 			settings += `, set_config('hnsw.iterative_scan', 'off', true)`
 		}
