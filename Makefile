@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/parley
 DBENV := .parley-db.env
 
-.PHONY: demo test lint test-faults build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl bench-learning clean
+.PHONY: demo test lint test-faults build db chromium bench-analytics bench-widget check-go bench-ingest bench-quality bench-answer bench-crawl bench-learning bench-fewshot clean
 
 ## demo: set up PostgreSQL + pgvector, load the sample knowledge and serve on :8080
 demo: build db
@@ -77,6 +77,11 @@ bench-quality: build db
 bench-learning: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BANKING77=$(BANKING77) \
 		nice -n 10 $(GO) test -run TestLearningCurveBanking77 -v -count=1 -timeout 60m ./evals/
+
+## bench-fewshot: Banking77 with 1, 2, 4 and 11 examples per intent uploaded as knowledge (bench-learning's control arm alone, minutes)
+bench-fewshot: check-go db
+	set -a; source $(DBENV); set +a; PARLEY_BANKING77=$(BANKING77) \
+		nice -n 10 $(GO) test -run TestFewShotBanking77 -v -count=1 -timeout 30m ./evals/
 
 ## bench-answer: engine vs bare search, then 16 clients at 300 requests/s on /v1/answer (Banking77 knowledge)
 bench-answer: build db

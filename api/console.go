@@ -63,6 +63,7 @@ var consolePages = []consolePage{
 	{path: "knowledge/:kb", template: "kb", title: "nav.knowledge", need: parley.RoleAdmin, load: (*Server).kbData},
 	{path: "knowledge/:kb/sources/:source", template: "source", title: "nav.knowledge", need: parley.RoleAdmin, load: (*Server).sourceData},
 	{path: "analytics", template: "analytics", title: "nav.analytics", nav: true, need: parley.RoleAdmin, load: (*Server).analyticsData},
+	{path: "analytics/evals/:id", template: "evalrun", title: "nav.analytics", need: parley.RoleAdmin, load: (*Server).evalRunData},
 }
 
 // ConsoleOptions configure the console.

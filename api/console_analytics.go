@@ -28,8 +28,9 @@ type analyticsPageData struct {
 	Daily   web.TimeChart
 	Reasons web.BarList
 	// Gaps is nil when the server cannot find them (no embedder).
-	Gaps *gapsResult
-	KBs  []parley.KnowledgeBase
+	Gaps  *gapsResult
+	KBs   []parley.KnowledgeBase
+	Evals evalsSection
 }
 
 // DeflectionPercent is the share of conversations the bot resolved alone, as a percentage.
@@ -97,6 +98,9 @@ func (s *Server) analyticsData(c *gin.Context) (any, error) {
 		return nil, err
 	}
 	if d.KBs, err = s.store.ListKBs(ctx, ws); err != nil {
+		return nil, err
+	}
+	if d.Evals, err = s.evalsSection(c); err != nil {
 		return nil, err
 	}
 	return d, nil

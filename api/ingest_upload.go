@@ -33,16 +33,20 @@ const uploadRoute = "/v1/knowledge-bases/:kb/uploads"
 // which may be large and come over a slow link.
 const uploadReadTimeout = 10 * time.Minute
 
-// bodyLimit caps request bodies: uploads at MaxUploadBytes, everything
-// else at MaxBodyBytes.
+// bodyLimit caps request bodies: uploads at MaxUploadBytes, eval reports
+// at MaxEvalReportBytes, everything else at MaxBodyBytes.
 func (s *Server) bodyLimit() gin.HandlerFunc {
 	small, large := limitBody(s.opts.MaxBodyBytes), limitBody(s.maxUploadBytes())
+	report := limitBody(positive(s.opts.MaxEvalReportBytes, DefaultMaxEvalReportBytes))
 	return func(c *gin.Context) {
-		if r := c.FullPath(); r == uploadRoute || r == consoleAPI+uploadRoute {
+		switch strings.TrimPrefix(c.FullPath(), consoleAPI) {
+		case uploadRoute:
 			large(c)
-			return
+		case evalRunsRoute:
+			report(c)
+		default:
+			small(c)
 		}
-		small(c)
 	}
 }
 

@@ -81,6 +81,10 @@ type Store interface {
 
 	AnalyticsDays(ctx context.Context, workspaceID string, from, to, now time.Time) ([]parley.DayCount, error)
 	UnansweredQuestions(ctx context.Context, workspaceID string, from, to time.Time, limit int) ([]parley.UnansweredQuestion, int, error)
+
+	CreateEvalRun(ctx context.Context, workspaceID string, r parley.EvalRun) (parley.EvalRun, error)
+	ListEvalRuns(ctx context.Context, workspaceID, suite string, limit int) ([]parley.EvalRun, error)
+	EvalRun(ctx context.Context, workspaceID string, id int64) (parley.EvalRun, error)
 }
 
 // Engine answers customer messages (reply.Engine).
@@ -128,6 +132,9 @@ type Options struct {
 	// DefaultMaxUploadRecords).
 	MaxUploadBytes   int64
 	MaxUploadRecords int
+	// MaxEvalReportBytes caps an uploaded eval report instead of
+	// MaxBodyBytes (0 = DefaultMaxEvalReportBytes).
+	MaxEvalReportBytes int64
 	// SyncIngestMax: an upload with at most this many chunks to embed is
 	// written before the response; a larger one becomes a background job
 	// on IngestJobs (0 = DefaultSyncIngestMax).
@@ -285,6 +292,9 @@ func (s *Server) v1Routes(v1 *gin.RouterGroup) {
 	admin.POST("/workspace/identity-secret", s.rotateIdentitySecret)
 	admin.GET("/analytics/summary", s.analyticsSummary)
 	admin.GET("/analytics/gaps", s.analyticsGaps)
+	admin.POST(evalRunsRoute[len("/v1"):], s.postEvalRun)
+	admin.GET("/evals/runs", s.listEvalRuns)
+	admin.GET("/evals/runs/:id", s.getEvalRun)
 	admin.GET("/learning/phrasings", s.listPhrasings)
 	admin.POST("/learning/phrasings/:id/approve", s.approvePhrasing)
 	admin.POST("/learning/phrasings/:id/reject", s.rejectPhrasing)

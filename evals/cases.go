@@ -27,6 +27,9 @@ type Case struct {
 	SourceIDs []string `json:"source_ids,omitempty"`
 	Escalate  bool     `json:"escalate,omitempty"`
 	Reason    string   `json:"reason,omitempty"`
+	// SmallTalk: a greeting, thanks or goodbye, to be answered as small
+	// talk (neither from the knowledge nor escalated).
+	SmallTalk bool `json:"small_talk,omitempty"`
 }
 
 // Turn is one message of a case's conversation.
@@ -43,8 +46,8 @@ func (c Case) Question() string {
 	return c.Query
 }
 
-// inScope reports whether the case expects an answer.
-func (c Case) inScope() bool { return !c.Escalate }
+// inScope reports whether the case expects an answer from the knowledge.
+func (c Case) inScope() bool { return !c.Escalate && !c.SmallTalk }
 
 // loadCases reads JSONL (or a JSON array) or CSV cases.
 func loadCases(path string, spec CasesSpec) ([]Case, error) {
@@ -87,8 +90,11 @@ func loadCases(path string, spec CasesSpec) ([]Case, error) {
 		if len(c.Messages) > 0 && c.Messages[len(c.Messages)-1].Role != parley.RoleCustomer {
 			return nil, parley.Errorf(parley.EInvalid, "cases %s: case %s: the last message must be the customer's", path, c.ID)
 		}
-		if !c.Escalate && c.Intent == "" && len(c.SourceIDs) == 0 {
-			return nil, parley.Errorf(parley.EInvalid, "cases %s: case %s expects nothing: give intent, source_ids or escalate", path, c.ID)
+		if c.Escalate && c.SmallTalk {
+			return nil, parley.Errorf(parley.EInvalid, "cases %s: case %s expects both escalate and small_talk", path, c.ID)
+		}
+		if !c.Escalate && !c.SmallTalk && c.Intent == "" && len(c.SourceIDs) == 0 {
+			return nil, parley.Errorf(parley.EInvalid, "cases %s: case %s expects nothing: give intent, source_ids, escalate or small_talk", path, c.ID)
 		}
 	}
 	return cases, nil

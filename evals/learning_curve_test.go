@@ -40,33 +40,15 @@ var learningSteps = []int{0, 1, 3, 10}
 // step the 3,080 test questions are run through the engine: hit@1 and
 // coverage at 95% precision.
 func TestLearningCurveBanking77(t *testing.T) {
-	dir := os.Getenv("PARLEY_BANKING77")
-	if dir == "" {
-		t.Skip("set PARLEY_BANKING77 to the Banking77 folder (make bench-learning does)")
-	}
-	ctx := context.Background()
-	byIntent, intents := readTrain(t, filepath.Join(dir, "train.csv"))
-	suite, err := evals.LoadSuite("suites/banking77/suite.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	suite.Cases.Path = filepath.Join(dir, "test.csv")
-
-	db := pgtest.DB(t)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
-	tok, err := llm.NewTokenizer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	embedder := retrieval.NewLocal()
-	engine := reply.New(db, embedder, reply.Options{Language: reply.NewLanguageDetector(), Classifiers: db, Calibrations: db, Logger: quiet})
-	know := knowledge.New(db, ingest.NewPipeline(db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})),
-		retrieval.NewTrainer(db, retrieval.TrainOptions{}), embedder.Model(), quiet).WithCalibrator(engine)
+	b := newBanking77Bench(t, "bench-learning")
+	ctx, db, engine, know, quiet := context.Background(), b.db, b.engine, b.know, b.quiet
+	byIntent, intents, suite := b.byIntent, b.intents, b.suite
 	srv := httptest.NewServer(api.New(db, engine, api.Options{Knowledge: know, Logger: quiet, MaxBodyBytes: 1 << 20,
 		Ready: db.Ping, ClassifyError: postgres.Classify}))
 	defer srv.Close()
 	ws := pgtest.Workspace(t)
 	keys := map[parley.Role]string{}
+	var err error
 	for _, role := range []parley.Role{parley.RoleWidget, parley.RoleAgent, parley.RoleAdmin} {
 		if _, keys[role], err = db.CreateKey(ctx, ws.ID, "bench", role); err != nil {
 			t.Fatal(err)
@@ -144,9 +126,70 @@ func TestLearningCurveBanking77(t *testing.T) {
 	// The control: the same examples uploaded as knowledge, unmasked, in a
 	// workspace of their own. Learning through resolutions should come
 	// close to it.
+	uploadCurve(t, db, know, runner, suite, byIntent, intents, learningSteps[1:])
+}
+
+// TestFewShotBanking77 is the control arm of TestLearningCurveBanking77
+// alone, in a few minutes instead of about 35 (make bench-fewshot): for 1,
+// 2, 4 and 11 training questions per intent (the first ones of train.csv in
+// file order), the same knowledge uploaded directly into a fresh workspace,
+// then the 3,080 test questions through the engine.
+func TestFewShotBanking77(t *testing.T) {
+	b := newBanking77Bench(t, "bench-fewshot")
+	uploadCurve(t, b.db, b.know, evals.NewRunner(b.db, b.engine, b.know, b.quiet), b.suite, b.byIntent, b.intents, []int{0, 1, 3, 10})
+}
+
+// banking77Bench is what the Banking77 learning benchmarks share: the
+// training questions by intent, the suite with the test questions as
+// cases, and a real engine and knowledge service on the test database.
+type banking77Bench struct {
+	byIntent map[string][]string
+	intents  []string
+	suite    *evals.Suite
+	db       *postgres.DB
+	engine   *reply.Engine
+	know     *knowledge.Service
+	quiet    *slog.Logger
+}
+
+// newBanking77Bench skips the test unless PARLEY_BANKING77 names the data
+// set (make target sets it).
+func newBanking77Bench(t *testing.T, target string) *banking77Bench {
+	t.Helper()
+	dir := os.Getenv("PARLEY_BANKING77")
+	if dir == "" {
+		t.Skipf("set PARLEY_BANKING77 to the Banking77 folder (make %s does)", target)
+	}
+	b := &banking77Bench{}
+	b.byIntent, b.intents = readTrain(t, filepath.Join(dir, "train.csv"))
+	var err error
+	if b.suite, err = evals.LoadSuite("suites/banking77/suite.json"); err != nil {
+		t.Fatal(err)
+	}
+	b.suite.Cases.Path = filepath.Join(dir, "test.csv")
+	b.db = pgtest.DB(t)
+	b.quiet = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+	tok, err := llm.NewTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	embedder := retrieval.NewLocal()
+	b.engine = reply.New(b.db, embedder, reply.Options{Language: reply.NewLanguageDetector(), Classifiers: b.db, Calibrations: b.db, Logger: b.quiet})
+	b.know = knowledge.New(b.db, ingest.NewPipeline(b.db, embedder, ingest.NewChunker(tok, ingest.ChunkOptions{})),
+		retrieval.NewTrainer(b.db, retrieval.TrainOptions{}), embedder.Model(), b.quiet).WithCalibrator(b.engine)
+	return b
+}
+
+// uploadCurve uploads, for each step, the first step+1 training questions
+// of every intent as knowledge into a fresh workspace and runs the suite's
+// cases through the engine: hit@1, hit@5 and coverage at 95% precision.
+func uploadCurve(t *testing.T, db *postgres.DB, know *knowledge.Service, runner *evals.Runner, suite *evals.Suite,
+	byIntent map[string][]string, intents []string, steps []int) {
+	t.Helper()
+	ctx := context.Background()
 	t.Logf("| control: examples per intent uploaded | hit@1 | hit@5 | coverage @95%% |")
 	t.Logf("|---|---|---|---|")
-	for _, step := range learningSteps[1:] {
+	for _, step := range steps {
 		ctl := pgtest.Workspace(t)
 		kb, _, err := db.EnsureKB(ctx, ctl.ID, "banking")
 		if err != nil {

@@ -22,6 +22,7 @@ func TestRetrieverLegs(t *testing.T) {
 	}{
 		{"sample", 0.4},
 		{"velotta", 0.4},
+		{"brizo", 0.4},
 	} {
 		t.Run(tt.suite, func(t *testing.T) {
 			ctx := context.Background()

@@ -161,6 +161,9 @@ func Summary(w io.Writer, r *Report) {
 		r.Threshold, 100*r.Decisions.AnsweredShare, r.Decisions.Precision, r.Decisions.Coverage)
 	fmt.Fprintf(tw, "escalation\trecall %.3f\tfalse escalations %d\treasons %v\n",
 		r.Decisions.EscalationRecall, r.Decisions.FalseEscalations, r.Decisions.Reasons)
+	if r.SmallTalkCases > 0 {
+		fmt.Fprintf(tw, "small talk\t%.3f of %d recognised\n", r.Decisions.SmallTalk, r.SmallTalkCases)
+	}
 	if r.Calibration.Reachable {
 		fmt.Fprintf(tw, "calibration\tthreshold %.3f reaches precision %.3f\tcoverage %.3f\tAUROC %s\n",
 			r.Calibration.Threshold, r.Calibration.Precision, r.Calibration.Coverage, formatAUROC(r.Calibration.AUROC))

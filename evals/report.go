@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/parleyhq/parley"
 )
@@ -37,20 +38,26 @@ type CandidateBrief struct {
 
 // Report is the result of a run; its JSON form is report.json.
 type Report struct {
-	Suite       string      `json:"suite"`
-	Workspace   string      `json:"workspace"`
-	Cases       int         `json:"cases"`
-	InScope     int         `json:"in_scope"`
-	MustEscal   int         `json:"must_escalate"`
-	Elapsed     string      `json:"elapsed"`
-	Threshold   float64     `json:"answer_threshold"`
-	Retrieval   Retrieval   `json:"retrieval"`
-	Decisions   Decisions   `json:"decisions"`
-	Calibration Calibration `json:"calibration"`
-	Latency     Latency     `json:"latency_ms"`
-	Worst       Worst       `json:"worst"`
-	Gates       []GateCheck `json:"gates"`
-	Outcomes    []Outcome   `json:"outcomes"`
+	Suite     string    `json:"suite"`
+	Workspace string    `json:"workspace"`
+	RanAt     time.Time `json:"ran_at"`
+	// Version is the binary that ran the suite and Embedder its embedding
+	// model, when the caller says (parley eval does).
+	Version        string      `json:"version,omitempty"`
+	Embedder       string      `json:"embedder,omitempty"`
+	Cases          int         `json:"cases"`
+	InScope        int         `json:"in_scope"`
+	MustEscal      int         `json:"must_escalate"`
+	SmallTalkCases int         `json:"small_talk_cases,omitempty"`
+	Elapsed        string      `json:"elapsed"`
+	Threshold      float64     `json:"answer_threshold"`
+	Retrieval      Retrieval   `json:"retrieval"`
+	Decisions      Decisions   `json:"decisions"`
+	Calibration    Calibration `json:"calibration"`
+	Latency        Latency     `json:"latency_ms"`
+	Worst          Worst       `json:"worst"`
+	Gates          []GateCheck `json:"gates"`
+	Outcomes       []Outcome   `json:"outcomes"`
 	// LabelledOnly: the knowledge has example questions but no answer
 	// texts, so at the threshold every case escalates (no_match); the
 	// calibration shows what answering would reach.
@@ -75,10 +82,13 @@ type Retrieval struct {
 
 // Decisions measure what the engine did at the configured threshold.
 type Decisions struct {
-	AnsweredShare    float64        `json:"answered_share"`
-	Precision        float64        `json:"precision"`
-	Coverage         float64        `json:"coverage"` // answered and correct, share of in-scope cases
-	EscalationRecall float64        `json:"escalation_recall"`
+	AnsweredShare    float64 `json:"answered_share"`
+	Precision        float64 `json:"precision"`
+	Coverage         float64 `json:"coverage"` // answered and correct, share of in-scope cases
+	EscalationRecall float64 `json:"escalation_recall"`
+	// SmallTalk is the share of small-talk cases answered as small talk
+	// (0 when the suite has none).
+	SmallTalk        float64        `json:"small_talk"`
 	FalseEscalations int            `json:"false_escalations"`
 	Reasons          map[string]int `json:"reasons"`
 	ReasonAgreement  float64        `json:"reason_agreement"` // of must-escalate cases with an expected reason
@@ -142,6 +152,11 @@ func buildReport(s *Suite, ws parley.Workspace, outs []Outcome, target float64) 
 	r := &Report{Suite: s.Name, Workspace: ws.Name, Cases: len(outs), Threshold: ws.Settings.AnswerThreshold, Outcomes: outs}
 	r.Retrieval, r.InScope = retrievalMetrics(outs)
 	r.Decisions, r.MustEscal = decisionMetrics(outs, r.InScope)
+	for _, o := range outs {
+		if o.Case.SmallTalk {
+			r.SmallTalkCases++
+		}
+	}
 	r.Calibration = calibrate(outs, r.InScope, target)
 	r.Latency = latency(outs)
 	r.Worst = worst(outs)
@@ -172,7 +187,7 @@ func retrievalMetrics(outs []Outcome) (Retrieval, int) {
 
 func decisionMetrics(outs []Outcome, inScope int) (Decisions, int) {
 	d := Decisions{Reasons: map[string]int{}}
-	var answered, correctAnswers, mustEsc, escalatedMust, withReason, reasonAgree float64
+	var answered, correctAnswers, mustEsc, escalatedMust, withReason, reasonAgree, talk, talkRight float64
 	for _, o := range outs {
 		if o.Status == "answered" {
 			answered++
@@ -181,6 +196,13 @@ func decisionMetrics(outs []Outcome, inScope int) (Decisions, int) {
 			}
 		} else {
 			d.Reasons[o.Reason]++
+		}
+		if o.Case.SmallTalk {
+			talk++
+			if o.Correct {
+				talkRight++
+			}
+			continue
 		}
 		if o.Case.inScope() {
 			if o.Status != "answered" {
@@ -204,6 +226,7 @@ func decisionMetrics(outs []Outcome, inScope int) (Decisions, int) {
 	d.Coverage = ratio(correctAnswers, inScope)
 	d.EscalationRecall = ratio(escalatedMust, int(mustEsc))
 	d.ReasonAgreement = ratio(reasonAgree, int(withReason))
+	d.SmallTalk = ratio(talkRight, int(talk))
 	return d, int(mustEsc)
 }
 
@@ -339,7 +362,7 @@ func worst(outs []Outcome) Worst {
 		switch {
 		case o.Status == "answered" && !o.Correct:
 			w.ConfidentlyWrong = append(w.ConfidentlyWrong, o)
-		case o.Status != "answered" && o.Case.inScope():
+		case o.Status != "answered" && o.Case.inScope(), o.Case.SmallTalk && !o.Correct:
 			w.NeedlessEscalations = append(w.NeedlessEscalations, o)
 		}
 	}

@@ -129,6 +129,7 @@ func (r *Runner) evaluate(ctx context.Context, s *Suite, ws parley.Workspace, ca
 		return nil, err
 	}
 	rep := buildReport(s, ws, outcomes, opts.TargetPrecision)
+	rep.RanAt = start.UTC().Truncate(time.Second)
 	rep.Elapsed = time.Since(start).Round(time.Millisecond).String()
 	return rep, nil
 }
@@ -274,9 +275,12 @@ func judge(c Case, res reply.Result, latency time.Duration) Outcome {
 		}
 	}
 	o.TopCorrect = o.Rank == 1
-	if c.inScope() {
+	switch {
+	case c.SmallTalk:
+		o.Correct = res.Status == reply.StatusSmallTalk
+	case c.inScope():
 		o.Correct = res.Status == reply.StatusAnswered && o.TopCorrect
-	} else {
+	default:
 		o.Correct = res.Status == reply.StatusEscalated
 	}
 	return o

@@ -18,6 +18,11 @@
 // TrainNow) and the change's request returns without waiting for it; `parley
 // ingest` waits for the job. Without one (tests, tools), it trains in line.
 //
+// A workspace that grows through small ingests also needs an HNSW index
+// of its own once its vectors outgrow exact search (postgres.DB's
+// BuildVectorIndex): with an index queue, every ingest that wrote asks for
+// one (jobs.VectorIndexEnqueuer queues a build only when it is needed).
+//
 // Learning from resolutions (Learn, Decide) changes knowledge the same
 // way: an approved phrasing is ingested as a source of the learned
 // knowledge base, and a training follows.
@@ -56,6 +61,12 @@ type TrainingQueue interface {
 	QueueTraining(ctx context.Context, workspaceID string) error
 }
 
+// VectorIndexQueue queues a build of a workspace's own vector index when
+// it needs one (jobs.VectorIndexEnqueuer).
+type VectorIndexQueue interface {
+	QueueVectorIndex(ctx context.Context, workspaceID, model string) error
+}
+
 // Service changes knowledge through the ingest pipeline and the store,
 // then retrains. Without a trainer it only changes knowledge (`parley eval
 // --no-classifier`).
@@ -64,8 +75,9 @@ type Service struct {
 	pipeline   *ingest.Pipeline
 	trainer    Trainer // nil: no classifier
 	calibrator Calibrator
-	queue      TrainingQueue // nil: train in line
-	model      string        // the embedder's, whose vectors the classifier learns
+	queue      TrainingQueue    // nil: train in line
+	indexes    VectorIndexQueue // nil: no index builds
+	model      string           // the embedder's, whose vectors the classifier learns
 	log        *slog.Logger
 }
 
@@ -93,11 +105,25 @@ func (s *Service) WithTrainingQueue(q TrainingQueue) *Service {
 	return s
 }
 
-// Ingest runs req through the pipeline, then retrains when it wrote.
+// WithVectorIndexQueue makes the service queue a build of the
+// workspace's own vector index after an ingest when it needs one, and
+// returns it.
+func (s *Service) WithVectorIndexQueue(q VectorIndexQueue) *Service {
+	s.indexes = q
+	return s
+}
+
+// Ingest runs req through the pipeline, then retrains when it wrote (and
+// queues the workspace's index build, when it needs one).
 func (s *Service) Ingest(ctx context.Context, req ingest.Request) (ingest.Result, error) {
 	res, err := s.pipeline.Run(ctx, req)
 	if err == nil && !req.DryRun && res.Deferred() == nil {
 		s.Retrain(ctx, req.WorkspaceID)
+		if s.indexes != nil {
+			if err := s.indexes.QueueVectorIndex(ctx, req.WorkspaceID, s.model); err != nil {
+				s.log.WarnContext(ctx, "vector index build after an ingest not queued; the change stands", "workspace_id", req.WorkspaceID, "err", err.Error())
+			}
+		}
 	}
 	return res, err
 }

@@ -20,21 +20,11 @@ CREATE TABLE vector_indexes (
 );
 
 -- The shared index of each model must leave out the rows of workspaces
--- with an index of their own: rebuild the existing ones with
--- vector_index = 0 added to their predicate, under their own name (the
--- same definition otherwise; writes to chunks wait meanwhile, searches do
--- not).
-DO $$
-DECLARE
-    ix record;
-BEGIN
-    FOR ix IN SELECT c.relname AS name, pg_get_indexdef(c.oid) AS def
-        FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-        WHERE x.indrelid = 'chunks'::regclass AND c.relname LIKE 'chunks\_hnsw\_%'
-    LOOP
-        EXECUTE regexp_replace(ix.def, '^CREATE INDEX (\S+) ON (.*) WHERE (.*)$',
-            'CREATE INDEX \1_shared ON \2 WHERE ((\3) AND (vector_index = 0))');
-        EXECUTE format('DROP INDEX %I', ix.name);
-        EXECUTE format('ALTER INDEX %I RENAME TO %I', ix.name || '_shared', ix.name);
-    END LOOP;
-END $$;
+-- with an index of their own (predicate vector_index = 0). Indexes created
+-- before this migration lack that; they are rebuilt CONCURRENTLY after the
+-- migrations, by postgres.DB.UpgradeVectorIndexes (run by `parley serve`
+-- at start and by `parley migrate`), not here: a migration runs in one
+-- transaction, and rebuilding there held every write to chunks for the
+-- whole build. (The first version of this file rebuilt them here;
+-- databases it ran on already have the new predicate.) Meanwhile the old
+-- indexes serve as before: their predicate is implied by every search's.

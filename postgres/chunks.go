@@ -215,6 +215,17 @@ func refreshStats(ctx context.Context, tx pgx.Tx, changed int) error {
 	if float64(changed) <= 50+0.1*max(sources, 0) {
 		return nil
 	}
+	// ANALYZE would wait for an index build's lock on chunks, which waits
+	// for this transaction (see vectorbuild.go): while one runs, leave it
+	// to autovacuum. Held until the commit, the lock keeps builds from
+	// starting meanwhile (it is this load's own when it builds one).
+	var free bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock_shared(`+buildLockKey+`)`).Scan(&free); err != nil {
+		return fmt.Errorf("check for index builds: %w", err)
+	}
+	if !free {
+		return nil
+	}
 	if _, err := tx.Exec(ctx, `SELECT gin_clean_pending_list('chunks_tsv'::regclass)`); err != nil {
 		return fmt.Errorf("merge the full-text index's pending entries: %w", err)
 	}

@@ -86,3 +86,12 @@ func CompleteTraining[T river.JobArgs](ctx context.Context, db *DB, job *river.J
 	}
 	return done, nil
 }
+
+// InsertOnTrainingQueue puts a job on the training queue, worked one job
+// at a time: for other heavy work (jobs.VectorIndex's index builds).
+func (q *Queue) InsertOnTrainingQueue(ctx context.Context, args river.JobArgs) error {
+	if _, err := q.client.Insert(ctx, args, &river.InsertOpts{Queue: q.trainingName}); err != nil {
+		return fmt.Errorf("queue %s job: %w", args.Kind(), err)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parleyhq/parley"
 )
@@ -58,8 +59,8 @@ func planVectors(ctx context.Context, tx pgx.Tx, target parley.IngestTarget) (ve
 	lock := "pg_advisory_xact_lock_shared"
 	if bulk {
 		lock = "pg_advisory_xact_lock"
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('parley.vector_build.' || current_schema()))`); err != nil {
-			return vectorPlan{}, fmt.Errorf("wait for other large loads: %w", err)
+		if err := pollLock(ctx, tx, `SELECT pg_try_advisory_xact_lock(`+buildLockKey+`)`); err != nil {
+			return vectorPlan{}, fmt.Errorf("wait for other index builds: %w", err)
 		}
 	}
 	if _, err := tx.Exec(ctx, `SELECT `+lock+`(hashtext('parley.vectors.' || $1))`, target.WorkspaceID); err != nil {
@@ -107,11 +108,7 @@ func buildVectorIndex(ctx context.Context, tx pgx.Tx, target parley.IngestTarget
 		fmt.Sprintf("%dkB", buildMemory(rows, target.Dims)/1024)); err != nil {
 		return fmt.Errorf("set memory for the vector index build: %w", err)
 	}
-	sql := fmt.Sprintf(`CREATE INDEX %s ON chunks
-		USING hnsw ((embedding::public.vector(%d)) public.vector_cosine_ops) WITH (m = 12, ef_construction = 64)
-		WHERE embed_model = %s AND vector_index = %d`,
-		workspaceIndexName(generation), target.Dims, quoteLiteral(target.Model), generation)
-	if _, err := tx.Exec(ctx, sql); err != nil {
+	if _, err := tx.Exec(ctx, workspaceIndexSQL("", generation, target.Model, target.Dims)); err != nil {
 		return fmt.Errorf("build the workspace's vector index (%d vectors): %w", rows, err)
 	}
 	return nil
@@ -127,37 +124,61 @@ func buildMemory(n, dims int) int64 {
 	return min(max(need, 64<<20), 4<<30)
 }
 
+// workspaceIndexSQL creates the workspace index of generation, for
+// vectors of model with dims dimensions; how is "" or "CONCURRENTLY".
+func workspaceIndexSQL(how string, generation int64, model string, dims int) string {
+	return fmt.Sprintf(`CREATE INDEX %s %s ON chunks
+		USING hnsw ((embedding::public.vector(%d)) public.vector_cosine_ops) WITH (m = 12, ef_construction = 64)
+		WHERE embed_model = %s AND vector_index = %d`,
+		how, workspaceIndexName(generation), dims, quoteLiteral(model), generation)
+}
+
 func workspaceIndexName(generation int64) string {
 	return fmt.Sprintf("chunks_hnsw_ws_%d", generation)
 }
 
 // dropVectorIndex drops the workspace index of generation, which a load
 // replaced and committed: it holds no live rows. Best effort, without
-// blocking searches (CONCURRENTLY) and for at most 30 seconds: an index
-// left behind (an error, a timeout) is dropped by the next large load's
-// dropStaleVectorIndexes.
+// blocking searches (CONCURRENTLY), for at most 30 seconds, and only when
+// no index build runs (see buildLockKey): an index left behind is dropped
+// by the next large load's or build's dropStaleVectorIndexes.
 func (db *DB) dropVectorIndex(ctx context.Context, generation int64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	_, _ = db.pool.Exec(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+workspaceIndexName(generation))
+	_, _ = db.withBuildLock(ctx, false, func(ctx context.Context, c *pgxpool.Conn) error {
+		_, err := c.Exec(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+workspaceIndexName(generation))
+		return err
+	})
 }
 
 // dropStaleVectorIndexes drops the workspace indexes no workspace uses any
-// more: left behind by dropVectorIndex, or by deleted workspaces.
+// more (left behind by dropVectorIndex, or by deleted workspaces), unless
+// an index build runs (then the next one does).
 func (db *DB) dropStaleVectorIndexes(ctx context.Context) error {
-	rows, err := db.pool.Query(ctx, `SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+	_, err := db.withBuildLock(ctx, false, dropStale)
+	return err
+}
+
+func dropStale(ctx context.Context, c *pgxpool.Conn) error {
+	return dropIndexes(ctx, c, "unused", `SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
 		WHERE x.indrelid = 'chunks'::regclass AND c.relname LIKE 'chunks\_hnsw\_ws\_%'
 		AND NOT EXISTS (SELECT FROM vector_indexes v WHERE c.relname = 'chunks_hnsw_ws_' || v.generation)`)
+}
+
+// dropIndexes drops, CONCURRENTLY, the indexes that list names; what
+// says which, for errors.
+func dropIndexes(ctx context.Context, c *pgxpool.Conn, what, list string) error {
+	rows, err := c.Query(ctx, list)
 	if err != nil {
-		return fmt.Errorf("list unused vector indexes: %w", err)
+		return fmt.Errorf("list %s vector indexes: %w", what, err)
 	}
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return fmt.Errorf("list unused vector indexes: %w", err)
+		return fmt.Errorf("list %s vector indexes: %w", what, err)
 	}
 	for _, name := range names {
-		if _, err := db.pool.Exec(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+pgx.Identifier{name}.Sanitize()); err != nil {
-			return fmt.Errorf("drop unused vector index %s: %w", name, err)
+		if _, err := c.Exec(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+pgx.Identifier{name}.Sanitize()); err != nil {
+			return fmt.Errorf("drop %s vector index %s: %w", what, name, err)
 		}
 	}
 	return nil

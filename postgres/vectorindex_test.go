@@ -28,43 +28,9 @@ func TestLargeLoadBuildsItsWorkspaceIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(15, 20))
-	entries := func(prefix string, n int) []parley.SourceChunks {
-		out := make([]parley.SourceChunks, n)
-		for i := range out {
-			v := []float32{float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())}
-			norm := float32(math.Sqrt(float64(v[0]*v[0] + v[1]*v[1] + v[2]*v[2] + v[3]*v[3])))
-			for j := range v {
-				v[j] /= norm
-			}
-			id := fmt.Sprintf("%s-%d", prefix, i)
-			out[i] = parley.SourceChunks{
-				Source: parley.Source{Kind: "faq", ExternalID: id, ContentHash: id},
-				Chunks: []parley.Chunk{{Text: "question " + id, Answer: "answer " + id, Embedding: v}},
-			}
-		}
-		return out
-	}
-	type space struct{ ws, kb string }
-	newSpace := func(name string) space {
-		ws, _, err := db.EnsureWorkspace(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kb, _, err := db.EnsureKB(ctx, ws.ID, "kb")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return space{ws.ID, kb.ID}
-	}
-	target := func(s space, batch []parley.SourceChunks) parley.IngestTarget {
-		return parley.IngestTarget{WorkspaceID: s.ws, KBID: s.kb, Model: testModel, Dims: 4, Chunks: len(batch)}
-	}
-	write := func(s space, batch []parley.SourceChunks) {
-		t.Helper()
-		if err := db.Ingest(ctx, target(s, batch), func(w parley.SourceWriter) error { return w.Write(ctx, batch) }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	entries := func(prefix string, n int) []parley.SourceChunks { return randomEntries(rng, prefix, n) }
+	newSpace := func(name string) space { return newTestSpace(t, db, name) }
+	write := func(s space, batch []parley.SourceChunks) { t.Helper(); writeEntries(t, db, s, batch) }
 	// found checks that the vector search of s puts e first (or, with
 	// want false, does not find it at all).
 	found := func(s space, e parley.SourceChunks, want bool) {
@@ -203,4 +169,53 @@ func TestLargeLoadBuildsItsWorkspaceIndex(t *testing.T) {
 	}
 	found(b, more[5], true)
 	found(b, others[5], true)
+}
+
+// randomEntries returns n FAQ entries named prefix-i, of one chunk each,
+// with random unit vectors of 4 dimensions.
+func randomEntries(rng *rand.Rand, prefix string, n int) []parley.SourceChunks {
+	out := make([]parley.SourceChunks, n)
+	for i := range out {
+		v := []float32{float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())}
+		norm := float32(math.Sqrt(float64(v[0]*v[0] + v[1]*v[1] + v[2]*v[2] + v[3]*v[3])))
+		for j := range v {
+			v[j] /= norm
+		}
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		out[i] = parley.SourceChunks{
+			Source: parley.Source{Kind: "faq", ExternalID: id, ContentHash: id},
+			Chunks: []parley.Chunk{{Text: "question " + id, Answer: "answer " + id, Embedding: v}},
+		}
+	}
+	return out
+}
+
+// space is a workspace with one knowledge base.
+type space struct{ ws, kb string }
+
+func newTestSpace(t *testing.T, db *postgres.DB, name string) space {
+	t.Helper()
+	ctx := context.Background()
+	ws, _, err := db.EnsureWorkspace(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _, err := db.EnsureKB(ctx, ws.ID, "kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return space{ws.ID, kb.ID}
+}
+
+func target(s space, batch []parley.SourceChunks) parley.IngestTarget {
+	return parley.IngestTarget{WorkspaceID: s.ws, KBID: s.kb, Model: testModel, Dims: 4, Chunks: len(batch)}
+}
+
+// writeEntries ingests batch into s in one load.
+func writeEntries(t *testing.T, db *postgres.DB, s space, batch []parley.SourceChunks) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.Ingest(ctx, target(s, batch), func(w parley.SourceWriter) error { return w.Write(ctx, batch) }); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -137,8 +137,18 @@ func TestTopicOfAHumanRequest(t *testing.T) {
 	if !strings.Contains(q, "E-09") {
 		t.Errorf("topic %q, want the earlier message's topic", q)
 	}
-	if q, _ := reply.Topic("agent please", nil, langs); q != "" {
-		t.Errorf("topic %q, want none", q)
+	for _, text := range []string{"agent please", "I need to speak to a human", "Ich möchte bitte mit einem Mitarbeiter sprechen"} {
+		if q, _ := reply.Topic(text, nil, langs); q != "" {
+			t.Errorf("%q: topic %q, want none", text, q)
+		}
+	}
+	for _, text := range []string{"Je voudrais parler à un conseiller", "Est-ce que je peux parler à quelqu'un, s'il vous plaît ?", "Vorrei parlare con un operatore"} {
+		if q, _ := reply.Topic(text, nil, []string{"fr", "it"}); q != "" {
+			t.Errorf("%q: topic %q, want none", text, q)
+		}
+	}
+	if q, _ := reply.Topic("Je voudrais parler à un conseiller de ma facture", nil, []string{"fr"}); !strings.Contains(q, "facture") {
+		t.Errorf("topic %q, want the bill", q)
 	}
 	q, prev = reply.Topic("and how long does that take?", history, langs)
 	if q != "and how long does that take?" || prev != "Mein Display zeigt den Fehler E-09" {
@@ -191,5 +201,44 @@ func TestEscalationRouting(t *testing.T) {
 	}
 	if res.Escalation == nil || res.Escalation.Reason != parley.ReasonHumanRequested || res.Escalation.Team != "shipping" {
 		t.Errorf("German request for a person: %s %+v, want escalated to shipping", res.Status, res.Escalation)
+	}
+}
+
+// Harassment, medical emergencies, fraud in the customer's name and
+// account deletion asked in the imperative are recognised in the
+// customer's words, in English, French and Italian, although the
+// knowledge's best match is a routine entry; questions about the same
+// subjects that raise no such topic are answered.
+func TestDecideSensitiveTopicsInEveryLanguage(t *testing.T) {
+	t.Parallel()
+	s := parley.DefaultSettings()
+	s.Languages = []string{"en", "fr", "it"}
+	s.Sensitive = []string{"fraud", "harassment", "medical_emergency", "delete_account"}
+	routine := retrieval.Candidate{GroupKey: "intent:block_spam", Intent: "block_spam", Tags: []string{"calls"}, Similarity: 0.7}
+	tests := []struct {
+		text      string
+		sensitive bool
+	}{
+		{"Someone keeps sending me threatening messages from different numbers", true},
+		{"My ex is harassing me with calls every night", true},
+		{"Je reçois des messages de harcèlement depuis un numéro inconnu", true},
+		{"Qualcuno mi perseguita con telefonate e minacce", true},
+		{"My father collapsed and isn't breathing, my phone won't call out", true},
+		{"Mon fils a fait une crise cardiaque, j'ai besoin d'une ambulance", true},
+		{"Mia madre sta male, devo chiamare un'ambulanza", true},
+		{"Someone ordered a new SIM in my name", true},
+		{"Quelqu'un a utilisé ma ligne sans mon autorisation", true},
+		{"Supprimez mon compte et toutes mes données", true},
+		{"Cancellate il mio account, per favore", true},
+		{"How do I block spam calls?", false},
+		{"Comment bloquer les appels indésirables ?", false},
+		{"Come blocco le chiamate pubblicitarie?", false},
+		{"Can I call emergency numbers without credit?", false},
+	}
+	for _, tt := range tests {
+		d := reply.Decide(s, reply.DefaultMinSimilarity, tt.text, nil, ranking(routine, 0.9), 0)
+		if got := d.Reason == parley.ReasonSensitive; got != tt.sensitive {
+			t.Errorf("%q: %+v, want sensitive %v", tt.text, d, tt.sensitive)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -236,20 +237,21 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		t.Customer = time.Since(began)
 		stored <- err
 	}()
+	// The workspace's calibration raises the bar to where its own
+	// knowledge shows answers are precise enough, and says how similar a
+	// question must be to match anything (see Calibrate).
+	cal := e.calibrated(ctx, ws.ID)
+	settings := ws.Settings
+	settings.AnswerThreshold = max(settings.AnswerThreshold, cal.threshold)
 	query, previous := Topic(text, history, ws.Settings.Languages)
-	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), &t)
+	alone := answerable{threshold: settings.AnswerThreshold, floor: cal.floor}
+	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), alone, &t)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
 	}
 	if err != nil {
 		return Result{}, err
 	}
-	settings := ws.Settings
-	// The workspace's calibration raises the bar to where its own
-	// knowledge shows answers are precise enough, and says how similar a
-	// question must be to match anything (see Calibrate).
-	cal := e.calibrated(ctx, ws.ID)
-	settings.AnswerThreshold = max(settings.AnswerThreshold, cal.threshold)
 	d := Decide(settings, cal.floor, text, history, ranking, simPrev)
 	transcript := append(slices.Clone(history), parley.Message{Role: parley.RoleCustomer, Text: text})
 	var answer *Answer
@@ -440,7 +442,7 @@ func (e *Engine) conversation(ctx context.Context, req Request, ws parley.Worksp
 // follow-up (see PreviousQuestion). langs are the languages text may be
 // in, likeliest first (see SearchLanguages).
 func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, previous string, langs []string) (retrieval.Ranking, error) {
-	r, _, err := e.retrieve(ctx, workspaceID, text, previous, langs, nil)
+	r, _, err := e.retrieve(ctx, workspaceID, text, previous, langs, alwaysWithPrevious, nil)
 	return r, err
 }
 
@@ -468,12 +470,27 @@ func SearchLanguages(lang string, s parley.WorkspaceSettings) []string {
 // SearchLimit is how many hits each retriever returns.
 const SearchLimit = 20
 
-// retrieve ranks the knowledge for text. A short follow-up is searched
-// together with the customer's previous question, at half its weight. It
-// also returns the similarity of text to that previous question, and
-// records its steps' times in t when t is not nil. langs are the languages
-// text may be in, likeliest first.
-func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, t *Timings) (retrieval.Ranking, float64, error) {
+// answerable is the bar a ranking must clear to be answered: its
+// confidence at least threshold, its best hit at least floor similar.
+type answerable struct{ threshold, floor float64 }
+
+func (a answerable) clears(r retrieval.Ranking) bool {
+	top, ok := r.Top()
+	return ok && r.Confidence >= a.threshold && top.Similarity >= a.floor
+}
+
+// alwaysWithPrevious reads every short follow-up with the previous
+// question: no ranking clears it.
+var alwaysWithPrevious = answerable{threshold: math.Inf(1)}
+
+// retrieve ranks the knowledge for text. A short follow-up is searched on
+// its own and, unless that ranking clears alone (a new question: "and
+// what if the payment bounces?"), together with the customer's previous
+// question at equal weight, whose words name the topic ("and how long
+// does that take?"). It also returns the similarity of text to that
+// previous question, and records its steps' times in t when t is not nil.
+// langs are the languages text may be in, likeliest first.
+func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, alone answerable, t *Timings) (retrieval.Ranking, float64, error) {
 	if t == nil {
 		t = &Timings{}
 	}
@@ -490,19 +507,22 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 		return retrieval.Ranking{}, 0, fmt.Errorf("embed question: %w", err)
 	}
 	t.Embed = time.Since(began)
-	query, words, simPrev := vecs[0], text, 0.0
+	q := parley.SearchQuery{
+		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: vecs[0],
+		Text: text, Languages: langs, Limit: SearchLimit,
+	}
+	simPrev := 0.0
 	if previous != "" {
 		simPrev = cosine(vecs[0], vecs[1])
-		if len(strings.Fields(text)) <= followUpWords {
-			// The previous question's words name the topic a follow-up
-			// ("and how long does that take?") is about.
-			query, words = blend(vecs[0], vecs[1], 1), text+" "+previous
+	}
+	followUp := previous != "" && len(strings.Fields(text)) <= followUpWords
+	if !followUp || alone.threshold <= 1 { // a bar over 1 clears nothing
+		r, err := e.search(ctx, q, t, nil, e.prior)
+		if err != nil || !followUp || alone.clears(r) {
+			return r, simPrev, err
 		}
 	}
-	q := parley.SearchQuery{
-		WorkspaceID: workspaceID, Model: e.embedder.Model(), Vector: query,
-		Text: words, Languages: langs, Limit: SearchLimit,
-	}
+	q.Vector, q.Text = blend(vecs[0], vecs[1], 1), text+" "+previous
 	r, err := e.search(ctx, q, t, nil, e.prior)
 	return r, simPrev, err
 }

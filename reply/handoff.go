@@ -43,7 +43,7 @@ func (e *Engine) Handoff(ctx context.Context, req HandoffRequest) (Result, error
 	question := PreviousQuestion(history)
 	var ranking retrieval.Ranking
 	if question != "" {
-		if ranking, _, err = e.retrieve(ctx, ws.ID, question, "", SearchLanguages(lang, ws.Settings), nil); err != nil {
+		if ranking, _, err = e.retrieve(ctx, ws.ID, question, "", SearchLanguages(lang, ws.Settings), alwaysWithPrevious, nil); err != nil {
 			return Result{}, err
 		}
 	}

@@ -46,7 +46,8 @@ func asksForHuman(text string, languages []string) bool {
 }
 
 // withoutHumanRequest returns text, lower-cased and without accents, with
-// the words asking for a person taken out.
+// the words asking for a person taken out, or "" when what is left only
+// frames the request ("I need to", "est-ce que je peux, s'il vous plaît").
 func withoutHumanRequest(text string, languages []string) string {
 	t := foldAccents(strings.ToLower(text))
 	t = humanRequest["en"].ReplaceAllString(t, " ")
@@ -55,8 +56,30 @@ func withoutHumanRequest(text string, languages []string) string {
 			t = re.ReplaceAllString(t, " ")
 		}
 	}
-	return strings.Join(strings.Fields(t), " ")
+	for _, w := range strings.FieldsFunc(t, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if !requestFrame[w] {
+			return strings.Join(strings.Fields(t), " ")
+		}
+	}
+	return ""
 }
+
+// requestFrame are the words (lower case, without accents; in English and
+// the languages humanRequest knows) around a request for a person that
+// name no topic: pronouns, modal verbs, politeness.
+var requestFrame = func() map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.Fields(`i me my we you to a an the with now please pls can could would will need want like real
+		ich mochte will bitte kann konnte ich mit einem einer den dem jetzt gerne
+		je j moi nous vous voudrais veux voulons aimerais pourrais peux puis est ce que qu s il plait un une le la avec maintenant svp
+		quiero quisiera puedo podria necesito por favor con un una el la ahora
+		vorrei voglio posso potrei devo per favore con un una uno il la lo vero vera ora
+		ik wil graag kan mag met een de het nu alstublieft aub
+		eu quero queria posso poderia com um uma o a agora favor`) {
+		out[w] = true
+	}
+	return out
+}()
 
 func foldAccents(s string) string {
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)

@@ -12,16 +12,14 @@ import (
 	"github.com/parleyhq/parley/retrieval"
 )
 
-// loadVelotta ingests the velotta suite's one-phrasing FAQ (English,
-// German, Spanish) with the suite's settings, trains its classifier and
-// calibrates it, as the knowledge service does after an ingest, and adds
-// teams routed by tag: billing, workshop (repairs) and shipping.
-func loadVelotta(t *testing.T) (*reply.Engine, *postgres.DB, parley.Workspace) {
+// loadSuiteFAQ ingests the FAQ of evals/suites/NAME into a new workspace
+// with the suite's settings and trains its classifier.
+func loadSuiteFAQ(t *testing.T, name string) (*postgres.DB, parley.Workspace, retrieval.Embedder) {
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.DB(t)
 	ws := pgtest.Workspace(t)
-	suite, err := evals.LoadSuite("../evals/suites/velotta/suite.json")
+	suite, err := evals.LoadSuite("../evals/suites/" + name + "/suite.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,11 +28,22 @@ func loadVelotta(t *testing.T) (*reply.Engine, *postgres.DB, parley.Workspace) {
 	if ws, err = db.UpdateSettings(ctx, ws.ID, s); err != nil {
 		t.Fatal(err)
 	}
-	ingestFile(t, db, ws.ID, "../evals/suites/velotta/knowledge/faq.csv")
+	ingestFile(t, db, ws.ID, "../evals/suites/"+name+"/knowledge/faq.csv")
 	embedder := retrieval.NewLocal()
 	if _, err := retrieval.NewTrainer(db, retrieval.TrainOptions{}).Train(ctx, ws.ID, embedder.Model()); err != nil {
 		t.Fatal(err)
 	}
+	return db, ws, embedder
+}
+
+// loadVelotta ingests the velotta suite's one-phrasing FAQ (English,
+// German, Spanish) with the suite's settings, trains its classifier and
+// calibrates it, as the knowledge service does after an ingest, and adds
+// teams routed by tag: billing, workshop (repairs) and shipping.
+func loadVelotta(t *testing.T) (*reply.Engine, *postgres.DB, parley.Workspace) {
+	t.Helper()
+	ctx := context.Background()
+	db, ws, embedder := loadSuiteFAQ(t, "velotta")
 	engine := reply.New(db, embedder, reply.Options{Language: reply.NewLanguageDetector(), Classifiers: db, Calibrations: db})
 	if _, _, err := engine.Calibrate(ctx, ws.ID); err != nil {
 		t.Fatal(err)

@@ -64,11 +64,12 @@ var sensitiveConcepts = []sensitiveConcept{
 	{
 		names: []string{"fraud", "scam", "unauthorized", "unauthorised", "hacked", "compromised", "security"},
 		says: map[string]*regexp.Regexp{
-			"en": re(`\b(fraud\w*|scam\w*|hacked|unauthori[sz]ed|didn'?t (make|authori[sz]e) (this|that|these|the)|identity theft|phishing)\b`),
+			"en": re(`\b(fraud\w*|scam\w*|hacked|unauthori[sz]ed|didn'?t (make|authori[sz]e) (this|that|these|the)|identity theft|phishing|sim swap\w*)\b` +
+				`|\b(someone|somebody|a stranger)\b.{0,40}\b(in my name|without my (permission|consent|knowledge))`),
 			"de": re(`\b(betrug|betrug\w*|betrogen|gehackt|nicht autorisiert|unberechtigt\w*|phishing|identitatsdiebstahl)\b`),
-			"fr": re(`\b(fraude\w*|arnaque\w*|escroquerie|pirate|non autorise\w*|hameconnage)\b`),
+			"fr": re(`\b(fraude\w*|arnaque\w*|escroquerie|pirate|non autorise\w*|hameconnage|usurpation d'identite|sans mon (autorisation|accord|consentement))\b`),
 			"es": re(`\b(fraude\w*|estafa\w*|hackead[oa]|no autorizad[oa]s?|suplantacion)\b`),
-			"it": re(`\b(frode|truffa\w*|hackerat[oa]|non autorizzat[oaie])\b`),
+			"it": re(`\b(frode|truffa\w*|truffat[oaie]|hackerat[oa]|non autorizzat[oaie]|furto d'identita|senza il mio (consenso|permesso))\b`),
 			"nl": re(`\b(fraude|oplichting|opgelicht|gehackt|niet geautoriseerd)\b`),
 			"pt": re(`\b(fraude|golpe|hackead[oa]|nao autorizad[oa])\b`),
 		},
@@ -78,9 +79,9 @@ var sensitiveConcepts = []sensitiveConcept{
 		says: map[string]*regexp.Regexp{
 			"en": re(`\b(delete|erase|remove|close)\b.{0,25}\b(account|personal data|my data|data you hold)\b|\bright to be forgotten\b`),
 			"de": re(`\b(konto|account|kundenkonto|daten)\b.{0,25}\b(loschen|entfernen|schliessen)\b|\b(losche|loschen sie)\b.{0,25}\b(konto|account|daten)\b|\brecht auf vergessenwerden\b`),
-			"fr": re(`\b(supprimer|effacer|fermer)\b.{0,25}\b(mon compte|mes donnees|donnees personnelles)\b|\bdroit a l'oubli\b`),
+			"fr": re(`\b(supprime[rz]?|efface[rz]?|ferme[rz]?)\b.{0,25}\b(mon compte|mes donnees|donnees personnelles)\b|\bdroit a l'oubli\b`),
 			"es": re(`\b(eliminar|borrar|cerrar|suprimir)\b.{0,25}\b(mi cuenta|mis datos|datos personales)\b|\bderecho al olvido\b`),
-			"it": re(`\b(cancellare|eliminare|chiudere)\b.{0,25}\b(il mio account|i miei dati|dati personali)\b|\bdiritto all'oblio\b`),
+			"it": re(`\b(cancella(re|te)?|elimina(re|te)?|chiud(ere|ete))\b.{0,25}\b(il mio account|i miei dati|dati personali)\b|\bdiritto all'oblio\b`),
 			"nl": re(`\b(account|gegevens)\b.{0,25}\b(verwijderen|wissen|opheffen)\b|\brecht om vergeten te worden\b`),
 			"pt": re(`\b(apagar|excluir|eliminar|encerrar)\b.{0,25}\b(minha conta|meus dados|dados pessoais)\b`),
 		},
@@ -119,6 +120,30 @@ var sensitiveConcepts = []sensitiveConcept{
 			"it": re(`\b(ferit[oa]|lesion\w*|incidente|ospedale|sono caduto|caduta)\b`),
 			"nl": re(`\b(gewond|letsel|ongeluk|ziekenhuis|gevallen)\b`),
 			"pt": re(`\b(ferid[oa]|lesao|acidente|hospital|cai da)\b`),
+		},
+	},
+	{
+		names: []string{"harassment", "harassed", "stalking", "threats", "abuse", "abusive"},
+		says: map[string]*regexp.Regexp{
+			"en": re(`\b(harass\w*|stalk(s|ed|ing|er)|threaten\w*|threats?|abusive (calls?|messages?|texts?)|intimidat\w*|bullying|bullied)\b`),
+			"de": re(`\b(belastig\w*|stalk\w*|bedroh\w*|drohung\w*|droht|nachstell\w*|terror ?anrufe?|mobbing)\b`),
+			"fr": re(`\b(harcel\w*|harcele\w*|menace\w*|menacant\w*|intimid\w*|traque\w*)\b`),
+			"es": re(`\b(acos\w*|amenaza\w*|amenazante\w*|intimid\w*|hostiga\w*)\b`),
+			"it": re(`\b(molest\w*|minacc\w*|perseguit\w*|persecuzion\w*|stalking|intimidazion\w*)\b`),
+			"nl": re(`\b(lastigvall\w*|lastiggevallen|bedreig\w*|intimidatie|stalk\w*)\b`),
+			"pt": re(`\b(assedi\w*|ameaca\w*|perseguid\w*|perseguicao|intimida\w*)\b`),
+		},
+	},
+	{
+		names: []string{"emergency", "emergencies", "medical", "medical_emergency", "health"},
+		says: map[string]*regexp.Regexp{
+			"en": re(`\b(ambulance|heart attack|stroke|unconscious|not breathing|isn'?t breathing|can'?t breathe|collapsed|overdose|suicid\w*|kill (myself|himself|herself)|life.threatening|medical emergency|bleeding badly|seizure)\b`),
+			"de": re(`\b(krankenwagen|rettungswagen|notarzt|herzinfarkt|schlaganfall|bewusstlos|atmet nicht|keine luft|zusammengebrochen|uberdosis|suizid\w*|selbstmord\w*)\b`),
+			"fr": re(`\b(ambulance|samu|crise cardiaque|infarctus|avc|inconscient\w*|ne respire (plus|pas)|evanoui\w*|effondre\w*|overdose|suicid\w*|urgence medicale|malaise)\b`),
+			"es": re(`\b(ambulancia|infarto|ataque al corazon|inconsciente|no respira|desmay\w*|sobredosis|suicid\w*|urgencia medica|emergencia medica)\b`),
+			"it": re(`\b(ambulanza|infarto|attacco di cuore|ictus|svenut[oa]|privo di sensi|priva di sensi|non respira|overdose|suicid\w*|emergenza medica|sta male|malore)\b`),
+			"nl": re(`\b(ambulance|hartaanval|beroerte|bewusteloos|ademt niet|overdosis|zelfmoord\w*|suicid\w*|medisch noodgeval)\b`),
+			"pt": re(`\b(ambulancia|infarto|ataque cardiaco|avc|inconsciente|nao respira|desmai\w*|overdose|suicid\w*|emergencia medica)\b`),
 		},
 	},
 }

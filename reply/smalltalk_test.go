@@ -8,6 +8,28 @@ import (
 	"github.com/parleyhq/parley/reply"
 )
 
+// Small talk in Italian, one of the workspace's languages: greetings,
+// thanks and leave-taking, and not a question that starts with hello.
+func TestSmallTalkInItalian(t *testing.T) {
+	t.Parallel()
+	langs := []string{"en", "it"}
+	tests := []struct {
+		text, kind string
+	}{
+		{"Buongiorno!", reply.TalkGreeting},
+		{"grazie mille", reply.TalkThanks},
+		{"Ciao, a presto", reply.TalkGoodbye},
+		{"Buona serata e grazie", reply.TalkGoodbye},
+		{"ciao, la mia SIM è bloccata", ""},
+	}
+	for _, tt := range tests {
+		kind, lang := reply.SmallTalk(tt.text, langs, "it")
+		if kind != tt.kind || (kind != "" && lang != "it") {
+			t.Errorf("SmallTalk(%q) = %q, %q; want %q, it", tt.text, kind, lang, tt.kind)
+		}
+	}
+}
+
 func TestSmallTalkDetection(t *testing.T) {
 	t.Parallel()
 	langs := []string{"en", "de", "fr"}
@@ -23,6 +45,12 @@ func TestSmallTalkDetection(t *testing.T) {
 		{"Vielen Dank!", reply.TalkThanks, "de"},
 		{"Tschüss", reply.TalkGoodbye, "de"},
 		{"Merci beaucoup", reply.TalkThanks, "fr"},
+		{"thanks, see you soon", reply.TalkGoodbye, "en"},
+		{"bye, take care", reply.TalkGoodbye, "en"},
+		{"Bonne soirée, au revoir", reply.TalkGoodbye, "fr"},
+		{"Merci et à plus", reply.TalkGoodbye, "fr"},
+		{"Bis später!", reply.TalkGoodbye, "de"},
+		{"see you soon, my parcel never came", "", ""},
 		{"hola", "", ""}, // Spanish is not a language of this workspace
 		{"hi, where is my parcel?", "", ""},
 		{"thanks but my order never arrived", "", ""},

@@ -8,8 +8,10 @@ import (
 
 // A code is a token that names one thing exactly: an error code (E-07),
 // a part number or SKU (VT-2231), an order number (VO-482913), a model
-// number (X200). It has letters and digits; its kind is its letters
-// before the first digit ("E", "VT"). Similar questions and answers differ
+// number (X200), a plan code (BZ-M40). It has letters and digits; its
+// kind is its letters before the first digit ("E", "VT", "BZM") or, as
+// written, before the first separator ("BZ" for BZ-M40 and BZ-L80: one
+// family of codes). Similar questions and answers differ
 // in nothing but such a token ("error E-09" and "error E-07"), so no
 // similarity can tell them apart: the tokens must match exactly.
 
@@ -31,16 +33,39 @@ var codeSeparators = strings.NewReplacer("-", "", "/", "", ".", "")
 // and "e07" are both "E07"), each once, in order.
 func Codes(text string) []string {
 	var out []string
+	for _, c := range codes(text) {
+		out = append(out, c.id)
+	}
+	return out
+}
+
+// code is a code's id (see Codes) and its family as written: its letters
+// before the first digit or separator ("BZ" for BZ-M40).
+type code struct{ id, family string }
+
+func codes(text string) []code {
+	var out []code
 	for _, f := range strings.FieldsFunc(text, func(r rune) bool {
 		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '/' || r == '.')
 	}) {
-		f = strings.Trim(f, "-/.")
-		c := strings.ToUpper(codeSeparators.Replace(f))
-		if isCode(c) && !slices.Contains(out, c) {
-			out = append(out, c)
+		f = strings.ToUpper(strings.Trim(f, "-/."))
+		c := codeSeparators.Replace(f)
+		if !isCode(c) || slices.ContainsFunc(out, func(o code) bool { return o.id == c }) {
+			continue
 		}
+		family := f
+		if i := strings.IndexFunc(f, func(r rune) bool { return !unicode.IsLetter(r) }); i >= 0 {
+			family = f[:i]
+		}
+		out = append(out, code{id: c, family: family})
 	}
 	return out
+}
+
+// sameKind reports whether two codes are of one kind: the same letters
+// before their first digit, or the same family as written.
+func sameKind(a, b code) bool {
+	return kind(a.id) == kind(b.id) || a.family != "" && a.family == b.family
 }
 
 func isCode(c string) bool {
@@ -71,23 +96,23 @@ func kind(code string) string {
 
 // MissingCode returns a code the question names that the answer text does
 // not, while the answer names another code of the same kind ("E09" asked,
-// only "E07" answered), or "" when there is none: such an answer is about
+// only "E07" answered; "BZ-L80" asked, "BZ-M40" answered), or "" when there is none: such an answer is about
 // something else however similar it reads. An answer naming no code of
 // that kind is generic ("track your order under My account") and does not
 // contradict the question.
 func MissingCode(question, answer string) string {
-	asked := Codes(question)
+	asked := codes(question)
 	if len(asked) == 0 {
 		return ""
 	}
-	given := Codes(answer)
+	given := codes(answer)
 	for _, c := range asked {
-		if slices.Contains(given, c) {
+		if slices.ContainsFunc(given, func(g code) bool { return g.id == c.id }) {
 			continue
 		}
 		for _, g := range given {
-			if kind(g) == kind(c) {
-				return c
+			if sameKind(g, c) {
+				return c.id
 			}
 		}
 	}

@@ -30,6 +30,7 @@ func TestCodes(t *testing.T) {
 func TestMissingCode(t *testing.T) {
 	t.Parallel()
 	e07 := "Error E-07 means the speed sensor gets no signal."
+	plans := "Brizo S (plan code BZ-S10) with 10 GB, Brizo M (BZ-M40) with 40 GB and Brizo XL (BZ-X150) with 150 GB."
 	tests := []struct {
 		question, answer, want string
 	}{
@@ -40,6 +41,12 @@ func TestMissingCode(t *testing.T) {
 		// A generic answer names no code of the kind: no contradiction.
 		{"Where is my order VO-123456?", "We email you a tracking link when your order ships.", ""},
 		{"How long does delivery take?", e07, ""},
+		// Plan codes of one family differ after the family's letters.
+		{"I'd like the BZ-L80 plan, how many GB does it have?", plans, "BZL80"},
+		{"Quanto costa l'offerta BZ-L80?", plans, "BZL80"},
+		{"How much does the BZM60 plan cost?", plans, "BZM60"},
+		{"How many GB does BZ-M40 include?", plans, ""},
+		{"Combien coûte le forfait bz-m40 ?", plans, ""},
 	}
 	for _, tt := range tests {
 		if got := retrieval.MissingCode(tt.question, tt.answer); got != tt.want {

@@ -167,3 +167,106 @@ func (p ConsolePage) BarList(c BarList) template.HTML {
 	b.WriteString(`</tbody></table></details></figure>`)
 	return template.HTML(b.String())
 }
+
+// LineChart is a chart of shares (0 to 1, drawn as percentages) at points
+// in order, one line per series: an eval suite's figures run by run.
+// Points are spaced evenly, not by time; a nil value is a gap.
+type LineChart struct {
+	ID     string // unique on the page
+	Title  string // message key
+	Points []time.Time
+	Lines  []Line
+}
+
+// Line is one series of a LineChart.
+type Line struct {
+	Label  string // message key
+	Class  string // CSS class of its line and marks (its colour)
+	Values []*float64
+}
+
+// LineChart draws c as an SVG figure with its table.
+func (p ConsolePage) LineChart(c LineChart) template.HTML {
+	var b strings.Builder
+	format := p.T("chart.time_format")
+	n := len(c.Points)
+	plotW, plotH := float64(chartW-padLeft-padRight), float64(chartH-padTop-padBottom)
+	x := func(i int) float64 {
+		if n == 1 {
+			return float64(padLeft) + plotW/2
+		}
+		return float64(padLeft) + 8 + (plotW-16)*float64(i)/float64(n-1)
+	}
+	y := func(v float64) float64 { return float64(padTop) + plotH*(1-v) }
+	fmt.Fprintf(&b, `<figure class="chart" id="%s"><figcaption id="%s-title">%s</figcaption>`, esc(c.ID), esc(c.ID), esc(p.T(c.Title)))
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title" xmlns="http://www.w3.org/2000/svg">`, chartW, chartH, esc(c.ID))
+	for i := 0; i <= 4; i++ {
+		v := float64(i) / 4
+		fmt.Fprintf(&b, `<line class="grid" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, padLeft, chartW-padRight, y(v), y(v))
+		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%d%%</text>`, padLeft-6, y(v)+4, 25*i)
+	}
+	every := max(1, (n+5)/6) // at most 6 time labels
+	for i, at := range c.Points {
+		if i%every != 0 {
+			continue
+		}
+		anchor := "middle" // the ends' labels stay inside the chart
+		switch {
+		case n > 1 && i == 0:
+			anchor = "start"
+		case n > 1 && i == n-1:
+			anchor = "end"
+		}
+		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="%s">%s</text>`, x(i), chartH-8, anchor, esc(at.Format(format)))
+	}
+	for _, l := range c.Lines {
+		var pts []string
+		flush := func() {
+			if len(pts) > 1 {
+				fmt.Fprintf(&b, `<polyline class="%s" points="%s"/>`, esc(l.Class), strings.Join(pts, " "))
+			}
+			pts = pts[:0]
+		}
+		for i, v := range l.Values {
+			if v == nil {
+				flush()
+				continue
+			}
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(*v)))
+		}
+		flush()
+		for i, v := range l.Values {
+			if v != nil {
+				fmt.Fprintf(&b, `<circle class="%s" cx="%.1f" cy="%.1f" r="3"><title>%s %s: %s</title></circle>`,
+					esc(l.Class), x(i), y(*v), esc(c.Points[i].Format(format)), esc(p.T(l.Label)), percent(v))
+			}
+		}
+	}
+	b.WriteString(`</svg><ul class="legend">`)
+	for _, l := range c.Lines {
+		fmt.Fprintf(&b, `<li><svg viewBox="0 0 10 10" width="10" height="10" aria-hidden="true"><rect class="%s" width="10" height="10"/></svg> %s</li>`, esc(l.Class), esc(p.T(l.Label)))
+	}
+	b.WriteString(`</ul>`)
+	fmt.Fprintf(&b, `<details><summary>%s</summary><div class="table-wrap"><table><thead><tr><th scope="col">%s</th>`, esc(p.T("chart.table")), esc(p.T("chart.time")))
+	for _, l := range c.Lines {
+		fmt.Fprintf(&b, `<th scope="col" class="num">%s</th>`, esc(p.T(l.Label)))
+	}
+	b.WriteString(`</tr></thead><tbody>`)
+	for i, at := range c.Points {
+		fmt.Fprintf(&b, `<tr><th scope="row">%s</th>`, esc(at.Format(format)))
+		for _, l := range c.Lines {
+			fmt.Fprintf(&b, `<td class="num">%s</td>`, percent(l.Values[i]))
+		}
+		b.WriteString(`</tr>`)
+	}
+	b.WriteString(`</tbody></table></div></details></figure>`)
+	return template.HTML(b.String())
+}
+
+// percent shows a share as a percentage with one decimal; nil as a dash.
+func percent(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", 100**v)
+}

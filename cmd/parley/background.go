@@ -121,10 +121,12 @@ func newBackground(ctx context.Context, a *app, db *postgres.DB, know *knowledge
 	ingest := jobs.NewIngest(db, know, jobs.IngestOptions{Logger: a.log})
 	syncs := jobs.NewSync(syncer, a.log)
 	train := jobs.NewTrain(db, know, a.log)
+	indexes := jobs.NewVectorIndex(db, a.log)
 	workers := river.NewWorkers()
 	ingest.Register(workers)
 	syncs.Register(workers)
 	train.Register(workers)
+	indexes.Register(workers)
 	queue, err := postgres.NewQueue(ctx, db, postgres.QueueOptions{
 		Workers:     workers,
 		Concurrency: a.cfg.IngestJobs,
@@ -135,7 +137,7 @@ func newBackground(ctx context.Context, a *app, db *postgres.DB, know *knowledge
 		return nil, jobs.Enqueuer{}, jobs.SyncEnqueuer{}, err
 	}
 	syncQueue := syncs.On(queue, db)
-	know.WithTrainingQueue(train.On(queue, nil))
+	know.WithTrainingQueue(train.On(queue, nil)).WithVectorIndexQueue(indexes.On(queue))
 	deliverer := webhook.NewDeliverer(db, webhook.DelivererOptions{
 		PollInterval:  a.cfg.WebhookPollInterval,
 		Policy:        policy,
@@ -146,7 +148,10 @@ func newBackground(ctx context.Context, a *app, db *postgres.DB, know *knowledge
 	bg := &background{
 		log:   a.log,
 		queue: queue,
-		loops: []loop{{name: "webhook delivery", run: deliverer.Run}},
+		loops: []loop{
+			{name: "webhook delivery", run: deliverer.Run},
+			{name: "upgrade shared vector indexes", run: func(ctx context.Context) error { return upgradeVectorIndexes(ctx, a, db) }},
+		},
 		tasks: []periodic{
 			{name: "delete expired webhook events", every: a.cfg.OutboxCleanupInterval, run: deliverer.DeleteExpired},
 			{name: "fail lost ingest jobs", every: time.Minute, run: db.FailLostIngestJobs},
@@ -171,4 +176,18 @@ func queueDueSyncs(ctx context.Context, db *postgres.DB, q jobs.SyncEnqueuer) (i
 		}
 	}
 	return len(due), nil
+}
+
+// upgradeVectorIndexes rebuilds, once and without holding up writes, the
+// shared vector indexes created before migration 0020
+// (postgres.DB.UpgradeVectorIndexes).
+func upgradeVectorIndexes(ctx context.Context, a *app, db *postgres.DB) error {
+	n, err := db.UpgradeVectorIndexes(ctx)
+	if n > 0 {
+		a.log.InfoContext(ctx, "shared vector indexes rebuilt with the predicate of migration 0020", "indexes", n)
+	}
+	if ctx.Err() != nil {
+		return nil // stopped: the next start does the rest
+	}
+	return err
 }

@@ -50,18 +50,22 @@ func newKnowledge(a *app, db *postgres.DB, pipeline *ingest.Pipeline, embedder r
 // the training workers of `parley serve`. With wait, this process works
 // the training queue too, and each change waits until its training has
 // run (here or in a server) or failed: `parley ingest` returns with the
-// model trained. stop stops the queue.
+// model trained. Builds of a workspace's own vector index are queued on
+// the same queue (and run here too while it waits). stop stops the queue.
 func queueTrainings(ctx context.Context, a *app, db *postgres.DB, know *knowledge.Service, wait bool) (stop func(), err error) {
 	train := jobs.NewTrain(db, know, a.log)
+	indexes := jobs.NewVectorIndex(db, a.log)
 	opts := postgres.QueueOptions{TrainingOnly: true, JobTimeout: a.cfg.IngestJobTimeout, PollInterval: 200 * time.Millisecond, Logger: a.log}
 	if wait {
 		opts.Workers = river.NewWorkers()
 		train.Register(opts.Workers)
+		indexes.Register(opts.Workers)
 	}
 	queue, err := postgres.NewQueue(ctx, db, opts)
 	if err != nil {
 		return nil, err
 	}
+	know.WithVectorIndexQueue(indexes.On(queue))
 	if !wait {
 		know.WithTrainingQueue(train.On(queue, nil))
 		return func() {}, nil

@@ -26,7 +26,8 @@ Examples:
   parley eval evals/suites/sample/suite.json
   parley eval suite.json --out eval-out --target-precision 0.9
   parley eval suite.json --no-classifier              # the kNN vote alone, to compare
-  parley eval suite.json --calibrate --apply demo   # write the calibrated threshold to workspace demo`
+  parley eval suite.json --calibrate --apply demo   # write the calibrated threshold to workspace demo
+  parley eval suite.json --record demo              # keep the run for workspace demo's console (Analytics)`
 
 func runEval(ctx context.Context, a *app, args []string) error {
 	fs := newFlags(a, "eval", evalSynopsis)
@@ -37,6 +38,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	apply := fs.String("apply", "", "`workspace` whose answer_threshold --calibrate sets")
 	workspace := fs.String("workspace", "", "workspace to load the suite into (default eval-SUITE)")
 	noClassifier := fs.Bool("no-classifier", false, "rank by the kNN vote alone: neither train nor use the intent classifier")
+	record := fs.String("record", "", "also keep the run's figures and worst cases with `workspace`, for its console's Analytics page")
 	allowUnknown := fs.Bool("allow-unknown-labels", false, "run even when cases expect intents or source ids the knowledge does not have (listed in the report)")
 	if err := fs.Parse(reorderFlags(fs, args)); err != nil {
 		return err
@@ -60,7 +62,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer db.Close()
-	runner, _, _, err := newSuiteRunner(a, db, a.log, !*noClassifier)
+	runner, _, embedder, err := newSuiteRunner(a, db, a.log, !*noClassifier)
 	if err != nil {
 		return err
 	}
@@ -70,6 +72,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return fmt.Errorf("eval %s: %w", suite.Name, err)
 	}
+	rep.Version, rep.Embedder = version, embedder.Model()
 	if err := evals.WriteFiles(*out, rep); err != nil {
 		return err
 	}
@@ -85,6 +88,11 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	}
 	if *calibrate {
 		if err := applyThreshold(ctx, a, db, *apply, rep); err != nil {
+			return err
+		}
+	}
+	if *record != "" {
+		if err := recordRun(ctx, a, db, *record, rep); err != nil {
 			return err
 		}
 	}
@@ -111,6 +119,23 @@ func applyThreshold(ctx context.Context, a *app, db *postgres.DB, name string, r
 	}
 	fmt.Fprintf(a.stdout, "workspace %s: answer_threshold %.3f -> %.3f (precision %.3f, coverage %.3f on suite %s)\n",
 		name, old, c.Threshold, c.Precision, c.Coverage, rep.Suite)
+	return nil
+}
+
+// recordRun keeps the run with a workspace's eval runs.
+func recordRun(ctx context.Context, a *app, db *postgres.DB, name string, rep *evals.Report) error {
+	ws, err := db.WorkspaceByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	run, err := rep.Record()
+	if err != nil {
+		return err
+	}
+	if run, err = db.CreateEvalRun(ctx, ws.ID, run); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "recorded as eval run %d of workspace %s (console: /app/analytics/evals/%d)\n", run.ID, name, run.ID)
 	return nil
 }
 

@@ -262,13 +262,13 @@ func TestEvalGateFails(t *testing.T) {
 }
 
 // --calibrate --apply writes the calibrated threshold to a workspace, and
-// the API then uses it.
+// the API then uses it; --record keeps the run with a workspace.
 func TestEvalCalibrateApply(t *testing.T) {
 	t.Parallel()
 	target := pgtest.Workspace(t)
 	out, _, err := cli(t, nil, "eval", filepath.Join("..", "..", "evals", "suites", "sample", "suite.json"),
 		"--out", t.TempDir(), "--workspace", pgtest.Workspace(t).Name, "--target-precision", "0.9",
-		"--calibrate", "--apply", target.Name)
+		"--calibrate", "--apply", target.Name, "--record", target.Name)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -278,6 +278,14 @@ func TestEvalCalibrateApply(t *testing.T) {
 	}
 	if ws.Settings.AnswerThreshold == target.Settings.AnswerThreshold || !strings.Contains(out, "answer_threshold") {
 		t.Fatalf("threshold still %v after --apply:\n%s", ws.Settings.AnswerThreshold, out)
+	}
+	runs, err := pgtest.DB(t).ListEvalRuns(context.Background(), target.ID, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].Suite != "sample" || runs[0].Version == "" || runs[0].Embedder != retrieval.LocalModel ||
+		runs[0].Figures.Cases == 0 || !strings.Contains(out, "recorded as eval run") {
+		t.Fatalf("recorded runs %+v, want the sample run with its version and embedder:\n%s", runs, out)
 	}
 }
 
@@ -369,7 +377,7 @@ func TestEvalWithAnEmbedderThatKnowsNothing(t *testing.T) {
 	srv := openaitest.New(t, openaitest.ArbitraryEmbeddings(64))
 	env := map[string]string{"PARLEY_EMBEDDER": "openai", "PARLEY_EMBED_BASE_URL": srv.BaseURL(),
 		"PARLEY_EMBED_MODEL": "knows-nothing", "PARLEY_EMBED_DIMENSIONS": "64"}
-	for _, suite := range []string{"sample", "velotta"} {
+	for _, suite := range []string{"sample", "velotta", "brizo"} {
 		out, _, err := cli(t, env, "eval", filepath.Join("..", "..", "evals", "suites", suite, "suite.json"),
 			"--out", t.TempDir(), "--workspace", pgtest.Workspace(t).Name, "--json")
 		if err != nil && !strings.Contains(err.Error(), "gates") {
@@ -378,15 +386,20 @@ func TestEvalWithAnEmbedderThatKnowsNothing(t *testing.T) {
 		var rep struct {
 			Cases     int `json:"cases"`
 			Decisions struct {
-				AnsweredShare float64 `json:"answered_share"`
-				Precision     float64 `json:"precision"`
+				AnsweredShare    float64 `json:"answered_share"`
+				Precision        float64 `json:"precision"`
+				EscalationRecall float64 `json:"escalation_recall"`
 			} `json:"decisions"`
+			Retrieval struct {
+				HitAt1 float64 `json:"hit_at_1"`
+			} `json:"retrieval"`
 		}
 		if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Cases == 0 {
 			t.Fatalf("%s: report: %v\n%s", suite, err, out)
 		}
 		wrong := rep.Decisions.AnsweredShare * (1 - rep.Decisions.Precision)
-		t.Logf("%s: answered %.3f of %d cases, precision %.3f", suite, rep.Decisions.AnsweredShare, rep.Cases, rep.Decisions.Precision)
+		t.Logf("%s: answered %.3f of %d cases, precision %.3f, escalation recall %.3f, hit@1 %.3f", suite,
+			rep.Decisions.AnsweredShare, rep.Cases, rep.Decisions.Precision, rep.Decisions.EscalationRecall, rep.Retrieval.HitAt1)
 		if wrong > 0.02 {
 			t.Errorf("%s: %.3f of the cases answered wrongly (answered %.3f, precision %.3f), want at most 0.02",
 				suite, wrong, rep.Decisions.AnsweredShare, rep.Decisions.Precision)

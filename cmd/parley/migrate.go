@@ -9,7 +9,7 @@ import (
 )
 
 func runMigrate(ctx context.Context, a *app, args []string) error {
-	fs := newFlags(a, "migrate", "migrate\n\nApplies the embedded migrations to PARLEY_DATABASE_URL. Safe to run concurrently.")
+	fs := newFlags(a, "migrate", "migrate\n\nApplies the embedded migrations to PARLEY_DATABASE_URL, then rebuilds (CONCURRENTLY, without\nholding up writes) the shared vector indexes created before migration 0020. Safe to run concurrently.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -27,6 +27,13 @@ func runMigrate(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "applied %d migration(s); schema is at version %d\n", len(applied), current)
+	rebuilt, err := db.UpgradeVectorIndexes(ctx)
+	if err != nil {
+		return err
+	}
+	if rebuilt > 0 {
+		fmt.Fprintf(a.stdout, "rebuilt %d shared vector index(es) with the predicate of migration 0020\n", rebuilt)
+	}
 	return nil
 }
 

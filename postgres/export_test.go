@@ -1,0 +1,4 @@
+package postgres
+
+// VectorIndexName is vectorIndexName, for the tests.
+var VectorIndexName = vectorIndexName

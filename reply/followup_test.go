@@ -1,0 +1,49 @@
+package reply_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/parleyhq/parley"
+	"github.com/parleyhq/parley/reply"
+)
+
+// loadBrizo ingests the brizo suite's one-phrasing FAQ (English, French,
+// Italian) with the suite's settings and trains its classifier; the
+// engine answers at the workspace's threshold setting (no calibration).
+func loadBrizo(t *testing.T) (*reply.Engine, parley.Workspace) {
+	t.Helper()
+	db, ws, embedder := loadSuiteFAQ(t, "brizo")
+	return reply.New(db, embedder, reply.Options{Language: reply.NewLanguageDetector(), Classifiers: db}), ws
+}
+
+// A short follow-up that the knowledge answers on its own is a new
+// question: it is not pulled to the previous question's topic. One that
+// needs the previous question ("is there a cheaper option?") still reads
+// it.
+func TestShortFollowUpOnItsOwnTopic(t *testing.T) {
+	t.Parallel()
+	engine, ws := loadBrizo(t)
+	ctx := context.Background()
+	for _, tt := range []struct{ previous, text, want string }{
+		{"How can I pay my bill?", "and what if the payment bounces?", "failed_payment"},
+		{"What plans do you offer?", "which of them have 5G?", "5g_access"},
+		{"Comment résilier mon forfait ?", "et où sont vos boutiques ?", "shops"},
+		{"Quali offerte avete?", "e come disdico il contratto?", "cancel_contract"},
+		{"How much do calls to other countries cost?", "is there a cheaper option?", "international_calls"},
+	} {
+		first, err := engine.Answer(ctx, reply.Request{Workspace: ws, Text: tt.previous})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := engine.Answer(ctx, reply.Request{Workspace: ws, ConversationID: first.ConversationID, Text: tt.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, _ := res.Ranking.Top()
+		t.Logf("%q after %q: %s, top %s at %.3f", tt.text, tt.previous, res.Status, top.Intent, res.Confidence)
+		if top.Intent != tt.want {
+			t.Errorf("%q after %q: top %s (%s), want %s", tt.text, tt.previous, top.Intent, res.Status, tt.want)
+		}
+	}
+}
