@@ -50,7 +50,7 @@ bench-crawl: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BENCH_CRAWL=1 PARLEY_BENCH_PAGES=$(BENCH_PAGES) PARLEY_BENCH_RUNS=$(BENCH_RUNS) \
 		$(GO) test -run TestCrawlBenchmark -v -count=1 -timeout 30m ./ingest/crawl/
 
-## bench-scale-ingest: first load (with ANSWER_RATE answers/s meanwhile) and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
+## bench-scale-ingest: first load (with ANSWER_RATE answers/s meanwhile, asked by a process of their own) and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
 SIZES ?= 10000,100000
 ANSWER_RATE ?= 50
 bench-scale-ingest: check-go db

@@ -74,16 +74,7 @@ type ConsoleOptions struct {
 	Sessions parley.SessionLimits
 }
 
-func (o ConsoleOptions) limits() parley.SessionLimits {
-	l := o.Sessions
-	if l.Idle <= 0 {
-		l.Idle = parley.DefaultSessionIdle
-	}
-	if l.Max <= 0 {
-		l.Max = parley.DefaultSessionMax
-	}
-	return l
-}
+func (o ConsoleOptions) limits() parley.SessionLimits { return o.Sessions.WithDefaults() }
 
 // consoleRoutes mounts the console's pages, assets and API.
 func (s *Server) consoleRoutes(r *gin.Engine) {

@@ -26,6 +26,16 @@ type kbPageData struct {
 	Sources   []parley.Source
 	After     int64
 	NextAfter int64
+	// Origin is the website the knowledge base is synced from, if any.
+	Origin *parley.Origin
+}
+
+// SyncState is the message key of the origin's sync state.
+func (d kbPageData) SyncState() string {
+	if d.Origin == nil || d.Origin.SyncState == "" {
+		return "kb.sync.never"
+	}
+	return "kb.sync." + d.Origin.SyncState
 }
 
 func (s *Server) kbData(c *gin.Context) (any, error) {
@@ -45,6 +55,15 @@ func (s *Server) kbData(c *gin.Context) (any, error) {
 	d := kbPageData{KB: kb, Sources: srcs, After: after}
 	if len(srcs) == sourcesPerPage {
 		d.NextAfter = srcs[len(srcs)-1].ID
+	}
+	if s.opts.Origins != nil {
+		o, err := s.opts.Origins.Origin(ctx, ws, kb.ID)
+		switch {
+		case err == nil:
+			d.Origin = &o
+		case parley.ErrorCode(err) != parley.ENotFound:
+			return nil, err
+		}
 	}
 	return d, nil
 }

@@ -12,12 +12,14 @@ import (
 	"github.com/parleyhq/parley/ingest/crawl"
 )
 
-// Origins keeps knowledge bases' origins (postgres.DB) and queues their
-// syncs as background jobs (jobs.SyncEnqueuer).
+// Origins keeps knowledge bases' origins (postgres.DB), queues their
+// syncs as background jobs (jobs.SyncEnqueuer) and previews a sync
+// (crawl.Syncer).
 type Origins interface {
 	SetOrigin(ctx context.Context, o parley.Origin) (parley.Origin, error)
 	Origin(ctx context.Context, workspaceID, kbID string) (parley.Origin, error)
 	QueueSync(ctx context.Context, workspaceID, kbID string) error
+	DryRun(ctx context.Context, workspaceID, kbID string) (crawl.Preview, error)
 }
 
 // minSyncEvery is the shortest schedule: a help center is not a feed.
@@ -132,15 +134,32 @@ func (s *Server) getOrigin(c *gin.Context) {
 }
 
 // postSync queues a sync of the knowledge base with its origin: 202, and
-// GET .../origin shows its state and, once done, its report.
+// GET .../origin shows its state and, once done, its report. With
+// ?dry_run=true it crawls the site within the request instead and answers
+// 200 with what a sync would add, change, remove and keep, writing
+// nothing.
 func (s *Server) postSync(c *gin.Context) {
 	origins, kb, ok := s.originKB(c)
 	if !ok {
 		return
 	}
+	dryRun, err := parseBool("dry_run", c.Query("dry_run"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	ctx := c.Request.Context()
 	if _, err := origins.Origin(ctx, kb.WorkspaceID, kb.ID); err != nil {
 		fail(c, err)
+		return
+	}
+	if dryRun {
+		p, err := origins.DryRun(ctx, kb.WorkspaceID, kb.ID)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, p)
 		return
 	}
 	if err := origins.QueueSync(ctx, kb.WorkspaceID, kb.ID); err != nil {

@@ -23,10 +23,11 @@ import (
 )
 
 // origins is the API's Origins as parley serve wires it: kept in the
-// database, synced by jobs on the queue.
+// database, synced by jobs on the queue, previewed in the request.
 type origins struct {
 	*postgres.DB
 	jobs.SyncEnqueuer
+	*crawl.Syncer
 }
 
 // startSyncJobs starts a job queue of its own running sync jobs with
@@ -69,12 +70,14 @@ func TestOriginAndSync(t *testing.T) {
 	policy := webhook.DestinationPolicy{AllowPrivate: true}
 	e := newIngestEnv(t, func(o *api.Options) {
 		syncer := crawl.NewSyncer(crawl.New(policy, slog.New(slog.DiscardHandler)), pgtest.DB(t), o.Knowledge)
-		o.Origins = origins{pgtest.DB(t), startSyncJobs(t, syncer)}
+		o.Origins = origins{pgtest.DB(t), startSyncJobs(t, syncer), syncer}
 		o.CrawlPolicy = policy
 	})
 	status, body := e.do("GET", "/v1/knowledge-bases/faq/origin", e.admin, "")
 	wantError(t, status, body, 404, "not_found")
 	status, body = e.do("POST", "/v1/knowledge-bases/faq/sync", e.admin, "")
+	wantError(t, status, body, 404, "not_found")
+	status, body = e.do("POST", "/v1/knowledge-bases/faq/sync?dry_run=true", e.admin, "")
 	wantError(t, status, body, 404, "not_found")
 
 	for _, bad := range []string{
@@ -92,6 +95,22 @@ func TestOriginAndSync(t *testing.T) {
 	if status != 200 || body["sync_every"] != "24h0m0s" || body["sync"].(map[string]any)["next_sync_at"] == nil {
 		t.Fatalf("PUT origin: %d %v", status, body)
 	}
+	// A dry run crawls and says what a sync would do, writing nothing.
+	status, body = e.do("POST", "/v1/knowledge-bases/faq/sync?dry_run=true", e.admin, "")
+	pages, _ := body["pages"].(map[string]any)
+	if status != 200 || body["dry_run"] != true || body["added"] != 2.0 || body["removed"] != 0.0 ||
+		fmt.Sprint(pages["added"]) != fmt.Sprintf("[%[1]s/help/ %[1]s/help/shipping]", site.URL) {
+		t.Fatalf("dry run: %d %v, want the 2 pages to add", status, body)
+	}
+	if n := e.sourceCount(); n != 0 {
+		t.Errorf("%d sources after the dry run, want none", n)
+	}
+	if _, body := e.do("GET", "/v1/knowledge-bases/faq/origin", e.admin, ""); body["sync"].(map[string]any)["state"] != "never" {
+		t.Errorf("origin after the dry run: %v, want never synced", body)
+	}
+	status, body = e.do("POST", "/v1/knowledge-bases/faq/sync?dry_run=maybe", e.admin, "")
+	wantError(t, status, body, 400, "invalid")
+
 	status, body = e.do("POST", "/v1/knowledge-bases/faq/sync", e.admin, "")
 	if status != 202 || body["sync"].(map[string]any)["state"] != "queued" {
 		t.Fatalf("POST sync: %d %v, want 202 and the sync queued", status, body)
@@ -121,7 +140,7 @@ func TestOriginAndSync(t *testing.T) {
 func TestOriginAddressPolicy(t *testing.T) {
 	t.Parallel()
 	e := newIngestEnv(t, func(o *api.Options) {
-		o.Origins = origins{pgtest.DB(t), jobs.SyncEnqueuer{}}
+		o.Origins = origins{pgtest.DB(t), jobs.SyncEnqueuer{}, nil}
 	})
 	for url, why := range map[string]string{
 		"http://127.0.0.1/help/":         "127.0.0.1 is a loopback address",

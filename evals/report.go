@@ -33,6 +33,7 @@ type CandidateBrief struct {
 	Label      string  `json:"label"`
 	Score      float64 `json:"score"`
 	Similarity float64 `json:"similarity"`
+	Prior      float64 `json:"prior,omitempty"`
 	Answer     string  `json:"answer"`
 }
 

@@ -308,5 +308,5 @@ func brief(c retrieval.Candidate) CandidateBrief {
 	if label == "" && len(c.Sources) > 0 {
 		label = c.Sources[0].ExternalID
 	}
-	return CandidateBrief{Label: label, Score: c.Score, Similarity: round3(c.Similarity), Answer: answer}
+	return CandidateBrief{Label: label, Score: c.Score, Similarity: round3(c.Similarity), Prior: c.Prior, Answer: answer}
 }

@@ -1,11 +1,15 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,11 +31,11 @@ import (
 // is stored in the repository: the data is made here.
 //
 // During each first load, PARLEY_SCALE_ANSWER_RATE questions a second (0:
-// none) are asked of the answer engine (in process: embed, search, decide,
-// store) in another workspace of 2,400 entries (4,800 chunks: in the
-// shared HNSW index, over the exact-search limit) loaded beforehand, each
-// at its due time, so a slow answer delays none of the next; their
-// latencies are reported. (The workspace being loaded has nothing to
+// none) are asked of the answer engine (embed, search, decide, store) in
+// another workspace of 2,400 entries (4,800 chunks) loaded beforehand, by
+// a process of its own (TestAnswerLoad), each at its due time, so a slow
+// answer delays none of the next; their latencies and that process's CPU
+// are reported. (The workspace being loaded has nothing to
 // answer from until the load commits: its questions would all escalate.)
 //
 // The store has one connection, whose backend CPU is reported, and builds
@@ -69,7 +73,7 @@ func TestIngestScale(t *testing.T) {
 
 		var answers *answerLoad
 		if rate > 0 {
-			answers = startAnswers(t, url, embedder, pipe, rate)
+			answers = startAnswers(t, url, pipe, rate)
 		}
 		var written time.Time // when the last batch was written, before the index build and commit
 		run := func() (ingest.Result, timing) {
@@ -112,27 +116,27 @@ func faqDocs(entries []faqgen.Entry) []ingest.Document {
 	return docs
 }
 
-// answerLoad asks questions of the answer engine at a steady rate until
-// stopped.
+// answerLoad is a process of its own (this test binary running
+// TestAnswerLoad) asking questions of the answer engine at a steady rate
+// until its standard input closes: its latencies are not the loading
+// process's wait for a CPU.
 type answerLoad struct {
-	stopped chan struct{}
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	lat     []time.Duration
-	status  map[string]int
-	errs    []error
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   bytes.Buffer
 }
 
-// startAnswers loads a workspace of its own (through pipe) and starts
-// asking its questions, rate a second, through a store of its own on url.
-func startAnswers(t *testing.T, url string, embedder retrieval.Embedder, pipe *ingest.Pipeline, rate float64) *answerLoad {
+// startAnswers loads a workspace of its own (through pipe) and starts a
+// process asking its questions, rate a second, through a store of its own
+// on url.
+func startAnswers(t *testing.T, url string, pipe *ingest.Pipeline, rate float64) *answerLoad {
 	t.Helper()
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, url, 8)
+	db, err := postgres.Open(ctx, url, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(db.Close)
+	defer db.Close()
 	ws, _, err := db.EnsureWorkspace(ctx, "other")
 	if err != nil {
 		t.Fatal(err)
@@ -141,52 +145,111 @@ func startAnswers(t *testing.T, url string, embedder retrieval.Embedder, pipe *i
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := faqDocs(faqgen.Generate(2400, 45, 2))
-	if _, err := pipe.Run(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: docs}); err != nil {
+	if _, err := pipe.Run(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: answerDocs()}); err != nil {
 		t.Fatal(err)
 	}
-	engine := reply.New(db, embedder, reply.Options{Classifiers: db})
-	l := &answerLoad{stopped: make(chan struct{}), status: map[string]int{}}
-	l.wg.Go(func() {
-		start := time.Now()
-		for k := 0; ; k++ {
-			due := start.Add(time.Duration(float64(k) / rate * float64(time.Second)))
-			select {
-			case <-l.stopped:
-				return
-			case <-time.After(time.Until(due)):
-			}
-			l.wg.Go(func() {
-				res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Channel: "bench", Text: docs[k%len(docs)].Question})
-				l.mu.Lock()
-				defer l.mu.Unlock()
-				if err != nil {
-					l.errs = append(l.errs, err)
-					return
-				}
-				l.lat = append(l.lat, time.Since(due))
-				l.status[res.Status]++
-			})
-		}
-	})
+	l := &answerLoad{cmd: exec.Command(os.Args[0], "-test.run=^TestAnswerLoad$", "-test.count=1")}
+	l.cmd.Env = append(os.Environ(), "PARLEY_SCALE_ANSWER_URL="+url, "PARLEY_SCALE_ANSWER_WORKSPACE="+ws.ID,
+		fmt.Sprintf("PARLEY_SCALE_ANSWER_RATE=%g", rate))
+	l.cmd.Stdout, l.cmd.Stderr = &l.out, os.Stderr
+	if l.stdin, err = l.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.cmd.Start(); err != nil {
+		t.Fatalf("start the answering process: %v", err)
+	}
 	return l
 }
 
-// stop ends the load, waits for the answers asked, and describes their
-// latencies.
+// answerDocs are the questions and answers of the workspace answered
+// during a load.
+func answerDocs() []ingest.Document { return faqDocs(faqgen.Generate(2400, 45, 2)) }
+
+// stop ends the answering process and returns its report, with its CPU.
 func (l *answerLoad) stop(t *testing.T) string {
-	close(l.stopped)
-	l.wg.Wait()
-	if len(l.errs) > 0 {
-		t.Errorf("%d of %d answers failed during the load, first: %v", len(l.errs), len(l.lat)+len(l.errs), l.errs[0])
+	t.Helper()
+	_ = l.stdin.Close()
+	err := l.cmd.Wait()
+	_, report, found := strings.Cut(l.out.String(), answersLine)
+	report, _, _ = strings.Cut(report, "\n")
+	if err != nil || !found {
+		t.Errorf("answering process: %v\n%s", err, l.out.String())
 	}
-	if len(l.lat) == 0 {
-		return "; no answers"
+	cpu := l.cmd.ProcessState.UserTime() + l.cmd.ProcessState.SystemTime()
+	return fmt.Sprintf("; %s (answering process CPU %s)", report, sec(cpu))
+}
+
+const answersLine = "answers: "
+
+// TestAnswerLoad is the answering process of TestIngestScale (see
+// answerLoad), run by it; it answers until its standard input closes and
+// prints its report on a line of its own.
+func TestAnswerLoad(t *testing.T) {
+	url := os.Getenv("PARLEY_SCALE_ANSWER_URL")
+	if url == "" {
+		t.Skip("run by TestIngestScale")
 	}
-	slices.Sort(l.lat)
-	p99 := l.lat[(len(l.lat)*99+99)/100-1]
-	return fmt.Sprintf("; questions in another workspace during the first load: %d (%v), %d failed, p50 %s, p99 %s, max %s",
-		len(l.lat), l.status, len(l.errs), ms(median(l.lat)), ms(p99), ms(l.lat[len(l.lat)-1]))
+	rate, err := strconv.ParseFloat(os.Getenv("PARLEY_SCALE_ANSWER_RATE"), 64)
+	if err != nil || rate <= 0 {
+		t.Fatalf("PARLEY_SCALE_ANSWER_RATE: %q", os.Getenv("PARLEY_SCALE_ANSWER_RATE"))
+	}
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, url, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ws, err := db.Workspace(ctx, os.Getenv("PARLEY_SCALE_ANSWER_WORKSPACE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := reply.New(db, retrieval.NewLocal(), reply.Options{Classifiers: db})
+	docs := answerDocs()
+	stopped := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(stopped)
+	}()
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		lat    []time.Duration
+		status = map[string]int{}
+		errs   []error
+	)
+	start := time.Now()
+	for k := 0; ; k++ {
+		due := start.Add(time.Duration(float64(k) / rate * float64(time.Second)))
+		select {
+		case <-stopped:
+		case <-time.After(time.Until(due)):
+			wg.Go(func() {
+				res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Channel: "bench", Text: docs[k%len(docs)].Question})
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+					return
+				}
+				lat = append(lat, time.Since(due))
+				status[res.Status]++
+			})
+			continue
+		}
+		break
+	}
+	wg.Wait()
+	if len(lat) == 0 {
+		fmt.Printf("%sno answers, %d failed\n", answersLine, len(errs))
+		return
+	}
+	slices.Sort(lat)
+	p99 := lat[(len(lat)*99+99)/100-1]
+	fmt.Printf("%squestions in another workspace during the first load, from a process of their own: %d (%v), %d failed, p50 %s, p99 %s, max %s\n",
+		answersLine, len(lat), status, len(errs), ms(median(lat)), ms(p99), ms(lat[len(lat)-1]))
+	for i, err := range errs[:min(3, len(errs))] {
+		t.Errorf("answer failed (%d of %d shown): %v", i+1, len(errs), err)
+	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", d.Seconds()*1000) }

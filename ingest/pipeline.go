@@ -80,13 +80,16 @@ type Result struct {
 	Elapsed   time.Duration `json:"-"`
 	// PrunedIDs are the external ids of the sources a dry run with Prune
 	// would delete, in order, the first MaxPrunedIDs of them (Pruned
-	// counts them all); empty otherwise.
-	PrunedIDs []string `json:"pruned_ids,omitempty"`
+	// counts them all); empty otherwise. AddedIDs and UpdatedIDs are
+	// those a dry run would add and update, as many.
+	PrunedIDs  []string `json:"pruned_ids,omitempty"`
+	AddedIDs   []string `json:"added_ids,omitempty"`
+	UpdatedIDs []string `json:"updated_ids,omitempty"`
 
 	deferred *Plan
 }
 
-// MaxPrunedIDs caps Result.PrunedIDs.
+// MaxPrunedIDs caps Result.PrunedIDs, AddedIDs and UpdatedIDs.
 const MaxPrunedIDs = 1000
 
 // Changed reports whether the ingest wrote or deleted anything (a dry run:
@@ -221,8 +224,14 @@ func (p *Pipeline) planAgainst(ctx context.Context, req Request, existing map[st
 			continue
 		case seen:
 			res.Updated++
+			if req.DryRun && len(res.UpdatedIDs) < MaxPrunedIDs {
+				res.UpdatedIDs = append(res.UpdatedIDs, d.ExternalID)
+			}
 		default:
 			res.Added++
+			if req.DryRun && len(res.AddedIDs) < MaxPrunedIDs {
+				res.AddedIDs = append(res.AddedIDs, d.ExternalID)
+			}
 		}
 		src, err := p.source(ctx, d, hash)
 		if err != nil {

@@ -195,9 +195,9 @@ func (s *Service) TrainNow(ctx context.Context, workspaceID string) error {
 // CalibrationSummary describes a calibration for a person.
 func CalibrationSummary(c retrieval.Calibration) string {
 	if c.Threshold > 1 {
-		return fmt.Sprintf("calibration: no confidence reaches precision %.2f on %d own questions and %d out-of-scope ones: the bot will not answer until the knowledge or the embedder improves",
-			c.Target, c.Positives, c.Negatives)
+		return fmt.Sprintf("calibration: no confidence reaches precision %.2f on %d own questions, %d out-of-scope ones and %d off-subject ones: the bot will not answer until the knowledge or the embedder improves",
+			c.Target, c.Positives, c.Negatives, c.OffSubject)
 	}
-	return fmt.Sprintf("calibration: answers from confidence %.3f (precision %.3f, coverage %.3f on %d own questions and %d out-of-scope ones)",
-		c.Threshold, c.Precision, c.Coverage, c.Positives, c.Negatives)
+	return fmt.Sprintf("calibration: answers from confidence %.3f and similarity %.3f (precision %.3f, coverage %.3f on %d own questions; escalation recall %.3f on %d out-of-scope and %d off-subject ones)",
+		c.Threshold, c.AnswerSimilarity, c.Precision, c.Coverage, c.Positives, c.EscalationRecall, c.Negatives, c.OffSubject)
 }

@@ -44,13 +44,16 @@ func (db *DB) CalibrationProbes(ctx context.Context, workspaceID, model string, 
 // the one before.
 func (db *DB) SaveCalibration(ctx context.Context, workspaceID, model string, c retrieval.Calibration) error {
 	_, err := db.pool.Exec(ctx, `INSERT INTO calibrations
-			(workspace_id, embed_model, threshold, target, positives, negatives, precision, coverage, min_similarity)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			(workspace_id, embed_model, threshold, target, positives, negatives, precision, coverage, min_similarity,
+			answer_similarity, off_subject, escalation_recall)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (workspace_id, embed_model) DO UPDATE SET threshold = EXCLUDED.threshold,
 			target = EXCLUDED.target, positives = EXCLUDED.positives, negatives = EXCLUDED.negatives,
 			precision = EXCLUDED.precision, coverage = EXCLUDED.coverage,
-			min_similarity = EXCLUDED.min_similarity, fitted_at = clock_timestamp()`,
-		workspaceID, model, c.Threshold, c.Target, c.Positives, c.Negatives, c.Precision, c.Coverage, c.MinSimilarity)
+			min_similarity = EXCLUDED.min_similarity, answer_similarity = EXCLUDED.answer_similarity,
+			off_subject = EXCLUDED.off_subject, escalation_recall = EXCLUDED.escalation_recall, fitted_at = clock_timestamp()`,
+		workspaceID, model, c.Threshold, c.Target, c.Positives, c.Negatives, c.Precision, c.Coverage, c.MinSimilarity,
+		c.AnswerSimilarity, c.OffSubject, c.EscalationRecall)
 	if err != nil {
 		return fmt.Errorf("save calibration: %w", err)
 	}
@@ -62,9 +65,11 @@ func (db *DB) SaveCalibration(ctx context.Context, workspaceID, model string, c 
 func (db *DB) Calibration(ctx context.Context, workspaceID, model string) (retrieval.Calibration, bool, error) {
 	var c retrieval.Calibration
 	var at time.Time
-	err := db.pool.QueryRow(ctx, `SELECT threshold, target, positives, negatives, precision, coverage, min_similarity, fitted_at
+	err := db.pool.QueryRow(ctx, `SELECT threshold, target, positives, negatives, precision, coverage, min_similarity,
+			answer_similarity, off_subject, escalation_recall, fitted_at
 		FROM calibrations WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).
-		Scan(&c.Threshold, &c.Target, &c.Positives, &c.Negatives, &c.Precision, &c.Coverage, &c.MinSimilarity, &at)
+		Scan(&c.Threshold, &c.Target, &c.Positives, &c.Negatives, &c.Precision, &c.Coverage, &c.MinSimilarity,
+			&c.AnswerSimilarity, &c.OffSubject, &c.EscalationRecall, &at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return retrieval.Calibration{}, false, nil
 	}

@@ -57,6 +57,23 @@ func (db *DB) Session(ctx context.Context, tokenHash []byte, lim parley.SessionL
 	return p, nil
 }
 
+// DeleteExpiredSessions deletes the console sessions of every workspace
+// that have expired under lim (zero fields: the defaults) or whose key has
+// been revoked, and returns how many it deleted: `parley serve` runs it
+// periodically.
+func (db *DB) DeleteExpiredSessions(ctx context.Context, lim parley.SessionLimits) (int, error) {
+	lim = lim.WithDefaults()
+	tag, err := db.pool.Exec(ctx, `
+		DELETE FROM console_sessions s
+		WHERE s.last_seen_at < now() - make_interval(secs => $1) OR s.created_at < now() - make_interval(secs => $2)
+			OR EXISTS (SELECT 1 FROM api_keys k WHERE k.id = s.key_id AND k.revoked_at IS NOT NULL)`,
+		lim.Idle.Seconds(), lim.Max.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("delete expired console sessions: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // DeleteSession ends a console session (signing out); an unknown one is
 // not an error.
 func (db *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {

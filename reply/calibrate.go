@@ -36,7 +36,7 @@ const (
 	// CalibrationTarget is the precision a workspace's threshold is
 	// fitted to reach on its probes.
 	CalibrationTarget = 0.95
-	// maxProbes is how many of a workspace's questions are asked.
+	// maxProbes is how many of a workspace's FAQ questions are asked.
 	maxProbes = 150
 	// calibrationFolds is how many classifiers a calibration trains, each
 	// without a fifth of the probes.
@@ -51,20 +51,28 @@ const (
 	minHeldOutClass = 2
 )
 
-// Calibrate fits the workspace's answer threshold for the engine's
-// embedder and stores it: each of its FAQ questions (up to maxProbes) is
-// asked with its own chunk left out, so it can only be answered from the
-// entry's answer text or from other phrasings, and generic out-of-scope
-// questions in the workspace's languages must not be answered. The
-// threshold is the lowest confidence from which on these answers are
-// CalibrationTarget precise. When the workspace has an intent classifier,
-// each question is ranked with one trained without it (calibrationFolds
-// classifiers, each missing a share of the questions, trained with the
-// default options): the workspace's own classifier has learned them and
-// would make them look easier than customers' questions are. The
-// out-of-scope questions also fix the no-match floor (MinSimilarity). A
-// workspace without FAQ entries is not calibrated (false), nor is any when
-// the store keeps no calibrations.
+// Calibrate fits the workspace's answer bars for the engine's embedder
+// and stores them. Three kinds of questions are asked: each of its FAQ
+// questions (up to maxProbes, spread over its answer groups) with its own
+// chunk left out, so it can only be answered from the entry's answer text
+// or from other phrasings; the same questions with their whole answer
+// group left out, as questions on the workspace's subject that its
+// knowledge does not cover (the same questions on both sides, so that
+// the two are alike but for what the knowledge holds), the hardest to
+// tell from its own; and generic out-of-scope questions in the
+// workspace's languages, which also fix the no-match floor
+// (MinSimilarity). The last two must not be answered. The bars
+// (retrieval.FitThreshold) are the confidence and the best answer's
+// nearest-hit similarity from which on the answers are CalibrationTarget
+// precise while at most 1-CalibrationTarget of the questions that must
+// escalate are answered. When the workspace has an intent classifier,
+// each question is ranked with one that has not learned it: the
+// workspace's own classifier has learned them and would make them look
+// easier than customers' questions are. calibrationFolds classifiers each
+// miss a share of the FAQ questions, as many others each a share of the
+// answer groups (trained with the default options). A workspace without
+// FAQ entries is not calibrated (false), nor is any when the store keeps
+// no calibrations.
 func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.Calibration, bool, error) {
 	if e.calibrations == nil {
 		return retrieval.Calibration{}, false, nil
@@ -87,40 +95,65 @@ func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.C
 	if err != nil {
 		return retrieval.Calibration{}, false, fmt.Errorf("calibrate: embed out-of-scope questions: %w", err)
 	}
-	fold := map[int64]int{}
+	fold, groupFold := map[int64]int{}, map[string]int{}
 	for i, p := range probes {
 		fold[p.ChunkID] = i % calibrationFolds
+		if _, ok := groupFold[p.Group]; !ok {
+			groupFold[p.Group] = len(groupFold) % calibrationFolds
+		}
 	}
-	classifiers, err := e.heldOutClassifiers(ctx, ws.ID, model, func(f int, x retrieval.Example) bool {
+	examples, err := e.trainingExamples(ctx, ws.ID, model)
+	if err != nil {
+		return retrieval.Calibration{}, false, fmt.Errorf("calibrate: %w", err)
+	}
+	perGroup := map[string]int{}
+	for _, x := range examples {
+		perGroup[x.Group]++
+	}
+	own, err := heldOutClassifiers(examples, func(f int, x retrieval.Example) bool {
 		g, ok := fold[x.ID]
+		return ok && g == f && perGroup[x.Group] > minHeldOutClass
+	})
+	if err != nil {
+		return retrieval.Calibration{}, false, fmt.Errorf("calibrate: %w", err)
+	}
+	off, err := heldOutClassifiers(examples, func(f int, x retrieval.Example) bool {
+		g, ok := groupFold[x.Group]
 		return ok && g == f
 	})
 	if err != nil {
 		return retrieval.Calibration{}, false, fmt.Errorf("calibrate: %w", err)
 	}
 	var outcomes []retrieval.ProbeOutcome
-	ask := func(i int, p retrieval.Probe, leftOut func(parley.Hit) bool) error {
-		var clf *retrieval.Classifier
-		if classifiers != nil {
-			clf = classifiers[i%calibrationFolds]
-		}
+	ask := func(p retrieval.Probe, clf *retrieval.Classifier, leftOut func(parley.Hit) bool) (retrieval.ProbeOutcome, error) {
 		o, err := e.probe(ctx, ws, p, clf, leftOut)
 		if err != nil {
-			return fmt.Errorf("calibrate: %w", err)
+			return o, fmt.Errorf("calibrate: %w", err)
 		}
-		o.OutOfScope = leftOut == nil
-		outcomes = append(outcomes, o)
-		return nil
+		return o, nil
 	}
 	for i, p := range probes {
-		if err := ask(i, p, func(h parley.Hit) bool { return h.ChunkID == p.ChunkID }); err != nil {
+		o, err := ask(p, fromFold(own, i), func(h parley.Hit) bool { return h.ChunkID == p.ChunkID })
+		if err != nil {
 			return retrieval.Calibration{}, false, err
 		}
+		outcomes = append(outcomes, o)
+	}
+	for _, p := range probes {
+		o, err := ask(p, fromFold(off, groupFold[p.Group]), func(h parley.Hit) bool { return h.GroupKey == p.Group })
+		if err != nil {
+			return retrieval.Calibration{}, false, err
+		}
+		o.OffSubject, o.Correct = true, false
+		outcomes = append(outcomes, o)
 	}
 	for i, q := range oos {
-		if err := ask(i, retrieval.Probe{Text: q.text, Vector: vecs[i], Language: q.lang}, nil); err != nil {
+		o, err := ask(retrieval.Probe{Text: q.text, Vector: vecs[i], Language: q.lang}, fromFold(own, i), nil)
+		if err != nil {
 			return retrieval.Calibration{}, false, err
 		}
+		o.OutOfScope = true
+		outcomes = append(outcomes, o)
 	}
 	c := retrieval.FitThreshold(outcomes, CalibrationTarget)
 	if err := e.calibrations.store.SaveCalibration(ctx, ws.ID, model, c); err != nil {
@@ -130,14 +163,18 @@ func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.C
 	return c, true, nil
 }
 
-// heldOutClassifiers returns calibrationFolds intent classifiers, the
-// f-th trained on the workspace's labelled examples without those
-// leftOut(f, example) names; none when the workspace has no classifier
-// (or the engine uses none). Classes with a single example left are still
-// learned, so that each fold knows the classes the workspace's classifier
-// knows; a fold with fewer than two classes gets nil, and its probes are
-// ranked by the vote alone.
-func (e *Engine) heldOutClassifiers(ctx context.Context, workspaceID, model string, leftOut func(fold int, x retrieval.Example) bool) ([]*retrieval.Classifier, error) {
+// fromFold returns the i-th fold's classifier (nil without any).
+func fromFold(classifiers []*retrieval.Classifier, i int) *retrieval.Classifier {
+	if classifiers == nil {
+		return nil
+	}
+	return classifiers[i%len(classifiers)]
+}
+
+// trainingExamples returns the workspace's labelled examples, as its
+// intent classifier learned them; none when it has no classifier (or the
+// engine uses none).
+func (e *Engine) trainingExamples(ctx context.Context, workspaceID, model string) ([]retrieval.Example, error) {
 	if e.classifiers == nil {
 		return nil, nil
 	}
@@ -147,20 +184,26 @@ func (e *Engine) heldOutClassifiers(ctx context.Context, workspaceID, model stri
 		return nil, err
 	}
 	var examples []retrieval.Example
-	perGroup := map[string]int{}
 	err := e.calibrations.store.TrainingExamples(ctx, workspaceID, model, func(x retrieval.Example) error {
 		examples = append(examples, x)
-		perGroup[x.Group]++
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	return examples, err
+}
+
+// heldOutClassifiers returns calibrationFolds intent classifiers, the
+// f-th trained on the examples without those leftOut(f, example) names;
+// none without examples. Classes with a single example left are still
+// learned, so that each fold knows the classes the workspace's classifier
+// knows; a fold with fewer than two classes gets nil, and its probes are
+// ranked by the vote alone.
+func heldOutClassifiers(examples []retrieval.Example, leftOut func(fold int, x retrieval.Example) bool) ([]*retrieval.Classifier, error) {
+	if len(examples) == 0 {
+		return nil, nil
 	}
 	out := make([]*retrieval.Classifier, calibrationFolds)
 	for f := range out {
-		kept := slices.DeleteFunc(slices.Clone(examples), func(x retrieval.Example) bool {
-			return perGroup[x.Group] > minHeldOutClass && leftOut(f, x)
-		})
+		kept := slices.DeleteFunc(slices.Clone(examples), func(x retrieval.Example) bool { return leftOut(f, x) })
 		clf, err := retrieval.TrainClassifier(kept, retrieval.TrainOptions{MinExamples: 1})
 		if err != nil && !errors.Is(err, retrieval.ErrTooFewClasses) {
 			return nil, fmt.Errorf("train held-out classifier: %w", err)
@@ -173,12 +216,17 @@ func (e *Engine) heldOutClassifiers(ctx context.Context, workspaceID, model stri
 // probe asks one calibration question, leaving the hits leftOut names
 // (nil: none) out of the search and ranking with clf (nil: by the vote
 // alone), and returns the confidence of the answer the engine would give
-// (0 when it would escalate whatever the threshold), whether it leads to
-// the probe's group (a probe without one has no right answer), and the
-// nearest hit's similarity.
+// (0 when it would escalate whatever the bars), whether it leads to the
+// probe's group (a probe without one has no right answer), and the best
+// answer's nearest-hit similarity.
 func (e *Engine) probe(ctx context.Context, ws parley.Workspace, p retrieval.Probe, clf *retrieval.Classifier, leftOut func(parley.Hit) bool) (retrieval.ProbeOutcome, error) {
 	q := parley.SearchQuery{WorkspaceID: ws.ID, Model: e.embedder.Model(), Vector: p.Vector,
 		Text: p.Text, Languages: SearchLanguages(p.Language, ws.Settings), Limit: SearchLimit}
+	if leftOut != nil {
+		// What is left out may be a whole answer group, the nearest hits
+		// all of it: search wider, as if it were not in the knowledge.
+		q.Limit = leftOutLimit
+	}
 	classify := func(context.Context, parley.SearchQuery) map[string]float64 { return clf.Prior(q.Vector) }
 	r, err := e.search(ctx, q, &Timings{}, leftOut, classify)
 	if err != nil {
@@ -190,12 +238,17 @@ func (e *Engine) probe(ctx context.Context, ws parley.Workspace, p retrieval.Pro
 	s.AnswerThreshold = 0
 	// Whether anything matches is what the calibration decides: the
 	// floor is not applied to its own probes.
-	if d := Decide(s, 0, p.Text, nil, r, 0); !d.Answer {
+	if d := Decide(s, Bars{}, p.Text, nil, r, 0); !d.Answer {
 		return out, nil
 	}
 	out.Confidence, out.Correct = r.Confidence, p.Group != "" && top.GroupKey == p.Group
 	return out, nil
 }
+
+// leftOutLimit is how many hits each retriever returns for a calibration
+// question asked with part of the knowledge left out; the search then
+// keeps SearchLimit of what is left (see leaveOut).
+const leftOutLimit = 10 * SearchLimit
 
 // calibrationCache keeps the workspaces' calibrations in memory, reading a
 // workspace's again at most every calibrationCheckInterval.
@@ -211,9 +264,10 @@ type cachedCalibration struct {
 }
 
 // calibrated is what a workspace's calibration sets: the threshold (0
-// without one) and the no-match floor.
+// without one) and the bars Decide applies.
 type calibrated struct {
-	threshold, floor float64
+	threshold float64
+	bars      Bars
 }
 
 // calibrationCheckInterval is how often the engine looks for a refitted
@@ -221,10 +275,10 @@ type calibrated struct {
 const calibrationCheckInterval = 5 * time.Second
 
 // calibrated returns the workspace's calibrated threshold (0 when it has
-// none or it cannot be read: logged) and no-match floor for the engine's
-// embedder; the floor is DefaultMinSimilarity without a fitted one.
+// none or it cannot be read: logged) and bars for the engine's embedder;
+// the floor is DefaultMinSimilarity without a fitted one.
 func (e *Engine) calibrated(ctx context.Context, workspaceID string) calibrated {
-	uncalibrated := calibrated{floor: DefaultMinSimilarity}
+	uncalibrated := calibrated{bars: Bars{Floor: DefaultMinSimilarity}}
 	cc := e.calibrations
 	if cc == nil {
 		return uncalibrated
@@ -243,9 +297,9 @@ func (e *Engine) calibrated(ctx context.Context, workspaceID string) calibrated 
 	}
 	c = cachedCalibration{calibrated: uncalibrated, checked: time.Now()}
 	if found {
-		c.threshold = cal.Threshold
+		c.threshold, c.bars.Similarity = cal.Threshold, cal.AnswerSimilarity
 		if cal.MinSimilarity > 0 {
-			c.floor = cal.MinSimilarity
+			c.bars.Floor = cal.MinSimilarity
 		}
 	}
 	cc.mu.Lock()

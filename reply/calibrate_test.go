@@ -109,3 +109,37 @@ func TestCalibrationGuardsAgainstAUselessEmbedder(t *testing.T) {
 		t.Error("a calibration of another embedder was stored")
 	}
 }
+
+// The calibration also asks the workspace's questions with their whole
+// answer group left out, as questions on its subject that its knowledge
+// does not cover, and keeps at least 95% of them and of the generic
+// out-of-scope questions from being answered; the bars it fits are stored
+// and read back.
+func TestCalibrationAsksOffSubjectQuestions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	ingestFile(t, db, ws.ID, sampleFAQ)
+	ingestFile(t, db, ws.ID, "../evals/suites/sample/knowledge/examples.csv")
+	engine := reply.New(db, retrieval.NewLocal(), reply.Options{Calibrations: db})
+	cal, ok, err := engine.Calibrate(ctx, ws.ID)
+	if err != nil || !ok {
+		t.Fatalf("calibrate: %v (fitted %v)", err, ok)
+	}
+	t.Logf("%+v", cal)
+	if cal.Positives < 40 || cal.OffSubject != cal.Positives || cal.Negatives < 20 {
+		t.Fatalf("asked %d own, %d off-subject and %d out-of-scope questions, want the FAQ's twice and 20 generic ones",
+			cal.Positives, cal.OffSubject, cal.Negatives)
+	}
+	if cal.Threshold > 1 || cal.Precision < reply.CalibrationTarget || cal.EscalationRecall < reply.CalibrationTarget {
+		t.Errorf("fitted %+v, want bars at precision and escalation recall %.2f", cal, reply.CalibrationTarget)
+	}
+	stored, found, err := db.Calibration(ctx, ws.ID, retrieval.LocalModel)
+	if err != nil || !found {
+		t.Fatalf("stored calibration: found %v, err %v", found, err)
+	}
+	if stored.AnswerSimilarity != cal.AnswerSimilarity || stored.OffSubject != cal.OffSubject || stored.EscalationRecall != cal.EscalationRecall {
+		t.Errorf("stored %+v, want %+v", stored, cal)
+	}
+}

@@ -28,6 +28,20 @@ type Decision struct {
 // It suits the offline embedder; suggestions to agents use it too.
 const DefaultMinSimilarity = 0.25
 
+// Bars are the similarity bars of a workspace's calibration (see
+// retrieval.Calibration) that Decide applies besides the confidence
+// threshold.
+type Bars struct {
+	// Floor is the nearest-hit similarity under which the knowledge has
+	// nothing on the question (no_match): the workspace's calibrated one,
+	// or DefaultMinSimilarity.
+	Floor float64
+	// Similarity is the best answer's nearest-hit similarity under which
+	// it is not answered whatever its confidence (low_confidence); 0
+	// without one.
+	Similarity float64
+}
+
 // repeatSimilarity is how close a message must be to the customer's
 // previous one to count as asking the same thing again.
 const repeatSimilarity = 0.8
@@ -40,12 +54,14 @@ const repeatSimilarity = 0.8
 // would have been answered: a weak guess is low confidence), a code or
 // number the question names that the answer does not, a repeated
 // question, a confidence under the workspace's threshold, and an answer
-// group without answer text (labelled examples only). floor is the
-// nearest-hit similarity under which nothing matches (the workspace's
-// calibrated one, or DefaultMinSimilarity). simToPrevious is the
+// group without answer text (labelled examples only). bars are the
+// workspace's calibrated similarity bars: under bars.Floor nothing
+// matches, under bars.Similarity the best answer's confidence does not
+// count (a question that far from it is usually about something the
+// knowledge does not cover). simToPrevious is the
 // similarity of the message to the customer's previous one (0 when there
 // is none).
-func Decide(s parley.WorkspaceSettings, floor float64, text string, history []parley.Message, r retrieval.Ranking, simToPrevious float64) Decision {
+func Decide(s parley.WorkspaceSettings, bars Bars, text string, history []parley.Message, r retrieval.Ranking, simToPrevious float64) Decision {
 	if asksForHuman(text, s.Languages) {
 		return Decision{Reason: parley.ReasonHumanRequested, Explain: "The customer asked for a person."}
 	}
@@ -54,7 +70,7 @@ func Decide(s parley.WorkspaceSettings, floor float64, text string, history []pa
 			Explain: fmt.Sprintf("The customer raises %q, which this workspace always hands to a person.", topic)}
 	}
 	top, ok := r.Top()
-	if !ok || top.Similarity < floor {
+	if !ok || top.Similarity < bars.Floor {
 		return Decision{Reason: parley.ReasonNoMatch, Explain: "Nothing in the knowledge matches the question."}
 	}
 	if topic := sensitiveTopic(s.Sensitive, top); topic != "" && r.Confidence >= s.AnswerThreshold {
@@ -72,6 +88,10 @@ func Decide(s parley.WorkspaceSettings, floor float64, text string, history []pa
 	if r.Confidence < s.AnswerThreshold {
 		return Decision{Scored: true, Reason: parley.ReasonLowConfidence,
 			Explain: fmt.Sprintf("The best answer's confidence %.2f is under the workspace's threshold %.2f.", r.Confidence, s.AnswerThreshold)}
+	}
+	if top.Similarity < bars.Similarity {
+		return Decision{Scored: true, Reason: parley.ReasonLowConfidence,
+			Explain: fmt.Sprintf("The question is farther from the best answer's questions (similarity %.2f) than this workspace's own questions are when it answers them (%.2f): it is likely about something the knowledge does not cover.", top.Similarity, bars.Similarity)}
 	}
 	if top.Answer == "" {
 		return Decision{Scored: true, Reason: parley.ReasonNoMatch,

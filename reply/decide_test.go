@@ -56,7 +56,7 @@ func TestDecideRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := reply.Decide(settings, reply.DefaultMinSimilarity, tt.text, nil, ranking(tt.top, tt.conf), 0)
+			d := reply.Decide(settings, reply.Bars{Floor: reply.DefaultMinSimilarity}, tt.text, nil, ranking(tt.top, tt.conf), 0)
 			got := d.Reason
 			if d.Answer {
 				got = ""
@@ -85,11 +85,11 @@ func TestDecideSensitiveFromConversation(t *testing.T) {
 		{Role: parley.RoleBot, Text: "Das tut mir leid."},
 	}
 	top := retrieval.Candidate{GroupKey: "intent:delivery", Intent: "delivery", Similarity: 0.8}
-	if d := reply.Decide(s, reply.DefaultMinSimilarity, "Wann kommt das Paket?", history, ranking(top, 0.9), 0); d.Reason != parley.ReasonSensitive {
+	if d := reply.Decide(s, reply.Bars{Floor: reply.DefaultMinSimilarity}, "Wann kommt das Paket?", history, ranking(top, 0.9), 0); d.Reason != parley.ReasonSensitive {
 		t.Fatalf("a lawyer named earlier: %+v, want sensitive", d)
 	}
 	s.Sensitive = []string{"theft"}
-	if d := reply.Decide(s, reply.DefaultMinSimilarity, "Wann kommt das Paket?", history, ranking(top, 0.9), 0); !d.Answer {
+	if d := reply.Decide(s, reply.Bars{Floor: reply.DefaultMinSimilarity}, "Wann kommt das Paket?", history, ranking(top, 0.9), 0); !d.Answer {
 		t.Fatalf("legal is not on the list: %+v, want an answer", d)
 	}
 }
@@ -109,15 +109,15 @@ func TestDecideSemanticRepeat(t *testing.T) {
 		"I asked what I have to do to send the bicycle back to you",
 		"Wie kann ich das Fahrrad an euch zurückschicken, bitte?",
 	} {
-		if d := reply.Decide(s, reply.DefaultMinSimilarity, text, history, ranking(top, 0.9), 0.3); d.Reason != parley.ReasonRepeat {
+		if d := reply.Decide(s, reply.Bars{Floor: reply.DefaultMinSimilarity}, text, history, ranking(top, 0.9), 0.3); d.Reason != parley.ReasonRepeat {
 			t.Errorf("%q: %+v, want repeat", text, d)
 		}
 	}
-	if d := reply.Decide(s, reply.DefaultMinSimilarity, "and the helmet?", history, ranking(top, 0.9), 0.3); !d.Answer {
+	if d := reply.Decide(s, reply.Bars{Floor: reply.DefaultMinSimilarity}, "and the helmet?", history, ranking(top, 0.9), 0.3); !d.Answer {
 		t.Errorf("short follow-up: %+v, want an answer", d)
 	}
 	other := retrieval.Candidate{GroupKey: "intent:delivery", Intent: "delivery", Similarity: 0.7}
-	if d := reply.Decide(s, reply.DefaultMinSimilarity, "How long does delivery to Austria take these days?", history, ranking(other, 0.9), 0.1); !d.Answer {
+	if d := reply.Decide(s, reply.Bars{Floor: reply.DefaultMinSimilarity}, "How long does delivery to Austria take these days?", history, ranking(other, 0.9), 0.1); !d.Answer {
 		t.Errorf("a new question: %+v, want an answer", d)
 	}
 }
@@ -204,6 +204,39 @@ func TestEscalationRouting(t *testing.T) {
 	}
 }
 
+// A confident answer whose nearest hit is farther than the workspace's
+// calibrated similarity bar is not given: the question is likely about
+// something the knowledge does not cover. The bar does not turn such a
+// question into no match (the agent still gets the candidate), and
+// without a bar (0) the confidence alone decides.
+func TestDecideSimilarityBar(t *testing.T) {
+	t.Parallel()
+	s := parley.DefaultSettings()
+	near := retrieval.Candidate{GroupKey: "intent:card_arrival", Intent: "card_arrival", Similarity: 0.82}
+	far := withSim(near, 0.66)
+	bars := reply.Bars{Floor: 0.3, Similarity: 0.74}
+	for _, tt := range []struct {
+		name   string
+		top    retrieval.Candidate
+		bars   reply.Bars
+		answer bool
+	}{
+		{"near, over the bar", near, bars, true},
+		{"confident but far", far, bars, false},
+		{"far, no bar fitted", far, reply.Bars{Floor: 0.3}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := reply.Decide(s, tt.bars, "When will my new card arrive?", nil, ranking(tt.top, 0.99), 0)
+			if d.Answer != tt.answer {
+				t.Fatalf("answer %v (%s %s), want %v", d.Answer, d.Reason, d.Explain, tt.answer)
+			}
+			if !d.Answer && (d.Reason != parley.ReasonLowConfidence || !d.Scored) {
+				t.Errorf("reason %q scored %v, want a scored low_confidence", d.Reason, d.Scored)
+			}
+		})
+	}
+}
+
 // Harassment, medical emergencies, fraud in the customer's name and
 // account deletion asked in the imperative are recognised in the
 // customer's words, in English, French and Italian, although the
@@ -236,7 +269,7 @@ func TestDecideSensitiveTopicsInEveryLanguage(t *testing.T) {
 		{"Can I call emergency numbers without credit?", false},
 	}
 	for _, tt := range tests {
-		d := reply.Decide(s, reply.DefaultMinSimilarity, tt.text, nil, ranking(routine, 0.9), 0)
+		d := reply.Decide(s, reply.Bars{Floor: reply.DefaultMinSimilarity}, tt.text, nil, ranking(routine, 0.9), 0)
 		if got := d.Reason == parley.ReasonSensitive; got != tt.sensitive {
 			t.Errorf("%q: %+v, want sensitive %v", tt.text, d, tt.sensitive)
 		}

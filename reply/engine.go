@@ -244,7 +244,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	settings := ws.Settings
 	settings.AnswerThreshold = max(settings.AnswerThreshold, cal.threshold)
 	query, previous := Topic(text, history, ws.Settings.Languages)
-	alone := answerable{threshold: settings.AnswerThreshold, floor: cal.floor}
+	alone := answerable{threshold: settings.AnswerThreshold, bars: cal.bars}
 	ranking, simPrev, err := e.retrieve(ctx, ws.ID, query, previous, SearchLanguages(known, ws.Settings), alone, &t)
 	if storeErr := <-stored; storeErr != nil {
 		return Result{}, fmt.Errorf("store customer message: %w", storeErr)
@@ -252,7 +252,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	d := Decide(settings, cal.floor, text, history, ranking, simPrev)
+	d := Decide(settings, cal.bars, text, history, ranking, simPrev)
 	transcript := append(slices.Clone(history), parley.Message{Role: parley.RoleCustomer, Text: text})
 	var answer *Answer
 	if d.Answer {
@@ -283,7 +283,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 		res.Answer = answer
 	} else {
 		notice := handoffNotice(lang)
-		esc, m, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, cal.floor, d, notice))
+		esc, m, err := e.store.Escalate(write, e.escalation(ws, conv, transcript, text, lang, ranking, cal.bars.Floor, d, notice))
 		switch {
 		case errors.Is(err, parley.ErrOpenEscalation):
 			// Another message of the conversation was handed off first:
@@ -471,12 +471,16 @@ func SearchLanguages(lang string, s parley.WorkspaceSettings) []string {
 const SearchLimit = 20
 
 // answerable is the bar a ranking must clear to be answered: its
-// confidence at least threshold, its best hit at least floor similar.
-type answerable struct{ threshold, floor float64 }
+// confidence at least threshold, its best hit at least as similar as the
+// bars' floor and similarity.
+type answerable struct {
+	threshold float64
+	bars      Bars
+}
 
 func (a answerable) clears(r retrieval.Ranking) bool {
 	top, ok := r.Top()
-	return ok && r.Confidence >= a.threshold && top.Similarity >= a.floor
+	return ok && r.Confidence >= a.threshold && top.Similarity >= max(a.bars.Floor, a.bars.Similarity)
 }
 
 // alwaysWithPrevious reads every short follow-up with the previous
@@ -516,15 +520,36 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 		simPrev = cosine(vecs[0], vecs[1])
 	}
 	followUp := previous != "" && len(strings.Fields(text)) <= followUpWords
+	// own is the follow-up's own ranking, once searched.
+	var own *retrieval.Ranking
 	if !followUp || alone.threshold <= 1 { // a bar over 1 clears nothing
 		r, err := e.search(ctx, q, t, nil, e.prior)
 		if err != nil || !followUp || alone.clears(r) {
 			return r, simPrev, err
 		}
+		own = &r
 	}
-	q.Vector, q.Text = blend(vecs[0], vecs[1], 1), text+" "+previous
-	r, err := e.search(ctx, q, t, nil, e.prior)
-	return r, simPrev, err
+	blended := q
+	blended.Vector, blended.Text = blend(vecs[0], vecs[1], 1), text+" "+previous
+	r, hits, err := e.searchHits(ctx, blended, t, nil, e.prior)
+	if err != nil {
+		return r, simPrev, err
+	}
+	top, ok := r.Top()
+	if !ok || len(newContent(text, previous, top.GroupKey, top.Answer, hits)) == 0 {
+		return r, simPrev, nil
+	}
+	// The follow-up asks something the entry does not say: it is a new
+	// question with context, as sure as its own words make it.
+	if own == nil {
+		o, err := e.search(ctx, q, t, nil, e.prior)
+		if err != nil {
+			return r, simPrev, err
+		}
+		own = &o
+	}
+	r.Confidence = min(r.Confidence, ownEvidence(*own, top.GroupKey))
+	return r, simPrev, nil
 }
 
 // search ranks the knowledge for an embedded question, leaving out the
@@ -532,6 +557,13 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 // mixing in the intent classifier's probabilities that classify returns
 // (nil: none), and records its steps' times in t.
 func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, leftOut func(parley.Hit) bool, classify func(context.Context, parley.SearchQuery) map[string]float64) (retrieval.Ranking, error) {
+	r, _, err := e.searchHits(ctx, q, t, leftOut, classify)
+	return r, err
+}
+
+// searchHits is search that also returns the hits ranked, with the nearest
+// hit of each likely group the search missed.
+func (e *Engine) searchHits(ctx context.Context, q parley.SearchQuery, t *Timings, leftOut func(parley.Hit) bool, classify func(context.Context, parley.SearchQuery) map[string]float64) (retrieval.Ranking, []parley.Hit, error) {
 	// The classifier's probabilities need only the vector: they are
 	// worked out while the knowledge is searched.
 	prior := make(chan map[string]float64, 1)
@@ -539,7 +571,7 @@ func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, l
 	began := time.Now()
 	hits, err := e.store.Search(ctx, q)
 	if err != nil {
-		return retrieval.Ranking{}, err
+		return retrieval.Ranking{}, nil, err
 	}
 	t.Search = time.Since(began)
 	began = time.Now()
@@ -554,29 +586,41 @@ func (e *Engine) search(ctx context.Context, q parley.SearchQuery, t *Timings, l
 		e.findAnswer(ctx, q, &r)
 	}
 	t.Rank = time.Since(began)
-	return r, nil
+	return r, slices.Concat(hits, opts.PriorHits), nil
 }
 
-// leaveOut returns the hits without those leftOut names, the full-text
-// ranks of the rest renumbered as if those were never found.
+// leaveOut returns the hits without those leftOut names, each
+// retriever's ranks of the rest renumbered as if those were never found,
+// and only the first SearchLimit of each retriever kept (the search may
+// have been wider so that enough are left).
 func leaveOut(hits []parley.Hit, leftOut func(parley.Hit) bool) []parley.Hit {
-	var gone []int
-	for _, h := range hits {
-		if leftOut(h) && h.TextRank > 0 {
-			gone = append(gone, h.TextRank)
-		}
-	}
 	hits = slices.DeleteFunc(hits, leftOut)
-	for i := range hits {
-		if r := hits[i].TextRank; r > 0 {
-			for _, g := range gone {
-				if g < r {
-					hits[i].TextRank--
+	renumber := func(rank func(*parley.Hit) *int) {
+		var ranks []int
+		for i := range hits {
+			if r := *rank(&hits[i]); r > 0 {
+				ranks = append(ranks, r)
+			}
+		}
+		slices.Sort(ranks)
+		for i := range hits {
+			if r := rank(&hits[i]); *r > 0 {
+				n, _ := slices.BinarySearch(ranks, *r)
+				*r = n + 1
+				if *r > SearchLimit {
+					*r = 0
 				}
 			}
 		}
 	}
-	return hits
+	renumber(func(h *parley.Hit) *int { return &h.VectorRank })
+	renumber(func(h *parley.Hit) *int { return &h.TextRank })
+	for i := range hits {
+		if hits[i].VectorRank == 0 {
+			hits[i].Similarity = 0 // found by the keyword leg alone
+		}
+	}
+	return slices.DeleteFunc(hits, func(h parley.Hit) bool { return h.VectorRank == 0 && h.TextRank == 0 })
 }
 
 // findAnswer gives the best candidate its group's answer when none of the

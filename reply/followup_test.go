@@ -47,3 +47,37 @@ func TestShortFollowUpOnItsOwnTopic(t *testing.T) {
 		}
 	}
 }
+
+// A short follow-up that asks about something the previous topic's entry
+// does not say ("and for pensioners?" after the plans) is a new question:
+// read with the previous question it finds that entry, but it must not
+// borrow the previous question's confidence and be answered from it. The
+// students' discount is in the English knowledge only, so the French and
+// Italian questions about it have no entry in their language.
+func TestFollowUpOnANewTopicIsNotAnsweredFromThePreviousEntry(t *testing.T) {
+	t.Parallel()
+	engine, ws := loadBrizo(t)
+	ctx := context.Background()
+	for _, tt := range []struct{ previous, text string }{
+		{"What plans do you offer?", "and for pensioners?"},
+		{"Quels forfaits proposez-vous ?", "et pour les étudiants ?"},
+		{"Quali offerte avete?", "e c'è uno sconto per studenti?"},
+		{"Come disdico il mio contratto?", "c'è un periodo minimo?"},
+	} {
+		first, err := engine.Answer(ctx, reply.Request{Workspace: ws, Text: tt.previous})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _ := first.Ranking.Top()
+		res, err := engine.Answer(ctx, reply.Request{Workspace: ws, ConversationID: first.ConversationID, Text: tt.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, _ := res.Ranking.Top()
+		t.Logf("%q after %q (%s): %s, top %s at %.3f", tt.text, tt.previous, before.Intent, res.Status, top.Intent, res.Confidence)
+		if res.Status == reply.StatusAnswered && top.Intent == before.Intent {
+			t.Errorf("%q after %q: answered from the previous topic %s at %.3f, want an escalation or another entry",
+				tt.text, tt.previous, top.Intent, res.Confidence)
+		}
+	}
+}

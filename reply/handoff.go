@@ -48,7 +48,7 @@ func (e *Engine) Handoff(ctx context.Context, req HandoffRequest) (Result, error
 		}
 	}
 	notice := handoffNotice(lang)
-	esc, m, err := e.store.Escalate(context.WithoutCancel(ctx), e.escalation(ws, conv, history, question, lang, ranking, e.calibrated(ctx, ws.ID).floor, d, notice))
+	esc, m, err := e.store.Escalate(context.WithoutCancel(ctx), e.escalation(ws, conv, history, question, lang, ranking, e.calibrated(ctx, ws.ID).bars.Floor, d, notice))
 	switch {
 	case errors.Is(err, parley.ErrOpenEscalation):
 		return Result{ConversationID: conv.ID, Status: StatusQueued, State: parley.StateWaiting, Language: lang}, nil

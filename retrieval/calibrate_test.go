@@ -45,3 +45,59 @@ func TestFitThreshold(t *testing.T) {
 		t.Errorf("one answer: threshold %.3f, want none", c.Threshold)
 	}
 }
+
+// Questions on the workspace's subject that its knowledge does not cover
+// go to a neighbouring answer with confidence, but from farther away than
+// the answer's own questions: the fit answers them no more often than
+// 1-target, with the similarity bar where the confidence alone would cost
+// most of the coverage.
+func TestFitThresholdOffSubject(t *testing.T) {
+	t.Parallel()
+	own := func(conf, sim float64, right bool) retrieval.ProbeOutcome {
+		return retrieval.ProbeOutcome{Confidence: conf, Similarity: sim, Correct: right}
+	}
+	off := func(conf, sim float64) retrieval.ProbeOutcome {
+		return retrieval.ProbeOutcome{OffSubject: true, Confidence: conf, Similarity: sim}
+	}
+	var outs []retrieval.ProbeOutcome
+	// Twenty right answers, confident and near (similarity 0.80-0.99), and
+	// ten confident but farther (0.60-0.69), right too.
+	for i := range 20 {
+		outs = append(outs, own(0.99-float64(i)*0.002, 0.99-float64(i)*0.01, true))
+	}
+	for i := range 10 {
+		outs = append(outs, own(0.97, 0.69-float64(i)*0.01, true))
+	}
+	// Twenty off-subject questions as confident as the workspace's own,
+	// all at similarity 0.70-0.79; two more at 0.85.
+	for i := range 20 {
+		outs = append(outs, off(0.99-float64(i)*0.001, 0.79-float64(i)*0.005))
+	}
+	outs = append(outs, off(0.99, 0.85), off(0.98, 0.85))
+	c := retrieval.FitThreshold(outs, 0.95)
+	// Confidence alone cannot keep off-subject questions out; similarity
+	// 0.80 does, and answers all twenty near questions; the two at 0.85
+	// are 2/22 > 5% answered, so the bar rises above them: 0.86, 14 right.
+	if c.AnswerSimilarity != 0.86 || c.OffSubject != 22 || c.EscalationRecall != 1 {
+		t.Errorf("got %+v, want similarity bar 0.86 and every off-subject question escalated", c)
+	}
+	if c.Coverage != 14.0/30 || c.Precision != 1 {
+		t.Errorf("coverage %.3f precision %.3f, want 14/30 and 1", c.Coverage, c.Precision)
+	}
+	// One off-subject question in twenty may be answered (recall 0.95).
+	outs = outs[:len(outs)-1]
+	if c := retrieval.FitThreshold(outs, 0.95); c.AnswerSimilarity != 0.80 || c.EscalationRecall < 0.95 {
+		t.Errorf("with one near off-subject question in 21: %+v, want similarity bar 0.80, recall at least 0.95", c)
+	}
+	// Without off-subject questions the similarity bar stays at 0 when it
+	// would not add a right answer.
+	var plain []retrieval.ProbeOutcome
+	for _, o := range outs {
+		if !o.OffSubject {
+			plain = append(plain, o)
+		}
+	}
+	if c := retrieval.FitThreshold(plain, 0.95); c.AnswerSimilarity != 0 || c.Coverage != 1 {
+		t.Errorf("without off-subject questions: %+v, want similarity bar 0, everything answered", c)
+	}
+}

@@ -28,9 +28,6 @@ type Classifier struct {
 	// Weights holds one row of Dims weights per class; Bias one per class.
 	Weights []float32
 	Bias    []float32
-	// Scale, when set, weighs each dimension before the vector is
-	// normalised again and classified (see featureScale); nil: none.
-	Scale []float32
 	// Examples is how many vectors it was trained on.
 	Examples int
 	// DataHash identifies the training data (see TrainingHash).
@@ -57,10 +54,6 @@ func (c *Classifier) Probabilities(vec []float32) []float64 {
 			set = append(set, j)
 		}
 	}
-	temp := 1.0 // classifiers stored before featureScale: as they were trained
-	if len(c.Scale) == c.Dims {
-		vec, temp = scaled(vec, set, c.Scale), temperature
-	}
 	z := make([]float64, len(c.Classes))
 	for k := range c.Classes {
 		row := c.Weights[k*c.Dims : (k+1)*c.Dims]
@@ -68,7 +61,7 @@ func (c *Classifier) Probabilities(vec []float32) []float64 {
 		for _, j := range set {
 			dot += row[j] * vec[j]
 		}
-		z[k] = float64(dot+c.Bias[k]) / temp
+		z[k] = float64(dot + c.Bias[k])
 	}
 	softmax(z)
 	return z
@@ -88,50 +81,6 @@ func (c *Classifier) Prior(vec []float32) map[string]float64 {
 	}
 	return out
 }
-
-// featureScale returns the weight of each dimension in a workspace's
-// training vectors: its inverse document frequency, ln((n+1)/(df+1)) + 1,
-// where df is how many of the n vectors have it set. The embedder weighs
-// a word by its frequency in general English; this weighs each hashed
-// feature by how common it is in the workspace's own knowledge, so that
-// "card", in every second question of a bank's knowledge, counts for less
-// than the features that tell its intents apart. Dense vectors (a remote
-// embedder sets every dimension) get the same weight everywhere, which
-// changes nothing. Measured on Banking77 (BENCHMARKS.md): +0.5 point of
-// top-1, +1.3 of coverage at 95% precision with all examples, +1 point of
-// top-1 with 4 or 11 per intent.
-func featureScale(data sparseSet, dims int) []float32 {
-	df := make([]float64, dims)
-	for _, j := range data.idx {
-		df[j]++
-	}
-	n := float64(len(data.label))
-	scale := make([]float32, dims)
-	for j := range scale {
-		scale[j] = float32(math.Log((n+1)/(df[j]+1)) + 1)
-	}
-	return scale
-}
-
-// scaled returns a copy of vec with its dimensions in set weighed by scale
-// and normalised to unit length again.
-func scaled(vec []float32, set []int, scale []float32) []float32 {
-	out := make([]float32, len(vec))
-	for _, j := range set {
-		out[j] = vec[j] * scale[j]
-	}
-	NormaliseL2(out)
-	return out
-}
-
-// temperature softens the classifier's probabilities (its logits are
-// divided by it; the likeliest class stays the same). Weighing features by
-// featureScale made the classifier surer of itself than the vote's
-// confidence and the calibration were fitted to: at 1 the sample suite
-// answered an out-of-scope question ("Write me a poem about my cat",
-// precision 0.943); 1.25 gives its decisions of before, 1.5 and 2 escalate
-// more (BENCHMARKS.md).
-const temperature = 1.25
 
 // softmax turns z into probabilities in place.
 func softmax(z []float64) {
@@ -212,7 +161,7 @@ func (o TrainOptions) withDefaults() TrainOptions {
 
 // signature names the options in the training hash: changing them retrains.
 func (o TrainOptions) signature() string {
-	return fmt.Sprintf("sgd-softmax-v3-idf|min=%d|epochs=%d|lr=%g|l2=%g|seed=%d|sampled=%d|steps=%d",
+	return fmt.Sprintf("sgd-softmax-v2|min=%d|epochs=%d|lr=%g|l2=%g|seed=%d|sampled=%d|steps=%d",
 		o.MinExamples, o.Epochs, o.LearningRate, o.L2, o.Seed, o.SampledClasses, o.MaxSteps)
 }
 
@@ -262,15 +211,13 @@ func TrainClassifier(examples []Example, opts TrainOptions) (*Classifier, error)
 	}
 	data := newSparseSet(examples, classOf)
 	n, nc := len(data.label), len(classes)
-	scale := featureScale(data, dims)
-	data.rescale(scale)
 
 	// w is feature-major during training, [dims][classes], so that the
 	// weights one non-zero dimension touches are contiguous; the true
-	// weights are decay·w.
+	// weights are scale·w.
 	w := make([]float32, dims*nc)
 	bias := make([]float64, nc)
-	decay := 1.0 // the true weights are decay·w
+	scale := 1.0
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -291,14 +238,14 @@ func TrainClassifier(examples []Example, opts TrainOptions) (*Classifier, error)
 		for _, i := range order {
 			idx, val := data.row(i)
 			if sampler != nil {
-				sampler.forward(rng, w, bias, idx, val, data.label[i], decay)
+				sampler.forward(rng, w, bias, idx, val, data.label[i], scale)
 			} else {
 				clear(acc)
 				for p, j := range idx {
 					axpy(acc, w[int(j)*nc:int(j+1)*nc], val[p])
 				}
 				for k := range z {
-					z[k] = decay*float64(acc[k]) + bias[k]
+					z[k] = scale*float64(acc[k]) + bias[k]
 				}
 				softmax(z)
 				z[data.label[i]] -= 1 // gradient of the log loss by the logits
@@ -306,8 +253,8 @@ func TrainClassifier(examples []Example, opts TrainOptions) (*Classifier, error)
 
 			eta := opts.LearningRate * (1 - t/total)
 			t++
-			decay *= 1 - eta*opts.L2
-			step := eta / decay
+			scale *= 1 - eta*opts.L2
+			step := eta / scale
 			if sampler != nil {
 				sampler.update(w, bias, idx, val, eta, step)
 			} else {
@@ -319,19 +266,19 @@ func TrainClassifier(examples []Example, opts TrainOptions) (*Classifier, error)
 					axpy(w[int(j)*nc:int(j+1)*nc], grad, val[p])
 				}
 			}
-			if decay < 1e-6 { // fold the decay into the weights before it underflows
+			if scale < 1e-6 { // fold the scale into the weights before it underflows
 				for k := range w {
-					w[k] *= float32(decay)
+					w[k] *= float32(scale)
 				}
-				decay = 1
+				scale = 1
 			}
 		}
 	}
 
-	c := &Classifier{Classes: classes, Dims: dims, Weights: make([]float32, nc*dims), Bias: make([]float32, nc), Scale: scale, Examples: n}
+	c := &Classifier{Classes: classes, Dims: dims, Weights: make([]float32, nc*dims), Bias: make([]float32, nc), Examples: n}
 	for j := range dims {
 		for k := range nc {
-			c.Weights[k*dims+j] = float32(decay * float64(w[j*nc+k]))
+			c.Weights[k*dims+j] = float32(scale * float64(w[j*nc+k]))
 		}
 	}
 	for k := range nc {
@@ -363,8 +310,8 @@ func newClassSampler(nc, k int) *classSampler {
 
 // forward draws the classes of a step on the example (idx, val) of class
 // label and leaves in z the gradient of the log loss by their logits; w is
-// feature-major [dims][classes], its true weights decay·w.
-func (s *classSampler) forward(rng *rand.Rand, w []float32, bias []float64, idx []int32, val []float32, label int32, decay float64) {
+// feature-major [dims][classes], its true weights scale·w.
+func (s *classSampler) forward(rng *rand.Rand, w []float32, bias []float64, idx []int32, val []float32, label int32, scale float64) {
 	s.stamp++
 	s.cand[0], s.mark[label] = label, s.stamp
 	for c := 1; c <= s.k; {
@@ -383,7 +330,7 @@ func (s *classSampler) forward(rng *rand.Rand, w []float32, bias []float64, idx 
 		}
 	}
 	for c, k := range s.cand {
-		s.z[c] = decay*float64(s.acc[c]) + bias[k]
+		s.z[c] = scale*float64(s.acc[c]) + bias[k]
 		if c > 0 {
 			s.z[c] += s.correction
 		}
@@ -440,25 +387,6 @@ func newSparseSet(examples []Example, classOf map[string]int32) sparseSet {
 		s.label = append(s.label, k)
 	}
 	return s
-}
-
-// rescale weighs every row's values by scale and normalises the row to
-// unit length again.
-func (s sparseSet) rescale(scale []float32) {
-	for i := range s.label {
-		idx, val := s.row(i)
-		var sum float64
-		for p, j := range idx {
-			val[p] *= scale[j]
-			sum += float64(val[p]) * float64(val[p])
-		}
-		if sum > 0 {
-			inv := float32(1 / math.Sqrt(sum))
-			for p := range val {
-				val[p] *= inv
-			}
-		}
-	}
 }
 
 func (s sparseSet) row(i int) ([]int32, []float32) {

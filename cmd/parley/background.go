@@ -17,8 +17,8 @@ import (
 
 // background is everything `parley serve` runs beside the HTTP server, with
 // one lifecycle: the job queue (River: ingest, sync and training jobs),
-// loops (webhook delivery) and periodic tasks (deleting old webhook events, failing lost
-// ingest jobs). start starts them all; stop stops taking new work, lets the
+// loops (webhook delivery) and periodic tasks (deleting old webhook events
+// and expired console sessions, failing lost ingest jobs). start starts them all; stop stops taking new work, lets the
 // work in flight finish until its context ends, then cancels it and waits
 // for every part to return. Nothing is lost by stopping: queued jobs and
 // undelivered events stay in the database for the next start or another
@@ -50,6 +50,10 @@ type periodic struct {
 }
 
 const periodicRoundMax = 10 * time.Second
+
+// sessionSweepInterval is how often expired console sessions are deleted
+// (they stop working at once; this only keeps the table small).
+const sessionSweepInterval = 15 * time.Minute
 
 // start starts every part. Loops and tasks run until stop; ctx only
 // carries values into them.
@@ -155,6 +159,9 @@ func newBackground(ctx context.Context, a *app, db *postgres.DB, know *knowledge
 		tasks: []periodic{
 			{name: "delete expired webhook events", every: a.cfg.OutboxCleanupInterval, run: deliverer.DeleteExpired},
 			{name: "fail lost ingest jobs", every: time.Minute, run: db.FailLostIngestJobs},
+			{name: "delete expired console sessions", every: sessionSweepInterval, run: func(ctx context.Context) (int, error) {
+				return db.DeleteExpiredSessions(ctx, a.cfg.ConsoleSessions)
+			}},
 			{name: "queue scheduled knowledge base syncs", every: a.cfg.SyncCheckInterval, run: func(ctx context.Context) (int, error) {
 				return queueDueSyncs(ctx, db, syncQueue)
 			}},

@@ -94,7 +94,7 @@ func runServe(ctx context.Context, a *app, args []string) error {
 
 		Knowledge:        know,
 		IngestJobs:       ingestJobs,
-		Origins:          origins{db, syncJobs},
+		Origins:          origins{db, syncJobs, syncer},
 		CrawlPolicy:      crawlPolicy,
 		MaxUploadBytes:   a.cfg.MaxUploadBytes,
 		MaxUploadRecords: a.cfg.MaxUploadRecords,
@@ -168,10 +168,12 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-// origins is the API's Origins: kept in the database, synced on the queue.
+// origins is the API's Origins: kept in the database, synced on the
+// queue, previewed in the request.
 type origins struct {
 	*postgres.DB
 	jobs.SyncEnqueuer
+	*crawl.Syncer
 }
 
 // ready reports whether the database answers and its schema is current.

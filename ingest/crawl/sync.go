@@ -127,25 +127,46 @@ func (s *Syncer) Sync(ctx context.Context, workspaceID, kbID string) (Report, er
 // run crawls and ingests; it returns the pages to remember (nil when the
 // sync failed).
 func (s *Syncer) run(ctx context.Context, o parley.Origin) (Report, json.RawMessage, error) {
+	res, rep, err := s.crawl(ctx, o)
+	if err != nil {
+		return rep, nil, err
+	}
+	ingestStart := time.Now()
+	result, err := s.ing.Ingest(ctx, ingest.Request{WorkspaceID: o.WorkspaceID, KBID: o.KBID, Docs: res.Docs, Keep: res.Kept, Prune: res.Complete})
+	rep.IngestMS = time.Since(ingestStart).Milliseconds()
+	if err != nil {
+		return rep, nil, err
+	}
+	rep.Result = result
+	pages, err := json.Marshal(res.Pages)
+	if err != nil {
+		return rep, nil, fmt.Errorf("encode crawled pages: %w", err)
+	}
+	return rep, pages, nil
+}
+
+// crawl crawls an origin's site as a sync does, asking conditionally for
+// the pages of the last crawl that are still stored.
+func (s *Syncer) crawl(ctx context.Context, o parley.Origin) (Result, Report, error) {
 	var settings Settings
 	if err := json.Unmarshal(o.Settings, &settings); err != nil {
-		return Report{}, nil, fmt.Errorf("read origin settings: %w", err)
+		return Result{}, Report{}, fmt.Errorf("read origin settings: %w", err)
 	}
 	opts, err := settings.Options(o.URL)
 	if err != nil {
-		return Report{}, nil, err
+		return Result{}, Report{}, err
 	}
 	known := map[string]Validator{}
 	if len(o.Pages) > 0 {
 		if err := json.Unmarshal(o.Pages, &known); err != nil {
-			return Report{}, nil, fmt.Errorf("read origin pages: %w", err)
+			return Result{}, Report{}, fmt.Errorf("read origin pages: %w", err)
 		}
 	}
 	// Ask conditionally only for pages still stored: one pruned or deleted
 	// since must be read again, not kept.
 	stored, err := s.store.SourceHashes(ctx, o.WorkspaceID, o.KBID)
 	if err != nil {
-		return Report{}, nil, err
+		return Result{}, Report{}, err
 	}
 	for u, v := range known {
 		if _, ok := stored[v.ID]; !ok {
@@ -160,18 +181,7 @@ func (s *Syncer) run(ctx context.Context, o parley.Origin) (Report, json.RawMess
 		rep.Skipped = []ingest.Skipped{}
 	}
 	if err != nil {
-		return rep, nil, parley.Errorf(parley.EUnavailable, "%v", err)
+		return res, rep, parley.Errorf(parley.EUnavailable, "%v", err)
 	}
-	ingestStart := time.Now()
-	result, err := s.ing.Ingest(ctx, ingest.Request{WorkspaceID: o.WorkspaceID, KBID: o.KBID, Docs: res.Docs, Keep: res.Kept, Prune: res.Complete})
-	rep.IngestMS = time.Since(ingestStart).Milliseconds()
-	if err != nil {
-		return rep, nil, err
-	}
-	rep.Result = result
-	pages, err := json.Marshal(res.Pages)
-	if err != nil {
-		return rep, nil, fmt.Errorf("encode crawled pages: %w", err)
-	}
-	return rep, pages, nil
+	return res, rep, nil
 }

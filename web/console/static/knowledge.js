@@ -57,6 +57,64 @@
   }
   var kb = box.dataset.kb;
   var kbPath = '/knowledge-bases/' + encodeURIComponent(kb);
+
+  // The website a knowledge base is synced from: preview a sync (a dry
+  // run: the server crawls and writes nothing), or queue one.
+  var website = $('website');
+  if (website) {
+    var syncResult = $('sync-result');
+    var pageList = function (id, head, urls, total) {
+      if (!total) {
+        return;
+      }
+      var d = document.createElement('details');
+      var s = document.createElement('summary');
+      s.textContent = t(head, total);
+      d.appendChild(s);
+      var list = document.createElement('ul');
+      list.id = id;
+      urls.slice(0, 50).forEach(function (u) {
+        var li = document.createElement('li');
+        li.textContent = u;
+        list.appendChild(li);
+      });
+      if (total > 50) {
+        var more = document.createElement('li');
+        more.textContent = t('js.preview.more', total - 50);
+        list.appendChild(more);
+      }
+      d.appendChild(list);
+      syncResult.appendChild(d);
+    };
+    $('sync-preview').addEventListener('click', function () {
+      var button = this;
+      button.disabled = true;
+      say(syncResult, t('js.sync.crawling'));
+      Parley.api('POST', kbPath + '/sync?dry_run=true').then(function (p) {
+        button.disabled = false;
+        syncResult.className = '';
+        syncResult.innerHTML = '';
+        var summary = document.createElement('p');
+        summary.className = 'notice';
+        summary.id = 'sync-summary';
+        summary.textContent = t('js.sync.preview', p.added, p.changed, p.removed, p.unchanged) +
+          (p.complete ? '' : ' ' + t('js.sync.incomplete'));
+        syncResult.appendChild(summary);
+        pageList('sync-added', 'js.sync.added', p.pages.added, p.added);
+        pageList('sync-changed', 'js.sync.changed', p.pages.changed, p.changed);
+        pageList('sync-removed', 'js.sync.removed', p.pages.removed, p.removed);
+        pageList('sync-unchanged', 'js.sync.unchanged', p.pages.unchanged, p.unchanged);
+      }, function (err) { button.disabled = false; fail(syncResult)(err); });
+    });
+    $('sync-now').addEventListener('click', function () {
+      var button = this;
+      button.disabled = true;
+      Parley.api('POST', kbPath + '/sync').then(function () {
+        button.disabled = false;
+        say(syncResult, t('js.sync.queued'));
+      }, function (err) { button.disabled = false; fail(syncResult)(err); });
+    });
+  }
   var result = $('upload-result');
   var progress = $('upload-progress');
   var bar = $('progress-bar');
