@@ -39,7 +39,7 @@ const keyRunes = 5
 // newContent returns the content words of followUp that neither the
 // previous question nor any text of the group's hits (question, answer,
 // title) contains: what the follow-up asks that the entry does not say.
-func newContent(followUp, previous string, group string, answer string, hits []parley.Hit) []string {
+func newContent(followUp, previous, group, answer string, hits []parley.Hit) []string {
 	var support []string
 	support = append(support, plainWords(previous)...)
 	support = append(support, plainWords(answer)...)
