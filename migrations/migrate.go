@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -179,7 +180,39 @@ func Current(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 	return v, nil
 }
 
-func appliedVersions(ctx context.Context, conn *pgxpool.Conn) (map[int]bool, error) {
+// Missing returns the versions of the embedded migrations the database has
+// not applied, oldest first: all of them when it was never migrated. A
+// migration numbered below the newest applied one (two branches merged in
+// the other order) is missing too, though the newest version is current.
+func Missing(ctx context.Context, pool *pgxpool.Pool) ([]int, error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	done, err := appliedVersions(ctx, pool)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table: never migrated
+		done, err = map[int]bool{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var missing []int
+	for _, m := range all {
+		if !done[m.Version] {
+			missing = append(missing, m.Version)
+		}
+	}
+	return missing, nil
+}
+
+// querier is what appliedVersions reads with: a pool or one of its
+// connections.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func appliedVersions(ctx context.Context, conn querier) (map[int]bool, error) {
 	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: read applied versions: %w", err)

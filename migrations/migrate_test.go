@@ -137,3 +137,30 @@ func TestRiverTablesInTheirOwnSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A database whose newest migration is applied but which lacks an older
+// one (two branches landed in the other order) is not current: Missing
+// names the gap.
+func TestMissingFindsAGapBelowTheNewest(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.FreshDB(t, 2)
+	missing, err := migrations.Missing(ctx, db.Pool())
+	if err != nil || len(missing) != 0 {
+		t.Fatalf("migrated schema: missing %v, %v; want none", missing, err)
+	}
+	all, _ := migrations.All()
+	gap := all[len(all)/2].Version
+	if _, err := db.Pool().Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, gap); err != nil {
+		t.Fatal(err)
+	}
+	missing, err = migrations.Missing(ctx, db.Pool())
+	if err != nil || len(missing) != 1 || missing[0] != gap {
+		t.Fatalf("with %d unrecorded: missing %v, %v; want [%d]", gap, missing, err, gap)
+	}
+	if _, err := db.Pool().Exec(ctx, `DROP TABLE schema_migrations`); err != nil {
+		t.Fatal(err)
+	}
+	if missing, err = migrations.Missing(ctx, db.Pool()); err != nil || len(missing) != len(all) {
+		t.Fatalf("never migrated: %d missing, %v; want all %d", len(missing), err, len(all))
+	}
+}

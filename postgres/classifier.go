@@ -210,10 +210,19 @@ func (db *DB) GroupHits(ctx context.Context, q parley.SearchQuery, groups []stri
 // would carry it for q (the answer of the group's chunk nearest to
 // q.Vector, else the group's first answer), or "" when none of its chunks
 // has one (labelled examples only): that is found first, without
-// measuring a distance.
+// measuring a distance, and without a query at all in a workspace none of
+// whose chunks has an answer text (as its cached chunk statistics say:
+// see chunkStats for how current they are).
 func (db *DB) GroupAnswer(ctx context.Context, q parley.SearchQuery, group string) (string, error) {
+	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
+	if err != nil {
+		return "", fmt.Errorf("answer of group %s: %w", group, err)
+	}
+	if !st.answers {
+		return "", nil
+	}
 	var answer string
-	err := db.pool.QueryRow(ctx, `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM chunks
+	err = db.pool.QueryRow(ctx, `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM chunks
 				WHERE workspace_id = $1 AND embed_model = $2 AND group_key = $3 AND answer <> '') THEN ''
 			ELSE coalesce((SELECT CASE WHEN n.answer <> '' THEN n.answer ELSE (SELECT a.answer FROM chunks a
 					WHERE a.workspace_id = $1 AND a.embed_model = $2 AND a.group_key = $3 AND a.answer <> ''

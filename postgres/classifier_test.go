@@ -243,3 +243,24 @@ func TestGroupAnswer(t *testing.T) {
 		t.Errorf("other workspace: %q, %v", got, err)
 	}
 }
+
+// A workspace of labelled examples only needs no query for an intent's
+// answer; once it gets its first answer text, GroupAnswer finds it at once
+// on the replica that wrote it.
+func TestGroupAnswerAfterTheFirstAnswerText(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	ws := pgtest.Workspace(t)
+	writeFAQ(t, db, ws.ID, "kb",
+		faqEntry{"e1", "alpha", "", []float32{1, 0, 0, 0}},
+		faqEntry{"e2", "beta", "", []float32{0, 1, 0, 0}})
+	q := parley.SearchQuery{WorkspaceID: ws.ID, Model: testModel, Vector: []float32{1, 0, 0, 0}}
+	if got, err := db.GroupAnswer(ctx, q, "intent:alpha"); got != "" || err != nil {
+		t.Fatalf("labelled examples only: %q, %v; want no answer", got, err)
+	}
+	writeFAQ(t, db, ws.ID, "faq", faqEntry{"a1", "alpha", "Alpha answer.", []float32{0, 0, 1, 0}})
+	if got, err := db.GroupAnswer(ctx, q, "intent:alpha"); got != "Alpha answer." || err != nil {
+		t.Errorf("after the first answer text: %q, %v; want %q", got, err, "Alpha answer.")
+	}
+}

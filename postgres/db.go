@@ -124,3 +124,22 @@ func translate(err error, what string) error {
 	}
 	return err
 }
+
+// BackendPIDs returns the process ids of the server processes serving
+// clients of this database (every client's, not only this pool's).
+func (db *DB) BackendPIDs(ctx context.Context) ([]int, error) {
+	rows, err := db.pool.Query(ctx, `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND backend_type = 'client backend'`)
+	if err != nil {
+		return nil, fmt.Errorf("list database backends: %w", err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, fmt.Errorf("list database backends: %w", err)
+	}
+	out := make([]int, len(pids))
+	for i, p := range pids {
+		out[i] = int(p)
+	}
+	return out, nil
+}

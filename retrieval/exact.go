@@ -26,6 +26,9 @@ var unitWords = map[string]bool{
 	"kmh": true, "in": true, "ft": true, "lb": true, "lbs": true, "oz": true, "de": true, "er": true, "e": true,
 }
 
+// codeSeparators are left out of a code ("E-07" is "E07").
+var codeSeparators = strings.NewReplacer("-", "", "/", "", ".", "")
+
 // Codes returns the codes in text, upper-cased without separators ("E-07"
 // and "e07" are both "E07"), each once, in order.
 func Codes(text string) []string {
@@ -46,7 +49,7 @@ func codes(text string) []code {
 		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '/' || r == '.')
 	}) {
 		f = strings.ToUpper(strings.Trim(f, "-/."))
-		c := strings.NewReplacer("-", "", "/", "", ".", "").Replace(f)
+		c := codeSeparators.Replace(f)
 		if !isCode(c) || slices.ContainsFunc(out, func(o code) bool { return o.id == c }) {
 			continue
 		}

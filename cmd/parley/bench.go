@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"text/tabwriter"
@@ -50,6 +52,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	duration := fs.Duration("duration", 20*time.Second, "length of the load phase")
 	samples := fs.Int("samples", 1000, "questions timed one at a time in the engine/search phase")
 	rate := fs.Float64("rate", 300, "requests per second offered by all clients together (0: as fast as possible)")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the load phase to this file (read it with go tool pprof)")
 	if err := fs.Parse(reorderFlags(fs, args)); err != nil {
 		return err
 	}
@@ -90,7 +93,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	load, err := loadPhase(ctx, db, engine, ws, questions, a.cfg.MaxBodyBytes, *clients, *rate, *duration)
+	load, err := loadPhase(ctx, db, engine, ws, questions, a.cfg.MaxBodyBytes, *clients, *rate, *duration, *cpuProfile)
 	if err != nil {
 		return err
 	}
@@ -110,8 +113,12 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(tw, "    store the customer's message (during the search)\t%s\t\n\n", ms2(median(steps.customer)))
 	fmt.Fprintf(tw, "load: %d clients, offered %s, %s\trequests/s %.0f\trequests %d\terrors %d\n", *clients, offered(*rate), *duration, load.rps, len(load.lat), load.errors)
 	fmt.Fprintf(tw, "  latency\tp50 %s\tp90 %s\tp99 %s\tmax %s\n", ms(median(load.lat)), ms(pct(load.lat, 0.9)), ms(pct(load.lat, 0.99)), ms(pct(load.lat, 1)))
+	fmt.Fprintf(tw, "  CPU per request\tparley (server and clients) %s\tPostgreSQL %s\n", ms2(perRequest(load.selfCPU, load)), cpuFigure(load.dbCPU, load))
 	tw.Flush()
 	fmt.Fprintf(a.stdout, "\nrerun: parley bench %s --clients %d --rate %g --duration %s --samples %d\n", fs.Arg(0), *clients, *rate, *duration, *samples)
+	if *cpuProfile != "" {
+		fmt.Fprintf(a.stdout, "CPU profile of the load phase: go tool pprof -top %s\n", *cpuProfile)
+	}
 	if load.errors > 0 {
 		return fmt.Errorf("%d requests failed", load.errors)
 	}
@@ -168,12 +175,30 @@ type loadResult struct {
 	lat    []time.Duration
 	errors int
 	rps    float64
+	// selfCPU and dbCPU are the CPU time this process (server and
+	// clients) and the database's server processes used in the load phase
+	// (dbCPU -1: not known).
+	selfCPU, dbCPU time.Duration
+}
+
+// perRequest is d shared among the load phase's requests.
+func perRequest(d time.Duration, r loadResult) time.Duration {
+	return d / time.Duration(max(1, len(r.lat)+r.errors))
+}
+
+// cpuFigure shows the database's CPU time per request, when known.
+func cpuFigure(d time.Duration, r loadResult) string {
+	if d < 0 {
+		return "not known (database not on this host)"
+	}
+	return ms2(perRequest(d, r))
 }
 
 // loadPhase serves the API on a loopback port and posts questions to
 // /v1/answer from several clients for a while, at rate requests/s in all
-// (as fast as possible when rate is 0).
-func loadPhase(ctx context.Context, db *postgres.DB, engine *reply.Engine, ws parley.Workspace, questions []string, maxBody int64, clients int, rate float64, d time.Duration) (loadResult, error) {
+// (as fast as possible when rate is 0), measuring the CPU it takes and
+// writing a Go CPU profile of it to profile when that is not empty.
+func loadPhase(ctx context.Context, db *postgres.DB, engine *reply.Engine, ws parley.Workspace, questions []string, maxBody int64, clients int, rate float64, d time.Duration, profile string) (loadResult, error) {
 	var res loadResult
 	_, key, err := db.CreateKey(ctx, ws.ID, "bench", parley.RoleWidget)
 	if err != nil {
@@ -190,6 +215,21 @@ func loadPhase(ctx context.Context, db *postgres.DB, engine *reply.Engine, ws pa
 	url := "http://" + ln.Addr().String() + "/v1/answer"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 10 * time.Second}
 
+	meter, err := startCPU(ctx, db)
+	if err != nil {
+		return res, err
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return res, fmt.Errorf("create CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return res, fmt.Errorf("start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(d)
@@ -230,6 +270,9 @@ func loadPhase(ctx context.Context, db *postgres.DB, engine *reply.Engine, ws pa
 	}
 	wg.Wait()
 	res.rps = float64(len(res.lat)) / time.Since(start).Seconds()
+	if res.selfCPU, res.dbCPU, err = meter.stop(ctx); err != nil {
+		return res, err
+	}
 	return res, ctx.Err()
 }
 

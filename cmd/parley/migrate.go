@@ -61,18 +61,15 @@ func openMigratedDB(ctx context.Context, a *app) (*postgres.DB, error) {
 	return db, nil
 }
 
-// schemaCurrent fails when the database is behind this binary's migrations.
+// schemaCurrent fails when the database lacks any of this binary's
+// migrations.
 func schemaCurrent(ctx context.Context, db *postgres.DB) error {
-	current, err := migrations.Current(ctx, db.Pool())
+	missing, err := migrations.Missing(ctx, db.Pool())
 	if err != nil {
 		return err
 	}
-	latest, err := migrations.Latest()
-	if err != nil {
-		return err
-	}
-	if current < latest {
-		return fmt.Errorf("database schema is at version %d, this binary needs %d: run parley migrate", current, latest)
+	if len(missing) > 0 {
+		return fmt.Errorf("database schema lacks migration(s) %v of this binary: run parley migrate", missing)
 	}
 	return migrations.RiverCurrent(ctx, db.Pool())
 }
