@@ -491,7 +491,8 @@ var alwaysWithPrevious = answerable{threshold: math.Inf(1)}
 // its own and, unless that ranking clears alone (a new question: "and
 // what if the payment bounces?"), together with the customer's previous
 // question at equal weight, whose words name the topic ("and how long
-// does that take?"). It also returns the similarity of text to that
+// does that take?"). One that clears alone but points back with a
+// pronoun is answered only when both readings agree (see pointsBack). It also returns the similarity of text to that
 // previous question, and records its steps' times in t when t is not nil.
 // langs are the languages text may be in, likeliest first.
 func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous string, langs []string, alone answerable, t *Timings) (retrieval.Ranking, float64, error) {
@@ -524,7 +525,7 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 	var own *retrieval.Ranking
 	if !followUp || alone.threshold <= 1 { // a bar over 1 clears nothing
 		r, err := e.search(ctx, q, t, nil, e.prior)
-		if err != nil || !followUp || alone.clears(r) {
+		if err != nil || !followUp || (alone.clears(r) && !pointsBack(text)) {
 			return r, simPrev, err
 		}
 		own = &r
@@ -536,6 +537,17 @@ func (e *Engine) retrieve(ctx context.Context, workspaceID, text, previous strin
 		return r, simPrev, err
 	}
 	top, ok := r.Top()
+	if ok && own != nil && alone.clears(*own) {
+		// It clears alone but points back ("how long does that take?"
+		// after a question on returns clears alone as delivery times):
+		// answered as it clears alone only when read with the previous
+		// question it names the same entry; otherwise no reading is sure
+		// ("which of them have 5G?" after the plans), and a person decides.
+		if ownEvidence(*own, top.GroupKey) == 0 {
+			own.Confidence = 0
+		}
+		return *own, simPrev, nil
+	}
 	if !ok || len(newContent(text, previous, top.GroupKey, top.Answer, hits)) == 0 {
 		return r, simPrev, nil
 	}

@@ -75,6 +75,33 @@ func ownEvidence(alone retrieval.Ranking, group string) float64 {
 	return 0
 }
 
+// pointsBack reports whether a follow-up refers to what came before with
+// a pronoun or demonstrative ("how long does that take?", "wie lange
+// dauert das?"): read alone it may match another entry well ("How long
+// does delivery take?") while it asks about the previous topic.
+func pointsBack(text string) bool {
+	for _, w := range splitWords(text) {
+		if _, ok := backWords[w]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// backWords are the pronouns and demonstratives a short follow-up points
+// back with, in the languages the engine detects. Words that are more
+// often articles or fillers ("there", "het", "le", "y") are left out.
+var backWords = wordSet(
+	"that", "this", "it", "them", "those", "these", // English
+	"das", "dies", "dieses", "diese", "es", "dafür", "dazu", "damit", "davon", // German
+	"ça", "cela", "ceci", "celui", "celle", "ceux", "celles", // French
+	"eso", "esto", "ello", "ese", "esa", "esos", "esas", // Spanish
+	"quello", "quella", "questo", "questa", "ciò", "quelli", "questi", // Italian
+	"dat", "dit", "daarvoor", // Dutch
+	"isso", "isto", "aquilo", // Portuguese
+	"det", "dette", // Swedish, Danish
+)
+
 // contentWords returns text's words that are not stop words in any
 // language the engine knows and are at least contentRunes long, without
 // accents.

@@ -20,7 +20,9 @@ func loadBrizo(t *testing.T) (*reply.Engine, parley.Workspace) {
 // A short follow-up that the knowledge answers on its own is a new
 // question: it is not pulled to the previous question's topic. One that
 // needs the previous question ("is there a cheaper option?") still reads
-// it.
+// it. One that points back with a pronoun ("which of them have 5G?") keeps
+// its own topic but is escalated when the previous question's reading
+// names another entry.
 func TestShortFollowUpOnItsOwnTopic(t *testing.T) {
 	t.Parallel()
 	engine, ws := loadBrizo(t)

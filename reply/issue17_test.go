@@ -131,4 +131,28 @@ func TestIssue17OnAOnePhrasingFAQ(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a follow-up that points back is not answered from another topic", func(t *testing.T) {
+		// "how long does that take?" alone matches "How long does
+		// delivery take?" well enough to be answered; after a question on
+		// returns it must not be answered with delivery times.
+		for _, tt := range []struct{ previous, text string }{
+			{"Can I send my bike back?", "and how long does that take?"},
+			{"¿Puedo devolver mi bicicleta?", "¿y cuánto tarda eso?"},
+		} {
+			first, err := engine.Answer(ctx, reply.Request{Workspace: ws, Text: tt.previous})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.State != parley.StateBot {
+				t.Logf("%q: conversation %s after the first question; the follow-up is queued", tt.previous, first.State)
+			}
+			res, err := engine.Answer(ctx, reply.Request{Workspace: ws, ConversationID: first.ConversationID, Text: tt.text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if top, ok := res.Ranking.Top(); res.Status == reply.StatusAnswered && ok && top.Intent != "return_process" && top.Intent != "return_policy" {
+				t.Errorf("%q after %q: answered from %s at %.3f, want the returns topic or an escalation", tt.text, tt.previous, top.Intent, res.Ranking.Confidence)
+			}
+		}
+	})
 }
