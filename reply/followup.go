@@ -9,7 +9,6 @@ import (
 	"github.com/kljensen/snowball/norwegian"
 	"github.com/kljensen/snowball/spanish"
 	"github.com/kljensen/snowball/swedish"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/retrieval"
@@ -111,7 +110,7 @@ func contentWords(text string) []string {
 		if len([]rune(w)) < contentRunes || isStopWord(w) {
 			continue
 		}
-		out = append(out, unaccent(w))
+		out = append(out, foldAccents(w))
 	}
 	return out
 }
@@ -120,7 +119,7 @@ func contentWords(text string) []string {
 func plainWords(text string) []string {
 	words := splitWords(text)
 	for i, w := range words {
-		words[i] = unaccent(w)
+		words[i] = foldAccents(w)
 	}
 	return words
 }
@@ -130,16 +129,6 @@ func splitWords(text string) []string {
 	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
-}
-
-func unaccent(w string) string {
-	var b strings.Builder
-	for _, r := range norm.NFD.String(w) {
-		if !unicode.Is(unicode.Mn, r) {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 func prefix(w string, n int) string {
