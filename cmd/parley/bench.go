@@ -77,7 +77,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer db.Close()
-	runner, engine, embedder, err := newSuiteRunner(a, db, slog.New(slog.NewTextHandler(io.Discard, nil)), true)
+	runner, engine, embedder, err := newSuiteRunner(a, db, suite, slog.New(slog.NewTextHandler(io.Discard, nil)), true)
 	if err != nil {
 		return err
 	}
