@@ -30,6 +30,8 @@ type routeSpec struct {
 	role parley.Role // for auth v1 and page: the least role the route needs
 	path string      // the path, placeholders for its parameters
 	body string      // a well-formed JSON body, for routes that read one
+	// badQuery are query strings the route must refuse with 400 invalid.
+	badQuery []string
 }
 
 type auth int
@@ -54,8 +56,8 @@ var routeSpecs = map[string]routeSpec{
 	"OPTIONS /v1/widget/*path":                   {auth: public, path: "/v1/widget/messages"},
 	"POST /v1/widget/session":                    {auth: widget, path: "/v1/widget/session", body: `{}`},
 	"POST /v1/widget/messages":                   {auth: widget, path: "/v1/widget/messages", body: `{"text": "hello"}`},
-	"GET /v1/widget/conversations/:id/messages":  {auth: widget, path: "/v1/widget/conversations/{visit}/messages"},
-	"GET /v1/widget/conversations/:id/events":    {auth: widget, path: "/v1/widget/conversations/{visit}/events"},
+	"GET /v1/widget/conversations/:id/messages":  {auth: widget, path: "/v1/widget/conversations/{visit}/messages", badQuery: []string{"after=xyz"}},
+	"GET /v1/widget/conversations/:id/events":    {auth: widget, path: "/v1/widget/conversations/{visit}/events", badQuery: []string{"after=xyz"}},
 	"POST /v1/widget/conversations/:id/feedback": {auth: widget, path: "/v1/widget/conversations/{visit}/feedback", body: `{"message_id": 1, "helpful": true}`},
 	"POST /v1/widget/conversations/:id/handoff":  {auth: widget, path: "/v1/widget/conversations/{visit}/handoff", body: `{}`},
 
@@ -69,10 +71,10 @@ var routeSpecs = map[string]routeSpec{
 	"POST /v1/suggestions":                               {auth: v1, role: parley.RoleAgent, path: "/v1/suggestions", body: `{"conversation_id": "{conversation}"}`},
 	"POST /v1/translate":                                 {auth: v1, role: parley.RoleAgent, path: "/v1/translate", body: `{"text": "hallo", "to": "en"}`},
 	"POST /v1/rewrite":                                   {auth: v1, role: parley.RoleAgent, path: "/v1/rewrite", body: `{"text": "hello", "tone": "friendly"}`},
-	"GET /v1/conversations/resolved":                     {auth: v1, role: parley.RoleAgent, path: "/v1/conversations/resolved"},
-	"GET /v1/escalations":                                {auth: v1, role: parley.RoleAgent, path: "/v1/escalations"},
+	"GET /v1/conversations/resolved":                     {auth: v1, role: parley.RoleAgent, path: "/v1/conversations/resolved", badQuery: []string{"since=notatime", "limit=abc", "after=garbage"}},
+	"GET /v1/escalations":                                {auth: v1, role: parley.RoleAgent, path: "/v1/escalations", badQuery: []string{"status=bogus", "after=garbage"}},
 	"GET /v1/agents":                                     {auth: v1, role: parley.RoleAgent, path: "/v1/agents"},
-	"GET /v1/escalations/events":                         {auth: v1, role: parley.RoleAgent, path: "/v1/escalations/events"},
+	"GET /v1/escalations/events":                         {auth: v1, role: parley.RoleAgent, path: "/v1/escalations/events", badQuery: []string{"team=no%20such%20team%21"}},
 	"GET /v1/escalations/:id":                            {auth: v1, role: parley.RoleAgent, path: "/v1/escalations/{escalation}"},
 	"POST /v1/escalations/:id/claim":                     {auth: v1, role: parley.RoleAgent, path: "/v1/escalations/{escalation}/claim", body: `{"agent_id": "{agent}"}`},
 	"POST /v1/escalations/:id/resolve":                   {auth: v1, role: parley.RoleAgent, path: "/v1/escalations/{escalation}/resolve", body: `{"agent_id": "{agent}", "reply": "done"}`},
@@ -82,14 +84,14 @@ var routeSpecs = map[string]routeSpec{
 	"GET /v1/knowledge-bases/:kb":                        {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}"},
 	"DELETE /v1/knowledge-bases/:kb":                     {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}"},
 	"GET /v1/knowledge-bases/:kb/sources":                {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/sources"},
-	"DELETE /v1/knowledge-bases/:kb/sources/:source":     {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/sources/{source}"},
-	"GET /v1/knowledge-bases/:kb/sources/:source/chunks": {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/sources/{source}/chunks"},
+	"DELETE /v1/knowledge-bases/:kb/sources/:source":     {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/sources/{source}", badQuery: []string{"by=bogus"}},
+	"GET /v1/knowledge-bases/:kb/sources/:source/chunks": {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/sources/{source}/chunks", badQuery: []string{"by=bogus"}},
 	"POST /v1/knowledge-bases/:kb/uploads": {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/uploads",
 		body: `{"records": [{"id": "more", "question": "Do you ship abroad?", "answer": "Yes."}]}`},
 	"GET /v1/knowledge-bases/:kb/jobs/:job":   {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/jobs/{job}"},
 	"GET /v1/knowledge-bases/:kb/origin":      {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/origin"},
 	"PUT /v1/knowledge-bases/:kb/origin":      {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/origin", body: `{"url": "https://shop.example/help"}`},
-	"POST /v1/knowledge-bases/:kb/sync":       {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/sync"},
+	"POST /v1/knowledge-bases/:kb/sync":       {auth: v1, role: parley.RoleAdmin, path: "/v1/knowledge-bases/{kb}/sync", badQuery: []string{"dry_run=maybe"}},
 	"GET /v1/teams":                           {auth: v1, role: parley.RoleAdmin, path: "/v1/teams"},
 	"POST /v1/teams":                          {auth: v1, role: parley.RoleAdmin, path: "/v1/teams", body: `{"name": "more"}`},
 	"DELETE /v1/teams/:team":                  {auth: v1, role: parley.RoleAdmin, path: "/v1/teams/{team}"},
@@ -105,12 +107,12 @@ var routeSpecs = map[string]routeSpec{
 	"POST /v1/widget-keys":                    {auth: v1, role: parley.RoleAdmin, path: "/v1/widget-keys", body: `{"name": "site", "allowed_origins": ["https://more.example"]}`},
 	"PUT /v1/widget-keys/:id":                 {auth: v1, role: parley.RoleAdmin, path: "/v1/widget-keys/{widgetkey}", body: `{"allowed_origins": ["https://shop.example"]}`},
 	"POST /v1/workspace/identity-secret":      {auth: v1, role: parley.RoleAdmin, path: "/v1/workspace/identity-secret"},
-	"GET /v1/analytics/summary":               {auth: v1, role: parley.RoleAdmin, path: "/v1/analytics/summary"},
-	"GET /v1/analytics/gaps":                  {auth: v1, role: parley.RoleAdmin, path: "/v1/analytics/gaps"},
+	"GET /v1/analytics/summary":               {auth: v1, role: parley.RoleAdmin, path: "/v1/analytics/summary", badQuery: []string{"interval=fortnight", "from=yesterday", "to=2026-13-45"}},
+	"GET /v1/analytics/gaps":                  {auth: v1, role: parley.RoleAdmin, path: "/v1/analytics/gaps", badQuery: []string{"from=yesterday"}},
 	"POST /v1/evals/runs":                     {auth: v1, role: parley.RoleAdmin, path: "/v1/evals/runs", body: evalReport("sample", 0.95)},
-	"GET /v1/evals/runs":                      {auth: v1, role: parley.RoleAdmin, path: "/v1/evals/runs"},
+	"GET /v1/evals/runs":                      {auth: v1, role: parley.RoleAdmin, path: "/v1/evals/runs", badQuery: []string{"limit=abc", "limit=-1"}},
 	"GET /v1/evals/runs/:id":                  {auth: v1, role: parley.RoleAdmin, path: "/v1/evals/runs/{evalrun}"},
-	"GET /v1/learning/phrasings":              {auth: v1, role: parley.RoleAdmin, path: "/v1/learning/phrasings"},
+	"GET /v1/learning/phrasings":              {auth: v1, role: parley.RoleAdmin, path: "/v1/learning/phrasings", badQuery: []string{"status=bogus", "limit=abc", "after=garbage"}},
 	"POST /v1/learning/phrasings/:id/approve": {auth: v1, role: parley.RoleAdmin, path: "/v1/learning/phrasings/{phrasing}/approve"},
 	"POST /v1/learning/phrasings/:id/reject":  {auth: v1, role: parley.RoleAdmin, path: "/v1/learning/phrasings/{phrasing}/reject"},
 
@@ -358,6 +360,10 @@ func badInputs(method, path string, spec routeSpec, consoleAPI bool, methods []s
 
 	// Keys.
 	switch {
+	case method == "OPTIONS": // a CORS preflight: no key, the origin must be a live widget key's
+		br := good("another origin", 403, "origin_not_allowed")
+		br.header["Origin"] = "https://evil.example"
+		out = append(out, br)
 	case spec.auth == widget:
 		br := good("no key", 401, "unauthorized")
 		delete(br.header, "Authorization")
@@ -416,6 +422,12 @@ func badInputs(method, path string, spec routeSpec, consoleAPI bool, methods []s
 		out = append(out, br)
 		br = good("body over the limit", 413, "too_large")
 		br.body = `{"text": "` + strings.Repeat("a", max(auditLimit, assistBodyLimit)) + `"}`
+		out = append(out, br)
+	}
+
+	for _, q := range spec.badQuery {
+		br := good("query "+q, 400, "invalid")
+		br.path += "?" + q
 		out = append(out, br)
 	}
 

@@ -36,7 +36,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	asJSON := fs.Bool("json", false, "print report.json to stdout instead of the summary")
 	calibrate := fs.Bool("calibrate", false, "with --apply: write the calibrated threshold to a workspace")
 	apply := fs.String("apply", "", "`workspace` whose answer_threshold --calibrate sets")
-	workspace := fs.String("workspace", "", "workspace to load the suite into (default eval-SUITE)")
+	workspace := fs.String("workspace", "", "workspace `name` to load the suite into (default eval-SUITE)")
 	noClassifier := fs.Bool("no-classifier", false, "rank by the kNN vote alone: neither train nor use the intent classifier")
 	record := fs.String("record", "", "also keep the run's figures and worst cases with `workspace`, for its console's Analytics page")
 	allowUnknown := fs.Bool("allow-unknown-labels", false, "run even when cases expect intents or source ids the knowledge does not have (listed in the report)")
