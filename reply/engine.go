@@ -230,7 +230,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	stored := make(chan error, 1)
 	go func() {
 		ctx, began := write, time.Now()
-		lang = e.lang.DetectAmong(text, known, ws.Settings.Languages)
+		lang = e.detectLanguage(text, known, ws.Settings)
 		started, m, err := e.store.RecordCustomerMessage(ctx, customerMessage(req, conv.ID, lang, text))
 		if err == nil && conv.ID == "" {
 			conv = started
@@ -341,7 +341,7 @@ func (e *Engine) smallTalk(ctx context.Context, req Request, conv parley.Convers
 // the only one.
 func (e *Engine) queue(ctx context.Context, req Request, conv parley.Conversation, text, known string) (Result, error) {
 	began := time.Now()
-	lang := e.lang.DetectAmong(text, known, req.Workspace.Settings.Languages)
+	lang := e.detectLanguage(text, known, req.Workspace.Settings)
 	cm := customerMessage(req, conv.ID, lang, text)
 	m, err := e.store.AddMessage(context.WithoutCancel(ctx), parley.NewMessage{WorkspaceID: cm.WorkspaceID, ConversationID: conv.ID, Role: parley.RoleCustomer, Text: text, Meta: cm.Meta})
 	if err != nil {
@@ -365,6 +365,18 @@ func (e *Engine) announce(ctx context.Context, workspaceID, conversationID, chan
 // repeats them.
 func botVisible(msgs []parley.Message) []parley.Message {
 	return slices.DeleteFunc(msgs, func(m parley.Message) bool { return m.Internal })
+}
+
+// detectLanguage returns the language of a customer's message. A workspace
+// that writes its answers with a chat model can answer in any language, so
+// its customers' messages are told among all the languages the detector
+// knows; otherwise among the languages the workspace serves (its stored
+// answers and notices are in those), which costs far less.
+func (e *Engine) detectLanguage(text, known string, s parley.WorkspaceSettings) string {
+	if s.GenerateAnswers && e.ground != nil {
+		return e.lang.Detect(text, known)
+	}
+	return e.lang.DetectAmong(text, known, s.Languages)
 }
 
 // generate replaces the extractive answer with a grounded generated one.
