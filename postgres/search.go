@@ -107,6 +107,7 @@ func (db *DB) VectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 	}
 	for i := range hits {
 		hits[i].VectorRank = i + 1
+		hits[i].Similarity = 1 - hits[i].Similarity // vectorQuery returns the distance
 	}
 	return hits, nil
 }
@@ -114,14 +115,18 @@ func (db *DB) VectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 // vectorQuery runs the vector search of q with the workspace's statistics
 // st: exact, or through the HNSW index that holds the workspace's rows
 // (its generation is a literal so that the generic plan matches the
-// index's predicate).
+// index's predicate). Each hit's Similarity holds its cosine distance: the
+// statement returns its ORDER BY expression itself, which PostgreSQL then
+// computes once a row; selecting 1 - distance computed it twice, and each
+// time read the vector again from TOAST (11% of the scan's buffer reads
+// on Banking77, BENCHMARKS.md).
 func (db *DB) vectorQuery(ctx context.Context, q parley.SearchQuery, st chunkStats) ([]parley.Hit, error) {
 	dims := len(q.Vector)
 	distance := "c.embedding <=> $2"
 	if st.n > exactSearchMax {
 		distance = fmt.Sprintf("c.embedding::public.vector(%d) <=> $2::public.vector(%d)", dims, dims)
 	}
-	sql := fmt.Sprintf(`SELECT %s, 1 - (%s) FROM chunks c JOIN sources s ON s.id = c.source_id
+	sql := fmt.Sprintf(`SELECT %s, %s FROM chunks c JOIN sources s ON s.id = c.source_id
 		WHERE c.embed_model = %s AND c.vector_index = %d AND c.workspace_id = $1
 		ORDER BY %s LIMIT $3`, hitColumns, distance, quoteLiteral(q.Model), st.vectorIndex, distance)
 	settings := genericPlan

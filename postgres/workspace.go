@@ -94,7 +94,9 @@ func (db *DB) UpdateSettings(ctx context.Context, workspaceID string, s parley.W
 	}
 	row := db.pool.QueryRow(ctx, `UPDATE workspaces SET settings = $2 WHERE id = $1
 		RETURNING id, name, settings, created_at`, workspaceID, b)
-	if err := scanWorkspace(row, &ws); err != nil {
+	err = scanWorkspace(row, &ws)
+	db.principals.clear()
+	if err != nil {
 		return ws, translate(err, "workspace")
 	}
 	return ws, nil
