@@ -185,6 +185,15 @@ const (
 	Month = "month"
 )
 
+// CheckInterval says what is wrong with an interval that is not Day, Week
+// or Month.
+func CheckInterval(interval string) error {
+	if interval != Day && interval != Week && interval != Month {
+		return parley.Errorf(parley.EInvalid, "interval %q: want day, week or month", interval)
+	}
+	return nil
+}
+
 // Start returns the start of the interval (UTC) that t falls in.
 func Start(t time.Time, interval string) time.Time {
 	t = t.UTC()
@@ -212,8 +221,8 @@ func next(t time.Time, interval string) time.Time {
 // midnights); the first and last interval are cut to that span. teams
 // names team ids.
 func Summarize(counts []parley.DayCount, from, to time.Time, interval string, teams map[string]string) (Summary, error) {
-	if interval != Day && interval != Week && interval != Month {
-		return Summary{}, parley.Errorf(parley.EInvalid, "interval %q: want day, week or month", interval)
+	if err := CheckInterval(interval); err != nil {
+		return Summary{}, err
 	}
 	s := Summary{From: from.UTC(), To: to.UTC(), Interval: interval, Totals: newFigures()}
 	index := map[time.Time]int{}

@@ -48,7 +48,7 @@ func TestAgentMessages(t *testing.T) {
 		{"agent who does not hold it", path, `{"agent_id": "` + bo + `", "text": "x"}`, "application/json", 409, "conflict"},
 		{"no text", path, `{"agent_id": "` + ada + `"}`, "application/json", 400, "invalid"},
 		{"oversized", path, `{"agent_id": "` + ada + `", "text": "` + strings.Repeat("a", testBodyLimit) + `"}`, "application/json", 413, "too_large"},
-		{"wrong content type", path, `agent_id=` + ada + `&text=x`, "application/x-www-form-urlencoded", 400, "invalid"},
+		{"wrong content type", path, `agent_id=` + ada + `&text=x`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
 	}
 	for _, tt := range errs {
 		t.Run(tt.name, func(t *testing.T) {

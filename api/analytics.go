@@ -34,7 +34,12 @@ func (s *Server) analyticsSummary(c *gin.Context) {
 }
 
 // summarize is the workspace's summary from from to to by interval.
+// An interval it cannot cut into is refused before the store rolls up
+// (and keeps) the days.
 func (s *Server) summarize(ctx context.Context, ws string, from, to time.Time, interval string, now time.Time) (analytics.Summary, error) {
+	if err := analytics.CheckInterval(interval); err != nil {
+		return analytics.Summary{}, err
+	}
 	counts, err := s.store.AnalyticsDays(ctx, ws, from, to, now)
 	if err != nil {
 		return analytics.Summary{}, err

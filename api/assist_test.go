@@ -35,6 +35,13 @@ const assistBodyLimit = 64 << 10
 // nil for none.
 func newAssistEnv(t *testing.T, fake *openaitest.Server, timeout time.Duration) *env {
 	t.Helper()
+	return newEnvWith(t, withAssistant(t, fake, timeout))
+}
+
+// withAssistant sets a server's assistant: drafts from fake (none for nil),
+// with a body limit of assistBodyLimit.
+func withAssistant(t *testing.T, fake *openaitest.Server, timeout time.Duration) func(*api.Options) {
+	t.Helper()
 	db := pgtest.DB(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tok, err := testTokenizer()
@@ -59,11 +66,11 @@ func newAssistEnv(t *testing.T, fake *openaitest.Server, timeout time.Duration) 
 		}
 		model = llm.Observe(m, "test-model", metrics, tok, log)
 	}
-	return newEnvWith(t, func(o *api.Options) {
+	return func(o *api.Options) {
 		o.MaxBodyBytes, o.Metrics = assistBodyLimit, reg
 		engine := reply.New(db, retrieval.NewLocal(), reply.Options{Language: detector, Classifiers: db, Logger: log})
 		o.Assistant = assist.NewAssistant(engine, assist.NewDrafter(model, render, log))
-	})
+	}
 }
 
 var assistSeedMu sync.Mutex

@@ -30,10 +30,14 @@ var statusOf = map[string]int{
 	codeOriginNotAllowed: http.StatusForbidden,
 	codeIdentityInvalid:  http.StatusUnauthorized,
 	codeRateLimited:      http.StatusTooManyRequests,
+	codeUnsupportedType:  http.StatusUnsupportedMediaType,
 }
 
-// codeMethodNotAllowed exists only at the HTTP edge.
-const codeMethodNotAllowed = "method_not_allowed"
+// Error codes that exist only at the HTTP edge.
+const (
+	codeMethodNotAllowed = "method_not_allowed"
+	codeUnsupportedType  = "unsupported_media_type"
+)
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -92,7 +96,7 @@ func parseBool(name, raw string) (bool, error) {
 // trailing data, wrong types and bodies over the limit with clear messages.
 func bindJSON(c *gin.Context, v any) error {
 	if ct := c.ContentType(); ct != "" && ct != "application/json" {
-		return parley.Errorf(parley.EInvalid, "Content-Type must be application/json, got %q", ct)
+		return &parley.Error{Code: codeUnsupportedType, Message: fmt.Sprintf("Content-Type must be application/json, got %q", ct)}
 	}
 	dec := json.NewDecoder(c.Request.Body)
 	dec.DisallowUnknownFields()

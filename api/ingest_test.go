@@ -374,7 +374,7 @@ func TestUploadRejectsBadInput(t *testing.T) {
 		})
 	}
 	status, body, _ := e.post("faq", e.admin, "text/csv", []byte(faqCSV))
-	wantError(t, status, body, 400, "invalid")
+	wantError(t, status, body, 415, "unsupported_media_type")
 
 	if n := e.sourceCount(); n != 0 {
 		t.Fatalf("rejected uploads wrote %d sources", n)

@@ -162,8 +162,8 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 	case "application/json":
 		return s.readJSONUpload(c)
 	default:
-		return upload{}, parley.Errorf(parley.EInvalid,
-			"Content-Type must be multipart/form-data (files in \"file\" parts) or application/json (records), got %q", ct)
+		return upload{}, &parley.Error{Code: codeUnsupportedType, Message: fmt.Sprintf(
+			"Content-Type must be multipart/form-data (files in \"file\" parts) or application/json (records), got %q", ct)}
 	}
 }
 

@@ -367,8 +367,8 @@ func TestWidgetConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 400 {
-		t.Fatalf("wrong content type: %d", resp.StatusCode)
+	if resp.StatusCode != 415 {
+		t.Fatalf("wrong content type: %d, want 415", resp.StatusCode)
 	}
 	_, _, final := b.call("GET", "/v1/widget/conversations/"+conv+"/messages", nil)
 	if n := len(list(final, "messages")); n != 5 {

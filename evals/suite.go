@@ -140,6 +140,9 @@ func (s *Suite) apply(base parley.WorkspaceSettings) parley.WorkspaceSettings {
 	return base
 }
 
+// Languages are the languages the suite's workspace serves.
+func (s *Suite) Languages() []string { return s.apply(parley.DefaultSettings()).Languages }
+
 // Workspace is the suite's own workspace name: eval-NAME.
 func (s *Suite) Workspace() string {
 	return "eval-" + strings.ToLower(nonName.ReplaceAllString(s.Name, "-"))

@@ -1,15 +1,19 @@
 package ingest_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgvector/pgvector-go"
 
+	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/internal/faqgen"
 	"github.com/parleyhq/parley/postgres/pgtest"
@@ -58,15 +62,7 @@ func TestHNSWBuildVariants(t *testing.T) {
 		if _, err := pipe.Run(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: faqDocs(entries)}); err != nil {
 			t.Fatal(err)
 		}
-		var texts []string
-		for i := range 200 {
-			_, rest, _ := strings.Cut(entries[i*n/200].Question, " ")
-			texts = append(texts, rest)
-		}
-		queries, err := embedder.Embed(ctx, texts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		queries := nearQuestions(t, embedder, entries)
 		ids := func(sql string, q []float32) []int64 {
 			t.Helper()
 			rows, err := db.Pool().Query(ctx, sql, pgvector.NewVector(q))
@@ -130,4 +126,130 @@ func TestHNSWBuildVariants(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestHNSWRecallAtSize measures what a large workspace's own HNSW index
+// finds, at each size in PARLEY_SCALE_RECALL (entries, two chunks each):
+// the knowledge is loaded as a large load (its index built as the store
+// builds it), then 200 questions near it (loaded questions without their
+// first word) are searched with the answer path's statement (LIMIT 20, no
+// sort, no iterative scan) at each hnsw.ef_search in PARLEY_SCALE_EF
+// (default 20,30,40,60,80), and through VectorSearch itself; recall@10
+// against exact search, and the search's backend CPU a question.
+//
+//	PARLEY_SCALE_RECALL=50000,150000 nice -n 10 go test -run TestHNSWRecallAtSize -v -timeout 120m ./ingest/
+func TestHNSWRecallAtSize(t *testing.T) {
+	sizes := os.Getenv("PARLEY_SCALE_RECALL")
+	if sizes == "" {
+		t.Skip("set PARLEY_SCALE_RECALL to the sizes to load")
+	}
+	efs := cmp.Or(os.Getenv("PARLEY_SCALE_EF"), "20,30,40,60,80")
+	ctx := context.Background()
+	embedder := retrieval.NewLocal()
+	chunker := ingest.NewChunker(tokenizer(t), ingest.ChunkOptions{})
+	ns, err := faqgen.Sizes(sizes, 1)
+	if err != nil {
+		t.Fatalf("PARLEY_SCALE_RECALL: %v", err)
+	}
+	for _, n := range ns {
+		db := pgtest.FreshDB(t, 1)
+		if err := db.EnsureVectorIndex(ctx, embedder.Model(), embedder.Dimensions()); err != nil {
+			t.Fatal(err)
+		}
+		ws, kb := benchKB(t, db)
+		entries := faqgen.Generate(n, 45, 1)
+		stop := startTiming(t, db)
+		if _, err := ingest.NewPipeline(db, embedder, chunker).Run(ctx, ingest.Request{WorkspaceID: ws.ID, KBID: kb.ID, Docs: faqDocs(entries)}); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d entries (%d vectors) loaded, index built with the server's parallel workers: %s (load average %s)", n, 2*n, stop(), loadAverage())
+		queries := nearQuestions(t, embedder, entries)
+		var generation int64
+		if err := db.Pool().QueryRow(ctx, `SELECT generation FROM vector_indexes WHERE workspace_id = $1`, ws.ID).Scan(&generation); err != nil {
+			t.Fatalf("the load built no index of the workspace's own: %v", err)
+		}
+		ids := func(settings, sql string, q []float32) []int64 {
+			t.Helper()
+			b := &pgx.Batch{}
+			b.Queue(`SELECT ` + settings)
+			b.Queue(sql, ws.ID, pgvector.NewVector(q))
+			br := db.Pool().SendBatch(ctx, b)
+			defer br.Close()
+			if _, err := br.Exec(); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := br.Query()
+			if err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+			out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out[:min(10, len(out))]
+		}
+		recall := func(exact [][]int64, found func(i int) []int64) float64 {
+			hits := 0
+			for i := range exact {
+				for _, id := range found(i) {
+					if slices.Contains(exact[i], id) {
+						hits++
+					}
+				}
+			}
+			return float64(hits) / float64(10*len(exact))
+		}
+		exact := make([][]int64, len(queries))
+		for i, q := range queries {
+			exact[i] = ids(`set_config('enable_indexscan', 'off', true)`,
+				`SELECT id FROM chunks WHERE workspace_id = $1 ORDER BY embedding <=> $2 LIMIT 10`, q)
+		}
+		dims := embedder.Dimensions()
+		search := fmt.Sprintf(`SELECT c.id FROM chunks c WHERE c.embed_model = '%s' AND c.vector_index = %d AND c.workspace_id = $1
+			ORDER BY c.embedding::public.vector(%d) <=> $2::public.vector(%d) LIMIT 20`, embedder.Model(), generation, dims, dims)
+		for _, f := range strings.Split(efs, ",") {
+			ef, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				t.Fatalf("PARLEY_SCALE_EF: %v", err)
+			}
+			settings := fmt.Sprintf(`set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '%d', true),
+				set_config('hnsw.iterative_scan', 'off', true)`, ef)
+			stop := startTiming(t, db)
+			r := recall(exact, func(i int) []int64 { return ids(settings, search, queries[i]) })
+			m := stop()
+			t.Logf("%d vectors, ef_search %d: recall@10 %.3f, search db CPU %.2f ms a question (load average %s)",
+				2*n, ef, r, float64(m.db.Microseconds())/1000/float64(len(queries)), loadAverage())
+		}
+		stop = startTiming(t, db)
+		r := recall(exact, func(i int) []int64 {
+			hits, err := db.VectorSearch(ctx, parley.SearchQuery{WorkspaceID: ws.ID, Model: embedder.Model(), Vector: queries[i], Limit: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []int64
+			for _, h := range hits[:min(10, len(hits))] {
+				out = append(out, h.ChunkID)
+			}
+			return out
+		})
+		m := stop()
+		t.Logf("%d vectors, VectorSearch as it is: recall@10 %.3f, db CPU %.2f ms a question", 2*n, r,
+			float64(m.db.Microseconds())/1000/float64(len(queries)))
+	}
+}
+
+// nearQuestions embeds 200 questions near the knowledge of entries:
+// loaded questions, spread over them, without their first word.
+func nearQuestions(t *testing.T, embedder *retrieval.Local, entries []faqgen.Entry) [][]float32 {
+	t.Helper()
+	var texts []string
+	for i := range 200 {
+		_, rest, _ := strings.Cut(entries[i*len(entries)/200].Question, " ")
+		texts = append(texts, rest)
+	}
+	queries, err := embedder.Embed(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return queries
 }

@@ -23,6 +23,9 @@ import (
 // ingest_jobs row, which holds the upload.
 type IngestArgs struct {
 	JobID string `json:"job_id"`
+	// Chunks is how many chunks the job's plan writes: its timeout is
+	// sized to them (see Timeout).
+	Chunks int `json:"chunks,omitempty"`
 }
 
 // Kind names ingest jobs on the queue.
@@ -52,6 +55,9 @@ type Store interface {
 type IngestOptions struct {
 	Attempts   int // runs before a job that keeps failing or dying fails (3)
 	MaxPending int // queued and running jobs a workspace may have (10)
+	// JobTimeout is the queue's job timeout (postgres.QueueOptions): a job
+	// writing many chunks gets longer (see Ingest.Timeout).
+	JobTimeout time.Duration
 	Logger     *slog.Logger
 }
 
@@ -89,6 +95,9 @@ func NewIngest(store Store, ing Ingester, opts IngestOptions) *Ingest {
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = DefaultMaxPending
+	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = postgres.DefaultJobTimeout
 	}
 	log := opts.Logger
 	if log == nil {
@@ -133,7 +142,7 @@ func (e Enqueuer) Enqueue(ctx context.Context, req ingest.Request, deferred *ing
 	counts.ToWrite = counts.Planned.Added + counts.Planned.Updated
 	job, err := e.q.CreateIngestJob(ctx, postgres.NewIngestJob{
 		WorkspaceID: req.WorkspaceID, KBID: req.KBID, Counts: counts.JSON(), Upload: upload,
-		Args:        func(id string) river.JobArgs { return IngestArgs{JobID: id} },
+		Args:        func(id string) river.JobArgs { return IngestArgs{JobID: id, Chunks: counts.Planned.Chunks} },
 		MaxAttempts: w.opts.Attempts,
 	})
 	if err != nil {
@@ -194,6 +203,16 @@ func decodeUpload(raw []byte) (upload, error) {
 		return u, fmt.Errorf("decode upload: unknown version %d", u.Version)
 	}
 	return u, nil
+}
+
+// Timeout is the queue's job timeout, or longer for a job of many chunks
+// (from 30,000 at the default 10 minutes):
+// a large load builds its workspace's HNSW index in its transaction, and a
+// build of 300,000 vectors outlasts 10 minutes on a busy machine
+// (postgres.VectorWorkTimeout). Cut short, the job would write nothing and
+// start again from nothing.
+func (w *Ingest) Timeout(job *river.Job[IngestArgs]) time.Duration {
+	return max(w.opts.JobTimeout, postgres.VectorWorkTimeout(job.Args.Chunks))
 }
 
 // Work runs one attempt of an ingest job and records its outcome. A job

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/ingest"
 	"github.com/parleyhq/parley/internal/syncbuf"
@@ -107,21 +105,8 @@ func newTrainEnv(t *testing.T) *trainEnv {
 	pipe := ingest.NewPipeline(db, retrieval.NewLocal(), ingest.NewChunker(tok, ingest.ChunkOptions{}))
 	svc := knowledge.New(db, pipe, trainer, retrieval.LocalModel, log)
 	w := jobs.NewTrain(db, svc, log)
-	workers := river.NewWorkers()
-	w.Register(workers)
 	name := fmt.Sprintf("train_%d_%d", time.Now().UnixNano(), queueSeq.Add(1))
-	q, err := postgres.NewQueue(ctx, db, postgres.QueueOptions{Workers: workers, Name: name, PollInterval: 100 * time.Millisecond, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = q.Stop(ctx)
-	})
+	q := startQueue(t, db, w.Register, postgres.QueueOptions{Name: name, Logger: log})
 	svc.WithTrainingQueue(w.On(q, nil))
 	return &trainEnv{t: t, db: db, ws: ws, kb: kb, svc: svc, trainer: trainer, queue: q, log: logs}
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -14,15 +15,19 @@ import (
 // workspace's vectors of a model an HNSW index of their own
 // (postgres.DB.BuildVectorIndex).
 type VectorIndexArgs struct {
-	WorkspaceID string `json:"workspace_id"`
-	Model       string `json:"model"`
+	WorkspaceID string `json:"workspace_id" river:"unique"`
+	Model       string `json:"model" river:"unique"`
+	// Vectors is how many vectors the workspace had when the build was
+	// queued: its timeout is sized to them (see Timeout).
+	Vectors int `json:"vectors,omitempty"`
 }
 
 // Kind names index builds on the queue.
 func (VectorIndexArgs) Kind() string { return "vector_index" }
 
 // InsertOpts: one build per workspace and model waiting or running (River's
-// unique jobs, by arguments); a failed one runs again with River's backoff.
+// unique jobs, by the arguments marked unique); a failed one runs again
+// with River's backoff.
 func (VectorIndexArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
@@ -35,21 +40,36 @@ func (VectorIndexArgs) InsertOpts() river.InsertOpts {
 // attempt drops the invalid index and builds it again.
 type VectorIndex struct {
 	river.WorkerDefaults[VectorIndexArgs]
-	db  *postgres.DB
-	log *slog.Logger
+	db      *postgres.DB
+	timeout time.Duration
+	log     *slog.Logger
 }
 
-// NewVectorIndex returns the index build worker; add it with Register. A
-// nil log discards its lines.
-func NewVectorIndex(db *postgres.DB, log *slog.Logger) *VectorIndex {
+// NewVectorIndex returns the index build worker; add it with Register.
+// timeout is the queue's job timeout (postgres.QueueOptions; 0: its
+// default), which a large build extends (see Timeout). A nil log discards
+// its lines.
+func NewVectorIndex(db *postgres.DB, timeout time.Duration, log *slog.Logger) *VectorIndex {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &VectorIndex{db: db, log: log}
+	if timeout <= 0 {
+		timeout = postgres.DefaultJobTimeout
+	}
+	return &VectorIndex{db: db, timeout: timeout, log: log}
 }
 
 // Register adds the worker to a queue's workers.
 func (w *VectorIndex) Register(workers *river.Workers) { river.AddWorker(workers, w) }
+
+// Timeout is the queue's job timeout, or longer for a build of many
+// vectors (postgres.VectorWorkTimeout; from 30,000 at the default 10
+// minutes): a 300,000-vector build outlasts 10 minutes on a busy machine.
+// Vectors added after the build was queued come in small loads (a large
+// one builds its own index), within the margin.
+func (w *VectorIndex) Timeout(job *river.Job[VectorIndexArgs]) time.Duration {
+	return max(w.timeout, postgres.VectorWorkTimeout(job.Args.Vectors))
+}
 
 // Work runs one attempt of an index build.
 func (w *VectorIndex) Work(ctx context.Context, job *river.Job[VectorIndexArgs]) error {
@@ -93,5 +113,9 @@ func (e VectorIndexEnqueuer) QueueVectorIndex(ctx context.Context, workspaceID, 
 	if err != nil || !need {
 		return err
 	}
-	return e.q.InsertOnTrainingQueue(ctx, VectorIndexArgs{WorkspaceID: workspaceID, Model: model})
+	n, err := e.db.CountVectors(ctx, workspaceID, model)
+	if err != nil {
+		return err
+	}
+	return e.q.InsertOnTrainingQueue(ctx, VectorIndexArgs{WorkspaceID: workspaceID, Model: model, Vectors: n})
 }

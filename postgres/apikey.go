@@ -80,6 +80,7 @@ func (db *DB) RevokeKey(ctx context.Context, idOrPrefix string) (parley.APIKey, 
 	if err != nil {
 		return k, fmt.Errorf("revoke key: %w", err)
 	}
+	db.principals.clear()
 	switch len(keys) {
 	case 0:
 		return k, parley.Errorf(parley.ENotFound, "no key with id or prefix %q", idOrPrefix)
@@ -90,13 +91,20 @@ func (db *DB) RevokeKey(ctx context.Context, idOrPrefix string) (parley.APIKey, 
 }
 
 // Authenticate returns who holds secret, with the key's workspace. Unknown
-// and revoked keys give EUnauthorized. It records the key's last use at most
-// once a minute, in the same round trip.
+// and revoked keys give EUnauthorized. A valid key is read from the
+// database at most once every PrincipalTTL (see principals.go); each read
+// records the key's last use, at most once a minute, in the same round
+// trip.
 func (db *DB) Authenticate(ctx context.Context, secret string) (parley.Principal, error) {
 	var p parley.Principal
 	if !strings.HasPrefix(secret, keyPrefix) {
 		return p, parley.Errorf(parley.EUnauthorized, "invalid API key")
 	}
+	hash := hashKey(secret)
+	if p, ok := db.principals.get(hash); ok {
+		return p, nil
+	}
+	at, cleared := db.principals.reading()
 	var revoked bool
 	row := db.pool.QueryRow(ctx, `
 		WITH k AS (
@@ -108,7 +116,7 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (parley.Principal
 				AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))
 		)
 		SELECT w.id, w.name, w.settings, w.created_at, k.id, k.role, k.revoked, k.allowed_origins
-		FROM k JOIN workspaces w ON w.id = k.workspace_id`, hashKey(secret))
+		FROM k JOIN workspaces w ON w.id = k.workspace_id`, hash)
 	err := scanWorkspace(row, &p.Workspace, &p.KeyID, &p.Role, &revoked, &p.AllowedOrigins)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -119,6 +127,7 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (parley.Principal
 	if revoked {
 		return parley.Principal{}, parley.Errorf(parley.EUnauthorized, "API key has been revoked")
 	}
+	db.principals.put(hash, p, at, cleared)
 	return p, nil
 }
 

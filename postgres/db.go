@@ -26,6 +26,7 @@ type DB struct {
 	pool       *pgxpool.Pool
 	counts     sync.Map           // workspace/model → *cachedStats, see chunkStats
 	countsRead singleflight.Group // the chunkStats reads in progress, by key
+	principals *principalCache    // valid keys' principals, see Authenticate
 }
 
 // Open connects to url and checks the connection. The vector extension must
@@ -58,7 +59,7 @@ func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
 		return nil, fmt.Errorf("connect to database %s@%s:%d/%s: %w",
 			cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
-	return &DB{pool: pool}, nil
+	return &DB{pool: pool, principals: newPrincipalCache(PrincipalTTL)}, nil
 }
 
 // Pool exposes the pool for the migrations package.

@@ -62,8 +62,15 @@ func scanHit(score func(*parley.Hit) *float64) pgx.RowToFunc[parley.Hit] {
 // tell and planned every call anew: 0.2 ms of CPU per statement.
 const genericPlan = `set_config('plan_cache_mode', 'force_generic_plan', true)`
 
-// hnswEfSearch is hnsw.ef_search for the answer path's vector searches.
-const hnswEfSearch = 20
+// efSearch is hnsw.ef_search for the answer path's vector search of a
+// workspace with n vectors: 20 (pgvector's default is 40) up to 50,000,
+// then n/2,500, at most 400. A graph's recall at a given ef_search falls
+// as it grows: on a workspace's own index of generated FAQ knowledge
+// (local embedder), recall@10 against exact search at ef_search 20 was
+// 0.959 at 100,000 vectors and 0.876 at 300,000, where 120 gives 0.960
+// for about 2.7 times the scan's CPU (BENCHMARKS.md, "Recall at size").
+// Beyond 300,000 vectors (ef_search 120) it was not measured.
+func efSearch(n int) int { return min(max(20, n/2500), 400) }
 
 // VectorSearch is Search's vector leg alone: the nearest chunks by cosine
 // distance.
@@ -75,9 +82,10 @@ const hnswEfSearch = 20
 // starving results, and enable_sort = off for this statement keeps the
 // planner from preferring a filtered exact scan, which its estimates favour
 // but which is ten times slower at 10,000 rows. ef_search is 20 (pgvector's
-// default is 40) for LIMIT 20: the iterative scan goes on if the filter
-// leaves too few rows; Banking77 quality is the same either way
-// (BENCHMARKS.md), and the scan costs 40% less.
+// default is 40) for LIMIT 20 up to 50,000 vectors, more above (efSearch):
+// the iterative scan goes on if the filter leaves too few rows; Banking77
+// quality is the same either way (BENCHMARKS.md), and the scan costs 40%
+// less.
 func (db *DB) VectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.Hit, error) {
 	st, err := db.chunkStats(ctx, q.WorkspaceID, q.Model)
 	if err != nil {
@@ -99,6 +107,7 @@ func (db *DB) VectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 	}
 	for i := range hits {
 		hits[i].VectorRank = i + 1
+		hits[i].Similarity = 1 - hits[i].Similarity // vectorQuery returns the distance
 	}
 	return hits, nil
 }
@@ -106,20 +115,25 @@ func (db *DB) VectorSearch(ctx context.Context, q parley.SearchQuery) ([]parley.
 // vectorQuery runs the vector search of q with the workspace's statistics
 // st: exact, or through the HNSW index that holds the workspace's rows
 // (its generation is a literal so that the generic plan matches the
-// index's predicate).
+// index's predicate). Each hit's Similarity holds its cosine distance: the
+// statement returns its ORDER BY expression itself, which PostgreSQL then
+// computes once a row; selecting 1 - distance computed it twice, and each
+// time read the vector again from TOAST (11% of the scan's buffer reads
+// on Banking77, BENCHMARKS.md).
 func (db *DB) vectorQuery(ctx context.Context, q parley.SearchQuery, st chunkStats) ([]parley.Hit, error) {
 	dims := len(q.Vector)
 	distance := "c.embedding <=> $2"
 	if st.n > exactSearchMax {
 		distance = fmt.Sprintf("c.embedding::public.vector(%d) <=> $2::public.vector(%d)", dims, dims)
 	}
-	sql := fmt.Sprintf(`SELECT %s, 1 - (%s) FROM chunks c JOIN sources s ON s.id = c.source_id
+	sql := fmt.Sprintf(`SELECT %s, %s FROM chunks c JOIN sources s ON s.id = c.source_id
 		WHERE c.embed_model = %s AND c.vector_index = %d AND c.workspace_id = $1
 		ORDER BY %s LIMIT $3`, hitColumns, distance, quoteLiteral(q.Model), st.vectorIndex, distance)
 	settings := genericPlan
 	if st.n > exactSearchMax {
-		settings += fmt.Sprintf(`, set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '%d', true)`, hnswEfSearch)
-		if st.vectorIndex > 0 && q.Limit <= hnswEfSearch {
+		ef := efSearch(st.n)
+		settings += fmt.Sprintf(`, set_config('enable_sort', 'off', true), set_config('hnsw.ef_search', '%d', true)`, ef)
+		if st.vectorIndex > 0 && q.Limit <= ef {
 			// The workspace's own index holds its rows alone: the filter
 			// never drops one, and one pass finds ef_search rows, so the
 			// iterative scan would only add its bookkeeping (about 30% of

@@ -118,6 +118,17 @@ func (db *DB) NeedsVectorIndex(ctx context.Context, workspaceID, model string) (
 	return need, nil
 }
 
+// CountVectors returns the number of the workspace's vectors of model:
+// what an index build of them has to index.
+func (db *DB) CountVectors(ctx context.Context, workspaceID, model string) (int, error) {
+	var n int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM chunks WHERE workspace_id = $1 AND embed_model = $2`,
+		workspaceID, model).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the workspace's vectors: %w", err)
+	}
+	return n, nil
+}
+
 // BuildVectorIndex gives the workspace's vectors of model an index of
 // their own, if they need one (NeedsVectorIndex), without holding up
 // searches or ingests (see above), and returns the number of vectors it

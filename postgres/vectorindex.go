@@ -124,6 +124,17 @@ func buildMemory(n, dims int) int64 {
 	return min(max(need, 64<<20), 4<<30)
 }
 
+// VectorWorkTimeout is the least job timeout of work that builds an HNSW
+// index of n vectors (a large load's ingest, a workspace's index build):
+// 20 ms a vector. The slowest build measured, 200,000 vectors on a 2-core
+// machine at load average 31 to 35, took 9.3 ms a vector of wall time with
+// its commit (BENCHMARKS.md, "Ingest at scale"), so a 300,000-vector build
+// is given 100 minutes where other jobs get 10: cut short, a build starts
+// again from nothing. The price of the margin: a job whose server died is
+// taken up again only after its timeout (River's rescuer reads the
+// worker's).
+func VectorWorkTimeout(n int) time.Duration { return time.Duration(n) * 20 * time.Millisecond }
+
 // workspaceIndexSQL creates the workspace index of generation, for
 // vectors of model with dims dimensions; how is "" or "CONCURRENTLY".
 func workspaceIndexSQL(how string, generation int64, model string, dims int) string {

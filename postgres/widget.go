@@ -39,6 +39,7 @@ func (db *DB) SetKeyOrigins(ctx context.Context, workspaceID, keyID string, orig
 		return parley.APIKey{}, fmt.Errorf("set origins of key %s: %w", keyID, err)
 	}
 	k, err := pgx.CollectExactlyOneRow(rows, scanKey)
+	db.principals.clear()
 	return k, translate(err, fmt.Sprintf("widget key %q", keyID))
 }
 

@@ -63,6 +63,20 @@ func (db *DB) Workspace(ctx context.Context, id string) (parley.Workspace, error
 	return ws, nil
 }
 
+// WorkspaceLanguages returns the languages the workspaces serve, each
+// once.
+func (db *DB) WorkspaceLanguages(ctx context.Context) ([]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT DISTINCT jsonb_array_elements_text(settings->'languages') FROM workspaces`)
+	if err != nil {
+		return nil, fmt.Errorf("read the workspaces' languages: %w", err)
+	}
+	langs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("read the workspaces' languages: %w", err)
+	}
+	return langs, nil
+}
+
 // UpdateSettings replaces a workspace's settings after validating them. The
 // default team need not exist yet (the first escalation to it creates it),
 // but its name must be one team creation accepts.
@@ -80,7 +94,9 @@ func (db *DB) UpdateSettings(ctx context.Context, workspaceID string, s parley.W
 	}
 	row := db.pool.QueryRow(ctx, `UPDATE workspaces SET settings = $2 WHERE id = $1
 		RETURNING id, name, settings, created_at`, workspaceID, b)
-	if err := scanWorkspace(row, &ws); err != nil {
+	err = scanWorkspace(row, &ws)
+	db.principals.clear()
+	if err != nil {
 		return ws, translate(err, "workspace")
 	}
 	return ws, nil

@@ -4,12 +4,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/kljensen/snowball/english"
-	"github.com/kljensen/snowball/french"
-	"github.com/kljensen/snowball/norwegian"
-	"github.com/kljensen/snowball/spanish"
-	"github.com/kljensen/snowball/swedish"
-
 	"github.com/parleyhq/parley"
 	"github.com/parleyhq/parley/retrieval"
 )
@@ -102,12 +96,12 @@ var backWords = wordSet(
 )
 
 // contentWords returns text's words that are not stop words in any
-// language the engine knows and are at least contentRunes long, without
-// accents.
+// language the engine knows (retrieval.IsStopWord) and are at least
+// contentRunes long, without accents.
 func contentWords(text string) []string {
 	var out []string
 	for _, w := range splitWords(text) {
-		if len([]rune(w)) < contentRunes || isStopWord(w) {
+		if len([]rune(w)) < contentRunes || retrieval.IsStopWord(w) {
 			continue
 		}
 		out = append(out, foldAccents(w))
@@ -135,60 +129,6 @@ func prefix(w string, n int) string {
 	r := []rune(w)
 	return string(r[:min(n, len(r))])
 }
-
-// isStopWord reports whether w (lower case) is a function word in one of
-// the languages a customer may write in: the Snowball lists where the
-// stemmer package has one, and otherStopWords.
-func isStopWord(w string) bool {
-	if english.IsStopWord(w) || french.IsStopWord(w) || spanish.IsStopWord(w) ||
-		norwegian.IsStopWord(w) || swedish.IsStopWord(w) {
-		return true
-	}
-	_, ok := otherStopWords[w]
-	return ok
-}
-
-// otherStopWords are function words of contentRunes letters or more in
-// languages the Snowball package has no list for (German, Italian, Dutch,
-// Portuguese), and question words and fillers a follow-up starts with in
-// English and French, and English verbs that say what the customer wants
-// rather than what about ("do I need to ..."). Chosen by hand.
-var otherStopWords = wordSet(
-	// English
-	"much", "many", "also", "else", "still", "anything", "something", "please", "thanks", "thank", "hello", "okay",
-	"need", "want", "know", "tell", "like", "able", "possible",
-	"would", "could", "will",
-	// French
-	"comment", "combien", "quand", "pourquoi", "quel", "quelle", "quels", "quelles", "aussi", "encore", "alors",
-	"merci", "bonjour", "peux", "peut", "pouvez", "faut", "faire", "avez", "sont",
-	// German
-	"aber", "alle", "allem", "allen", "aller", "alles", "auch", "bist", "dann", "dass", "daß", "dein", "deine",
-	"denn", "diese", "dieser", "dieses", "doch", "dort", "eine", "einem", "einen", "einer", "eines", "etwas",
-	"euch", "euer", "eure", "habe", "haben", "hast", "hatte", "ihre", "ihren", "ihrem", "ihrer", "jede", "jeder",
-	"jetzt", "kann", "kannst", "können", "könnt", "machen", "mein", "meine", "meinem", "meinen", "meiner",
-	"mich", "muss", "musst", "nach", "nicht", "noch", "oder", "schon", "sein", "seine", "sich", "sind", "soll",
-	"über", "unser", "unsere", "viel", "warum", "weil", "welche", "welcher", "welches", "wenn", "werde",
-	"werden", "wieso", "wird", "woher", "wohin", "wann", "wieviel", "wollen", "will", "würde", "gibt", "geht",
-	"bitte", "danke", "hallo",
-	// Italian
-	"anche", "come", "dove", "quando", "quale", "quali", "quanto", "quanta", "quanti", "quante", "perché",
-	"cosa", "sono", "siete", "avete", "abbiamo", "hanno", "essere", "avere", "questo", "questa", "questi",
-	"queste", "quello", "quella", "quelli", "della", "dello", "delle", "degli", "alla", "allo", "alle", "agli",
-	"dalla", "dallo", "dalle", "dagli", "nella", "nello", "nelle", "negli", "sulla", "sullo", "sulle", "sugli",
-	"posso", "puoi", "possiamo", "potete", "possono", "fare", "faccio", "devo", "deve", "dovrei", "vorrei",
-	"voglio", "miei", "nostro", "nostra", "vostro", "vostra", "loro", "ancora", "però", "allora", "quindi",
-	"oppure", "molto", "poco", "tutto", "tutti", "tutte", "ogni", "senza", "sempre", "invece", "ecco", "grazie",
-	"ciao", "salve", "buongiorno", "stato", "stata",
-	// Dutch
-	"maar", "alle", "deze", "door", "voor", "naar", "niet", "geen", "hebben", "heeft", "kunnen", "kunt",
-	"moet", "moeten", "mijn", "jullie", "jouw", "onze", "zijn", "wordt", "worden", "waar", "wanneer",
-	"waarom", "welke", "hoeveel", "over", "graag", "bedankt",
-	// Portuguese
-	"como", "onde", "qual", "quais", "porque", "porquê", "para", "pelo", "pela", "pelos", "pelas", "isso",
-	"isto", "esse", "essa", "este", "esta", "aquele", "aquela", "minha", "vocês", "você", "posso", "pode",
-	"podem", "tenho", "temos", "fazer", "também", "mais", "muito", "ainda", "então", "sobre", "obrigado",
-	"obrigada", "está", "estão", "umas",
-)
 
 func wordSet(words ...string) map[string]struct{} {
 	m := make(map[string]struct{}, len(words))

@@ -83,3 +83,31 @@ func TestFollowUpOnANewTopicIsNotAnsweredFromThePreviousEntry(t *testing.T) {
 		}
 	}
 }
+
+// The language an answer reports and its conversation keeps (for the
+// handoff notice, later messages' search and agents) is one the workspace
+// serves, or English: brizo serves English, French and Italian, so an
+// English question with a Dutch-looking word is English (over all ten
+// languages it is taken for Dutch, and would get the Dutch notice).
+func TestAnswerLanguageIsOneTheWorkspaceServes(t *testing.T) {
+	t.Parallel()
+	engine, ws := loadBrizo(t)
+	ctx := context.Background()
+	for _, tt := range []struct{ text, want string }{
+		{"pls send me the factuur", "en"},
+		{"Ma facture est plus chère ce mois-ci, pourquoi ?", "fr"},
+		{"Perché la bolletta di questo mese è più alta?", "it"},
+	} {
+		res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Text: tt.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, err := engine.History(ctx, ws.ID, res.ConversationID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Language != tt.want || conv.Language != tt.want {
+			t.Errorf("%q: answered in %q, conversation in %q, want %q", tt.text, res.Language, conv.Language, tt.want)
+		}
+	}
+}

@@ -9,7 +9,7 @@ package retrieval
 // Snowball English stop-word list (as in github.com/kljensen/snowball,
 // english.IsStopWord; BSD/MIT), minus the question words and negations moved
 // to localCueWords, plus contraction halves and chat greetings added by hand.
-var localStopWords = localSet(
+var localStopWords = wordSet(
 	"a", "about", "above", "against", "all", "am", "an", "and", "any", "are",
 	"as", "at", "be", "because", "been", "being", "below", "between", "both",
 	"but", "by", "can", "could", "did", "do", "does", "doing", "down",
@@ -30,7 +30,7 @@ var localStopWords = localSet(
 // localCommonWords are very common English verbs and vague words that carry
 // little of a question's topic ("I need to know how to get ..."); they weigh
 // localConfig.commonWeight. Chosen by hand.
-var localCommonWords = localSet(
+var localCommonWords = wordSet(
 	"get", "got", "getting", "gets", "make", "made", "want", "wanted", "wants",
 	"need", "needed", "needs", "know", "tell", "let", "go", "going", "see",
 	"use", "used", "using", "like", "also", "may", "might", "must", "shall",
@@ -43,7 +43,7 @@ var localCommonWords = localSet(
 // common, yet often all that separates two intents ("why was I charged" vs
 // "how much is the charge", "has not arrived" vs "has arrived"), so they weigh
 // localConfig.cueWeight, between stop words and content words. Chosen by hand.
-var localCueWords = localSet(
+var localCueWords = wordSet(
 	"how", "why", "when", "where", "what", "which", "who", "whom", "whose",
 	"not", "no", "nor", "never", "nothing", "without", "cannot",
 	"again", "still", "yet", "already", "before", "after",
@@ -110,7 +110,7 @@ var localSynonyms = [][]string{
 	{"withdraw", "withdrawal", "withdrew", "withdrawn"},
 }
 
-func localSet(words ...string) map[string]struct{} {
+func wordSet(words ...string) map[string]struct{} {
 	m := make(map[string]struct{}, len(words))
 	for _, w := range words {
 		m[w] = struct{}{}

@@ -87,5 +87,31 @@ func TestConsoleAnalyticsInBrowser(t *testing.T) {
 	p.Do("a 360 px wide screen in German", chromedp.EmulateViewport(360, 740), chromedp.Navigate(st.srv.URL+"/app/analytics?lang=de"))
 	p.NoHorizontalOverflow()
 	p.Screenshot("phone-de")
+	browsertest.Eval[bool](p, `(document.getElementById('chart-conversations').scrollIntoView(), true)`)
+	readableChart(t, p, "#chart-conversations")
+	p.Screenshot("phone-de-chart")
 	p.NoErrors()
+}
+
+// readableChart fails the test unless the chart's axis labels, as shown,
+// are at least 11 px high and none overlaps another: an SVG drawn wide and
+// scaled to a phone's width had 6 px labels.
+func readableChart(t *testing.T, p *browsertest.Page, chart string) {
+	t.Helper()
+	labels := browsertest.Eval[[]map[string]float64](p, `[...document.querySelectorAll('`+chart+` .axis')]
+		.map(e => e.getBoundingClientRect()).filter(r => r.width > 0)
+		.map(r => ({left: r.left, right: r.right, top: r.top, bottom: r.bottom}))`)
+	if len(labels) < 6 {
+		t.Fatalf("%s: %d axis labels shown, want the 5 values and some times", chart, len(labels))
+	}
+	for i, a := range labels {
+		if h := a["bottom"] - a["top"]; h < 11 {
+			t.Errorf("%s: axis label %d is %.1f px high, want 11 or more", chart, i, h)
+		}
+		for _, b := range labels[i+1:] {
+			if a["left"] < b["right"] && b["left"] < a["right"] && a["top"] < b["bottom"] && b["top"] < a["bottom"] {
+				t.Errorf("%s: axis labels overlap: %v and %v", chart, a, b)
+			}
+		}
+	}
 }

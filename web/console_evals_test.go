@@ -79,6 +79,7 @@ func TestConsoleEvalReportsInBrowser(t *testing.T) {
 	p.Do("the German analytics page", chromedp.Navigate(st.srv.URL+"/app/analytics#evals"), chromedp.WaitVisible(chromedp.ID("eval-runs")))
 	p.NoHorizontalOverflow()
 	browsertest.Eval[bool](p, `(document.getElementById('evals').scrollIntoView(), true)`)
+	readableChart(t, p, "#chart-evals")
 	p.Screenshot("evals-phone-de")
 	p.NoErrors()
 }

@@ -122,10 +122,10 @@ func (b *background) stop(ctx context.Context) error {
 // jobs: for the API, and know's trainings after each change), webhook
 // delivery, and the periodic tasks.
 func newBackground(ctx context.Context, a *app, db *postgres.DB, know *knowledge.Service, syncer jobs.Syncer, policy webhook.DestinationPolicy) (*background, jobs.Enqueuer, jobs.SyncEnqueuer, error) {
-	ingest := jobs.NewIngest(db, know, jobs.IngestOptions{Logger: a.log})
+	ingest := jobs.NewIngest(db, know, jobs.IngestOptions{JobTimeout: a.cfg.IngestJobTimeout, Logger: a.log})
 	syncs := jobs.NewSync(syncer, a.log)
 	train := jobs.NewTrain(db, know, a.log)
-	indexes := jobs.NewVectorIndex(db, a.log)
+	indexes := jobs.NewVectorIndex(db, a.cfg.IngestJobTimeout, a.log)
 	workers := river.NewWorkers()
 	ingest.Register(workers)
 	syncs.Register(workers)

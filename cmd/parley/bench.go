@@ -52,7 +52,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 	duration := fs.Duration("duration", 20*time.Second, "length of the load phase")
 	samples := fs.Int("samples", 1000, "questions timed one at a time in the engine/search phase")
 	rate := fs.Float64("rate", 300, "requests per second offered by all clients together (0: as fast as possible)")
-	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the load phase to this file (read it with go tool pprof)")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the load phase to `file` (read it with go tool pprof)")
 	if err := fs.Parse(reorderFlags(fs, args)); err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func runBench(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer db.Close()
-	runner, engine, embedder, err := newSuiteRunner(a, db, slog.New(slog.NewTextHandler(io.Discard, nil)), true)
+	runner, engine, embedder, err := newSuiteRunner(a, db, suite, slog.New(slog.NewTextHandler(io.Discard, nil)), true)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func runDemoPage(ctx context.Context, a *app, args []string) error {
 	addr := fs.String("addr", a.cfg.DemoPageAddr, "listen `address` of the page (env PARLEY_DEMO_PAGE_ADDR)")
 	apiURL := fs.String("api", "http://127.0.0.1:8080", "base `URL` of the Parley API that serves widget.js")
 	key := fs.String("key", "", "widget `key` the page embeds (required)")
-	language := fs.String("language", "", "the widget's language, en or de (default: the browser's)")
+	language := fs.String("language", "", "the widget's `language`, en or de (default: the browser's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

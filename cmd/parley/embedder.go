@@ -54,7 +54,7 @@ func newKnowledge(a *app, db *postgres.DB, pipeline *ingest.Pipeline, embedder r
 // the same queue (and run here too while it waits). stop stops the queue.
 func queueTrainings(ctx context.Context, a *app, db *postgres.DB, know *knowledge.Service, wait bool) (stop func(), err error) {
 	train := jobs.NewTrain(db, know, a.log)
-	indexes := jobs.NewVectorIndex(db, a.log)
+	indexes := jobs.NewVectorIndex(db, a.cfg.IngestJobTimeout, a.log)
 	opts := postgres.QueueOptions{TrainingOnly: true, JobTimeout: a.cfg.IngestJobTimeout, PollInterval: 200 * time.Millisecond, Logger: a.log}
 	if wait {
 		opts.Workers = river.NewWorkers()

@@ -36,7 +36,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 	asJSON := fs.Bool("json", false, "print report.json to stdout instead of the summary")
 	calibrate := fs.Bool("calibrate", false, "with --apply: write the calibrated threshold to a workspace")
 	apply := fs.String("apply", "", "`workspace` whose answer_threshold --calibrate sets")
-	workspace := fs.String("workspace", "", "workspace to load the suite into (default eval-SUITE)")
+	workspace := fs.String("workspace", "", "workspace `name` to load the suite into (default eval-SUITE)")
 	noClassifier := fs.Bool("no-classifier", false, "rank by the kNN vote alone: neither train nor use the intent classifier")
 	record := fs.String("record", "", "also keep the run's figures and worst cases with `workspace`, for its console's Analytics page")
 	allowUnknown := fs.Bool("allow-unknown-labels", false, "run even when cases expect intents or source ids the knowledge does not have (listed in the report)")
@@ -62,7 +62,7 @@ func runEval(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer db.Close()
-	runner, _, embedder, err := newSuiteRunner(a, db, a.log, !*noClassifier)
+	runner, _, embedder, err := newSuiteRunner(a, db, suite, a.log, !*noClassifier)
 	if err != nil {
 		return err
 	}
@@ -141,10 +141,10 @@ func recordRun(ctx context.Context, a *app, db *postgres.DB, name string, rep *e
 
 // newSuiteRunner builds what eval and bench share: the reply engine over db
 // (logging to engineLog), generating answers when a chat model is
-// configured, as serve does, and a runner that loads a suite's knowledge
-// and, with classifier, trains the workspace's intent classifier as ingest
-// does.
-func newSuiteRunner(a *app, db *postgres.DB, engineLog *slog.Logger, classifier bool) (*evals.Runner, *reply.Engine, retrieval.Embedder, error) {
+// configured, with the language models of suite's languages loaded, as
+// serve does, and a runner that loads a suite's knowledge and, with
+// classifier, trains the workspace's intent classifier as ingest does.
+func newSuiteRunner(a *app, db *postgres.DB, suite *evals.Suite, engineLog *slog.Logger, classifier bool) (*evals.Runner, *reply.Engine, retrieval.Embedder, error) {
 	embedder, err := newEmbedder(a.cfg)
 	if err != nil {
 		return nil, nil, nil, err
@@ -157,7 +157,10 @@ func newSuiteRunner(a *app, db *postgres.DB, engineLog *slog.Logger, classifier 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	opts := reply.Options{Language: reply.NewLanguageDetector(), Calibrations: db, Grounder: grounder, Logger: engineLog}
+	// Loaded now, so that no case's latency includes them.
+	detector := reply.NewLanguageDetector()
+	detector.Load(suite.Languages())
+	opts := reply.Options{Language: detector, Calibrations: db, Grounder: grounder, Logger: engineLog}
 	if classifier {
 		opts.Classifiers = db
 	}

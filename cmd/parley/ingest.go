@@ -14,14 +14,15 @@ import (
 )
 
 const ingestSynopsis = `ingest PATH... --kb NAME [flags]
-ingest URL --kb NAME [--kind article] [--sync-every 24h] [crawl flags]
+       parley ingest URL --kb NAME [--kind article] [--sync-every 24h] [crawl flags]
 
 Loads FAQ spreadsheets (CSV, JSON, JSONL), articles (Markdown, HTML, text,
 PDF; files, directory trees or .zip) and resolved conversations (JSONL)
 into a knowledge base, or crawls a help-center website (from a page or a
 sitemap .xml) and keeps it as the knowledge base's origin, to sync again
-with parley sync or every --sync-every. Unchanged entries are skipped without re-embedding; changed
-ones replace their old version; everything is written in one transaction.
+with parley sync or every --sync-every. Unchanged entries are skipped
+without re-embedding; changed ones replace their old version; everything
+is written in one transaction.
 Then, unless it was a dry run, a training job is queued and (unless
 --wait=false) waited for: the workspace's intent classifier is trained on
 its entries labelled with an intent, unless they are unchanged since it

@@ -95,7 +95,7 @@ func keysCreate(ctx context.Context, a *app, args []string) error {
 
 func keysList(ctx context.Context, a *app, args []string) error {
 	fs := newFlags(a, "keys list", "keys list [--workspace NAME]")
-	workspace := fs.String("workspace", "", "only this workspace's keys (default: all)")
+	workspace := fs.String("workspace", "", "list only this workspace's keys, by `name` (default: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func keysList(ctx context.Context, a *app, args []string) error {
 }
 
 func keysRevoke(ctx context.Context, a *app, args []string) error {
-	fs := newFlags(a, "keys revoke", "keys revoke ID|PREFIX")
+	fs := newFlags(a, "keys revoke", "keys revoke ID|PREFIX\n\nRevokes a key, named by its id or its prefix (both shown by parley keys list).")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

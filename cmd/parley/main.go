@@ -135,8 +135,17 @@ type flagSet struct {
 func newFlags(a *app, name, synopsis string) *flagSet {
 	fs := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), stdout: a.stdout, stderr: a.stderr}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: parley %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		out := fs.Output()
+		fmt.Fprintf(out, "Usage: parley %s\n", synopsis)
+		flags := 0
+		fs.VisitAll(func(*flag.Flag) { flags++ })
+		if flags > 0 {
+			fmt.Fprint(out, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
+		if name != "version" {
+			fmt.Fprint(out, "\nSettings come from PARLEY_* environment variables (README.md, Configuration).\n")
+		}
 	}
 	return fs
 }

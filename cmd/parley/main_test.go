@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -151,7 +152,10 @@ func TestUsageErrors(t *testing.T) {
 // does not have prints the usage to stderr and exits 2.
 func TestHelpAndWrongFlags(t *testing.T) {
 	t.Parallel()
-	for _, cmd := range [][]string{{"serve"}, {"migrate"}, {"ingest"}, {"eval"}, {"bench"}, {"version"},
+	// A text flag's value is named for what it is ("-workspace name"), not
+	// "string".
+	typeOnly := regexp.MustCompile(`(?m)^\s+-\S+ (string|value)$`)
+	for _, cmd := range [][]string{{"serve"}, {"migrate"}, {"ingest"}, {"sync"}, {"eval"}, {"bench"}, {"demo-page"}, {"version"},
 		{"keys", "create"}, {"keys", "list"}, {"keys", "revoke"}} {
 		name := strings.Join(cmd, " ")
 		out, errOut, err := cli(t, nil, append(cmd, "--help")...)
@@ -160,6 +164,12 @@ func TestHelpAndWrongFlags(t *testing.T) {
 		}
 		if !strings.Contains(out, "Usage: parley "+name) || errOut != "" {
 			t.Errorf("%s --help: stdout %q, stderr %q; want the usage on stdout only", name, out, errOut)
+		}
+		if m := typeOnly.FindString(out); m != "" {
+			t.Errorf("%s --help: %q names a type, not what the value is", name, strings.TrimSpace(m))
+		}
+		if strings.HasSuffix(strings.TrimSpace(out), "Flags:") || strings.Contains(out, "Flags:\n\n") {
+			t.Errorf("%s --help: a Flags: heading with no flags: %q", name, out)
 		}
 		out, errOut, err = cli(t, nil, append(cmd, "--no-such-flag")...)
 		if code := exitCode(err); code != 2 {

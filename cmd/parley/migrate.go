@@ -9,7 +9,7 @@ import (
 )
 
 func runMigrate(ctx context.Context, a *app, args []string) error {
-	fs := newFlags(a, "migrate", "migrate\n\nApplies the embedded migrations to PARLEY_DATABASE_URL, then rebuilds (CONCURRENTLY, without\nholding up writes) the shared vector indexes created before migration 0020. Safe to run concurrently.")
+	fs := newFlags(a, "migrate", "migrate\n\nApplies the embedded migrations to PARLEY_DATABASE_URL, then rebuilds\n(CONCURRENTLY, without holding up writes) the shared vector indexes\ncreated before migration 0020. Safe to run concurrently.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -49,9 +49,17 @@ func runServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("loading language models")
+	// The language models the workspaces need are loaded now, not at
+	// their first question; a workspace created later loads its own then.
+	langs, err := db.WorkspaceLanguages(ctx)
+	if err != nil {
+		return err
+	}
+	a.log.Info("loading language models", "languages", langs)
+	detector := reply.NewLanguageDetector()
+	detector.Load(langs)
 	engine := reply.New(db, embedder, reply.Options{
-		Language:     reply.NewLanguageDetector(),
+		Language:     detector,
 		Classifiers:  db,
 		Calibrations: db,
 		Grounder:     grounder,
