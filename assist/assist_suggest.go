@@ -76,7 +76,7 @@ func (a *Assistant) Suggest(ctx context.Context, req SuggestRequest) (Suggestion
 		return Suggestions{}, parley.Errorf(parley.EInvalid, "the conversation has no customer message to reply to")
 	}
 	question := history[qi].Text
-	lang := a.engine.DetectLanguage(question, cmp.Or(convLang, ws.Settings.DefaultLanguage()))
+	lang := a.engine.DetectLanguage(question, cmp.Or(convLang, ws.Settings.DefaultLanguage()), ws.Settings)
 	query, previous := reply.Topic(question, history[:qi], ws.Settings.Languages)
 	ranking, err := a.engine.Retrieve(ctx, ws.ID, query, previous, reply.SearchLanguages(lang, ws.Settings))
 	if err != nil {

@@ -79,42 +79,42 @@ func TestGeneratedAnswers(t *testing.T) {
 	}
 }
 
-// A workspace that writes its answers with a chat model can answer in any
+// With a chat model the engine can answer, draft and translate in any
 // language, so a German question in an English-only workspace is told as
-// German there (the model and the notices get it); without generation
-// the workspace's own language stands.
-func TestGeneratedAnswersDetectEveryLanguage(t *testing.T) {
+// German (the model, the notices and the agent's suggestions get it);
+// without one the workspace's own language stands, and nothing is
+// computed.
+func TestWithAChatModelEveryLanguageIsDetected(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := pgtest.DB(t)
 	questions := []struct{ text, lang string }{
 		{"Meine Bestellung ist nicht angekommen, wo ist mein Paket?", "de"},
 		{"Mon colis n'est toujours pas arrivé, que dois-je faire ?", "fr"},
 	}
-	for _, generate := range []bool{false, true} {
+	for _, withModel := range []bool{false, true} {
 		k := newKB(t)
-		s := k.ws.Settings
-		if len(s.Languages) != 1 || s.Languages[0] != "en" {
+		if s := k.ws.Settings; len(s.Languages) != 1 || s.Languages[0] != "en" {
 			t.Fatalf("workspace languages %v, want English only", s.Languages)
 		}
-		s.GenerateAnswers = generate
-		ws, err := db.UpdateSettings(ctx, k.ws.ID, s)
-		if err != nil {
-			t.Fatal(err)
+		opts := reply.Options{Classifiers: pgtest.DB(t), Language: reply.NewLanguageDetector()}
+		if withModel {
+			opts.Grounder = k.assistant(t, newLLM(t)).Drafter
 		}
-		drafter := k.assistant(t, newLLM(t, openaitest.Reply("Ihr Paket ist unterwegs."))).Drafter
-		engine := reply.New(db, retrieval.NewLocal(), reply.Options{Classifiers: db, Grounder: drafter, Language: reply.NewLanguageDetector()})
+		engine := reply.New(pgtest.DB(t), retrieval.NewLocal(), opts)
 		for _, q := range questions {
-			res, err := engine.Answer(ctx, reply.Request{Workspace: ws, Text: q.text})
+			want := "en"
+			if withModel {
+				want = q.lang
+			}
+			res, err := engine.Answer(ctx, reply.Request{Workspace: k.ws, Text: q.text})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := "en"
-			if generate {
-				want = q.lang
-			}
 			if res.Language != want {
-				t.Errorf("generate_answers %v: %q taken for %q, want %q", generate, q.text, res.Language, want)
+				t.Errorf("chat model %v: %q answered as %q, want %q", withModel, q.text, res.Language, want)
+			}
+			if got := engine.DetectLanguage(q.text, "en", k.ws.Settings); got != want {
+				t.Errorf("chat model %v: %q detected for assist as %q, want %q", withModel, q.text, got, want)
 			}
 		}
 	}

@@ -56,8 +56,7 @@ const MaxMessageChars = 4000
 // Options are the engine's optional parts. Each is used when set; none is
 // looked for anywhere else.
 type Options struct {
-	// Language detects a message's language among the workspace's
-	// languages and English (see LanguageDetector.DetectAmong); nil takes
+	// Language detects a message's language (see DetectLanguage); nil takes
 	// the customer's stated language, the conversation's or the
 	// workspace's first.
 	Language *LanguageDetector
@@ -94,6 +93,11 @@ type Engine struct {
 // vectors, using the optional parts opts names.
 func New(store Store, embedder retrieval.Embedder, opts Options) *Engine {
 	e := &Engine{store: store, embedder: embedder, lang: opts.Language, log: opts.Logger, ground: opts.Grounder}
+	if e.ground != nil {
+		// Every language may come up (DetectLanguage): no customer waits
+		// for its models to load.
+		e.lang.LoadAll()
+	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -230,7 +234,7 @@ func (e *Engine) Answer(ctx context.Context, req Request) (Result, error) {
 	stored := make(chan error, 1)
 	go func() {
 		ctx, began := write, time.Now()
-		lang = e.detectLanguage(text, known, ws.Settings)
+		lang = e.DetectLanguage(text, known, ws.Settings)
 		started, m, err := e.store.RecordCustomerMessage(ctx, customerMessage(req, conv.ID, lang, text))
 		if err == nil && conv.ID == "" {
 			conv = started
@@ -341,7 +345,7 @@ func (e *Engine) smallTalk(ctx context.Context, req Request, conv parley.Convers
 // the only one.
 func (e *Engine) queue(ctx context.Context, req Request, conv parley.Conversation, text, known string) (Result, error) {
 	began := time.Now()
-	lang := e.detectLanguage(text, known, req.Workspace.Settings)
+	lang := e.DetectLanguage(text, known, req.Workspace.Settings)
 	cm := customerMessage(req, conv.ID, lang, text)
 	m, err := e.store.AddMessage(context.WithoutCancel(ctx), parley.NewMessage{WorkspaceID: cm.WorkspaceID, ConversationID: conv.ID, Role: parley.RoleCustomer, Text: text, Meta: cm.Meta})
 	if err != nil {
@@ -365,18 +369,6 @@ func (e *Engine) announce(ctx context.Context, workspaceID, conversationID, chan
 // repeats them.
 func botVisible(msgs []parley.Message) []parley.Message {
 	return slices.DeleteFunc(msgs, func(m parley.Message) bool { return m.Internal })
-}
-
-// detectLanguage returns the language of a customer's message. A workspace
-// that writes its answers with a chat model can answer in any language, so
-// its customers' messages are told among all the languages the detector
-// knows; otherwise among the languages the workspace serves (its stored
-// answers and notices are in those), which costs far less.
-func (e *Engine) detectLanguage(text, known string, s parley.WorkspaceSettings) string {
-	if s.GenerateAnswers && e.ground != nil {
-		return e.lang.Detect(text, known)
-	}
-	return e.lang.DetectAmong(text, known, s.Languages)
 }
 
 // generate replaces the extractive answer with a grounded generated one.
@@ -460,10 +452,18 @@ func (e *Engine) Retrieve(ctx context.Context, workspaceID, text, previous strin
 	return r, err
 }
 
-// DetectLanguage returns text's language among all the languages the
-// detector knows, or fallback when it cannot tell: agent assist's texts
-// may be in a language the workspace does not serve.
-func (e *Engine) DetectLanguage(text, fallback string) string { return e.lang.Detect(text, fallback) }
+// DetectLanguage returns the language of a customer's text, or fallback
+// when it cannot tell. With a chat model (a Grounder) it is told among all
+// the languages the detector knows, since the model can answer, draft and
+// translate in any of them; without one, among the workspace's languages
+// and English (see LanguageDetector.DetectAmong): its stored answers and
+// notices are in those, and it costs far less.
+func (e *Engine) DetectLanguage(text, fallback string, s parley.WorkspaceSettings) string {
+	if e.ground != nil {
+		return e.lang.Detect(text, fallback)
+	}
+	return e.lang.DetectAmong(text, fallback, s.Languages)
+}
 
 // History reads one of the workspace's conversations with its latest limit
 // messages.

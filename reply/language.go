@@ -39,6 +39,14 @@ func (d *LanguageDetector) Load(langs []string) {
 	}
 }
 
+// LoadAll loads the models of every language the detector knows now
+// rather than at their first message (about 200 MB of heap).
+func (d *LanguageDetector) LoadAll() {
+	if d != nil {
+		d.among(allDetectable)
+	}
+}
+
 // Detect returns the ISO 639-1 code of text's language among all the
 // languages the detector knows, or fallback when the text is too short to
 // tell or the detector is unsure. A nil detector always returns fallback.
