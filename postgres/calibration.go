@@ -27,13 +27,7 @@ func (db *DB) CalibrationProbes(ctx context.Context, workspaceID, model string, 
 	if err != nil {
 		return nil, fmt.Errorf("read calibration probes: %w", err)
 	}
-	probes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (retrieval.Probe, error) {
-		var p retrieval.Probe
-		var v pgvector.Vector
-		err := r.Scan(&p.ChunkID, &p.Text, &p.Group, &p.Language, &v)
-		p.Vector = v.Slice()
-		return p, err
-	})
+	probes, err := pgx.CollectRows(rows, scanProbe)
 	if err != nil {
 		return nil, fmt.Errorf("read calibration probes: %w", err)
 	}
@@ -78,4 +72,35 @@ func (db *DB) Calibration(ctx context.Context, workspaceID, model string) (retri
 	}
 	c.FittedAt = at
 	return c, true, nil
+}
+
+// CalibrationPhrasings returns up to perGroup of each group's question
+// chunks of model (FAQ questions and example phrasings, with an answer
+// text or without), in a fixed order, at most limit in all: the
+// calibration asks them as questions on a subject the knowledge does not
+// cover.
+func (db *DB) CalibrationPhrasings(ctx context.Context, workspaceID, model string, perGroup, limit int) ([]retrieval.Probe, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, text, group_key, language, embedding FROM (
+			SELECT c.id, c.text, c.group_key, s.language, c.embedding,
+				row_number() OVER (PARTITION BY c.group_key ORDER BY c.id) AS nth
+			FROM chunks c JOIN sources s ON s.id = c.source_id
+			WHERE c.workspace_id = $1 AND c.embed_model = $2 AND c.ordinal = 0 AND s.kind IN ('faq', 'phrasing')) q
+		WHERE nth <= $3 ORDER BY nth, id LIMIT $4`, workspaceID, model, perGroup, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read calibration phrasings: %w", err)
+	}
+	probes, err := pgx.CollectRows(rows, scanProbe)
+	if err != nil {
+		return nil, fmt.Errorf("read calibration phrasings: %w", err)
+	}
+	return probes, nil
+}
+
+// scanProbe reads a row of id, text, group_key, language, embedding.
+func scanProbe(r pgx.CollectableRow) (retrieval.Probe, error) {
+	var p retrieval.Probe
+	var v pgvector.Vector
+	err := r.Scan(&p.ChunkID, &p.Text, &p.Group, &p.Language, &v)
+	p.Vector = v.Slice()
+	return p, err
 }

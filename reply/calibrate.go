@@ -22,6 +22,10 @@ type CalibrationStore interface {
 	// questions of model that have an answer, spread over its answer
 	// groups.
 	CalibrationProbes(ctx context.Context, workspaceID, model string, limit int) ([]retrieval.Probe, error)
+	// CalibrationPhrasings returns up to perGroup of each group's
+	// questions of model (FAQ questions and example phrasings), at most
+	// limit in all.
+	CalibrationPhrasings(ctx context.Context, workspaceID, model string, perGroup, limit int) ([]retrieval.Probe, error)
 	SaveCalibration(ctx context.Context, workspaceID, model string, c retrieval.Calibration) error
 	// TrainingExamples streams the workspace's labelled chunks of model
 	// with their vectors, as the intent classifier learns from them.
@@ -38,6 +42,13 @@ const (
 	CalibrationTarget = 0.95
 	// maxProbes is how many of a workspace's FAQ questions are asked.
 	maxProbes = 150
+	// offSubjectPerGroup is how many of an answer group's questions (its
+	// FAQ question and example phrasings) are asked with the group left
+	// out. One question says only whether it leaks to a neighbouring
+	// answer; customers' questions on a missing topic leak at the rate of
+	// all its phrasings, which differ (BENCHMARKS.md: with one question
+	// per intent the estimate was lowest where the bars are strict).
+	offSubjectPerGroup = 6
 	// calibrationFolds is how many classifiers a calibration trains, each
 	// without a fifth of the probes.
 	calibrationFolds = 5
@@ -55,17 +66,17 @@ const (
 // and stores them. Three kinds of questions are asked: each of its FAQ
 // questions (up to maxProbes, spread over its answer groups) with its own
 // chunk left out, so it can only be answered from the entry's answer text
-// or from other phrasings; the same questions with their whole answer
-// group left out, as questions on the workspace's subject that its
-// knowledge does not cover (the same questions on both sides, so that
-// the two are alike but for what the knowledge holds), the hardest to
-// tell from its own; and generic out-of-scope questions in the
-// workspace's languages, which also fix the no-match floor
-// (MinSimilarity). The last two must not be answered. The bars
-// (retrieval.FitThreshold) are the confidence and the best answer's
+// or from other phrasings; up to offSubjectPerGroup questions of each of
+// their answer groups (the FAQ question and example phrasings) with the
+// whole group left out, as questions on the workspace's subject that its
+// knowledge does not cover, the hardest to tell from its own (a group's
+// questions share one vote: each missing topic counts once); and generic
+// out-of-scope questions in the workspace's languages, which also fix the
+// no-match floor (MinSimilarity). The last two must not be answered. The
+// bars (retrieval.FitThreshold) are the confidence and the best answer's
 // nearest-hit similarity from which on the answers are CalibrationTarget
 // precise while at most 1-CalibrationTarget of the questions that must
-// escalate are answered. When the workspace has an intent classifier,
+// escalate are answered, with room for the noise of so few. When the workspace has an intent classifier,
 // each question is ranked with one that has not learned it: the
 // workspace's own classifier has learned them and would make them look
 // easier than customers' questions are. calibrationFolds classifiers each
@@ -139,12 +150,16 @@ func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.C
 		}
 		outcomes = append(outcomes, o)
 	}
-	for _, p := range probes {
-		o, err := ask(p, fromFold(off, groupFold[p.Group]), func(h parley.Hit) bool { return h.GroupKey == p.Group })
+	offSubject, err := e.offSubjectProbes(ctx, ws.ID, model, groupFold)
+	if err != nil {
+		return retrieval.Calibration{}, false, fmt.Errorf("calibrate: %w", err)
+	}
+	for _, p := range offSubject {
+		o, err := ask(p.Probe, fromFold(off, groupFold[p.Group]), func(h parley.Hit) bool { return h.GroupKey == p.Group })
 		if err != nil {
 			return retrieval.Calibration{}, false, err
 		}
-		o.OffSubject, o.Correct = true, false
+		o.OffSubject, o.Correct, o.Weight = true, false, p.weight
 		outcomes = append(outcomes, o)
 	}
 	for i, q := range oos {
@@ -161,6 +176,36 @@ func (e *Engine) Calibrate(ctx context.Context, workspaceID string) (retrieval.C
 	}
 	e.calibrations.forget(ws.ID + "/" + model)
 	return c, true, nil
+}
+
+// weightedProbe is an off-subject question and its share of its group's
+// one vote among the questions that must escalate.
+type weightedProbe struct {
+	retrieval.Probe
+	weight float64
+}
+
+// offSubjectProbes returns up to offSubjectPerGroup questions of each
+// group the FAQ questions name (groups, as keys), each weighing 1/n of
+// the n asked of its group: every missing topic counts once, however
+// many of its phrasings are asked.
+func (e *Engine) offSubjectProbes(ctx context.Context, workspaceID, model string, groups map[string]int) ([]weightedProbe, error) {
+	all, err := e.calibrations.store.CalibrationPhrasings(ctx, workspaceID, model, offSubjectPerGroup, offSubjectPerGroup*maxProbes)
+	if err != nil {
+		return nil, err
+	}
+	asked := map[string]int{}
+	var out []weightedProbe
+	for _, p := range all {
+		if _, ok := groups[p.Group]; ok {
+			asked[p.Group]++
+			out = append(out, weightedProbe{Probe: p})
+		}
+	}
+	for i := range out {
+		out[i].weight = 1 / float64(asked[out[i].Group])
+	}
+	return out, nil
 }
 
 // fromFold returns the i-th fold's classifier (nil without any).

@@ -112,7 +112,8 @@ func TestCalibrationGuardsAgainstAUselessEmbedder(t *testing.T) {
 
 // The calibration also asks the workspace's questions with their whole
 // answer group left out, as questions on its subject that its knowledge
-// does not cover, and keeps at least 95% of them and of the generic
+// does not cover (the FAQ question and example phrasings of each group,
+// up to six), and keeps at least 95% of them and of the generic
 // out-of-scope questions from being answered; the bars it fits are stored
 // and read back.
 func TestCalibrationAsksOffSubjectQuestions(t *testing.T) {
@@ -128,8 +129,8 @@ func TestCalibrationAsksOffSubjectQuestions(t *testing.T) {
 		t.Fatalf("calibrate: %v (fitted %v)", err, ok)
 	}
 	t.Logf("%+v", cal)
-	if cal.Positives < 40 || cal.OffSubject != cal.Positives || cal.Negatives < 20 {
-		t.Fatalf("asked %d own, %d off-subject and %d out-of-scope questions, want the FAQ's twice and 20 generic ones",
+	if cal.Positives < 40 || cal.OffSubject < 3*cal.Positives || cal.OffSubject > 6*cal.Positives || cal.Negatives < 20 {
+		t.Fatalf("asked %d own, %d off-subject and %d out-of-scope questions, want the FAQ's, 3-6 phrasings of each of its groups and 20 generic ones",
 			cal.Positives, cal.OffSubject, cal.Negatives)
 	}
 	if cal.Threshold > 1 || cal.Precision < reply.CalibrationTarget || cal.EscalationRecall < reply.CalibrationTarget {

@@ -1,6 +1,7 @@
 package retrieval
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -63,6 +64,19 @@ type ProbeOutcome struct {
 	Confidence             float64
 	Correct                bool
 	Similarity             float64
+	// Weight is how much an off-subject question counts among those that
+	// must escalate (0: 1): the questions asked of one missing answer
+	// group share one vote, so that each missing topic counts once.
+	Weight float64
+}
+
+// weight returns how much the outcome counts among the questions that
+// must escalate.
+func (o ProbeOutcome) weight() float64 {
+	if o.Weight > 0 {
+		return o.Weight
+	}
+	return 1
 }
 
 // minAnswered is the fewest answers a threshold must give for its
@@ -77,7 +91,8 @@ const minAnswered = 5
 // the most of them right while the answers (to its own and the generic
 // out-of-scope questions, at least minAnswered) are target precise and
 // at most 1-target of the questions that must escalate (out-of-scope and
-// off-subject) are answered: escalation recall target, above all on
+// off-subject, weighted; by leakBound, with room for the noise of a
+// sample) are answered: escalation recall target, above all on
 // questions about the workspace's subject that its knowledge does not
 // cover, which are the hard ones. Of pairs as good, the one answering the
 // fewest that must escalate, then the highest confidence bar with the
@@ -115,17 +130,22 @@ func FitThreshold(outcomes []ProbeOutcome, target float64) Calibration {
 	slices.Reverse(confs)
 	slices.Sort(sims)
 	confs, sims = slices.Compact(confs), slices.Compact(append([]float64{0}, sims...))
-	mustEscalate := c.Negatives + c.OffSubject
-	bestRight, bestLeaked := 0, 0
+	mustEscalate := 0.0
+	for _, o := range outcomes {
+		if o.OutOfScope || o.OffSubject {
+			mustEscalate += o.weight()
+		}
+	}
+	bestRight, bestLeaked := 0, 0.0
 	for _, t := range confs {
 		for _, s := range sims {
-			answered, right, leaked := 0, 0, 0
+			answered, right, leaked := 0, 0, 0.0
 			for _, o := range matched {
 				if o.Confidence < t || o.Similarity < s {
 					continue
 				}
 				if o.OutOfScope || o.OffSubject {
-					leaked++
+					leaked += o.weight()
 				}
 				if o.Correct {
 					right++
@@ -135,7 +155,7 @@ func FitThreshold(outcomes []ProbeOutcome, target float64) Calibration {
 				}
 			}
 			p := float64(right) / float64(max(answered, 1))
-			if answered < minAnswered || p < target || float64(leaked) > (1-target)*float64(mustEscalate) {
+			if answered < minAnswered || p < target || leakBound(leaked, mustEscalate) > 1-target {
 				continue
 			}
 			if right > bestRight || (right == bestRight && leaked < bestLeaked) {
@@ -146,9 +166,31 @@ func FitThreshold(outcomes []ProbeOutcome, target float64) Calibration {
 	}
 	if bestRight > 0 {
 		c.Coverage = float64(bestRight) / float64(max(c.Positives, 1))
-		c.EscalationRecall = 1 - float64(bestLeaked)/float64(max(mustEscalate, 1))
+		c.EscalationRecall = 1 - bestLeaked/max(mustEscalate, 1)
 	}
 	return c
+}
+
+// leakZ is how many standard errors above the leaked share of the
+// questions that must escalate leakBound puts its bound: 1, about an 84%
+// one-sided bound.
+const leakZ = 1.0
+
+// leakBound returns the share of the questions that must escalate that
+// are answered, leaked of n (weighted), plus leakZ standard errors. The
+// share measured on a few dozen missing topics is a noisy estimate of the
+// share among customers' questions, and the bars are chosen where it just
+// meets the target: on Banking77 with intents left out, the share itself
+// put escalation recall under 0.95 in 4 of 6 splits (BENCHMARKS.md). With
+// the bound a bar meets the target with room for that noise, which
+// shrinks as the workspace has more topics to ask about; with nothing
+// answered there is no room to leave.
+func leakBound(leaked, n float64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	p := leaked / n
+	return p + leakZ*math.Sqrt(p*(1-p)/n)
 }
 
 // never is a threshold no confidence reaches.
