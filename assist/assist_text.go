@@ -47,7 +47,7 @@ func (a *Assistant) Translate(ctx context.Context, req TranslateRequest) (Transl
 	ws := req.Workspace
 	src := req.SourceLanguage
 	if src == "" {
-		src = a.engine.DetectLanguage(req.Text, ws.Settings.DefaultLanguage(), ws.Settings)
+		src = a.engine.DetectAnyLanguage(req.Text, ws.Settings.DefaultLanguage())
 	}
 	res := Translation{Text: req.Text, SourceLanguage: src, TargetLanguage: req.TargetLanguage}
 	p := prompts.Protect(req.Text, prompts.ProtectOptions{Numbers: true, Markdown: true, Glossary: ws.Settings.Glossary})
@@ -105,7 +105,7 @@ func (a *Assistant) Rewrite(ctx context.Context, req RewriteRequest) (Rewrite, e
 	ws := req.Workspace
 	lang := req.Language
 	if lang == "" {
-		lang = a.engine.DetectLanguage(req.Text, ws.Settings.DefaultLanguage(), ws.Settings)
+		lang = a.engine.DetectAnyLanguage(req.Text, ws.Settings.DefaultLanguage())
 	}
 	p := prompts.Protect(req.Text, prompts.ProtectOptions{Glossary: ws.Settings.Glossary})
 	prompt, err := a.render.Rewrite(prompts.RewriteInput{Text: p.Text, Action: req.Action, Instruction: strings.TrimSpace(req.Instruction), Language: lang})

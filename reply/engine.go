@@ -465,6 +465,13 @@ func (e *Engine) DetectLanguage(text, fallback string, s parley.WorkspaceSetting
 	return e.lang.DetectAmong(text, fallback, s.Languages)
 }
 
+// DetectAnyLanguage returns text's language among all the languages the
+// detector knows, or fallback when it cannot tell: a text an agent has a
+// chat model translate or rewrite may be in any.
+func (e *Engine) DetectAnyLanguage(text, fallback string) string {
+	return e.lang.Detect(text, fallback)
+}
+
 // History reads one of the workspace's conversations with its latest limit
 // messages.
 func (e *Engine) History(ctx context.Context, workspaceID, conversationID string, limit int) (parley.Conversation, error) {
