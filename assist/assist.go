@@ -46,8 +46,13 @@ type Assistant struct {
 }
 
 // NewAssistant returns an assistant retrieving through engine and writing
-// with d.
+// with d; with a chat model it loads every language's models now.
 func NewAssistant(engine *reply.Engine, d *Drafter) *Assistant {
+	if d != nil && d.model != nil {
+		// Texts to translate or rewrite may be in any language: no agent
+		// waits for a language's models to load.
+		engine.LoadAllLanguages()
+	}
 	return &Assistant{engine: engine, Drafter: d}
 }
 

@@ -96,7 +96,7 @@ func New(store Store, embedder retrieval.Embedder, opts Options) *Engine {
 	if e.ground != nil {
 		// Every language may come up (DetectLanguage): no customer waits
 		// for its models to load.
-		e.lang.LoadAll()
+		e.LoadAllLanguages()
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -467,10 +467,15 @@ func (e *Engine) DetectLanguage(text, fallback string, s parley.WorkspaceSetting
 
 // DetectAnyLanguage returns text's language among all the languages the
 // detector knows, or fallback when it cannot tell: a text an agent has a
-// chat model translate or rewrite may be in any.
+// chat model translate or rewrite may be in any. Call LoadAllLanguages
+// first, or the first call waits seconds for their models.
 func (e *Engine) DetectAnyLanguage(text, fallback string) string {
 	return e.lang.Detect(text, fallback)
 }
+
+// LoadAllLanguages loads the models of every language the detector knows
+// (about 200 MB of heap) now rather than at their first message.
+func (e *Engine) LoadAllLanguages() { e.lang.LoadAll() }
 
 // History reads one of the workspace's conversations with its latest limit
 // messages.
