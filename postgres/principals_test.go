@@ -51,7 +51,7 @@ func TestAuthenticateCachesValidKeysForTTL(t *testing.T) {
 		}
 	}
 	read := time.Now() // the keys are read no sooner than this
-	for range 2 { // read, then cached: each key still its own workspace's
+	for range 2 {      // read, then cached: each key still its own workspace's
 		wantWorkspace("key A", secretA, wsA, keyA)
 		wantWorkspace("key B", secretB, wsB, keyB)
 		wantRefused("unknown key", "prly_"+strings.Repeat("A", 32), "invalid")
