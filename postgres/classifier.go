@@ -107,14 +107,21 @@ func (db *DB) SaveClassifier(ctx context.Context, workspaceID, model string, c *
 		return fmt.Errorf("save classifier: %d weights and %d biases for %d classes of %d dimensions",
 			len(c.Weights), len(c.Bias), len(c.Classes), c.Dims)
 	}
+	var scale []byte // NULL: no feature scale
+	if c.Scale != nil {
+		if len(c.Scale) != c.Dims {
+			return fmt.Errorf("save classifier: %d feature weights for %d dimensions", len(c.Scale), c.Dims)
+		}
+		scale = encodeFloats(c.Scale)
+	}
 	_, err := db.pool.Exec(ctx, `
-		INSERT INTO classifiers (workspace_id, embed_model, classes, weights, dims, examples, data_hash, trained_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp())
+		INSERT INTO classifiers (workspace_id, embed_model, classes, weights, feature_scale, dims, examples, data_hash, trained_at)
+		VALUES ($1, $2, $3, $4, $8, $5, $6, $7, clock_timestamp())
 		ON CONFLICT (workspace_id, embed_model) DO UPDATE SET
-			classes = EXCLUDED.classes, weights = EXCLUDED.weights, dims = EXCLUDED.dims,
+			classes = EXCLUDED.classes, weights = EXCLUDED.weights, feature_scale = EXCLUDED.feature_scale, dims = EXCLUDED.dims,
 			examples = EXCLUDED.examples, data_hash = EXCLUDED.data_hash, trained_at = EXCLUDED.trained_at,
 			version = nextval('classifier_versions')`,
-		workspaceID, model, c.Classes, encodeFloats(c.Weights, c.Bias), c.Dims, c.Examples, c.DataHash)
+		workspaceID, model, c.Classes, encodeFloats(c.Weights, c.Bias), c.Dims, c.Examples, c.DataHash, scale)
 	return translate(err, "workspace")
 }
 
@@ -130,10 +137,10 @@ func (db *DB) DeleteClassifier(ctx context.Context, workspaceID, model string) e
 // has none.
 func (db *DB) Classifier(ctx context.Context, workspaceID, model string) (*retrieval.Classifier, error) {
 	c := &retrieval.Classifier{}
-	var raw []byte
-	err := db.pool.QueryRow(ctx, `SELECT classes, weights, dims, examples, data_hash, trained_at, version
+	var raw, scale []byte
+	err := db.pool.QueryRow(ctx, `SELECT classes, weights, feature_scale, dims, examples, data_hash, trained_at, version
 		FROM classifiers WHERE workspace_id = $1 AND embed_model = $2`, workspaceID, model).
-		Scan(&c.Classes, &raw, &c.Dims, &c.Examples, &c.DataHash, &c.TrainedAt, &c.Version)
+		Scan(&c.Classes, &raw, &scale, &c.Dims, &c.Examples, &c.DataHash, &c.TrainedAt, &c.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -146,6 +153,9 @@ func (db *DB) Classifier(ctx context.Context, workspaceID, model string) (*retri
 		return nil, fmt.Errorf("read classifier: %d weights for %d classes of %d dimensions", len(floats), len(c.Classes), c.Dims)
 	}
 	c.Weights, c.Bias = floats[:n:n], floats[n:]
+	if scale != nil {
+		c.Scale = decodeFloats(scale)
+	}
 	return c, nil
 }
 

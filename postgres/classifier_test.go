@@ -107,7 +107,7 @@ func TestClassifierRoundTripAndRetraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(c.Weights, fresh.Weights) || !slices.Equal(c.Bias, fresh.Bias) {
+	if !slices.Equal(c.Weights, fresh.Weights) || !slices.Equal(c.Bias, fresh.Bias) || !slices.Equal(c.Scale, fresh.Scale) || len(c.Scale) != c.Dims {
 		t.Error("the stored weights differ from a fresh training on the same data")
 	}
 	if p := c.Prior([]float32{1, 0, 0, 0}); p["intent:alpha"] <= p["intent:beta"] {

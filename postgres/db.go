@@ -62,6 +62,18 @@ func Open(ctx context.Context, url string, maxConns int32) (*DB, error) {
 	return &DB{pool: pool, principals: newPrincipalCache(PrincipalTTL)}, nil
 }
 
+// Autovacuum says whether the server runs autovacuum. Without it the
+// planner keeps the statistics the tables had when last analyzed: those of
+// empty conversation tables make every lookup of a conversation by its key
+// a sequential scan, whose cost grows with each conversation stored.
+func (db *DB) Autovacuum(ctx context.Context) (bool, error) {
+	var on bool
+	if err := db.pool.QueryRow(ctx, `SELECT current_setting('autovacuum')::bool`).Scan(&on); err != nil {
+		return false, fmt.Errorf("read the autovacuum setting: %w", err)
+	}
+	return on, nil
+}
+
 // Pool exposes the pool for the migrations package.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 

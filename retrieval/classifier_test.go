@@ -94,6 +94,60 @@ func TestTrainClassifierLearnsSeparableClasses(t *testing.T) {
 	}
 }
 
+// The classifier weighs each dimension by how rare it is in the training
+// vectors (inverse document frequency): a feature every example shares
+// weighs least, one no example has most, and a feature shared by every
+// example of both classes cannot outvote the one feature that tells them
+// apart.
+func TestTrainClassifierWeighsRareFeatures(t *testing.T) {
+	// Dimension 0 is in every example ("card" in a bank's questions);
+	// dimension 1 marks class a, dimension 2 class b; dimension 3 is never set.
+	var ex []retrieval.Example
+	for i := range 10 {
+		a := []float32{0.9, 0.1, 0, 0}
+		b := []float32{0.9, 0, 0.1, 0}
+		normalise(a)
+		normalise(b)
+		ex = append(ex, retrieval.Example{ID: int64(2 * i), Group: "intent:a", Vector: a},
+			retrieval.Example{ID: int64(2*i + 1), Group: "intent:b", Vector: b})
+	}
+	c, err := retrieval.TrainClassifier(ex, retrieval.TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Scale) != 4 {
+		t.Fatalf("scale %v: want one weight per dimension", c.Scale)
+	}
+	want := []float64{1, math.Log(21.0/11) + 1, math.Log(21.0/11) + 1, math.Log(21) + 1}
+	for j, w := range want {
+		if math.Abs(float64(c.Scale[j])-w) > 1e-6 {
+			t.Errorf("scale of dimension %d is %v, want %v", j, c.Scale[j], w)
+		}
+	}
+	q := []float32{0.95, 0.05, 0, 0}
+	normalise(q)
+	if p := c.Prior(q); p["intent:a"] <= 2*p["intent:b"] {
+		t.Errorf("prior %v: the class mark should decide, not the shared feature", p)
+	}
+	// Dense vectors (every dimension set) get the same weight everywhere.
+	dense := toyExamples(3, 10, 8, 7)
+	for i := range dense {
+		for j := range dense[i].Vector {
+			if dense[i].Vector[j] == 0 {
+				dense[i].Vector[j] = 1e-3
+			}
+		}
+	}
+	if c, err = retrieval.TrainClassifier(dense, retrieval.TrainOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for j, s := range c.Scale {
+		if s != c.Scale[0] {
+			t.Fatalf("dense vectors: dimension %d weighs %v, dimension 0 %v", j, s, c.Scale[0])
+		}
+	}
+}
+
 func TestTrainClassifierIsDeterministic(t *testing.T) {
 	ex := toyExamples(5, 20, 32, 3)
 	a, err := retrieval.TrainClassifier(ex, retrieval.TrainOptions{})

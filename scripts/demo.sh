@@ -103,7 +103,7 @@ curl -s $BASE/v1/conversations/CONVERSATION_ID -H 'Authorization: Bearer ${key[a
 
 # a paraphrase the FAQ does not spell out, answered through its example questions
 curl -s $BASE/v1/answer -H 'Authorization: Bearer ${key[widget]}' -H 'Content-Type: application/json' \\
-  -d '{"message": {"text": "Is a monstera safe for cats?"}}'
+  -d '{"message": {"text": "Which houseplants are safe for my cat?"}}'
 
 # suggested replies for an agent; the first cites a page of the sample PDF
 # ("section": "Before you leave > Page 1")

@@ -33,6 +33,13 @@ func runServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer db.Close()
+	vacuumed, err := db.Autovacuum(ctx)
+	if err != nil {
+		return err
+	}
+	if !vacuumed {
+		a.log.Warn("PostgreSQL runs without autovacuum: the planner's statistics go stale as conversations are stored, and lookups by key turn into sequential scans; turn autovacuum on (PostgreSQL's default) or ANALYZE regularly")
+	}
 
 	embedder, err := newEmbedder(a.cfg)
 	if err != nil {
