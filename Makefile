@@ -50,11 +50,13 @@ bench-crawl: check-go db
 	set -a; source $(DBENV); set +a; PARLEY_BENCH_CRAWL=1 PARLEY_BENCH_PAGES=$(BENCH_PAGES) PARLEY_BENCH_RUNS=$(BENCH_RUNS) \
 		$(GO) test -run TestCrawlBenchmark -v -count=1 -timeout 30m ./ingest/crawl/
 
-## bench-scale-ingest: first load (with ANSWER_RATE answers/s meanwhile, asked by a process of their own) and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md)
+## bench-scale-ingest: first load (with ANSWER_RATE answers/s meanwhile, asked by a process of their own) and re-ingest of generated FAQ knowledge at SIZES entries (see BENCHMARKS.md);
+## index builds use the server's parallel workers as the product's do, or none with SERIAL=1
 SIZES ?= 10000,100000
 ANSWER_RATE ?= 50
+SERIAL ?=
 bench-scale-ingest: check-go db
-	set -a; source $(DBENV); set +a; PARLEY_SCALE_ENTRIES=$(SIZES) PARLEY_SCALE_ANSWER_RATE=$(ANSWER_RATE) \
+	set -a; source $(DBENV); set +a; PARLEY_SCALE_ENTRIES=$(SIZES) PARLEY_SCALE_ANSWER_RATE=$(ANSWER_RATE) PARLEY_SCALE_SERIAL=$(SERIAL) \
 		$(GO) test -run TestIngestScale -v -count=1 -timeout 60m ./ingest/
 
 ## bench-scale-workspaces: vector search for one workspace among WORKSPACES (and alone): p50/p99, recall@10, per layout (see BENCHMARKS.md);

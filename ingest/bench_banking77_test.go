@@ -300,21 +300,27 @@ func backendCPU(t *testing.T, db *postgres.DB) (int, time.Duration) {
 	if err := db.Pool().QueryRow(context.Background(), `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
+	return pid, pidCPU(pid)
+}
+
+// pidCPU returns the CPU time that the PostgreSQL process pid has used, or
+// -1 when /proc does not show it.
+func pidCPU(pid int) time.Duration {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return pid, -1
+		return -1
 	}
 	_, rest, _ := strings.Cut(string(stat), ") ")
 	f := strings.Fields(rest)
 	if len(f) < 13 || !strings.Contains(string(stat), "(postgres)") {
-		return pid, -1
+		return -1
 	}
 	user, err1 := strconv.ParseInt(f[11], 10, 64)
 	sys, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return pid, -1
+		return -1
 	}
-	return pid, time.Duration(user+sys) * (time.Second / 100) // USER_HZ is 100 on Linux
+	return time.Duration(user+sys) * (time.Second / 100) // USER_HZ is 100 on Linux
 }
 
 func processCPU() time.Duration {
