@@ -342,7 +342,9 @@ func (db *DB) DeleteConversations(ctx context.Context, workspaceID string) error
 // VacuumConversations vacuums and analyzes the tables the answer path
 // writes. Benchmarks run it after clearing their workspace so that runs
 // repeated on a database without autovacuum measure the same thing, not an
-// ever more bloated table.
+// ever more bloated table, and again once the workspace holds
+// conversations, so that the planner's statistics are those of a table in
+// use, as autovacuum keeps them, not of an empty one.
 func (db *DB) VacuumConversations(ctx context.Context) error {
 	if _, err := db.pool.Exec(ctx, `VACUUM (ANALYZE) conversations, messages, escalations, outbox`); err != nil {
 		return fmt.Errorf("vacuum conversation tables: %w", err)
